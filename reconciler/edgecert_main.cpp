@@ -1,0 +1,3 @@
+#include "reconciler/cli.h"
+
+int main(int argc, char** argv) { return edgecert::run_cli(argc, argv); }

@@ -1,0 +1,217 @@
+// The spec model: a decoded, validated `edgecert/v1` ExpresswayCluster.
+//
+// This is the in-memory contract between schema/ (which produces it) and
+// everything else (which only reads it). Every default documented in
+// docs/spec-reference.md is already applied here, every relative path is
+// already resolved against the spec's folder, and every value has passed
+// validation. Optional sections (std::optional) are "not managed": edgecert
+// leaves that part of the live state alone when the spec omits it.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace edgecert::spec {
+
+// 1-based line/column of a value in the spec file; 0/0 when unknown.
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+};
+
+// Positions of every decoded node, keyed by a dotted path such as
+// "spec.peers.1.fqdn" or "spec.serverCertificate.roles.0". Later stages use it
+// to position their own findings (e.g. a plan refusing a CA prune).
+class SourceMap {
+ public:
+  void set(const std::string& key, SourcePos pos) { positions_[key] = pos; }
+  // The position of `key`, or of its nearest recorded ancestor.
+  SourcePos find(const std::string& key) const;
+  const std::map<std::string, SourcePos>& all() const { return positions_; }
+
+ private:
+  std::map<std::string, SourcePos> positions_;
+};
+
+enum class Product { kExpresswayE, kExpresswayC };
+enum class TlsVerification { kEnforce, kPermissive };
+enum class Role { kMra, kJabberGuest, kXmppFederation, kB2b };
+enum class KeyAlgorithm { kRsa, kEcdsa };
+enum class Digest { kSha256, kSha384, kSha512 };
+enum class DomainFormat { kDns, kCollabEdgeDns };
+enum class KeyRotation { kRotate, kRetain };
+enum class AcmeMode { kDisabled, kManual, kAutomated };
+enum class RevocationFallback { kTreatAsNotRevoked, kTreatAsRevoked };
+
+// 0 = Sunday .. 6 = Saturday (std::chrono::weekday encoding).
+using Weekday = unsigned;
+
+struct Peer {
+  std::string name;      // [a-z0-9-]+, unique
+  std::string fqdn;      // valid FQDN, unique
+  std::string endpoint;  // "sim://NAME" or "https://HOST[:PORT]"
+};
+
+struct Access {
+  std::string username;
+  std::string password_from;  // "env:VAR" or "file:/abs/path" (resolved)
+  std::optional<std::string> ca_bundle;  // absolute path
+};
+
+struct Subject {
+  std::string country;  // 2 letters when set
+  std::string state;
+  std::string locality;
+  std::string organization;
+  std::string organizational_unit;
+};
+
+struct KeySpec {
+  KeyAlgorithm algorithm = KeyAlgorithm::kRsa;
+  int size = 4096;  // rsa: 2048|4096 (default 4096); ecdsa: 256|384|521 (default 256)
+};
+
+struct UnifiedCmDomains {
+  DomainFormat format = DomainFormat::kCollabEdgeDns;
+  std::vector<std::string> domains;
+};
+
+struct OpensslCaIssuer {
+  std::string directory;  // absolute
+};
+struct ExternalIssuer {
+  std::string requests_dir;      // absolute
+  std::string certificates_dir;  // absolute
+};
+struct AcmeIssuer {
+  struct Eab {
+    std::string key_id;
+    std::string hmac_from;  // "env:VAR" or "file:/abs/path"
+  };
+  std::string directory;  // URL
+  std::string email;
+  std::optional<std::string> ca_bundle;  // absolute
+  std::optional<Eab> eab;
+  // Exactly one of the two challenge modes is set.
+  std::optional<std::string> http01_listen;  // "HOST:PORT"
+  std::optional<std::string> webroot;        // absolute
+};
+struct ExpresswayAcmeIssuer {};
+using Issuer = std::variant<OpensslCaIssuer, ExternalIssuer, AcmeIssuer, ExpresswayAcmeIssuer>;
+const char* issuer_type_name(const Issuer& issuer);  // "openssl-ca", "external", ...
+
+struct ServerCertificate {
+  Subject subject;
+  KeySpec key;
+  Digest digest = Digest::kSha256;
+  std::vector<Role> roles;  // unique, in spec order
+  std::optional<UnifiedCmDomains> unified_cm_registration_domains;
+  std::vector<std::string> xmpp_federation_domains;
+  std::vector<std::string> chat_node_aliases;
+  std::vector<std::string> phone_security_profiles;
+  std::vector<std::string> additional_names;
+  Issuer issuer;
+  // Renewal: exactly one applies. renew_before wins when set; otherwise the
+  // fraction (default 2/3) of the certificate's lifetime.
+  std::optional<std::chrono::seconds> renew_before;
+  double renew_at_lifetime_fraction = 2.0 / 3.0;
+  KeyRotation key_rotation = KeyRotation::kRotate;
+
+  bool has_role(Role r) const;
+};
+
+struct TrustedCAs {
+  std::vector<std::string> certificates;  // absolute paths, spec order
+  bool prune = false;
+};
+
+struct CrlAutomaticUpdates {
+  bool enabled = false;
+  std::vector<std::string> distribution_points;  // http/https URLs
+  int daily_update_minute = 0;                   // minutes after 00:00 UTC
+};
+
+struct Crl {
+  std::optional<CrlAutomaticUpdates> automatic_updates;
+  std::optional<std::string> manual_file;  // absolute
+};
+
+struct RevocationChecking {
+  bool enabled = false;
+  bool ocsp = true;
+  bool crl = true;
+  bool cdp_downloads = true;
+  RevocationFallback fallback = RevocationFallback::kTreatAsNotRevoked;
+};
+
+struct Schedule {
+  std::vector<Weekday> days;  // unique, sorted
+  int minute_of_day = 0;      // minutes after 00:00
+};
+
+struct Acme {
+  std::string provider_name;
+  std::string provider_directory;  // URL
+  std::string email;
+  bool accept_terms_of_service = false;
+  AcmeMode mode = AcmeMode::kManual;
+  KeyRotation renew_key = KeyRotation::kRotate;
+  std::optional<Schedule> schedule;
+};
+
+struct RolloutWindow {
+  std::vector<Weekday> days;
+  int start_minute = 0;  // minutes after 00:00 in `timezone`
+  std::chrono::seconds duration{0};
+  std::string timezone = "UTC";  // IANA name
+};
+
+struct Rollout {
+  std::vector<std::string> order;  // peer names; every peer exactly once
+  std::chrono::seconds health_timeout{600};
+  bool relax_tls_verification = true;
+  std::vector<RolloutWindow> windows;  // empty = any time
+  bool revoke_superseded = false;
+};
+
+struct Spec {
+  // Where it came from.
+  std::string path;       // as given on the command line
+  std::string directory;  // folder that relative paths were resolved against
+
+  std::string api_version;  // "edgecert/v1"
+  std::string kind;         // "ExpresswayCluster"
+  std::string name;         // metadata.name
+
+  Product product = Product::kExpresswayE;
+  std::optional<std::string> cluster_fqdn;
+  TlsVerification tls_verification = TlsVerification::kEnforce;
+  std::vector<Peer> peers;
+  std::optional<Access> access;
+  ServerCertificate server_certificate;
+  std::optional<TrustedCAs> trusted_cas;
+  std::optional<Crl> crl;
+  std::optional<RevocationChecking> revocation_checking;
+  std::optional<Acme> acme;
+  Rollout rollout;  // order defaults to the peers' order
+
+  SourceMap positions;
+
+  bool clustered() const { return peers.size() > 1; }
+  const Peer* find_peer(const std::string& name) const;
+};
+
+// Stable names used in output, JSON and the YAML spelling.
+const char* product_name(Product p);        // "expressway-e"
+const char* role_name(Role r);              // "mra", "jabber-guest", ...
+const char* key_algorithm_name(KeyAlgorithm a);
+const char* digest_name(Digest d);          // "sha256"
+const char* tls_verification_name(TlsVerification t);
+const char* acme_mode_name(AcmeMode m);
+const char* key_rotation_name(KeyRotation k);
+
+}  // namespace edgecert::spec
