@@ -50,6 +50,10 @@ class Env {
   virtual Result<unsigned> file_mode(const std::string& path) = 0;
 
   virtual TimePoint now() = 0;
+  // Waits (real Env) or moves the clock forward (MemoryEnv): every wait in
+  // edgecert (health gates, polling, backoff) goes through here so tests run
+  // in no time.
+  virtual void sleep_for(std::chrono::milliseconds duration) = 0;
   virtual std::optional<std::string> get_env(const std::string& name) = 0;
 };
 
@@ -74,6 +78,7 @@ class MemoryEnv : public Env {
   Status remove_file(const std::string& path) override;
   Result<unsigned> file_mode(const std::string& path) override;
   TimePoint now() override { return now_; }
+  void sleep_for(std::chrono::milliseconds duration) override { now_ += duration; }
   std::optional<std::string> get_env(const std::string& name) override;
 
   void set_now(TimePoint t) { now_ = t; }

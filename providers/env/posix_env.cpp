@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include <fmt/core.h>
 
@@ -160,6 +161,10 @@ class PosixEnv final : public Env {
   }
 
   TimePoint now() override { return Clock::now(); }
+
+  void sleep_for(std::chrono::milliseconds duration) override {
+    std::this_thread::sleep_for(duration);
+  }
 
   std::optional<std::string> get_env(const std::string& name) override {
     const char* v = std::getenv(name.c_str());
