@@ -35,6 +35,11 @@ class Env {
   virtual Status write_file_atomic(const std::string& path, const std::string& data,
                                    unsigned mode = 0644) = 0;
 
+  // Creates `path` with `data` only if it does not exist yet (O_EXCL), fsynced:
+  // AlreadyExists otherwise. Used for lock files.
+  virtual Status create_exclusive(const std::string& path, const std::string& data,
+                                  unsigned mode = 0644) = 0;
+
   // Appends and fsyncs (journals, audit logs). Creates the file with `mode`.
   virtual Status append_file(const std::string& path, const std::string& data,
                              unsigned mode = 0644) = 0;
@@ -70,6 +75,7 @@ class MemoryEnv : public Env {
   Result<std::string> read_file(const std::string& path) override;
   Status write_file_atomic(const std::string& path, const std::string& data,
                            unsigned mode) override;
+  Status create_exclusive(const std::string& path, const std::string& data, unsigned mode) override;
   Status append_file(const std::string& path, const std::string& data, unsigned mode) override;
   bool exists(const std::string& path) override;
   bool is_directory(const std::string& path) override;

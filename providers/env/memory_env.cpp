@@ -36,6 +36,13 @@ Status MemoryEnv::write_file_atomic(const std::string& path, const std::string& 
   return {};
 }
 
+Status MemoryEnv::create_exclusive(const std::string& path, const std::string& data,
+                                   unsigned mode) {
+  if (exists(path))
+    return make_error(ErrorCode::kAlreadyExists, path + ": cannot create: File exists");
+  return write_file_atomic(path, data, mode);
+}
+
 Status MemoryEnv::append_file(const std::string& path, const std::string& data, unsigned mode) {
   std::string p = normalize(path);
   auto it = files_.find(p);
@@ -49,7 +56,9 @@ bool MemoryEnv::exists(const std::string& path) {
   return files_.count(p) || dirs_.count(p);
 }
 
-bool MemoryEnv::is_directory(const std::string& path) { return dirs_.count(normalize(path)) > 0; }
+bool MemoryEnv::is_directory(const std::string& path) {
+  return dirs_.count(normalize(path)) > 0;
+}
 
 Result<std::vector<std::string>> MemoryEnv::list_dir(const std::string& path) {
   std::string p = normalize(path);

@@ -69,12 +69,12 @@ class PosixEnv final : public Env {
                            unsigned mode) override {
     std::string dir = path_dirname(path);
     std::random_device rd;
-    std::string tmp = path_join(dir, fmt::format(".{}.tmp.{}.{:x}", path_basename(path),
-                                                 ::getpid(), rd()));
+    std::string tmp =
+        path_join(dir, fmt::format(".{}.tmp.{}.{:x}", path_basename(path), ::getpid(), rd()));
     // Created with the final mode from the start so a secret is never readable
     // by others, not even for the moment between create and chmod.
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                    static_cast<mode_t>(mode));
+    int fd =
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
     if (fd < 0) return std::unexpected(errno_error("cannot create", tmp, errno));
     auto cleanup = [&] {
       ::close(fd);
@@ -104,9 +104,22 @@ class PosixEnv final : public Env {
     return {};
   }
 
+  Status create_exclusive(const std::string& path, const std::string& data,
+                          unsigned mode) override {
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return std::unexpected(errno_error("cannot create", path, errno));
+    auto st = write_all(fd, data, path);
+    if (st && ::fsync(fd) != 0) st = std::unexpected(errno_error("fsync", path, errno));
+    ::close(fd);
+    if (!st) ::unlink(path.c_str());
+    sync_dir(path_dirname(path));
+    return st;
+  }
+
   Status append_file(const std::string& path, const std::string& data, unsigned mode) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                    static_cast<mode_t>(mode));
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, static_cast<mode_t>(mode));
     if (fd < 0) return std::unexpected(errno_error("cannot open", path, errno));
     auto st = write_all(fd, data, path);
     if (st && ::fsync(fd) != 0) st = std::unexpected(errno_error("fsync", path, errno));
@@ -184,7 +197,9 @@ class PosixEnv final : public Env {
 
 }  // namespace
 
-std::unique_ptr<Env> make_posix_env() { return std::make_unique<PosixEnv>(); }
+std::unique_ptr<Env> make_posix_env() {
+  return std::make_unique<PosixEnv>();
+}
 
 Env& default_env() {
   static PosixEnv env;
@@ -211,7 +226,9 @@ std::string path_basename(const std::string& path) {
   return pos == std::string::npos ? path : path.substr(pos + 1);
 }
 
-bool path_is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
+bool path_is_absolute(const std::string& path) {
+  return !path.empty() && path[0] == '/';
+}
 
 std::string path_resolve(const std::string& base_dir, const std::string& path) {
   if (path_is_absolute(path)) return path;
