@@ -37,9 +37,11 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return p;
 }
 
-CliRun run_cli(const std::vector<std::string>& args, Env* env) {
+CliRun run_cli(const std::vector<std::string>& args, Env* env, const std::string& input,
+               bool tty) {
   std::ostringstream out, err;
-  CliContext ctx{env ? *env : default_env(), out, err, false};
+  std::istringstream in(input);
+  CliContext ctx{env ? *env : default_env(), out, err, tty, &in};
   CliRun r;
   r.status = edgecert::run_cli(args, ctx);
   r.out = out.str();

@@ -31,8 +31,10 @@ struct CliRun {
   std::string err;
 };
 
-// Runs the CLI in-process with the given Env (default: the real one).
-CliRun run_cli(const std::vector<std::string>& args, Env* env = nullptr);
+// Runs the CLI in-process with the given Env (default: the real one);
+// `input` feeds prompts.
+CliRun run_cli(const std::vector<std::string>& args, Env* env = nullptr,
+               const std::string& input = "", bool tty = false);
 
 // Runs a shell command, capturing stdout (and stderr when merge_stderr).
 CliRun run_command(const std::string& command);

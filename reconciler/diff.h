@@ -1,0 +1,85 @@
+// Diff: what differs between the spec and each node's live state, and why.
+//
+// Pure: no I/O besides reading the spec's own manual CRL file through the
+// Env. Every difference carries a human reason that the plan shows verbatim.
+// Level-triggered like a Kubernetes controller: the diff looks only at live
+// state, so re-running it after a crash yields exactly the remaining work
+// (a staged certificate needs only its restart; a pending CSR that matches the
+// spec is reused, never regenerated).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "providers/node/node.h"
+#include "reconciler/desired.h"
+#include "reconciler/live_state.h"
+#include "schema/spec.h"
+
+namespace edgecert {
+
+// The CA certificates the cluster should trust.
+struct DesiredTrust {
+  std::vector<pki::Certificate> anchors;     // spec trustedCAs, all certificates in file order
+  std::vector<pki::Certificate> issuer_cas;  // the issuer's CA chain (may be empty)
+  // Issuer chain first (the appliance refuses a certificate whose CA it does
+  // not trust), then the spec's anchors; no duplicates.
+  std::vector<pki::Certificate> required() const;
+  // Everything a valid server certificate may chain to.
+  std::vector<pki::Certificate> all_anchors() const { return required(); }
+};
+
+// Whether a certificate (chain, leaf first) satisfies the spec for a node.
+struct Assessment {
+  bool ok = false;
+  std::vector<std::string> problems;  // human reasons, empty when ok
+};
+Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
+                              const DesiredCertificate& desired, const DesiredTrust& trust,
+                              const spec::ServerCertificate& config, TimePoint now);
+
+// A pending CSR matches the desired profile (CN, SAN set, key, digest).
+bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired);
+
+enum class CertificateChange {
+  kNone,
+  kRestartOnly,  // a good certificate is staged; only the restart is missing
+  kReissue,      // CSR → sign → upload → restart
+};
+
+struct NodeDiff {
+  std::string peer;
+  DesiredCertificate desired;
+  CertificateChange certificate = CertificateChange::kNone;
+  std::vector<std::string> certificate_reasons;
+  bool reuse_pending_csr = false;  // kReissue with a matching CSR already on the node
+  bool discard_pending_csr = false;
+  std::string discard_reason;
+  std::vector<pki::Certificate> missing_cas;  // to append, in order
+  std::vector<pki::Certificate> prune_cas;    // to delete (prune: true)
+  std::vector<std::string> prune_refused;     // "CN (sha256): why it must stay"
+  std::optional<node::CrlSettings> crl_settings;      // set when it differs
+  std::optional<std::string> manual_crl_path;         // upload when it differs
+  std::optional<spec::RevocationChecking> revocation; // set when it differs
+  std::optional<spec::TlsVerification> tls;          // set when it differs
+  bool restart_required_other = false;  // node wants a restart for another reason
+  // The superseded leaf (for rollout.revokeSuperseded), when reissuing.
+  std::optional<pki::Certificate> superseded;
+
+  bool has_changes() const;
+};
+
+struct ClusterDiff {
+  std::vector<NodeDiff> nodes;  // spec peer order
+  bool any_certificate_change() const;
+  bool has_changes() const;
+  const NodeDiff* find(const std::string& peer) const;
+};
+
+// Requires every node in `live` to be readable (callers report unreadable
+// nodes before diffing).
+Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
+                                 const DesiredTrust& trust, Env& env, TimePoint now);
+
+}  // namespace edgecert

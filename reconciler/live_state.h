@@ -1,0 +1,55 @@
+// Live state of a cluster: what every node reports, read once per run.
+//
+// The planner diffs against a ClusterLive; saved plans store each node's
+// summary so that apply can tell, field by field, what changed since the plan.
+// A summary is canonical JSON of everything certificate-related a node
+// reports, minus what changes on its own (alarms, which tick daily), and holds
+// public data only (fingerprints, names, settings) — never key material.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "providers/node/node.h"
+#include "schema/spec.h"
+
+namespace edgecert {
+
+struct NodeLive {
+  std::string peer;  // peer name
+  std::optional<node::NodeState> state;
+  std::optional<Error> error;  // set when the node could not be read
+  nlohmann::json summary;      // node_summary(*state), or null
+  std::string fingerprint;     // sha256 hex of summary.dump(), "" when unreadable
+};
+
+struct ClusterLive {
+  std::vector<NodeLive> nodes;  // in spec peer order
+  const NodeLive* find(const std::string& peer) const;
+  bool all_readable() const;
+};
+
+// Opens providers for every peer (or those in `only`, when not empty).
+// Returns the providers keyed by peer name, in spec order.
+struct OpenedNodes {
+  std::vector<std::pair<std::string, std::unique_ptr<node::NodeProvider>>> providers;
+  node::NodeProvider* find(const std::string& peer) const;
+};
+Result<OpenedNodes> open_nodes(const node::NodeOpenContext& context, const spec::Spec& spec);
+
+// Reads every node; a node that fails is recorded with its error, the others
+// are still read.
+ClusterLive read_cluster(OpenedNodes& nodes);
+
+nlohmann::json certificate_summary(const pki::Certificate& cert);
+nlohmann::json node_summary(const node::NodeState& state);
+
+// Field-by-field differences between two summaries, as
+// "server_certificate.sha256: AB:.. -> CD:.." lines (dotted paths).
+std::vector<std::string> summary_changes(const nlohmann::json& before, const nlohmann::json& after);
+
+}  // namespace edgecert

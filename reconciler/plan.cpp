@@ -1,0 +1,535 @@
+#include "reconciler/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/core.h>
+
+#include "providers/pki/checks.h"
+
+namespace edgecert {
+namespace {
+
+constexpr std::pair<ActionKind, const char*> kKinds[] = {
+    {ActionKind::kDiscardCsr, "discard-csr"},
+    {ActionKind::kAppendTrustedCas, "append-trusted-cas"},
+    {ActionKind::kGenerateCsr, "generate-csr"},
+    {ActionKind::kSignCsr, "sign-csr"},
+    {ActionKind::kSetTlsVerification, "set-tls-verification"},
+    {ActionKind::kUploadCertificate, "upload-certificate"},
+    {ActionKind::kRestart, "restart"},
+    {ActionKind::kWaitHealthy, "wait-healthy"},
+    {ActionKind::kVerifyServed, "verify-served"},
+    {ActionKind::kRevokeSuperseded, "revoke-superseded"},
+    {ActionKind::kDeleteTrustedCa, "delete-trusted-ca"},
+    {ActionKind::kSetCrlSettings, "set-crl-settings"},
+    {ActionKind::kUploadManualCrl, "upload-manual-crl"},
+    {ActionKind::kSetRevocationChecking, "set-revocation-checking"},
+};
+
+nlohmann::json subject_json(const spec::Subject& s) {
+  return {{"country", s.country},
+          {"state", s.state},
+          {"locality", s.locality},
+          {"organization", s.organization},
+          {"organizational_unit", s.organizational_unit}};
+}
+
+nlohmann::json desired_json(const DesiredCertificate& d, const std::string& issuer) {
+  return {{"common_name", d.common_name},
+          {"dns_names", d.subject_alt_names},
+          {"key", d.key.algorithm == spec::KeyAlgorithm::kRsa
+                      ? fmt::format("RSA {}", d.key.size)
+                      : fmt::format("ECDSA P-{}", d.key.size)},
+          {"digest", spec::digest_name(d.digest)},
+          {"issuer", issuer}};
+}
+
+nlohmann::json csr_params(const DesiredCertificate& d) {
+  return {{"common_name", d.common_name},
+          {"dns_names", d.subject_alt_names},
+          {"subject", subject_json(d.subject)},
+          {"key_algorithm", spec::key_algorithm_name(d.key.algorithm)},
+          {"key_size", d.key.size},
+          {"digest", spec::digest_name(d.digest)}};
+}
+
+nlohmann::json revocation_json(const spec::RevocationChecking& r) {
+  return {{"enabled", r.enabled},
+          {"ocsp", r.ocsp},
+          {"crl", r.crl},
+          {"cdp_downloads", r.cdp_downloads},
+          {"fallback", r.fallback == spec::RevocationFallback::kTreatAsRevoked
+                           ? "treat-as-revoked"
+                           : "treat-as-not-revoked"}};
+}
+
+nlohmann::json crl_json(const node::CrlSettings& c) {
+  return {{"automatic_updates", c.automatic_updates},
+          {"distribution_points", c.distribution_points},
+          {"daily_update_minute", c.daily_update_minute}};
+}
+
+std::string now_rfc3339(TimePoint t) { return pki::format_time(t); }
+
+class Builder {
+ public:
+  explicit Builder(Plan& plan) : plan_(plan) {}
+
+  Action& add(const std::string& node, ActionKind kind, std::string reason) {
+    std::string base = node + "/" + action_kind_name(kind);
+    std::string id = base;
+    for (int n = 2; ids_.count(id); ++n) id = fmt::format("{}/{}", base, n);
+    ids_.insert(id);
+    Action a;
+    a.id = id;
+    a.node = node;
+    a.kind = kind;
+    a.reason = std::move(reason);
+    a.disruptive = kind == ActionKind::kRestart;
+    plan_.actions.push_back(std::move(a));
+    return plan_.actions.back();
+  }
+
+ private:
+  Plan& plan_;
+  std::set<std::string> ids_;
+};
+
+}  // namespace
+
+const char* action_kind_name(ActionKind k) {
+  for (auto& [kind, name] : kKinds)
+    if (kind == k) return name;
+  return "?";
+}
+
+std::optional<ActionKind> parse_action_kind(const std::string& s) {
+  for (auto& [kind, name] : kKinds)
+    if (s == name) return kind;
+  return std::nullopt;
+}
+
+size_t Plan::restart_count() const {
+  return static_cast<size_t>(std::count_if(actions.begin(), actions.end(), [](const Action& a) {
+    return a.kind == ActionKind::kRestart;
+  }));
+}
+
+std::vector<std::string> Plan::touched_nodes() const {
+  std::vector<std::string> out;
+  for (const auto& [name, snap] : nodes)
+    if (std::any_of(actions.begin(), actions.end(), [&](const Action& a) { return a.node == name; }))
+      out.push_back(name);
+  return out;
+}
+
+std::string Plan::summary_line() const {
+  size_t restarts = restart_count();
+  size_t n = touched_nodes().size();
+  return fmt::format("Plan: {} action{} on {} node{}, {} restart{}{}", actions.size(),
+                     actions.size() == 1 ? "" : "s", n, n == 1 ? "" : "s", restarts,
+                     restarts == 1 ? "" : "s", restarts > 0 ? ", one node at a time" : "");
+}
+
+const Action* Plan::find(const std::string& id) const {
+  for (const auto& a : actions)
+    if (a.id == id) return &a;
+  return nullptr;
+}
+
+Plan build_plan(const PlanInputs& in) {
+  const spec::Spec& spec = *in.spec;
+  const ClusterDiff& diff = *in.diff;
+  Plan plan;
+  plan.spec_path = spec.path;
+  plan.spec_sha256 = in.spec_sha256;
+  plan.cluster = spec.name;
+  plan.created_at = now_rfc3339(in.now);
+  plan.targets = in.targets;
+  for (const NodeLive& n : in.live->nodes)
+    plan.nodes.emplace_back(n.peer, NodeSnapshot{n.fingerprint, n.summary});
+
+  auto targeted = [&](const std::string& peer) {
+    return in.targets.empty() ||
+           std::find(in.targets.begin(), in.targets.end(), peer) != in.targets.end();
+  };
+  std::vector<const NodeDiff*> order;  // rollout order, targeted nodes only
+  for (const std::string& name : spec.rollout.order)
+    if (const NodeDiff* d = diff.find(name); d && targeted(name)) order.push_back(d);
+
+  Builder b(plan);
+
+  // 1. Trust first; leftover CSRs out of the way.
+  std::map<std::string, std::string> append_ids;
+  for (const NodeDiff* d : order) {
+    if (d->discard_pending_csr) {
+      const auto& st = *in.live->find(d->peer)->state;
+      Action& a = b.add(d->peer, ActionKind::kDiscardCsr, d->discard_reason);
+      a.before = {{"common_name", st.pending_csr->common_name},
+                  {"dns_names", st.pending_csr->dns_names}};
+    }
+    if (!d->missing_cas.empty()) {
+      std::vector<std::string> names, pems, fps;
+      for (const auto& c : d->missing_cas) {
+        names.push_back(c.subject_cn().empty() ? c.subject() : c.subject_cn());
+        pems.push_back(c.to_pem());
+        fps.push_back(c.sha256_fingerprint());
+      }
+      Action& a = b.add(d->peer, ActionKind::kAppendTrustedCas,
+                        fmt::format("{} CA certificate{} the spec trusts {} missing on the node",
+                                    names.size(), names.size() == 1 ? "" : "s",
+                                    names.size() == 1 ? "is" : "are"));
+      a.after = {{"certificates", names}, {"sha256", fps}};
+      a.params = {{"pem", pems}, {"sha256", fps}};
+      append_ids[d->peer] = a.id;
+    }
+  }
+
+  // 2. CSRs and signatures, every node up front.
+  std::map<std::string, std::string> sign_ids;
+  for (const NodeDiff* d : order) {
+    if (d->certificate != CertificateChange::kReissue) continue;
+    std::string reasons;
+    for (const auto& r : d->certificate_reasons) reasons += (reasons.empty() ? "" : "; ") + r;
+    std::string gen_id;
+    if (!d->reuse_pending_csr) {
+      Action& g = b.add(d->peer, ActionKind::kGenerateCsr, reasons);
+      const auto& st = *in.live->find(d->peer)->state;
+      g.before = st.server_chain.empty() ? nlohmann::json(nullptr)
+                                         : certificate_summary(st.server_chain.front());
+      g.after = desired_json(d->desired, in.issuer_description);
+      g.params = csr_params(d->desired);
+      gen_id = g.id;
+    }
+    Action& s = b.add(d->peer, ActionKind::kSignCsr,
+                      d->reuse_pending_csr
+                          ? "reuse the matching CSR already pending on the node; " + reasons
+                          : "sign the node's CSR with " + in.issuer_description);
+    s.after = desired_json(d->desired, in.issuer_description);
+    s.params = csr_params(d->desired);
+    if (!gen_id.empty()) s.depends_on.push_back(gen_id);
+    sign_ids[d->peer] = s.id;
+  }
+
+  // 3. Relax cluster TLS verification while certificates change. The mode is
+  // cluster-wide, so it is set on every peer, targeted or not.
+  bool cert_changes = std::any_of(order.begin(), order.end(), [](const NodeDiff* d) {
+    return d->certificate != CertificateChange::kNone || d->restart_required_other;
+  });
+  std::vector<std::string> relax_ids;
+  std::map<std::string, spec::TlsVerification> mode_after;  // per peer, after step 3
+  for (const NodeLive& n : in.live->nodes) mode_after[n.peer] = n.state->tls_verification;
+  if (cert_changes && spec.rollout.relax_tls_verification) {
+    for (const NodeLive& n : in.live->nodes) {
+      if (n.state->tls_verification == spec::TlsVerification::kPermissive) continue;
+      Action& a = b.add(n.peer, ActionKind::kSetTlsVerification,
+                        "relax cluster TLS verification while certificates change "
+                        "(rollout.relaxTlsVerification)");
+      a.before = "enforce";
+      a.after = "permissive";
+      a.params = {{"mode", "permissive"}};
+      for (const auto& [peer, id] : append_ids) a.depends_on.push_back(id);
+      for (const auto& [peer, id] : sign_ids) a.depends_on.push_back(id);
+      relax_ids.push_back(a.id);
+      mode_after[n.peer] = spec::TlsVerification::kPermissive;
+    }
+  }
+
+  // 4. One node at a time.
+  std::string previous_verify;
+  std::vector<std::string> verify_ids;
+  for (const NodeDiff* d : order) {
+    bool reissue = d->certificate == CertificateChange::kReissue;
+    bool restart_only = d->certificate == CertificateChange::kRestartOnly || d->restart_required_other;
+    if (!reissue && !restart_only) continue;
+    const auto& st = *in.live->find(d->peer)->state;
+    std::string upload_id;
+    if (reissue) {
+      Action& u = b.add(d->peer, ActionKind::kUploadCertificate,
+                        "install the signed certificate (staged until the restart)");
+      u.depends_on.push_back(sign_ids[d->peer]);
+      if (append_ids.count(d->peer)) u.depends_on.push_back(append_ids[d->peer]);
+      for (const auto& id : relax_ids) u.depends_on.push_back(id);
+      u.after = desired_json(d->desired, in.issuer_description);
+      upload_id = u.id;
+    }
+    std::string why = reissue ? "activate the new certificate (a manual upload needs a restart)"
+                      : d->certificate == CertificateChange::kRestartOnly
+                          ? d->certificate_reasons.front()
+                          : "the node reports that it needs a restart";
+    Action& r = b.add(d->peer, ActionKind::kRestart, why);
+    if (!upload_id.empty()) r.depends_on.push_back(upload_id);
+    for (const auto& id : relax_ids) r.depends_on.push_back(id);
+    if (!previous_verify.empty()) r.depends_on.push_back(previous_verify);
+    r.before = st.server_chain.empty() ? nlohmann::json(nullptr)
+                                       : certificate_summary(st.server_chain.front());
+    r.after = reissue ? desired_json(d->desired, in.issuer_description)
+              : st.staged_chain.empty() ? r.before
+                                        : certificate_summary(st.staged_chain.front());
+
+    auto timeout = std::chrono::duration_cast<std::chrono::seconds>(spec.rollout.health_timeout);
+    Action& w = b.add(d->peer, ActionKind::kWaitHealthy,
+                      fmt::format("health gate: the node must answer within {}s (rollout.healthTimeout)",
+                                  timeout.count()));
+    w.depends_on.push_back(r.id);
+    w.params = {{"timeout_seconds", timeout.count()}};
+
+    const spec::Peer* peer = spec.find_peer(d->peer);
+    Action& v = b.add(d->peer, ActionKind::kVerifyServed,
+                      "check the certificate the node really serves: the new leaf, a chain valid "
+                      "against the spec's CAs, and the node's FQDN");
+    v.depends_on.push_back(w.id);
+    v.params = {{"fqdn", peer ? peer->fqdn : d->peer}};
+    v.after = r.after;
+    previous_verify = v.id;
+    verify_ids.push_back(v.id);
+
+    if (reissue && spec.rollout.revoke_superseded && d->superseded) {
+      Action& rv = b.add(d->peer, ActionKind::kRevokeSuperseded,
+                         "rollout.revokeSuperseded: the replacement is verified in service");
+      rv.depends_on.push_back(v.id);
+      rv.before = certificate_summary(*d->superseded);
+      rv.params = {{"pem", d->superseded->to_pem()},
+                   {"sha256", d->superseded->sha256_fingerprint()},
+                   {"reason", "superseded"}};
+    }
+  }
+
+  // 5. TLS verification to the spec's value.
+  std::vector<std::string> restore_ids;
+  for (const NodeLive& n : in.live->nodes) {
+    if (mode_after[n.peer] == spec.tls_verification) continue;
+    bool restoring = std::find_if(plan.actions.begin(), plan.actions.end(), [&](const Action& a) {
+                       return a.node == n.peer && a.kind == ActionKind::kSetTlsVerification;
+                     }) != plan.actions.end();
+    Action& a = b.add(n.peer, ActionKind::kSetTlsVerification,
+                      restoring ? "restore cluster TLS verification to the spec's value"
+                                : "cluster TLS verification differs from the spec");
+    a.before = spec::tls_verification_name(mode_after[n.peer]);
+    a.after = spec::tls_verification_name(spec.tls_verification);
+    a.params = {{"mode", spec::tls_verification_name(spec.tls_verification)}};
+    for (const auto& id : verify_ids) a.depends_on.push_back(id);
+    restore_ids.push_back(a.id);
+  }
+
+  // 6. Prune, 7. settings that need no restart.
+  for (const NodeDiff* d : order) {
+    for (const auto& ca : d->prune_cas) {
+      Action& a = b.add(d->peer, ActionKind::kDeleteTrustedCa,
+                        "not in the spec's trustedCAs (prune: true) and no certificate needs it");
+      a.before = {{"certificate", ca.subject_cn().empty() ? ca.subject() : ca.subject_cn()},
+                  {"sha256", ca.sha256_fingerprint()}};
+      a.params = {{"sha256", ca.sha256_fingerprint()}};
+      for (const auto& id : verify_ids) a.depends_on.push_back(id);
+      for (const auto& id : restore_ids) a.depends_on.push_back(id);
+    }
+    for (const auto& note : d->prune_refused) plan.notes.push_back(d->peer + ": " + note);
+  }
+  for (const NodeDiff* d : order) {
+    const auto& st = *in.live->find(d->peer)->state;
+    if (d->crl_settings) {
+      Action& a = b.add(d->peer, ActionKind::kSetCrlSettings, "automatic CRL updates differ from the spec");
+      a.before = crl_json(st.crl);
+      a.after = crl_json(*d->crl_settings);
+      a.params = a.after;
+    }
+    if (d->manual_crl_path) {
+      Action& a = b.add(d->peer, ActionKind::kUploadManualCrl,
+                        st.manual_crl_sha256 ? "the manual CRL on the node differs from the spec's file"
+                                             : "the node has no manual CRL");
+      a.before = st.manual_crl_sha256 ? nlohmann::json(*st.manual_crl_sha256) : nullptr;
+      a.params = {{"path", *d->manual_crl_path}};
+      a.after = {{"file", *d->manual_crl_path}};
+    }
+    if (d->revocation) {
+      // Last: revocation checking bites only once every certificate and CRL
+      // it depends on is in place.
+      Action& a = b.add(d->peer, ActionKind::kSetRevocationChecking,
+                        "SIP TLS revocation checking differs from the spec");
+      a.before = revocation_json(st.revocation);
+      a.after = revocation_json(*d->revocation);
+      a.params = a.after;
+      for (const auto& id : verify_ids) a.depends_on.push_back(id);
+    }
+  }
+  return plan;
+}
+
+nlohmann::json plan_to_json(const Plan& p) {
+  nlohmann::json j;
+  j["format_version"] = p.format_version;
+  j["edgecert_version"] = p.edgecert_version;
+  j["spec"] = {{"path", p.spec_path}, {"sha256", p.spec_sha256}};
+  j["cluster"] = p.cluster;
+  j["created_at"] = p.created_at;
+  j["targets"] = p.targets;
+  j["nodes"] = nlohmann::json::object();
+  for (const auto& [name, snap] : p.nodes)
+    j["nodes"][name] = {{"fingerprint", snap.fingerprint}, {"live_state", snap.summary}};
+  j["node_order"] = nlohmann::json::array();
+  for (const auto& [name, snap] : p.nodes) j["node_order"].push_back(name);
+  j["actions"] = nlohmann::json::array();
+  for (const Action& a : p.actions) {
+    j["actions"].push_back({{"id", a.id},
+                            {"node", a.node},
+                            {"kind", action_kind_name(a.kind)},
+                            {"reason", a.reason},
+                            {"before", a.before},
+                            {"after", a.after},
+                            {"disruptive", a.disruptive},
+                            {"depends_on", a.depends_on},
+                            {"params", a.params}});
+  }
+  j["notes"] = p.notes;
+  j["next_window"] = p.next_window ? nlohmann::json(*p.next_window) : nullptr;
+  j["summary"] = {{"actions", p.actions.size()},
+                  {"nodes", p.touched_nodes().size()},
+                  {"restarts", p.restart_count()},
+                  {"text", p.summary_line()}};
+  return j;
+}
+
+Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) {
+  try {
+    Plan p;
+    p.format_version = j.at("format_version").get<int>();
+    if (p.format_version != 1)
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("{}: plan format_version {} is not supported (this edgecert "
+                                    "reads version 1)",
+                                    source, p.format_version));
+    p.edgecert_version = j.value("edgecert_version", "");
+    p.spec_path = j.at("spec").at("path").get<std::string>();
+    p.spec_sha256 = j.at("spec").at("sha256").get<std::string>();
+    p.cluster = j.at("cluster").get<std::string>();
+    p.created_at = j.at("created_at").get<std::string>();
+    p.targets = j.value("targets", std::vector<std::string>{});
+    for (const auto& name : j.at("node_order")) {
+      const auto& n = j.at("nodes").at(name.get<std::string>());
+      p.nodes.emplace_back(name.get<std::string>(),
+                           NodeSnapshot{n.at("fingerprint").get<std::string>(), n.at("live_state")});
+    }
+    for (const auto& a : j.at("actions")) {
+      Action act;
+      act.id = a.at("id").get<std::string>();
+      act.node = a.at("node").get<std::string>();
+      auto kind = parse_action_kind(a.at("kind").get<std::string>());
+      if (!kind)
+        return make_error(ErrorCode::kInvalidArgument,
+                          fmt::format("{}: action {}: unknown kind '{}'", source, act.id,
+                                      a.at("kind").get<std::string>()));
+      act.kind = *kind;
+      act.reason = a.value("reason", "");
+      act.before = a.value("before", nlohmann::json(nullptr));
+      act.after = a.value("after", nlohmann::json(nullptr));
+      act.disruptive = a.value("disruptive", false);
+      act.depends_on = a.value("depends_on", std::vector<std::string>{});
+      act.params = a.value("params", nlohmann::json::object());
+      p.actions.push_back(std::move(act));
+    }
+    p.notes = j.value("notes", std::vector<std::string>{});
+    if (j.contains("next_window") && j["next_window"].is_string())
+      p.next_window = j["next_window"].get<std::string>();
+    return p;
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("{}: not an edgecert plan: {}", source, e.what()));
+  }
+}
+
+namespace {
+
+std::string cert_line(const nlohmann::json& c) {
+  if (c.is_null()) return "(none)";
+  std::string sans;
+  for (const auto& s : c.value("dns_names", nlohmann::json::array()))
+    sans += (sans.empty() ? "" : ", ") + s.get<std::string>();
+  std::string out = fmt::format("CN {}", c.value("common_name", "?"));
+  if (!sans.empty()) out += fmt::format(", SANs [{}]", sans);
+  if (c.contains("key")) out += ", " + c["key"].get<std::string>();
+  if (c.contains("digest")) out += ", " + c["digest"].get<std::string>();
+  if (c.contains("not_after")) out += ", expires " + c["not_after"].get<std::string>();
+  if (c.contains("issuer") && c["issuer"].is_string()) out += ", issuer " + c["issuer"].get<std::string>();
+  return out;
+}
+
+const char* symbol(const Action& a) {
+  switch (a.kind) {
+    case ActionKind::kAppendTrustedCas:
+    case ActionKind::kGenerateCsr:
+    case ActionKind::kUploadManualCrl: return "+";
+    case ActionKind::kDiscardCsr:
+    case ActionKind::kDeleteTrustedCa:
+    case ActionKind::kRevokeSuperseded: return "-";
+    case ActionKind::kRestart: return "!";
+    default: return "~";
+  }
+}
+
+std::string scalar(const nlohmann::json& j) {
+  return j.is_string() ? j.get<std::string>() : j.dump();
+}
+
+}  // namespace
+
+std::string render_plan_text(const Plan& p) {
+  if (p.empty()) {
+    std::string out = "No changes. Live state matches the spec.\n";
+    for (const auto& n : p.notes) out += "Note: " + n + "\n";
+    return out;
+  }
+  std::string out = fmt::format(
+      "edgecert will perform the following actions on cluster {} (in this order):\n"
+      "Symbols: + add  ~ change  - remove  ! restart (disrupts that node)\n",
+      p.cluster);
+  // Grouped by node, nodes in the order they are first touched.
+  std::vector<std::string> nodes;
+  for (const auto& a : p.actions)
+    if (std::find(nodes.begin(), nodes.end(), a.node) == nodes.end()) nodes.push_back(a.node);
+  size_t index = 0;
+  std::map<std::string, size_t> position;
+  for (const auto& a : p.actions) position[a.id] = ++index;
+  for (const auto& node : nodes) {
+    out += fmt::format("\n  # {}\n", node);
+    for (const auto& a : p.actions) {
+      if (a.node != node) continue;
+      out += fmt::format("  {} [{:>2}] {}: {}\n", symbol(a), position[a.id],
+                         action_kind_name(a.kind), a.reason);
+      switch (a.kind) {
+        case ActionKind::kGenerateCsr:
+        case ActionKind::kRestart:
+          out += fmt::format("          before: {}\n          after:  {}\n", cert_line(a.before),
+                             cert_line(a.after));
+          break;
+        case ActionKind::kAppendTrustedCas:
+          for (const auto& name : a.after["certificates"])
+            out += fmt::format("          + {}\n", name.get<std::string>());
+          break;
+        case ActionKind::kDeleteTrustedCa:
+          out += fmt::format("          - {} ({})\n", scalar(a.before["certificate"]),
+                             scalar(a.before["sha256"]));
+          break;
+        case ActionKind::kSetTlsVerification:
+          out += fmt::format("          {} -> {}\n", scalar(a.before), scalar(a.after));
+          break;
+        case ActionKind::kSetCrlSettings:
+        case ActionKind::kSetRevocationChecking:
+          for (auto it = a.after.begin(); it != a.after.end(); ++it)
+            if (a.before.is_null() || a.before.value(it.key(), nlohmann::json()) != it.value())
+              out += fmt::format("          {}: {} -> {}\n", it.key(),
+                                 a.before.is_null() ? "?" : scalar(a.before[it.key()]),
+                                 scalar(it.value()));
+          break;
+        default: break;
+      }
+    }
+  }
+  for (const auto& n : p.notes) out += "\nNote: " + n + "\n";
+  if (p.next_window) out += fmt::format("\nNext rollout window opens {}\n", *p.next_window);
+  out += "\n" + p.summary_line() + ".\n";
+  return out;
+}
+
+}  // namespace edgecert
