@@ -99,9 +99,12 @@ Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
     return a;
   }
   const pki::Certificate& leaf = chain.front();
-  if (is_temporary(leaf))
+  if (is_temporary(leaf)) {
+    // Everything else about it is wrong too; one reason says it all.
     a.problems.push_back(
         fmt::format("factory temporary certificate (issued by '{}')", leaf.issuer_cn()));
+    return a;
+  }
   if (to_lower_ascii(leaf.subject_cn()) != desired.common_name)
     a.problems.push_back(fmt::format("common name is '{}', the spec wants '{}'", leaf.subject_cn(),
                                      desired.common_name));

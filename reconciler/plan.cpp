@@ -495,8 +495,18 @@ std::string render_plan_text(const Plan& p) {
     out += fmt::format("\n  # {}\n", node);
     for (const auto& a : p.actions) {
       if (a.node != node) continue;
+      // Several reasons ("a; b; c") read better one per line.
+      std::vector<std::string> reasons;
+      for (size_t start = 0;;) {
+        size_t sep = a.reason.find("; ", start);
+        reasons.push_back(a.reason.substr(start, sep == std::string::npos ? sep : sep - start));
+        if (sep == std::string::npos) break;
+        start = sep + 2;
+      }
       out += fmt::format("  {} [{:>2}] {}: {}\n", symbol(a), position[a.id],
-                         action_kind_name(a.kind), a.reason);
+                         action_kind_name(a.kind), reasons.front());
+      for (size_t i = 1; i < reasons.size(); ++i)
+        out += fmt::format("          {}\n", reasons[i]);
       switch (a.kind) {
         case ActionKind::kGenerateCsr:
         case ActionKind::kRestart:
