@@ -1,0 +1,341 @@
+// Decoder behaviour beyond the corpus: defaults, path resolution, the
+// positions map, secrets staying out of messages, and the validate CLI's
+// output formats.
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "schema/loader.h"
+#include "tests/support/test_support.h"
+
+using namespace std::chrono_literals;
+using edgecert::MemoryEnv;
+using edgecert::schema::load_spec_text;
+namespace spec = edgecert::spec;
+
+namespace {
+
+const char* kMinimal = R"(apiVersion: edgecert/v1
+kind: ExpresswayCluster
+metadata:
+  name: minimal
+spec:
+  product: expressway-e
+  peers:
+    - name: edge1
+      fqdn: edge1.example.com
+      endpoint: sim://edge1
+  serverCertificate:
+    issuer: {type: openssl-ca, directory: ca}
+)";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string all_messages(const edgecert::Diagnostics& d) {
+  std::string s;
+  for (const auto& x : d.sorted()) s += x.to_string() + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("loader: a minimal spec gets every default", "[schema][loader]") {
+  MemoryEnv env;
+  auto r = load_spec_text(kMinimal, "/specs/tokyo/cluster.yaml", env);
+  INFO(all_messages(r.diagnostics));
+  REQUIRE(r.ok());
+  const spec::Spec& s = *r.spec;
+  CHECK(s.api_version == "edgecert/v1");
+  CHECK(s.kind == "ExpresswayCluster");
+  CHECK(s.name == "minimal");
+  CHECK(s.path == "/specs/tokyo/cluster.yaml");
+  CHECK(s.directory == "/specs/tokyo");
+  CHECK(s.product == spec::Product::kExpresswayE);
+  CHECK_FALSE(s.cluster_fqdn);
+  CHECK(s.tls_verification == spec::TlsVerification::kEnforce);
+  REQUIRE(s.peers.size() == 1);
+  CHECK(s.peers[0].name == "edge1");
+  CHECK(s.peers[0].fqdn == "edge1.example.com");
+  CHECK(s.peers[0].endpoint == "sim://edge1");
+  CHECK_FALSE(s.clustered());
+
+  const spec::ServerCertificate& sc = s.server_certificate;
+  CHECK(sc.key.algorithm == spec::KeyAlgorithm::kRsa);
+  CHECK(sc.key.size == 4096);
+  CHECK(sc.digest == spec::Digest::kSha256);
+  CHECK(sc.roles.empty());
+  CHECK_FALSE(sc.unified_cm_registration_domains);
+  CHECK_FALSE(sc.renew_before);
+  CHECK(sc.renew_at_lifetime_fraction == Approx(2.0 / 3.0));
+  CHECK(sc.key_rotation == spec::KeyRotation::kRotate);
+  REQUIRE(std::holds_alternative<spec::OpensslCaIssuer>(sc.issuer));
+  CHECK(std::get<spec::OpensslCaIssuer>(sc.issuer).directory == "/specs/tokyo/ca");
+
+  // Absent sections are "not managed".
+  CHECK_FALSE(s.access);
+  CHECK_FALSE(s.trusted_cas);
+  CHECK_FALSE(s.crl);
+  CHECK_FALSE(s.revocation_checking);
+  CHECK_FALSE(s.acme);
+
+  CHECK(s.rollout.order == std::vector<std::string>{"edge1"});
+  CHECK(s.rollout.health_timeout == 10min);
+  CHECK(s.rollout.relax_tls_verification);
+  CHECK(s.rollout.windows.empty());
+  CHECK_FALSE(s.rollout.revoke_superseded);
+}
+
+TEST_CASE("loader: defaults inside present sections", "[schema][loader]") {
+  MemoryEnv env;
+  env.put("/usr/share/zoneinfo/UTC", "TZif2 fake zone data");
+  std::string text = std::string(kMinimal) + R"(    key: {algorithm: ecdsa}
+    unifiedCmRegistrationDomains: {domains: [example.com]}
+    roles: [mra]
+  revocationChecking: {enabled: true}
+  acme:
+    provider: {name: le, directory: https://acme.example.net/dir}
+    email: pki@example.com
+    acceptTermsOfService: true
+  crl:
+    automaticUpdates: {enabled: true, distributionPoints: [https://crl.example.com/a.crl]}
+  rollout:
+    windows: [{days: [sun, sat], start: "01:30", duration: 4h}]
+)";
+  auto r = load_spec_text(text, "/s/c.yaml", env);
+  INFO(all_messages(r.diagnostics));
+  REQUIRE(r.ok());
+  const spec::Spec& s = *r.spec;
+  CHECK(s.server_certificate.key.algorithm == spec::KeyAlgorithm::kEcdsa);
+  CHECK(s.server_certificate.key.size == 256);
+  REQUIRE(s.server_certificate.unified_cm_registration_domains);
+  CHECK(s.server_certificate.unified_cm_registration_domains->format ==
+        spec::DomainFormat::kCollabEdgeDns);
+  REQUIRE(s.revocation_checking);
+  CHECK(s.revocation_checking->ocsp);
+  CHECK(s.revocation_checking->crl);
+  CHECK(s.revocation_checking->cdp_downloads);
+  CHECK(s.revocation_checking->fallback == spec::RevocationFallback::kTreatAsNotRevoked);
+  REQUIRE(s.acme);
+  CHECK(s.acme->mode == spec::AcmeMode::kManual);
+  CHECK(s.acme->renew_key == spec::KeyRotation::kRotate);
+  CHECK_FALSE(s.acme->schedule);
+  REQUIRE(s.crl);
+  REQUIRE(s.crl->automatic_updates);
+  CHECK(s.crl->automatic_updates->daily_update_minute == 0);
+  CHECK_FALSE(s.crl->manual_file);
+  REQUIRE(s.rollout.windows.size() == 1);
+  CHECK(s.rollout.windows[0].timezone == "UTC");
+  CHECK(s.rollout.windows[0].days == std::vector<spec::Weekday>{0, 6});
+  CHECK(s.rollout.windows[0].start_minute == 90);
+  CHECK(s.rollout.windows[0].duration == 4h);
+}
+
+TEST_CASE("loader: relative paths resolve against the spec's folder", "[schema][loader]") {
+  MemoryEnv env;
+  std::string root_pem = read_text(edgecert::testing::test_data("schema/corpus/files/root.pem"));
+  env.put("/specs/tokyo/trust/root.pem", root_pem);
+  env.put("/etc/edgecert/mgmt-ca.pem", root_pem);
+  env.put("/specs/tokyo/secrets/password", "not read by validation");
+  env.put("/specs/tokyo/crl/manual.pem",
+          read_text(edgecert::testing::test_data("schema/corpus/files/manual-crl.pem")));
+  std::string text = std::string(kMinimal) + R"(  access:
+    username: admin
+    passwordFrom: file:secrets/password
+    caBundle: /etc/edgecert/mgmt-ca.pem
+  trustedCAs:
+    certificates: [trust/root.pem]
+  crl:
+    manualFile: crl/manual.pem
+)";
+  // https endpoint so that access is used.
+  text.replace(text.find("sim://edge1"), 11, "https://edge1.example.com:8443");
+  auto r = load_spec_text(text, "/specs/tokyo/cluster.yaml", env);
+  INFO(all_messages(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(r.diagnostics.empty());
+  const spec::Spec& s = *r.spec;
+  REQUIRE(s.access);
+  CHECK(s.access->password_from == "file:/specs/tokyo/secrets/password");
+  CHECK(s.access->ca_bundle == std::optional<std::string>("/etc/edgecert/mgmt-ca.pem"));
+  REQUIRE(s.trusted_cas);
+  CHECK(s.trusted_cas->certificates == std::vector<std::string>{"/specs/tokyo/trust/root.pem"});
+  CHECK(s.crl->manual_file == std::optional<std::string>("/specs/tokyo/crl/manual.pem"));
+}
+
+TEST_CASE("loader: check_files=false skips the file system", "[schema][loader]") {
+  MemoryEnv env;
+  std::string text = std::string(kMinimal) + "  trustedCAs:\n    certificates: [trust/none.pem]\n";
+  auto with = load_spec_text(text, "/s/c.yaml", env);
+  CHECK_FALSE(with.ok());
+  edgecert::schema::LoadOptions opts;
+  opts.check_files = false;
+  auto without = load_spec_text(text, "/s/c.yaml", env, opts);
+  INFO(all_messages(without.diagnostics));
+  CHECK(without.ok());
+}
+
+TEST_CASE("loader: positions of keys and list items are recorded", "[schema][loader]") {
+  MemoryEnv env;
+  std::string text = R"(apiVersion: edgecert/v1
+kind: ExpresswayCluster
+metadata:
+  name: pos
+spec:
+  product: expressway-e
+  clusterFqdn: edge.example.com
+  peers:
+    - name: edge1
+      fqdn: edge1.example.com
+      endpoint: sim://edge1
+    - name: edge2
+      fqdn: edge2.example.com
+      endpoint: sim://edge2
+  serverCertificate:
+    roles: [mra, b2b]
+    issuer: {type: openssl-ca, directory: ca}
+)";
+  auto r = load_spec_text(text, "/s/c.yaml", env);
+  INFO(all_messages(r.diagnostics));
+  REQUIRE(r.ok());
+  const spec::SourceMap& p = r.spec->positions;
+  auto at = [&](const std::string& k) {
+    spec::SourcePos pos = p.find(k);
+    return std::to_string(pos.line) + ":" + std::to_string(pos.column);
+  };
+  CHECK(at("apiVersion") == "1:1");
+  CHECK(at("metadata.name") == "4:3");
+  CHECK(at("spec.peers") == "8:3");
+  CHECK(at("spec.peers.1") == "12:7");
+  CHECK(at("spec.peers.1.fqdn") == "13:7");
+  CHECK(at("spec.serverCertificate.roles.1") == "16:18");
+  CHECK(at("spec.serverCertificate.issuer.directory") == "17:32");
+  // Unknown keys fall back to the nearest recorded ancestor.
+  CHECK(at("spec.peers.1.fqdn.nothing") == "13:7");
+}
+
+TEST_CASE("loader: YAML syntax errors are positioned", "[schema][loader]") {
+  MemoryEnv env;
+  auto r = load_spec_text("apiVersion: edgecert/v1\nkind: [ExpresswayCluster\nmetadata: {}\n",
+                          "/s/c.yaml", env);
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.diagnostics.items().size() == 1);
+  const auto& d = r.diagnostics.items()[0];
+  CHECK(d.line >= 2);
+  CHECK(d.column >= 1);
+  CHECK(d.message.find("YAML syntax error") != std::string::npos);
+}
+
+TEST_CASE("loader: a quoted number is a string, a plain one is not", "[schema][loader]") {
+  MemoryEnv env;
+  std::string text = kMinimal;
+  text.replace(text.find("name: minimal"), 13, "name: \"123\"");
+  CHECK(load_spec_text(text, "/s/c.yaml", env).ok());
+  text.replace(text.find("name: \"123\""), 11, "name: 123");
+  auto r = load_spec_text(text, "/s/c.yaml", env);
+  REQUIRE_FALSE(r.ok());
+  CHECK(all_messages(r.diagnostics).find("expected a string, got an integer") != std::string::npos);
+}
+
+TEST_CASE("loader: secrets never appear in diagnostics", "[schema][loader]") {
+  MemoryEnv env;
+  std::string text = std::string(kMinimal) + R"(  access:
+    username: admin
+    password: TopSecret-42
+    caBundle: ca.pem
+)";
+  auto r = load_spec_text(text, "/s/c.yaml", env);
+  REQUIRE_FALSE(r.ok());
+  std::string msgs = all_messages(r.diagnostics);
+  CHECK(msgs.find("inline passwords are not allowed") != std::string::npos);
+  CHECK(msgs.find("TopSecret-42") == std::string::npos);
+
+  // A password typed where the reference belongs is not quoted back either.
+  for (const char* value : {"987654321", "hunter2-Secret", "\"quoted Secret\""}) {
+    std::string t =
+        std::string(kMinimal) + "  access:\n    username: admin\n    passwordFrom: " + value + "\n";
+    auto r2 = load_spec_text(t, "/s/c.yaml", env);
+    REQUIRE_FALSE(r2.ok());
+    std::string m2 = all_messages(r2.diagnostics);
+    INFO(m2);
+    CHECK(m2.find("passwordFrom") != std::string::npos);
+    CHECK(m2.find("987654321") == std::string::npos);
+    CHECK(m2.find("Secret") == std::string::npos);
+  }
+}
+
+TEST_CASE("loader: rollout windows need a real time zone file", "[schema][loader]") {
+  MemoryEnv env;
+  env.put("/usr/share/zoneinfo/Asia/Tokyo", "TZif2...");
+  env.put("/usr/share/zoneinfo/Fake/Zone", "not a zone file");
+  auto with_zone = [&](const std::string& tz) {
+    return load_spec_text(std::string(kMinimal) +
+                              "  rollout:\n    windows: [{days: [sat], start: \"01:00\", "
+                              "duration: 4h, timezone: " +
+                              tz + "}]\n",
+                          "/s/c.yaml", env);
+  };
+  CHECK(with_zone("Asia/Tokyo").ok());
+  CHECK_FALSE(with_zone("Fake/Zone").ok());
+  CHECK_FALSE(with_zone("Europe/Nowhere").ok());
+  CHECK_FALSE(with_zone("../../etc/passwd").ok());
+}
+
+TEST_CASE("loader: warnings do not stop loading", "[schema][loader]") {
+  MemoryEnv env;
+  std::string text = std::string(kMinimal) +
+                     "  access: {username: admin, passwordFrom: env:EXPRESSWAY_PASSWORD}\n";
+  auto r = load_spec_text(text, "/s/c.yaml", env);
+  CHECK(r.ok());
+  CHECK(r.diagnostics.warning_count() == 1);
+  CHECK(all_messages(r.diagnostics).find("every peer has a sim:// endpoint") != std::string::npos);
+}
+
+TEST_CASE("validate --output json reports every diagnostic", "[schema][cli]") {
+  edgecert::testing::TempDir dir;
+  std::string bad = dir.write("bad.yaml", std::string(kMinimal) + "  colour: blue\n");
+  auto r = edgecert::testing::run_cli({"validate", "--output", "json", bad});
+  CHECK(r.status == 1);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["valid"] == false);
+  REQUIRE(j["diagnostics"].size() == 1);
+  const auto& d = j["diagnostics"][0];
+  CHECK(d["path"] == bad);
+  CHECK(d["line"] == 13);
+  CHECK(d["column"] == 3);
+  CHECK(d["severity"] == "error");
+  CHECK(d["message"].get<std::string>().find("unknown key 'colour' in spec") != std::string::npos);
+  CHECK(j.size() == 2);
+  CHECK(d.size() == 5);
+
+  std::string good = dir.write("good.yaml", kMinimal);
+  auto ok = edgecert::testing::run_cli({"validate", "-o", "json", good});
+  CHECK(ok.status == 0);
+  auto jg = nlohmann::json::parse(ok.out);
+  CHECK(jg["valid"] == true);
+  CHECK(jg["diagnostics"].empty());
+}
+
+TEST_CASE("validate --strict fails on warnings", "[schema][cli]") {
+  edgecert::testing::TempDir dir;
+  std::string warn = dir.write(
+      "warn.yaml", std::string(kMinimal) +
+                       "  access: {username: admin, passwordFrom: env:EXPRESSWAY_PASSWORD}\n");
+  auto lax = edgecert::testing::run_cli({"validate", warn});
+  CHECK(lax.status == 0);
+  CHECK(lax.err.find(": warning: ") != std::string::npos);
+  CHECK(lax.out == warn + ": valid\n");
+  auto strict = edgecert::testing::run_cli({"validate", "--strict", warn});
+  CHECK(strict.status == 1);
+  auto strict_json = edgecert::testing::run_cli({"validate", "--strict", "-o", "json", warn});
+  CHECK(strict_json.status == 1);
+  auto j = nlohmann::json::parse(strict_json.out);
+  CHECK(j["valid"] == false);
+  CHECK(j["diagnostics"][0]["severity"] == "warning");
+}
