@@ -6,7 +6,9 @@
 // every error ("trust/root.pem: block 2: not a certificate: ...").
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,38 @@
 #include "providers/env/error.h"
 
 namespace edgecert::pki {
+
+// Subject alternative names by type, in certificate order.
+struct SubjectAltNames {
+  std::vector<std::string> dns;
+  std::vector<std::string> ip;  // textual ("192.0.2.1", "2001:db8::1")
+  std::vector<std::string> email;
+  std::vector<std::string> uri;
+  std::vector<std::string> other;  // "othername:1.3.6.1.4.1.311.20.2.3", "DirName:..."
+  bool empty() const {
+    return dns.empty() && ip.empty() && email.empty() && uri.empty() && other.empty();
+  }
+};
+
+// A public key's shape; never key material.
+struct KeyInfo {
+  std::string algorithm;  // "RSA", "EC", "ED25519", ... (OpenSSL type name)
+  int bits = 0;           // RSA modulus size or EC field size
+  std::string curve;      // EC only: "P-256" when NIST-named, else OpenSSL's group name
+};
+
+// One attribute of a subject or issuer name, in DER order.
+struct NameAttribute {
+  std::string oid;         // "2.5.4.3"
+  std::string short_name;  // "CN", or the OID when OpenSSL has no name for it
+  std::string value;       // UTF-8
+};
+
+// The three extended-validation jurisdiction OIDs Expressway supports
+// (1.3.6.1.4.1.311.60.2.1.1/.2/.3) and the standard attributes it knows.
+// Anything else in a subject or issuer breaks SSH tunnels (guide ch.1, App. A).
+bool is_supported_ev_oid(std::string_view oid);
+bool is_standard_name_oid(std::string_view oid);
 
 class Certificate {
  public:
@@ -47,6 +81,34 @@ class Certificate {
   std::string sha256_fingerprint() const;
   std::string to_pem() const;
   std::string to_der() const;
+
+  // --- Further inspection (additions to the original contract). ---
+  long version() const;            // 1 for v1 .. 3 for v3
+  std::string serial_hex() const;  // upper-case hex, as `openssl x509 -serial` prints it
+  std::vector<NameAttribute> subject_attributes() const;
+  std::vector<NameAttribute> issuer_attributes() const;
+  // Dotted OIDs in subject or issuer that are neither standard nor one of the
+  // supported EV OIDs, each listed once, subject first.
+  std::vector<std::string> unknown_name_oids() const;
+  KeyInfo key_info() const;
+  std::string signature_algorithm() const;  // "sha256WithRSAEncryption", "ecdsa-with-SHA384"
+  std::string signature_digest() const;     // "sha256", "sha1", "" when none (Ed25519)
+  SubjectAltNames subject_alt_names() const;
+  bool has_extended_key_usage() const;                  // the extension is present
+  std::vector<std::string> extended_key_usage() const;  // "serverAuth", "clientAuth", OIDs
+  bool has_key_usage() const;
+  std::vector<std::string> key_usage() const;  // "digitalSignature", "keyCertSign", ...
+  std::optional<long> path_length() const;     // BasicConstraints pathlen, when set
+  std::string subject_key_id() const;          // "AB:CD:..", "" when absent
+  std::string authority_key_id() const;
+  std::vector<std::string> crl_distribution_points() const;  // URIs
+  std::vector<std::string> ocsp_urls() const;
+  // Current time within [not_before, not_after].
+  bool is_expired_at(TimePoint t) const { return t > not_after(); }
+  // The certificate's signature verifies with `issuer`'s public key.
+  bool is_signed_by(const Certificate& issuer) const;
+  // Same DER.
+  bool operator==(const Certificate& other) const;
 
   // Opaque handle for pki/*.cpp internals.
   struct Impl;

@@ -14,7 +14,11 @@
 
 #include "providers/env/env.h"
 #include "providers/pki/certificate.h"
+#include "providers/pki/crl.h"
+#include "providers/pki/csr.h"
+#include "providers/pki/key.h"
 #include "schema/diagnostic.h"
+#include "schema/spec.h"
 
 namespace edgecert::pki {
 
@@ -29,6 +33,76 @@ struct Finding {
 // Checks a set of trusted CA certificates (in upload order) at time `now`:
 // errors: CA without BasicConstraints CA:TRUE; more than 1000 CAs.
 // warnings: expired; two CAs with the same CN; same-CN self-signed pair.
+// Findings are ordered: per-certificate findings in input order, then the
+// set-wide duplicate-CN findings (indexed at the later certificate).
 std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint now);
+
+// Recommended maximum size of a trusted CA list (guide ch.6).
+inline constexpr size_t kMaxTrustedCas = 1000;
+
+// "2026-11-27 13:00:00 UTC"
+std::string format_time(TimePoint t);
+
+// Where the certificate will serve, when known (from the spec / the desired
+// certificate profile).
+struct RoleContext {
+  spec::Product product = spec::Product::kExpresswayE;
+  std::vector<spec::Role> roles;
+  bool clustered = false;
+};
+
+// Whether this node acts as a TLS client that must present its server
+// certificate (mutual TLS): every role does (traversal zones to/from the
+// other Expressway, SIP TLS to Unified CM and B2B neighbours, XMPP
+// server-to-server), and so does cluster communication. Expressway-E on
+// X15.4+ accepts serverAuth-only certificates, but edgecert cannot know the
+// release, so it still warns.
+bool needs_mutual_tls(const RoleContext& context);
+
+struct ServerCheckOptions {
+  TimePoint now;
+  // Warn ("expiring-soon") from this time on; default: 30 days before notAfter.
+  std::optional<TimePoint> renew_at;
+  // The key file that goes with the certificate, when known.
+  const KeyFile* key = nullptr;
+  // Intermediate/CA certificates uploaded with it (checked for BasicConstraints).
+  std::vector<Certificate> chain;
+  std::optional<RoleContext> roles;
+};
+
+// Checks a server certificate as an Expressway upload would, plus edgecert's
+// operational rules. Finding ids:
+// errors:   wildcard-name, invalid-common-name ("Common name must be a valid
+//           FQDN: ..."), invalid-san ("Subject alternative name must be a
+//           valid FQDN: ..."), encrypted-private-key, key-mismatch,
+//           ca-without-basic-constraints (chain members), sha1-signature
+// warnings: rsa-8192, expires-2050-or-later, missing-common-name,
+//           unsupported-name-oid, key-missing-trailing-newline,
+//           missing-client-auth, expiring-soon, expired
+std::vector<Finding> check_server_certificate(const Certificate& cert,
+                                              const ServerCheckOptions& options);
+
+// Checks for a CA certificate looked at on its own (e.g. by `edgecert show`):
+// ca-without-basic-constraints, expired ("ca-expired"), expires-2050-or-later,
+// unsupported-name-oid.
+std::vector<Finding> check_ca_certificate(const Certificate& cert, TimePoint now);
+
+// Checks a private key file on its own: encrypted-private-key,
+// key-missing-trailing-newline, rsa-8192.
+std::vector<Finding> check_key_file(const KeyFile& key);
+
+// Checks a CSR about to be signed: the same name rules as the server
+// certificate (wildcard-name, invalid-common-name, invalid-san,
+// missing-common-name), rsa-8192, missing-client-auth (EKU requested without
+// clientAuth).
+std::vector<Finding> check_request(const CertificateRequest& csr);
+
+// A CRL whose nextUpdate has passed: "crl-stale" warning.
+std::vector<Finding> check_crl(const Crl& crl, TimePoint now);
+
+// When a certificate is due for renewal: renew_before ahead of notAfter when
+// set, else after `fraction` of its lifetime has passed.
+TimePoint renewal_time(const Certificate& cert, std::optional<std::chrono::seconds> renew_before,
+                       double fraction);
 
 }  // namespace edgecert::pki

@@ -28,3 +28,16 @@ TEST_CASE("spki digest ties a key, its CSR and its certificate together", "[pki]
   CHECK(pki::spki_sha256(*other) != pki::spki_sha256(*key));
   CHECK(pki::spki_sha256(*key).size() == 95);
 }
+
+TEST_CASE("sha256_fingerprint matches FIPS 180-4 test vectors", "[pki][spki]") {
+  CHECK(pki::sha256_fingerprint("") ==
+        "E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:"
+        "B8:55");
+  CHECK(pki::sha256_fingerprint("abc") ==
+        "BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:"
+        "15:AD");
+  CHECK(pki::sha256_fingerprint("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "24:8D:6A:61:D2:06:38:B8:E5:C0:26:93:0C:3E:60:39:A3:3C:E4:59:64:FF:21:67:F6:EC:ED:D4:19:DB:"
+        "06:C1");
+}
+

@@ -1,0 +1,65 @@
+// Certificate revocation lists: parsing, inspection and (for tests, the
+// simulator and a local CA) creation.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "providers/env/env.h"
+#include "providers/env/error.h"
+#include "providers/pki/certificate.h"
+#include "schema/spec.h"
+
+namespace edgecert::pki {
+
+class PrivateKey;
+
+struct RevokedEntry {
+  std::string serial_hex;  // upper-case hex
+  TimePoint revoked_at;
+};
+
+struct CrlOptions {
+  std::vector<RevokedEntry> revoked;
+  TimePoint last_update;
+  TimePoint next_update;
+  long number = 1;  // cRLNumber extension
+  spec::Digest digest = spec::Digest::kSha256;
+};
+
+class Crl {
+ public:
+  // Every CRL in `data`: PEM blocks "X509 CRL" in order, or one DER CRL.
+  static Result<std::vector<Crl>> parse_all(std::string_view data, const std::string& source);
+  // Signs a v2 CRL as `ca` with `ca_key` (AKI and cRLNumber included).
+  static Result<Crl> create(const Certificate& ca, const PrivateKey& ca_key,
+                            const CrlOptions& options);
+
+  Crl(const Crl& other);
+  Crl& operator=(const Crl& other);
+  Crl(Crl&&) noexcept;
+  Crl& operator=(Crl&&) noexcept;
+  ~Crl();
+
+  std::string issuer() const;  // RFC 2253
+  TimePoint last_update() const;
+  std::optional<TimePoint> next_update() const;
+  std::optional<std::string> number() const;  // cRLNumber, hex
+  std::string signature_algorithm() const;
+  std::vector<RevokedEntry> revoked() const;
+  bool is_signed_by(const Certificate& issuer) const;
+  std::string to_pem() const;
+  std::string to_der() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+  explicit Crl(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgecert::pki
