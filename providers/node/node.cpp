@@ -1,0 +1,119 @@
+#include "providers/node/node.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include <fmt/core.h>
+
+#include "providers/node/builtin.h"
+
+namespace edgecert::node {
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::map<std::string, NodeProviderFactory> factories;
+  bool builtins_done = false;
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+// Built-ins go in first so that a test's register_node_provider() for the
+// same scheme replaces them rather than being overwritten later.
+void ensure_builtins() {
+  Registry& r = registry();
+  {
+    std::lock_guard lock(r.mu);
+    if (r.builtins_done) return;
+    r.builtins_done = true;
+  }
+  register_builtin_node_providers();
+}
+
+}  // namespace
+
+Result<pki::SecretString> resolve_password_from(Env& env, const std::string& reference) {
+  if (reference.rfind("env:", 0) == 0) {
+    std::string var = reference.substr(4);
+    std::optional<std::string> v = env.get_env(var);
+    if (!v) {
+      return make_error(
+          ErrorCode::kNotFound,
+          fmt::format("passwordFrom {}: environment variable {} is not set", reference, var));
+    }
+    pki::SecretString s(*v);
+    // Overwrite the copy we were handed before it goes away.
+    std::fill(v->begin(), v->end(), '\0');
+    return s;
+  }
+  if (reference.rfind("file:", 0) == 0) {
+    std::string path = reference.substr(5);
+    Result<std::string> data = env.read_file(path);
+    if (!data) {
+      return make_error(data.error().code,
+                        fmt::format("passwordFrom {}: {}", reference, data.error().message));
+    }
+    std::string& d = *data;
+    if (!d.empty() && d.back() == '\n') d.pop_back();
+    if (!d.empty() && d.back() == '\r') d.pop_back();
+    pki::SecretString s(d);
+    std::fill(d.begin(), d.end(), '\0');
+    return s;
+  }
+  return make_error(ErrorCode::kInvalidArgument,
+                    fmt::format("passwordFrom {}: expected env:VAR or file:PATH", reference));
+}
+
+std::string effective_sim_dir(const NodeOpenContext& context, const spec::Spec& spec) {
+  if (!context.sim_dir.empty()) return context.sim_dir;
+  if (std::optional<std::string> v = context.env.get_env("EDGECERT_SIM_DIR"); v && !v->empty())
+    return *v;
+  return path_join(".edgecert/sim", spec.name.empty() ? std::string("default") : spec.name);
+}
+
+void register_node_provider(const std::string& scheme, NodeProviderFactory factory) {
+  ensure_builtins();
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  r.factories[scheme] = std::move(factory);
+}
+
+std::vector<std::string> registered_node_schemes() {
+  ensure_builtins();
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : r.factories) out.push_back(k);
+  return out;
+}
+
+Result<std::unique_ptr<NodeProvider>> open_node(const NodeOpenContext& context,
+                                                const spec::Spec& spec, const spec::Peer& peer) {
+  ensure_builtins();
+  auto pos = peer.endpoint.find("://");
+  std::string scheme = pos == std::string::npos ? std::string() : peer.endpoint.substr(0, pos);
+  NodeProviderFactory factory;
+  std::string known;
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    auto it = r.factories.find(scheme);
+    if (it != r.factories.end()) factory = it->second;
+    for (const auto& [k, v] : r.factories) known += (known.empty() ? "" : ", ") + k + "://";
+  }
+  if (!factory) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        fmt::format(
+            "{}: open: endpoint '{}' has {}; known schemes: {}", peer.name, peer.endpoint,
+            scheme.empty() ? std::string("no scheme") : fmt::format("unknown scheme '{}'", scheme),
+            known.empty() ? std::string("none") : known));
+  }
+  return factory(context, spec, peer);
+}
+
+}  // namespace edgecert::node

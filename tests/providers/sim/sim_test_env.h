@@ -1,0 +1,43 @@
+// Real POSIX files with a virtual clock: persistence tests on a real
+// filesystem without real waiting.
+#pragma once
+
+#include <memory>
+
+#include "providers/env/env.h"
+
+namespace edgecert::testing {
+
+class PosixFilesVirtualClockEnv : public Env {
+ public:
+  PosixFilesVirtualClockEnv() : files_(make_posix_env()), now_(Clock::now()) {}
+  Result<std::string> read_file(const std::string& p) override { return files_->read_file(p); }
+  Status write_file_atomic(const std::string& p, const std::string& d, unsigned m) override {
+    return files_->write_file_atomic(p, d, m);
+  }
+  Status create_exclusive(const std::string& p, const std::string& d, unsigned m) override {
+    return files_->create_exclusive(p, d, m);
+  }
+  Status append_file(const std::string& p, const std::string& d, unsigned m) override {
+    return files_->append_file(p, d, m);
+  }
+  bool exists(const std::string& p) override { return files_->exists(p); }
+  bool is_directory(const std::string& p) override { return files_->is_directory(p); }
+  Result<std::vector<std::string>> list_dir(const std::string& p) override {
+    return files_->list_dir(p);
+  }
+  Status create_dirs(const std::string& p, unsigned m) override {
+    return files_->create_dirs(p, m);
+  }
+  Status remove_file(const std::string& p) override { return files_->remove_file(p); }
+  Result<unsigned> file_mode(const std::string& p) override { return files_->file_mode(p); }
+  TimePoint now() override { return now_; }
+  void sleep_for(std::chrono::milliseconds d) override { now_ += d; }
+  std::optional<std::string> get_env(const std::string& n) override { return files_->get_env(n); }
+
+ private:
+  std::unique_ptr<Env> files_;
+  TimePoint now_;
+};
+
+}  // namespace edgecert::testing
