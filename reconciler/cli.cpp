@@ -12,6 +12,12 @@ namespace edgecert {
 const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = {
       {"validate", "Check spec files: structure, values and referenced files", setup_validate},
+      {"status", "Show the live certificate state of every node (read-only)", setup_status},
+      {"show", "Decode certificates, CSRs, CRLs and keys; list Expressway checks", setup_show},
+      {"plan", "Show what apply would change, node by node (read-only)", setup_plan},
+      {"apply", "Take the cluster to the spec, one node at a time", setup_apply},
+      {"force-unlock", "Remove a cluster lock left behind by a dead run", setup_force_unlock},
+      {"ca", "Manage a local CA for the openssl-ca issuer", setup_ca},
   };
   return table;
 }
@@ -19,7 +25,7 @@ const std::vector<CommandSpec>& command_table() {
 int run_cli(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
-  CliContext ctx{default_env(), std::cout, std::cerr, static_cast<bool>(::isatty(0))};
+  CliContext ctx{default_env(), std::cout, std::cerr, static_cast<bool>(::isatty(0)), &std::cin};
   return run_cli(args, ctx);
 }
 

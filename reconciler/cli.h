@@ -29,6 +29,8 @@ struct CliContext {
   std::ostream& out;
   std::ostream& err;
   bool stdin_is_tty = false;
+  // Where answers to prompts come from (apply's approval); null = no input.
+  std::istream* in = nullptr;
 };
 
 // Entry point of the `edgecert` binary: real Env, std::cout/std::cerr.
@@ -50,5 +52,11 @@ const std::vector<CommandSpec>& command_table();
 
 // Subcommand set-up functions, one per file reconciler/cmd_<name>.cpp.
 std::function<int()> setup_validate(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_status(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_show(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_ca(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_plan(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_apply(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx);
 
 }  // namespace edgecert

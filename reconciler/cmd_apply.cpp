@@ -85,7 +85,10 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
         return kExitError;
       }
       saved_plan = std::move(*p);
-      spec_path = saved_plan->spec_path;
+      // The path as given works when apply runs where plan ran (the CI
+      // case); the absolute one when it does not.
+      spec_path = ctx.env.exists(saved_plan->spec_path) ? saved_plan->spec_path
+                                                         : saved_plan->spec_absolute_path;
       if (!o->node.targets.empty() || !o->node.excludes.empty()) {
         ctx.err << "edgecert: error: --target/--exclude cannot change a saved plan; plan again "
                    "with them\n";
@@ -123,7 +126,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     std::optional<RunRecord> unfinished;
     if (auto last = last_run(*entries); last && !last->finished) unfinished = last;
 
-    auto live = read_live(s, ctx);
+    auto live = read_live(s, ctx, /*wait_for_unavailable=*/true);
     if (!live) return kExitError;
 
     Plan plan;

@@ -174,7 +174,11 @@ const NodeDiff* ClusterDiff::find(const std::string& peer) const {
 }
 
 Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
-                                 const DesiredTrust& trust, Env& env, TimePoint now) {
+                                 const DesiredTrust& trust, Env& env, TimePoint now,
+                                 const std::vector<std::string>& targets) {
+  auto targeted = [&](const std::string& peer) {
+    return targets.empty() || std::find(targets.begin(), targets.end(), peer) != targets.end();
+  };
   ClusterDiff out;
   const spec::ServerCertificate& config = spec.server_certificate;
   std::optional<std::string> manual_crl_fp;
@@ -259,7 +263,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     for (const auto& c : required) needed.insert(c.sha256_fingerprint());
     for (const NodeDiff& d : out.nodes) {
       const node::NodeState& st = *live.find(d.peer)->state;
-      if (d.certificate != CertificateChange::kNone) continue;
+      if (d.certificate != CertificateChange::kNone && targeted(d.peer)) continue;
       for (const auto* chain : {&st.server_chain, &st.staged_chain}) {
         if (chain->empty()) continue;
         pki::VerifyOptions vo;
@@ -271,6 +275,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
       }
     }
     for (NodeDiff& d : out.nodes) {
+      if (!targeted(d.peer)) continue;
       const node::NodeState& st = *live.find(d.peer)->state;
       for (const auto& ca : st.trusted_cas) {
         std::string fp = ca.sha256_fingerprint();

@@ -79,7 +79,10 @@ struct ClusterDiff {
 
 // Requires every node in `live` to be readable (callers report unreadable
 // nodes before diffing).
+// `targets` (peer names; empty = all) limits what will change: a node outside
+// it keeps its certificates, so the CAs they chain to are never pruned.
 Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
-                                 const DesiredTrust& trust, Env& env, TimePoint now);
+                                 const DesiredTrust& trust, Env& env, TimePoint now,
+                                 const std::vector<std::string>& targets = {});
 
 }  // namespace edgecert

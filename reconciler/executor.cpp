@@ -70,7 +70,7 @@ class Run {
       node::NodeProvider* p = ctx_.nodes.find(a.node);
       if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return aborted();
       TimePoint t0 = ctx_.env.now();
-      Result<Output> r = p ? execute(a, *p)
+      Result<Output> r = p ? execute_with_retries(a, *p)
                            : Result<Output>(make_error(ErrorCode::kInvalidArgument,
                                                        a.node + ": not a peer of this cluster"));
       auto elapsed =
@@ -155,6 +155,34 @@ class Run {
   }
 
   Result<node::NodeState> state_of(node::NodeProvider& p) { return p.read_state(); }
+
+  // Transient failures (kUnavailable: a 5xx, a dropped connection) are
+  // retried with backoff. Every action re-reads the node before it changes
+  // anything, so a retry after a lost reply does not do the work twice — except
+  // a restart, which is checked specially: a node that went down after the
+  // lost reply did restart.
+  Result<Output> execute_with_retries(const Action& a, node::NodeProvider& p) {
+    constexpr int kAttempts = 4;
+    std::chrono::milliseconds backoff(500);
+    Result<Output> r = execute(a, p);
+    for (int attempt = 1; attempt < kAttempts; ++attempt) {
+      if (r || r.error().code != ErrorCode::kUnavailable) return r;
+      if (a.kind == ActionKind::kWaitHealthy) return r;  // has its own deadline
+      if (a.kind == ActionKind::kRestart) {
+        auto st = p.read_state();
+        if (!st && st.error().code == ErrorCode::kUnavailable)
+          return Output{"restart requested (the reply was lost; the node is down, so it restarts)"};
+        if (st && !st->restart_required && st->staged_chain.empty())
+          return Output{"restart requested (the reply was lost; the node already restarted)"};
+      }
+      progress(a, fmt::format("transient failure, retrying in {}: {}", seconds(backoff),
+                              r.error().message));
+      ctx_.env.sleep_for(backoff);
+      backoff *= 2;
+      r = execute(a, p);
+    }
+    return r;
+  }
 
   const spec::Peer* peer(const std::string& name) const { return ctx_.spec.find_peer(name); }
 

@@ -77,6 +77,7 @@ class Builder {
  public:
   explicit Builder(Plan& plan) : plan_(plan) {}
 
+  // The reference is valid only until the next add().
   Action& add(const std::string& node, ActionKind kind, std::string reason) {
     std::string base = node + "/" + action_kind_name(kind);
     std::string id = base;
@@ -268,28 +269,32 @@ Plan build_plan(const PlanInputs& in) {
     r.after = reissue ? desired_json(d->desired, in.issuer_description)
               : st.staged_chain.empty() ? r.before
                                         : certificate_summary(st.staged_chain.front());
+    // Builder::add may reallocate: keep values, not references, across adds.
+    const std::string restart_id = r.id;
+    const nlohmann::json restart_after = r.after;
 
     auto timeout = std::chrono::duration_cast<std::chrono::seconds>(spec.rollout.health_timeout);
     Action& w = b.add(d->peer, ActionKind::kWaitHealthy,
                       fmt::format("health gate: the node must answer within {}s (rollout.healthTimeout)",
                                   timeout.count()));
-    w.depends_on.push_back(r.id);
+    w.depends_on.push_back(restart_id);
     w.params = {{"timeout_seconds", timeout.count()}};
+    const std::string wait_id = w.id;
 
     const spec::Peer* peer = spec.find_peer(d->peer);
     Action& v = b.add(d->peer, ActionKind::kVerifyServed,
                       "check the certificate the node really serves: the new leaf, a chain valid "
                       "against the spec's CAs, and the node's FQDN");
-    v.depends_on.push_back(w.id);
+    v.depends_on.push_back(wait_id);
     v.params = {{"fqdn", peer ? peer->fqdn : d->peer}};
-    v.after = r.after;
+    v.after = restart_after;
     previous_verify = v.id;
     verify_ids.push_back(v.id);
 
     if (reissue && spec.rollout.revoke_superseded && d->superseded) {
       Action& rv = b.add(d->peer, ActionKind::kRevokeSuperseded,
                          "rollout.revokeSuperseded: the replacement is verified in service");
-      rv.depends_on.push_back(v.id);
+      rv.depends_on.push_back(previous_verify);
       rv.before = certificate_summary(*d->superseded);
       rv.params = {{"pem", d->superseded->to_pem()},
                    {"sha256", d->superseded->sha256_fingerprint()},
@@ -361,7 +366,9 @@ nlohmann::json plan_to_json(const Plan& p) {
   nlohmann::json j;
   j["format_version"] = p.format_version;
   j["edgecert_version"] = p.edgecert_version;
-  j["spec"] = {{"path", p.spec_path}, {"sha256", p.spec_sha256}};
+  j["spec"] = {{"path", p.spec_path},
+               {"absolute_path", p.spec_absolute_path},
+               {"sha256", p.spec_sha256}};
   j["cluster"] = p.cluster;
   j["created_at"] = p.created_at;
   j["targets"] = p.targets;
@@ -402,6 +409,7 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
                                     source, p.format_version));
     p.edgecert_version = j.value("edgecert_version", "");
     p.spec_path = j.at("spec").at("path").get<std::string>();
+    p.spec_absolute_path = j.at("spec").value("absolute_path", p.spec_path);
     p.spec_sha256 = j.at("spec").at("sha256").get<std::string>();
     p.cluster = j.at("cluster").get<std::string>();
     p.created_at = j.at("created_at").get<std::string>();

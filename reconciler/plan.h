@@ -70,7 +70,8 @@ struct NodeSnapshot {
 
 struct Plan {
   int format_version = 1;
-  std::string spec_path;
+  std::string spec_path;           // as given on the command line
+  std::string spec_absolute_path;  // resolved when the plan was made
   std::string spec_sha256;
   std::string cluster;
   std::string created_at;  // RFC 3339 UTC

@@ -112,8 +112,21 @@ std::optional<Session> open_session(const std::string& spec_path, const NodeOpti
   return s;
 }
 
-std::optional<ClusterLive> read_live(Session& session, CliContext& ctx) {
+std::optional<ClusterLive> read_live(Session& session, CliContext& ctx,
+                                     bool wait_for_unavailable) {
   ClusterLive live = read_cluster(session.nodes);
+  if (wait_for_unavailable && !live.all_readable()) {
+    bool waited = false;
+    for (const auto& n : live.nodes) {
+      if (!n.error || n.error->code != ErrorCode::kUnavailable) continue;
+      auto timeout =
+          std::chrono::duration_cast<std::chrono::seconds>(session.spec.rollout.health_timeout);
+      ctx.out << fmt::format("{}: unreachable ({}); waiting up to {}s for it to come back\n",
+                             n.peer, n.error->message, timeout.count());
+      if (auto st = session.nodes.find(n.peer)->wait_until_up(timeout); st) waited = true;
+    }
+    if (waited) live = read_cluster(session.nodes);
+  }
   if (!live.all_readable()) {
     for (const auto& n : live.nodes)
       if (n.error) ctx.err << "edgecert: error: " << n.error->message << "\n";
@@ -126,7 +139,7 @@ std::optional<ClusterLive> read_live(Session& session, CliContext& ctx) {
 
 std::optional<Plan> make_plan(Session& s, const ClusterLive& live, CliContext& ctx) {
   TimePoint now = ctx.env.now();
-  auto diff = diff_cluster(s.spec, live, s.trust, ctx.env, now);
+  auto diff = diff_cluster(s.spec, live, s.trust, ctx.env, now, s.targets);
   if (!diff) {
     ctx.err << "edgecert: error: " << diff.error().message << "\n";
     return std::nullopt;
@@ -142,7 +155,7 @@ std::optional<Plan> make_plan(Session& s, const ClusterLive& live, CliContext& c
   Plan plan = build_plan(in);
   std::error_code ec;
   auto abs = std::filesystem::absolute(s.spec.path, ec);
-  plan.spec_path = ec ? s.spec.path : abs.lexically_normal().string();
+  plan.spec_absolute_path = ec ? s.spec.path : abs.lexically_normal().string();
   if (!s.spec.rollout.windows.empty()) {
     auto ws = window_status(s.spec.rollout.windows, now);
     if (ws && !ws->open && ws->next_open)

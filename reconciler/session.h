@@ -50,8 +50,12 @@ std::optional<Session> open_session(const std::string& spec_path, const NodeOpti
                                     CliContext& ctx);
 
 // Reads live state; prints unreachable nodes as "NODE: read state: ..." and
-// returns nullopt when any node could not be read.
-std::optional<ClusterLive> read_live(Session& session, CliContext& ctx);
+// returns nullopt when any node could not be read. With
+// `wait_for_unavailable` (apply), a node that answers kUnavailable — it may be
+// restarting after an interrupted run — is first given rollout.healthTimeout
+// to come back.
+std::optional<ClusterLive> read_live(Session& session, CliContext& ctx,
+                                     bool wait_for_unavailable = false);
 
 // Diff + plan (+ next rollout window). Errors printed; nullopt on failure.
 std::optional<Plan> make_plan(Session& session, const ClusterLive& live, CliContext& ctx);

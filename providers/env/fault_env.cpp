@@ -5,6 +5,7 @@
 namespace edgecert {
 
 std::optional<Error> FaultInjectionEnv::next(const std::string& what, const std::string& path) {
+  if (!in_scope(path)) return std::nullopt;
   ++mutations_;
   if (crashed_ || (crash_at_ && mutations_ >= *crash_at_)) {
     crashed_ = true;
@@ -46,7 +47,7 @@ Status FaultInjectionEnv::append_file(const std::string& path, const std::string
 Status FaultInjectionEnv::create_dirs(const std::string& path, unsigned mode) {
   // Creating folders is idempotent and not interesting as a kill point; it
   // still stops after a crash.
-  if (crashed_)
+  if (crashed_ && in_scope(path))
     return make_error(ErrorCode::kCancelled, path + ": mkdir: simulated crash (process is dead)");
   return base_.create_dirs(path, mode);
 }

@@ -9,6 +9,7 @@
 // during write(2) would. Reads, the clock and sleeping pass through untouched.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "providers/env/env.h"
@@ -27,6 +28,10 @@ class FaultInjectionEnv : public Env {
     crash_at_ = n;
     torn_append_ = torn_append;
   }
+  // Only mutations of paths for which `scope` returns true are numbered and
+  // can fail; others pass through. Tests use it to kill edgecert's own writes
+  // while a simulated node, sharing the Env, keeps its disk.
+  void set_scope(std::function<bool(const std::string& path)> scope) { scope_ = std::move(scope); }
   bool crashed() const { return crashed_; }
   int mutations() const { return mutations_; }
   void reset() {
@@ -58,6 +63,7 @@ class FaultInjectionEnv : public Env {
  private:
   // Numbers the mutation and decides its fate: nullopt = go ahead.
   std::optional<Error> next(const std::string& what, const std::string& path);
+  bool in_scope(const std::string& path) const { return !scope_ || scope_(path); }
 
   Env& base_;
   int mutations_ = 0;
@@ -65,6 +71,7 @@ class FaultInjectionEnv : public Env {
   std::optional<int> crash_at_;
   bool torn_append_ = false;
   bool crashed_ = false;
+  std::function<bool(const std::string&)> scope_;
 };
 
 }  // namespace edgecert

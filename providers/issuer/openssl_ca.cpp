@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/core.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "providers/pki/crl.h"
@@ -113,11 +114,23 @@ TimePoint parse_index_time(const std::string& s) {
 // Serialises writers of one CA directory (two clusters may share a CA).
 class DirLock {
  public:
+  // A signature takes milliseconds: a lock older than this was left by a
+  // killed signer and is taken over.
+  static constexpr auto kStale = std::chrono::seconds(20);
+
   static Result<DirLock> take(Env& env, const std::string& path) {
     for (int attempt = 0; attempt < 100; ++attempt) {
-      auto st = env.create_exclusive(path, "edgecert\n", 0600);
+      auto now_s = std::chrono::duration_cast<std::chrono::seconds>(env.now().time_since_epoch());
+      auto st = env.create_exclusive(path, fmt::format("{}\n", now_s.count()), 0600);
       if (st) return DirLock(env, path);
       if (st.error().code != ErrorCode::kAlreadyExists) return std::unexpected(st.error());
+      if (auto held = env.read_file(path); held) {
+        long long since = std::atoll(held->c_str());
+        if (now_s.count() - since > kStale.count()) {
+          (void)env.remove_file(path);
+          continue;
+        }
+      }
       env.sleep_for(100ms);
     }
     return make_error(ErrorCode::kConflict,
