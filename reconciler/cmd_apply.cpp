@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <random>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "providers/pki/checks.h"
 #include "reconciler/cli.h"
@@ -25,9 +25,9 @@ namespace {
 
 std::string new_run_id(TimePoint now) {
   std::random_device rd;
-  return fmt::format("{}-{:06x}",
-                     std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count(),
-                     rd() & 0xffffff);
+  return fmt::format(
+      "{}-{:06x}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count(),
+      rd() & 0xffffff);
 }
 
 // A saved plan is JSON with a format_version; anything else is a spec.
@@ -37,24 +37,6 @@ std::optional<nlohmann::json> as_plan_file(Env& env, const std::string& path) {
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("format_version")) return std::nullopt;
   return j;
-}
-
-// Verify-served checks an interrupted run still owes: a node whose restart
-// was started but whose served certificate was never verified.
-std::vector<std::string> unverified_restarts(const RunRecord& run) {
-  std::map<std::string, bool> restarted, verified;
-  for (const auto& id : run.order) {
-    auto slash = id.find('/');
-    if (slash == std::string::npos) continue;
-    std::string node = id.substr(0, slash), kind = id.substr(slash + 1);
-    if (kind.rfind("restart", 0) == 0) restarted[node] = true;
-    if (kind.rfind("verify-served", 0) == 0 && run.actions.at(id) == ActionState::kDone)
-      verified[node] = true;
-  }
-  std::vector<std::string> out;
-  for (const auto& [node, r] : restarted)
-    if (r && !verified[node]) out.push_back(node);
-  return out;
 }
 
 }  // namespace
@@ -88,7 +70,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
       // The path as given works when apply runs where plan ran (the CI
       // case); the absolute one when it does not.
       spec_path = ctx.env.exists(saved_plan->spec_path) ? saved_plan->spec_path
-                                                         : saved_plan->spec_absolute_path;
+                                                        : saved_plan->spec_absolute_path;
       if (!o->node.targets.empty() || !o->node.excludes.empty()) {
         ctx.err << "edgecert: error: --target/--exclude cannot change a saved plan; plan again "
                    "with them\n";
@@ -140,8 +122,10 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
           continue;
         }
         if (now->fingerprint == snap.fingerprint) continue;
-        for (const auto& c : summary_changes(snap.summary, now->summary))
-          changes.push_back(name + ": " + c);
+        auto fields = summary_changes(snap.summary, now->summary);
+        if (fields.empty())  // an edited plan, or a summary of another version
+          changes.push_back(name + ": live state fingerprint differs from the plan's");
+        for (const auto& c : fields) changes.push_back(name + ": " + c);
       }
       if (!changes.empty()) {
         ctx.err << "edgecert: error: the plan is stale: the live state changed since the plan "
@@ -156,16 +140,16 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
       plan = std::move(*p);
     }
 
-    std::map<std::string, std::vector<std::string>> signed_chains;
-    if (unfinished) {
+    if (unfinished)
       ctx.out << fmt::format(
           "Resuming: the previous run {} did not finish; the plan below was made from the live "
           "state now, so finished work is not repeated.\n",
           unfinished->run_id);
-      signed_chains = signed_chains_from_journal(*entries, unfinished->run_id);
-      // A restart whose result was never verified is verified first.
+    {
+      // A restart whose result was never verified (in any earlier run) is
+      // verified first.
       std::vector<Action> checks;
-      for (const auto& node : unverified_restarts(*unfinished)) {
+      for (const auto& node : unverified_restarts(*entries)) {
         if (!s.spec.find_peer(node)) continue;
         bool planned = std::any_of(plan.actions.begin(), plan.actions.end(), [&](const Action& a) {
           return a.node == node && a.kind == ActionKind::kVerifyServed;
@@ -189,11 +173,14 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
         end.run_id = unfinished->run_id;
         end.event = JournalEvent::kRunEnd;
         end.message = "closed: a later apply found the live state matching the spec";
-        (void)journal.append(end);
+        if (auto st = journal.append(end); !st)
+          ctx.err << "edgecert: warning: could not close the earlier run in the journal: "
+                  << st.error().message << "\n";
       }
       return kExitOk;
     }
 
+    std::optional<TimePoint> window_closes;
     if (!s.spec.rollout.windows.empty() && !o->ignore_windows) {
       auto ws = window_status(s.spec.rollout.windows, ctx.env.now());
       if (!ws) {
@@ -204,11 +191,11 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
         ctx.err << "edgecert: error: outside the spec's rollout windows; nothing was changed.";
         if (ws->next_open)
           ctx.err << " The next window opens "
-                  << format_in_zone(*ws->next_open, s.spec.rollout.windows.front().timezone)
-                  << ".";
+                  << format_in_zone(*ws->next_open, s.spec.rollout.windows.front().timezone) << ".";
         ctx.err << " Use --ignore-windows to apply anyway.\n";
         return kExitError;
       }
+      window_closes = ws->closes;
     }
 
     if (!saved_plan) {
@@ -240,7 +227,8 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     std::string run_id = new_run_id(ctx.env.now());
 
     ExecutorContext ec{ctx.env, s.spec, s.nodes, s.issuer.get(), s.trust, journal, run_id};
-    ec.signed_chains = std::move(signed_chains);
+    ec.signed_chains = signed_chains_from_journal(*entries);
+    ec.window_closes = window_closes;
     ec.progress = [&](const std::string& line) { ctx.out << line << "\n" << std::flush; };
     ec.audit = [&](const Action& a, const std::string& outcome, const std::string& message,
                    TimePoint started, TimePoint finished) {
@@ -276,6 +264,9 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
 
     ctx.out << "\n";
     ApplyReport report = execute_plan(plan, ec);
+    // A run that could not write its journal died as far as anyone can tell:
+    // its lock stays, so the next run has to look first.
+    if (report.outcome == ApplyOutcome::kAborted) lock->keep();
     ctx.out << "\n";
     for (const auto& line : report.node_report) ctx.out << "  " << line << "\n";
     switch (report.outcome) {

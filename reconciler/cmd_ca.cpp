@@ -1,7 +1,7 @@
 // `edgecert ca init DIR`: create a local CA for the openssl-ca issuer.
-#include <CLI/CLI.hpp>
 #include <fmt/chrono.h>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "providers/issuer/openssl_ca.h"
 #include "providers/pki/certificate.h"

@@ -1,6 +1,6 @@
 // `edgecert force-unlock ID [SPEC]`: remove a lock left by a dead run.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "reconciler/cli.h"
 #include "reconciler/lock.h"
@@ -17,7 +17,8 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
   auto o = std::make_shared<Opts>();
   app.add_option("ID", o->id, "Lock id, as printed by the apply that found the lock")->required();
   app.add_option("SPEC", o->spec, "Spec of the cluster (default: search every cluster's lock)");
-  app.add_option("--state-dir", o->state_dir, "Root of edgecert's run state (default .edgecert/state)");
+  app.add_option("--state-dir", o->state_dir,
+                 "Root of edgecert's run state (default .edgecert/state)");
 
   return [o, &ctx]() -> int {
     std::string root = o->state_dir.empty() ? ".edgecert/state" : o->state_dir;

@@ -1,6 +1,6 @@
 // `edgecert plan SPEC`: what apply would do, node by node. Read-only.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "reconciler/cli.h"
 #include "reconciler/session.h"
@@ -18,8 +18,7 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
   auto o = std::make_shared<Opts>();
   app.add_option("SPEC", o->spec, "Spec file")->required();
   app.add_option("--out", o->out, "Save the plan (JSON) for 'edgecert apply FILE'");
-  app.add_option("--output,-o", o->output, "Output format")
-      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--detailed-exitcode", o->detailed_exitcode,
                "Exit 0 when there are no changes, 2 when there are, 1 on error");
   add_node_options(app, o->node, true);

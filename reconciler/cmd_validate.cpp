@@ -15,8 +15,7 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
   };
   auto o = std::make_shared<Opts>();
   app.add_option("SPEC", o->specs, "Spec files to check")->required();
-  app.add_option("--output,-o", o->output, "Output format")
-      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--strict", o->strict, "Treat warnings as errors");
 
   return [o, &ctx]() -> int {

@@ -92,7 +92,8 @@ std::vector<pki::Certificate> DesiredTrust::required() const {
 
 Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
                               const DesiredCertificate& desired, const DesiredTrust& trust,
-                              const spec::ServerCertificate& config, TimePoint now) {
+                              const spec::ServerCertificate& config, TimePoint now,
+                              bool check_renewal) {
   Assessment a;
   if (chain.empty()) {
     a.problems.push_back("no server certificate");
@@ -119,14 +120,15 @@ Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
     a.problems.push_back(fmt::format("signed with {}, the spec wants {}", leaf.signature_digest(),
                                      spec::digest_name(desired.digest)));
   if (!trust.issuer_cas.empty()) {
-    bool from_issuer = std::any_of(trust.issuer_cas.begin(), trust.issuer_cas.end(),
-                                   [&](const pki::Certificate& ca) { return leaf.is_signed_by(ca); });
+    bool from_issuer =
+        std::any_of(trust.issuer_cas.begin(), trust.issuer_cas.end(),
+                    [&](const pki::Certificate& ca) { return leaf.is_signed_by(ca); });
     if (!from_issuer)
       a.problems.push_back(fmt::format("issued by '{}', not by the configured issuer ({} '{}')",
                                        leaf.issuer_cn(), spec::issuer_type_name(config.issuer),
                                        trust.issuer_cas.front().subject_cn()));
   }
-  auto anchors = trust.all_anchors();
+  auto anchors = trust.required();
   if (!anchors.empty()) {
     pki::VerifyOptions vo;
     vo.at = now;
@@ -134,10 +136,12 @@ Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
     std::vector<pki::Certificate> intermediates(chain.begin() + 1, chain.end());
     auto r = pki::verify_chain(leaf, intermediates, anchors, vo);
     if (!r.ok)
-      a.problems.push_back(fmt::format("not valid against the spec's trusted CAs: {} ({}) at depth {}",
-                                       r.message, r.error_name, r.depth));
+      a.problems.push_back(
+          fmt::format("not valid against the spec's trusted CAs: {} ({}) at depth {}", r.message,
+                      r.error_name, r.depth));
   }
-  if (now >= pki::renewal_time(leaf, config.renew_before, config.renew_at_lifetime_fraction))
+  if (check_renewal &&
+      now >= pki::renewal_time(leaf, config.renew_before, config.renew_at_lifetime_fraction))
     a.problems.push_back(renewal_reason(leaf, config, now));
   a.ok = a.problems.empty();
   return a;
@@ -158,9 +162,8 @@ bool NodeDiff::has_changes() const {
 }
 
 bool ClusterDiff::any_certificate_change() const {
-  return std::any_of(nodes.begin(), nodes.end(), [](const NodeDiff& n) {
-    return n.certificate != CertificateChange::kNone;
-  });
+  return std::any_of(nodes.begin(), nodes.end(),
+                     [](const NodeDiff& n) { return n.certificate != CertificateChange::kNone; });
 }
 
 bool ClusterDiff::has_changes() const {
@@ -217,9 +220,8 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
           d.certificate_reasons.push_back(
               "the staged certificate does not match the spec either: " + join(staged.problems));
       }
-    } else if (!st.staged_chain.empty() &&
-               st.staged_chain.front().sha256_fingerprint() !=
-                   st.server_chain.front().sha256_fingerprint()) {
+    } else if (!st.staged_chain.empty() && st.staged_chain.front().sha256_fingerprint() !=
+                                               st.server_chain.front().sha256_fingerprint()) {
       Assessment staged = assess_certificate(st.staged_chain, d.desired, trust, config, now);
       if (!staged.ok) {
         // A restart would activate it: replace it with a good one first.
@@ -244,8 +246,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
                 : "a CSR left over from an earlier run is pending";
       }
     }
-    if (st.restart_required && d.certificate == CertificateChange::kNone &&
-        st.staged_chain.empty())
+    if (st.restart_required && d.certificate == CertificateChange::kNone && st.staged_chain.empty())
       d.restart_required_other = true;
 
     // Trusted CAs.
@@ -300,7 +301,10 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
       node::CrlSettings want{a.enabled, a.distribution_points, a.daily_update_minute};
       if (!(want == st.crl)) d.crl_settings = want;
     }
-    if (manual_crl_fp && st.manual_crl_sha256 != manual_crl_fp) d.manual_crl_path = *spec.crl->manual_file;
+    if (manual_crl_fp && st.manual_crl_sha256 != manual_crl_fp) {
+      d.manual_crl_path = *spec.crl->manual_file;
+      d.manual_crl_sha256 = *manual_crl_fp;
+    }
     if (spec.revocation_checking) {
       const auto& w = *spec.revocation_checking;
       const auto& h = st.revocation;

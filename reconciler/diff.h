@@ -25,9 +25,8 @@ struct DesiredTrust {
   std::vector<pki::Certificate> issuer_cas;  // the issuer's CA chain (may be empty)
   // Issuer chain first (the appliance refuses a certificate whose CA it does
   // not trust), then the spec's anchors; no duplicates.
+  // Also everything a valid server certificate may chain to.
   std::vector<pki::Certificate> required() const;
-  // Everything a valid server certificate may chain to.
-  std::vector<pki::Certificate> all_anchors() const { return required(); }
 };
 
 // Whether a certificate (chain, leaf first) satisfies the spec for a node.
@@ -35,9 +34,12 @@ struct Assessment {
   bool ok = false;
   std::vector<std::string> problems;  // human reasons, empty when ok
 };
+// `check_renewal` false: a certificate inside its renewal window still counts
+// as valid (used to decide whether the cluster can go back to Enforce).
 Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
                               const DesiredCertificate& desired, const DesiredTrust& trust,
-                              const spec::ServerCertificate& config, TimePoint now);
+                              const spec::ServerCertificate& config, TimePoint now,
+                              bool check_renewal = true);
 
 // A pending CSR matches the desired profile (CN, SAN set, key, digest).
 bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired);
@@ -56,14 +58,15 @@ struct NodeDiff {
   bool reuse_pending_csr = false;  // kReissue with a matching CSR already on the node
   bool discard_pending_csr = false;
   std::string discard_reason;
-  std::vector<pki::Certificate> missing_cas;  // to append, in order
-  std::vector<pki::Certificate> prune_cas;    // to delete (prune: true)
-  std::vector<std::string> prune_refused;     // "CN (sha256): why it must stay"
-  std::optional<node::CrlSettings> crl_settings;      // set when it differs
-  std::optional<std::string> manual_crl_path;         // upload when it differs
-  std::optional<spec::RevocationChecking> revocation; // set when it differs
-  std::optional<spec::TlsVerification> tls;          // set when it differs
-  bool restart_required_other = false;  // node wants a restart for another reason
+  std::vector<pki::Certificate> missing_cas;           // to append, in order
+  std::vector<pki::Certificate> prune_cas;             // to delete (prune: true)
+  std::vector<std::string> prune_refused;              // "CN (sha256): why it must stay"
+  std::optional<node::CrlSettings> crl_settings;       // set when it differs
+  std::optional<std::string> manual_crl_path;          // upload when it differs
+  std::string manual_crl_sha256;                       // of the spec's file, when planned
+  std::optional<spec::RevocationChecking> revocation;  // set when it differs
+  std::optional<spec::TlsVerification> tls;            // set when it differs
+  bool restart_required_other = false;                 // node wants a restart for another reason
   // The superseded leaf (for rollout.revokeSuperseded), when reissuing.
   std::optional<pki::Certificate> superseded;
 

@@ -1,3 +1,5 @@
 #include "reconciler/cli.h"
 
-int main(int argc, char** argv) { return edgecert::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  return edgecert::run_cli(argc, argv);
+}

@@ -45,7 +45,9 @@ std::string seconds(std::chrono::milliseconds d) {
   return fmt::format("{}s", ms / 1000);
 }
 
-std::string short_fp(const std::string& fp) { return fp.substr(0, 23); }
+std::string short_fp(const std::string& fp) {
+  return fp.substr(0, 23);
+}
 
 class Run {
  public:
@@ -64,17 +66,26 @@ class Run {
       // A waiting issuer lets the other nodes' CSRs be generated and signed
       // (so one round of manual signing covers all), then stops the run
       // before anything is uploaded or disrupted.
-      if (waiting && !(a.kind == ActionKind::kGenerateCsr || a.kind == ActionKind::kSignCsr ||
-                       a.kind == ActionKind::kAppendTrustedCas || a.kind == ActionKind::kDiscardCsr))
+      if (waiting &&
+          !(a.kind == ActionKind::kGenerateCsr || a.kind == ActionKind::kSignCsr ||
+            a.kind == ActionKind::kAppendTrustedCas || a.kind == ActionKind::kDiscardCsr))
         break;
+      if (a.kind == ActionKind::kRestart && ctx_.window_closes &&
+          ctx_.env.now() >= *ctx_.window_closes) {
+        report_.outcome = ApplyOutcome::kWaiting;
+        report_.message = "the rollout window closed before " + a.id;
+        report_.next_steps.push_back(
+            "the rollout window closed; no further node was restarted. Run apply again in the "
+            "next window: it resumes where this run stopped");
+        break;
+      }
       node::NodeProvider* p = ctx_.nodes.find(a.node);
       if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return aborted();
       TimePoint t0 = ctx_.env.now();
       Result<Output> r = p ? execute_with_retries(a, *p)
                            : Result<Output>(make_error(ErrorCode::kInvalidArgument,
                                                        a.node + ": not a peer of this cluster"));
-      auto elapsed =
-          std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.env.now() - t0);
+      auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.env.now() - t0);
       if (!r || r->waiting) {
         std::string msg = r ? r->message : r.error().message;
         if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return aborted();
@@ -96,8 +107,8 @@ class Run {
       if (!journal(JournalEvent::kActionDone, &a, r->message, r->data)) return aborted();
       audit(a, "done", r->message, t0);
       ++report_.actions_done;
-      progress(a, fmt::format("{} ({})", r->message.empty() ? "done" : r->message,
-                              seconds(elapsed)));
+      progress(a,
+               fmt::format("{} ({})", r->message.empty() ? "done" : r->message, seconds(elapsed)));
     }
     if (!journal(JournalEvent::kRunEnd, nullptr, apply_outcome_name(report_.outcome),
                  json::object()))
@@ -156,6 +167,27 @@ class Run {
 
   Result<node::NodeState> state_of(node::NodeProvider& p) { return p.read_state(); }
 
+  // A real appliance accepts a restart and keeps answering for a while before
+  // it goes down: waiting for "up" right away would pass against the old
+  // instance and let the next node restart while this one is about to. So a
+  // restart is done only once the node was seen down, or is seen already back
+  // with its staged certificate active and no restart pending.
+  Result<Output> confirm_restart(const Action& a, node::NodeProvider& p) {
+    const json& pa = a.params;
+    auto deadline = ctx_.env.now() + std::chrono::seconds(pa.value("confirm_seconds", 600));
+    for (;;) {
+      auto st = p.read_state();
+      if (!st && st.error().code == ErrorCode::kUnavailable) return Output{"node went down"};
+      if (st && !st->restart_required && st->staged_chain.empty())
+        return Output{"node restarted (seen back already)"};
+      if (ctx_.env.now() >= deadline)
+        return std::unexpected(Error{
+            ErrorCode::kUnavailable,
+            fmt::format("{}: restart: the node accepted the restart but did not go down", a.node)});
+      ctx_.env.sleep_for(std::chrono::seconds(1));
+    }
+  }
+
   // Transient failures (kUnavailable: a 5xx, a dropped connection) are
   // retried with backoff. Every action re-reads the node before it changes
   // anything, so a retry after a lost reply does not do the work twice — except
@@ -190,7 +222,8 @@ class Run {
     auto fail = [&](const Error& e) -> Result<Output> {
       // Provider errors already name node and action; others get both here.
       if (e.message.rfind(a.node + ":", 0) == 0) return std::unexpected(e);
-      return std::unexpected(e.with_context(fmt::format("{}: {}", a.node, action_kind_name(a.kind))));
+      return std::unexpected(
+          e.with_context(fmt::format("{}: {}", a.node, action_kind_name(a.kind))));
     };
     const json& pa = a.params;
     switch (a.kind) {
@@ -204,8 +237,9 @@ class Run {
         for (const auto& pem : pa.at("pem")) bundle += pem.get<std::string>();
         auto r = p.append_trusted_cas(bundle);
         if (!r) return fail(r.error());
-        return Output{fmt::format("{} added, {} already trusted", r->added.size(), r->skipped.size()),
-                      {{"added", r->added}}};
+        return Output{
+            fmt::format("{} added, {} already trusted", r->added.size(), r->skipped.size()),
+            {{"added", r->added}}};
       }
       case ActionKind::kGenerateCsr: {
         const spec::Peer* pr = peer(a.node);
@@ -239,6 +273,15 @@ class Run {
         if (!st->pending_csr)
           return fail(Error{ErrorCode::kNotFound,
                             "no CSR is pending on the node (discarded by someone?); plan again"});
+        const spec::Peer* pr = peer(a.node);
+        if (!pr) return fail(Error{ErrorCode::kInvalidArgument, "not a peer of the spec"});
+        if (!csr_matches(*st->pending_csr, desired_certificate(ctx_.spec, *pr)))
+          return fail(
+              Error{ErrorCode::kConflict,
+                    fmt::format("the CSR pending on the node (CN '{}') is not the one this "
+                                "plan asked for (replaced by someone?); nothing was signed, "
+                                "plan again",
+                                st->pending_csr->common_name)});
         std::string csr_fp = pki::sha256_fingerprint(st->pending_csr->pem);
         std::vector<std::string> chain_pem;
         if (auto it = ctx_.signed_chains.find(csr_fp); it != ctx_.signed_chains.end()) {
@@ -268,16 +311,24 @@ class Run {
       case ActionKind::kUploadCertificate: {
         auto it = signed_.find(a.node);
         if (it == signed_.end())
-          return fail(Error{ErrorCode::kInternal, "no signed certificate for this node in this run"});
-        auto chain = pki::Certificate::parse_all(
-            [&] {
-              std::string s;
-              for (const auto& pem : it->second) s += pem;
-              return s;
-            }(),
-            a.node + " signed chain");
+          return fail(
+              Error{ErrorCode::kInternal, "no signed certificate for this node in this run"});
+        std::string chain_text;
+        for (const auto& pem : it->second) chain_text += pem;
+        auto chain = pki::Certificate::parse_all(chain_text, a.node + " signed chain");
         if (!chain) return fail(chain.error());
         std::string leaf_fp = chain->front().sha256_fingerprint();
+        // Check what the issuer returned before it can cost a restart.
+        const spec::Peer* pr = peer(a.node);
+        if (!pr) return fail(Error{ErrorCode::kInvalidArgument, "not a peer of the spec"});
+        Assessment as = assess_certificate(*chain, desired_certificate(ctx_.spec, *pr), ctx_.trust,
+                                           ctx_.spec.server_certificate, ctx_.env.now());
+        if (!as.ok) {
+          std::string why;
+          for (const auto& w : as.problems) why += (why.empty() ? "" : "; ") + w;
+          return fail(Error{ErrorCode::kConflict,
+                            "the signed certificate is not right, so it was not uploaded: " + why});
+        }
         auto st = state_of(p);
         if (!st) return fail(st.error());
         if (!st->staged_chain.empty() && st->staged_chain.front().sha256_fingerprint() == leaf_fp) {
@@ -295,16 +346,24 @@ class Run {
                                   });
           if (!have) missing += ca.to_pem();
         }
+        size_t appended = 0;
         if (!missing.empty()) {
           auto r = p.append_trusted_cas(missing);
           if (!r) return fail(r.error());
+          appended = r->added.size();
         }
-        std::string chain_text;
-        for (const auto& pem : it->second) chain_text += pem;
         node::CertificateUpload up;
         up.chain_pem = chain_text;
         auto r = p.upload_server_certificate(up);
-        if (!r) return fail(r.error());
+        if (!r) {
+          Error e = r.error();
+          if (appended > 0)
+            e.message += fmt::format(
+                " ({} CA certificate{} of the chain were appended first and "
+                "stay trusted)",
+                appended, appended == 1 ? "" : "s");
+          return fail(e);
+        }
         uploaded_[a.node] = leaf_fp;
         std::string msg = "staged " + short_fp(leaf_fp);
         for (const auto& w : r->warnings) msg += "; node warning: " + w.message;
@@ -313,7 +372,7 @@ class Run {
       case ActionKind::kRestart: {
         auto st = p.restart();
         if (!st) return fail(st.error());
-        return Output{"restart requested"};
+        return confirm_restart(a, p);
       }
       case ActionKind::kWaitHealthy: {
         auto timeout = std::chrono::seconds(pa.value("timeout_seconds", 600));
@@ -335,16 +394,15 @@ class Run {
         else if (a.after.is_object() && a.after.contains("sha256"))
           want = a.after["sha256"].get<std::string>();
         if (!want.empty() && got != want)
-          return fail(Error{ErrorCode::kConflict,
-                            fmt::format("the node serves {} ('{}'), not the new certificate {}; "
-                                        "it came back with the old certificate",
-                                        short_fp(got), served->front().subject_cn(),
-                                        short_fp(want))});
+          return fail(
+              Error{ErrorCode::kConflict,
+                    fmt::format("the node serves {} ('{}'), not the new certificate {}; "
+                                "it came back with the old certificate",
+                                short_fp(got), served->front().subject_cn(), short_fp(want))});
         const spec::Peer* pr = peer(a.node);
         if (!pr) return fail(Error{ErrorCode::kInvalidArgument, "not a peer of the spec"});
-        Assessment as = assess_certificate(*served, desired_certificate(ctx_.spec, *pr),
-                                           ctx_.trust, ctx_.spec.server_certificate,
-                                           ctx_.env.now());
+        Assessment as = assess_certificate(*served, desired_certificate(ctx_.spec, *pr), ctx_.trust,
+                                           ctx_.spec.server_certificate, ctx_.env.now());
         if (!as.ok) {
           std::string why;
           for (const auto& s : as.problems) why += (why.empty() ? "" : "; ") + s;
@@ -376,10 +434,11 @@ class Run {
             auto r = pki::verify_chain(chain->front(), inter, st->trusted_cas, vo);
             for (size_t i = 1; i < r.chain_fingerprints.size(); ++i)
               if (r.chain_fingerprints[i] == fp)
-                return fail(Error{ErrorCode::kConflict,
-                                  fmt::format("refused: {}'s {} certificate chains to this CA; "
-                                              "deleting it would break that certificate",
-                                              name, chain == &st->server_chain ? "serving" : "staged")});
+                return fail(
+                    Error{ErrorCode::kConflict,
+                          fmt::format("refused: {}'s {} certificate chains to this CA; "
+                                      "deleting it would break that certificate",
+                                      name, chain == &st->server_chain ? "serving" : "staged")});
           }
         }
         auto st = p.delete_trusted_ca(fp);
@@ -406,6 +465,10 @@ class Run {
       case ActionKind::kUploadManualCrl: {
         auto data = ctx_.env.read_file(pa.at("path").get<std::string>());
         if (!data) return fail(data.error());
+        if (pa.contains("sha256") && pa["sha256"] != pki::sha256_fingerprint(*data))
+          return fail(Error{ErrorCode::kConflict,
+                            fmt::format("{} changed since the plan was made; plan again",
+                                        pa["path"].get<std::string>())});
         auto st = p.upload_manual_crl(*data);
         if (!st) return fail(st.error());
         return Output{"manual CRL uploaded " + short_fp(pki::sha256_fingerprint(*data))};
@@ -434,13 +497,12 @@ class Run {
         invalid += (invalid.empty() ? "" : ", ") + name;
         continue;
       }
-      auto anchors = ctx_.trust.all_anchors();
-      if (anchors.empty()) anchors = st->trusted_cas;
-      pki::VerifyOptions vo;
-      vo.at = ctx_.env.now();
-      vo.hostname = pr->fqdn;
-      std::vector<pki::Certificate> inter(st->server_chain.begin() + 1, st->server_chain.end());
-      if (!pki::verify_chain(st->server_chain.front(), inter, anchors, vo).ok) {
+      // Valid = what verify-served accepts, minus the renewal window: a
+      // certificate that is merely due for renewal still serves.
+      if (!assess_certificate(st->server_chain, desired_certificate(ctx_.spec, *pr), ctx_.trust,
+                              ctx_.spec.server_certificate, ctx_.env.now(),
+                              /*check_renewal=*/false)
+               .ok) {
         all_valid = false;
         invalid += (invalid.empty() ? "" : ", ") + name;
       }
@@ -448,7 +510,8 @@ class Run {
     }
     if (!all_valid) {
       report_.next_steps.push_back(fmt::format(
-          "cluster TLS verification was left as it is: {} not serving a valid certificate", invalid));
+          "cluster TLS verification was left as it is: {} not serving a valid certificate",
+          invalid));
       return true;
     }
     for (auto& [name, st] : states) {
@@ -457,9 +520,15 @@ class Run {
       a.id = "recover/" + name + "/set-tls-verification";
       a.node = name;
       a.kind = ActionKind::kSetTlsVerification;
-      a.reason = "restore TLS verification after the failure: every node serves a valid certificate";
+      a.reason =
+          "restore TLS verification after the failure: every node serves a valid certificate";
       if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return false;
       auto st2 = ctx_.nodes.find(name)->set_tls_verification(ctx_.spec.tls_verification);
+      if (!st2)
+        report_.next_steps.push_back(fmt::format(
+            "{}: TLS verification could not be restored ({}); the cluster's modes are mixed until "
+            "the next apply",
+            name, st2.error().message));
       if (!journal(st2 ? JournalEvent::kActionDone : JournalEvent::kActionFailed, &a,
                    st2 ? "restored" : st2.error().message, json::object()))
         return false;
@@ -482,14 +551,16 @@ class Run {
         line += "no server certificate";
       } else {
         const auto& leaf = st->server_chain.front();
-        line += fmt::format("serving '{}' {} until {}", leaf.subject_cn(),
-                            short_fp(leaf.sha256_fingerprint()), pki::format_time(leaf.not_after()));
+        line +=
+            fmt::format("serving '{}' {} until {}", leaf.subject_cn(),
+                        short_fp(leaf.sha256_fingerprint()), pki::format_time(leaf.not_after()));
       }
       if (!st->staged_chain.empty())
         line += fmt::format("; staged {} awaiting restart",
                             short_fp(st->staged_chain.front().sha256_fingerprint()));
       if (st->pending_csr) line += "; CSR pending";
-      line += fmt::format("; TLS verification {}", spec::tls_verification_name(st->tls_verification));
+      line +=
+          fmt::format("; TLS verification {}", spec::tls_verification_name(st->tls_verification));
       report_.node_report.push_back(line);
     }
     if (report_.outcome == ApplyOutcome::kFailed)
@@ -512,10 +583,14 @@ class Run {
 
 const char* apply_outcome_name(ApplyOutcome o) {
   switch (o) {
-    case ApplyOutcome::kComplete: return "complete";
-    case ApplyOutcome::kWaiting: return "waiting";
-    case ApplyOutcome::kFailed: return "failed";
-    case ApplyOutcome::kAborted: return "aborted";
+    case ApplyOutcome::kComplete:
+      return "complete";
+    case ApplyOutcome::kWaiting:
+      return "waiting";
+    case ApplyOutcome::kFailed:
+      return "failed";
+    case ApplyOutcome::kAborted:
+      return "aborted";
   }
   return "?";
 }
@@ -527,15 +602,31 @@ ApplyReport execute_plan(const Plan& plan, ExecutorContext& context) {
 }
 
 std::map<std::string, std::vector<std::string>> signed_chains_from_journal(
-    const std::vector<JournalEntry>& entries, const std::string& run_id) {
+    const std::vector<JournalEntry>& entries) {
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& e : entries) {
-    if (e.run_id != run_id || e.event != JournalEvent::kActionDone || e.kind != "sign-csr")
-      continue;
+    if (e.event != JournalEvent::kActionDone || e.kind != "sign-csr") continue;
     if (e.data.contains("csr_sha256") && e.data.contains("chain"))
       out[e.data["csr_sha256"].get<std::string>()] =
           e.data["chain"].get<std::vector<std::string>>();
   }
+  return out;
+}
+
+std::vector<std::string> unverified_restarts(const std::vector<JournalEntry>& entries) {
+  std::map<std::string, bool> owed;  // node -> a restart awaits verification
+  for (const auto& e : entries) {
+    if (e.node.empty()) continue;
+    if (e.kind == action_kind_name(ActionKind::kRestart) &&
+        (e.event == JournalEvent::kActionStart || e.event == JournalEvent::kActionDone))
+      owed[e.node] = true;
+    if (e.kind == action_kind_name(ActionKind::kVerifyServed) &&
+        e.event == JournalEvent::kActionDone)
+      owed[e.node] = false;
+  }
+  std::vector<std::string> out;
+  for (const auto& [node, pending] : owed)
+    if (pending) out.push_back(node);
   return out;
 }
 

@@ -46,6 +46,10 @@ struct ExecutorContext {
   // the SHA-256 fingerprint of the CSR they answer: reused instead of signing
   // the same CSR twice.
   std::map<std::string, std::vector<std::string>> signed_chains;
+  // End of the rollout window apply started in (unset: no windows, or
+  // --ignore-windows). No restart begins at or after it: the run stops
+  // cleanly (kWaiting) and the next window's apply resumes.
+  std::optional<TimePoint> window_closes;
   // One line per step, e.g. "[2/3 edge2] restart: up after 41s".
   std::function<void(const std::string&)> progress;
   // Called after each journal write with its sequence number (tests kill the
@@ -68,16 +72,22 @@ const char* apply_outcome_name(ApplyOutcome o);
 struct ApplyReport {
   ApplyOutcome outcome = ApplyOutcome::kComplete;
   size_t actions_done = 0;
-  std::string failed_action;  // id
-  std::string message;        // the error or waiting message
+  std::string failed_action;             // id
+  std::string message;                   // the error or waiting message
   std::vector<std::string> node_report;  // "edge1: serving ... (verified)"
   std::vector<std::string> next_steps;
 };
 
 ApplyReport execute_plan(const Plan& plan, ExecutorContext& context);
 
-// Signed chains recorded in a journal run (sign-csr action-done entries).
+// Signed chains recorded in the journal (sign-csr action-done entries of any
+// run), keyed by the CSR's SHA-256: a CSR still pending on a node is never
+// signed twice.
 std::map<std::string, std::vector<std::string>> signed_chains_from_journal(
-    const std::vector<JournalEntry>& entries, const std::string& run_id);
+    const std::vector<JournalEntry>& entries);
+
+// Nodes whose last restart (started or done, in any run) was never followed by
+// a successful verify-served: the next apply verifies them first.
+std::vector<std::string> unverified_restarts(const std::vector<JournalEntry>& entries);
 
 }  // namespace edgecert

@@ -34,6 +34,15 @@ Status Journal::append(JournalEntry entry) {
     auto existing = read_all();
     if (!existing) return std::unexpected(existing.error());
     next_seq_ = existing->empty() ? 1 : existing->back().seq + 1;
+    // A kill mid-write leaves a torn last line; appending after it would glue
+    // the next entry onto the fragment and corrupt the middle of the file.
+    // Cut the fragment off first (atomically: readers see before or after).
+    auto text = env_.read_file(path_);
+    if (text && !text->empty() && text->back() != '\n') {
+      size_t keep = text->rfind('\n');
+      std::string intact = keep == std::string::npos ? "" : text->substr(0, keep + 1);
+      if (auto st = env_.write_file_atomic(path_, intact, 0600); !st) return st;
+    }
   }
   entry.seq = next_seq_;
   entry.time = env_.now();

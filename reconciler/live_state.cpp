@@ -91,12 +91,12 @@ nlohmann::json certificate_summary(const pki::Certificate& c) {
 nlohmann::json node_summary(const node::NodeState& s) {
   nlohmann::json j;
   j["software_version"] = s.software_version;
-  j["server_certificate"] =
-      s.server_chain.empty() ? nlohmann::json(nullptr) : certificate_summary(s.server_chain.front());
+  j["server_certificate"] = s.server_chain.empty() ? nlohmann::json(nullptr)
+                                                   : certificate_summary(s.server_chain.front());
   j["server_chain"] = nlohmann::json::array();
   for (const auto& c : s.server_chain) j["server_chain"].push_back(c.sha256_fingerprint());
-  j["staged_certificate"] =
-      s.staged_chain.empty() ? nlohmann::json(nullptr) : certificate_summary(s.staged_chain.front());
+  j["staged_certificate"] = s.staged_chain.empty() ? nlohmann::json(nullptr)
+                                                   : certificate_summary(s.staged_chain.front());
   if (s.pending_csr) {
     j["pending_csr"] = {{"common_name", s.pending_csr->common_name},
                         {"dns_names", s.pending_csr->dns_names},
@@ -112,25 +112,26 @@ nlohmann::json node_summary(const node::NodeState& s) {
               {"distribution_points", s.crl.distribution_points},
               {"daily_update_minute", s.crl.daily_update_minute}};
   j["manual_crl_sha256"] = s.manual_crl_sha256 ? nlohmann::json(*s.manual_crl_sha256) : nullptr;
-  j["revocation_checking"] = {{"enabled", s.revocation.enabled},
-                              {"ocsp", s.revocation.ocsp},
-                              {"crl", s.revocation.crl},
-                              {"cdp_downloads", s.revocation.cdp_downloads},
-                              {"fallback", s.revocation.fallback ==
-                                                   spec::RevocationFallback::kTreatAsRevoked
-                                               ? "treat-as-revoked"
-                                               : "treat-as-not-revoked"}};
+  j["revocation_checking"] = {
+      {"enabled", s.revocation.enabled},
+      {"ocsp", s.revocation.ocsp},
+      {"crl", s.revocation.crl},
+      {"cdp_downloads", s.revocation.cdp_downloads},
+      {"fallback", s.revocation.fallback == spec::RevocationFallback::kTreatAsRevoked
+                       ? "treat-as-revoked"
+                       : "treat-as-not-revoked"}};
   j["tls_verification"] = spec::tls_verification_name(s.tls_verification);
-  j["acme"] = {{"provider_name", s.acme.provider_name},
-               {"provider_directory", s.acme.provider_directory},
-               {"email", s.acme.email},
-               {"terms_accepted", s.acme.terms_accepted},
-               {"mode", spec::acme_mode_name(s.acme.mode)},
-               {"renew_key", spec::key_rotation_name(s.acme.renew_key)},
-               {"pending_certificate", s.acme_status.pending_certificate_pem
-                                           ? nlohmann::json(pki::sha256_fingerprint(
-                                                 *s.acme_status.pending_certificate_pem))
-                                           : nlohmann::json(nullptr)}};
+  j["acme"] = {
+      {"provider_name", s.acme.provider_name},
+      {"provider_directory", s.acme.provider_directory},
+      {"email", s.acme.email},
+      {"terms_accepted", s.acme.terms_accepted},
+      {"mode", spec::acme_mode_name(s.acme.mode)},
+      {"renew_key", spec::key_rotation_name(s.acme.renew_key)},
+      {"pending_certificate",
+       s.acme_status.pending_certificate_pem
+           ? nlohmann::json(pki::sha256_fingerprint(*s.acme_status.pending_certificate_pem))
+           : nlohmann::json(nullptr)}};
   j["restart_required"] = s.restart_required;
   return j;
 }

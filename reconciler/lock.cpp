@@ -107,6 +107,12 @@ Result<ClusterLock> ClusterLock::acquire(Env& env, const std::string& state_dir,
 Status ClusterLock::release() {
   if (!held_) return {};
   held_ = false;
+  auto text = env_->read_file(path_);
+  if (!text)
+    return text.error().code == ErrorCode::kNotFound ? Status{}
+                                                     : Status(std::unexpected(text.error()));
+  auto current = from_json(*text, path_);
+  if (!current || current->id != info_.id) return {};  // not ours any more
   return env_->remove_file(path_);
 }
 

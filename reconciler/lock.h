@@ -46,7 +46,12 @@ class ClusterLock {
   // is the safe side).
   ~ClusterLock();
 
+  // Removes the lock file if it is still ours (same id): after a
+  // force-unlock another run may hold the cluster, and its lock must stay.
   Status release();
+  // Keeps the lock file when this object goes away: the run died (its journal
+  // could not be written), so the next run must look before it proceeds.
+  void keep() { held_ = false; }
   const LockInfo& info() const { return info_; }
 
  private:

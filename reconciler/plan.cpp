@@ -37,13 +37,13 @@ nlohmann::json subject_json(const spec::Subject& s) {
 }
 
 nlohmann::json desired_json(const DesiredCertificate& d, const std::string& issuer) {
-  return {{"common_name", d.common_name},
-          {"dns_names", d.subject_alt_names},
-          {"key", d.key.algorithm == spec::KeyAlgorithm::kRsa
-                      ? fmt::format("RSA {}", d.key.size)
-                      : fmt::format("ECDSA P-{}", d.key.size)},
-          {"digest", spec::digest_name(d.digest)},
-          {"issuer", issuer}};
+  return {
+      {"common_name", d.common_name},
+      {"dns_names", d.subject_alt_names},
+      {"key", d.key.algorithm == spec::KeyAlgorithm::kRsa ? fmt::format("RSA {}", d.key.size)
+                                                          : fmt::format("ECDSA P-{}", d.key.size)},
+      {"digest", spec::digest_name(d.digest)},
+      {"issuer", issuer}};
 }
 
 nlohmann::json csr_params(const DesiredCertificate& d) {
@@ -71,7 +71,9 @@ nlohmann::json crl_json(const node::CrlSettings& c) {
           {"daily_update_minute", c.daily_update_minute}};
 }
 
-std::string now_rfc3339(TimePoint t) { return pki::format_time(t); }
+std::string now_rfc3339(TimePoint t) {
+  return pki::format_time(t);
+}
 
 class Builder {
  public:
@@ -121,7 +123,8 @@ size_t Plan::restart_count() const {
 std::vector<std::string> Plan::touched_nodes() const {
   std::vector<std::string> out;
   for (const auto& [name, snap] : nodes)
-    if (std::any_of(actions.begin(), actions.end(), [&](const Action& a) { return a.node == name; }))
+    if (std::any_of(actions.begin(), actions.end(),
+                    [&](const Action& a) { return a.node == name; }))
       out.push_back(name);
   return out;
 }
@@ -162,10 +165,16 @@ Plan build_plan(const PlanInputs& in) {
 
   Builder b(plan);
 
-  // 1. Trust first; leftover CSRs out of the way.
+  // 1. Trust first; leftover CSRs out of the way. CAs go to every peer, even
+  // outside --target: the whole cluster must trust a new certificate before
+  // TLS verification is enforced again (expressway.md §3.1), and appending
+  // disrupts nothing.
+  std::vector<const NodeDiff*> all_in_order;
+  for (const std::string& name : spec.rollout.order)
+    if (const NodeDiff* d = diff.find(name)) all_in_order.push_back(d);
   std::map<std::string, std::string> append_ids;
-  for (const NodeDiff* d : order) {
-    if (d->discard_pending_csr) {
+  for (const NodeDiff* d : all_in_order) {
+    if (d->discard_pending_csr && targeted(d->peer)) {
       const auto& st = *in.live->find(d->peer)->state;
       Action& a = b.add(d->peer, ActionKind::kDiscardCsr, d->discard_reason);
       a.before = {{"common_name", st.pending_csr->common_name},
@@ -178,10 +187,10 @@ Plan build_plan(const PlanInputs& in) {
         pems.push_back(c.to_pem());
         fps.push_back(c.sha256_fingerprint());
       }
-      Action& a = b.add(d->peer, ActionKind::kAppendTrustedCas,
-                        fmt::format("{} CA certificate{} the spec trusts {} missing on the node",
-                                    names.size(), names.size() == 1 ? "" : "s",
-                                    names.size() == 1 ? "is" : "are"));
+      Action& a = b.add(
+          d->peer, ActionKind::kAppendTrustedCas,
+          fmt::format("{} CA certificate{} the spec trusts {} missing on the node", names.size(),
+                      names.size() == 1 ? "" : "s", names.size() == 1 ? "is" : "are"));
       a.after = {{"certificates", names}, {"sha256", fps}};
       a.params = {{"pem", pems}, {"sha256", fps}};
       append_ids[d->peer] = a.id;
@@ -243,7 +252,8 @@ Plan build_plan(const PlanInputs& in) {
   std::vector<std::string> verify_ids;
   for (const NodeDiff* d : order) {
     bool reissue = d->certificate == CertificateChange::kReissue;
-    bool restart_only = d->certificate == CertificateChange::kRestartOnly || d->restart_required_other;
+    bool restart_only =
+        d->certificate == CertificateChange::kRestartOnly || d->restart_required_other;
     if (!reissue && !restart_only) continue;
     const auto& st = *in.live->find(d->peer)->state;
     std::string upload_id;
@@ -266,7 +276,7 @@ Plan build_plan(const PlanInputs& in) {
     if (!previous_verify.empty()) r.depends_on.push_back(previous_verify);
     r.before = st.server_chain.empty() ? nlohmann::json(nullptr)
                                        : certificate_summary(st.server_chain.front());
-    r.after = reissue ? desired_json(d->desired, in.issuer_description)
+    r.after = reissue                   ? desired_json(d->desired, in.issuer_description)
               : st.staged_chain.empty() ? r.before
                                         : certificate_summary(st.staged_chain.front());
     // Builder::add may reallocate: keep values, not references, across adds.
@@ -274,9 +284,10 @@ Plan build_plan(const PlanInputs& in) {
     const nlohmann::json restart_after = r.after;
 
     auto timeout = std::chrono::duration_cast<std::chrono::seconds>(spec.rollout.health_timeout);
-    Action& w = b.add(d->peer, ActionKind::kWaitHealthy,
-                      fmt::format("health gate: the node must answer within {}s (rollout.healthTimeout)",
-                                  timeout.count()));
+    Action& w =
+        b.add(d->peer, ActionKind::kWaitHealthy,
+              fmt::format("health gate: the node must answer within {}s (rollout.healthTimeout)",
+                          timeout.count()));
     w.depends_on.push_back(restart_id);
     w.params = {{"timeout_seconds", timeout.count()}};
     const std::string wait_id = w.id;
@@ -291,7 +302,16 @@ Plan build_plan(const PlanInputs& in) {
     previous_verify = v.id;
     verify_ids.push_back(v.id);
 
-    if (reissue && spec.rollout.revoke_superseded && d->superseded) {
+    bool ours = d->superseded && std::any_of(in.issuer_cas.begin(), in.issuer_cas.end(),
+                                             [&](const pki::Certificate& ca) {
+                                               return d->superseded->is_signed_by(ca);
+                                             });
+    if (reissue && spec.rollout.revoke_superseded && d->superseded && !ours)
+      plan.notes.push_back(fmt::format(
+          "{}: the superseded certificate (serial {}, issuer '{}') was not issued by the "
+          "configured issuer, so edgecert cannot revoke it",
+          d->peer, d->superseded->serial_hex(), d->superseded->issuer_cn()));
+    if (reissue && spec.rollout.revoke_superseded && ours) {
       Action& rv = b.add(d->peer, ActionKind::kRevokeSuperseded,
                          "rollout.revokeSuperseded: the replacement is verified in service");
       rv.depends_on.push_back(previous_verify);
@@ -335,17 +355,19 @@ Plan build_plan(const PlanInputs& in) {
   for (const NodeDiff* d : order) {
     const auto& st = *in.live->find(d->peer)->state;
     if (d->crl_settings) {
-      Action& a = b.add(d->peer, ActionKind::kSetCrlSettings, "automatic CRL updates differ from the spec");
+      Action& a =
+          b.add(d->peer, ActionKind::kSetCrlSettings, "automatic CRL updates differ from the spec");
       a.before = crl_json(st.crl);
       a.after = crl_json(*d->crl_settings);
       a.params = a.after;
     }
     if (d->manual_crl_path) {
-      Action& a = b.add(d->peer, ActionKind::kUploadManualCrl,
-                        st.manual_crl_sha256 ? "the manual CRL on the node differs from the spec's file"
-                                             : "the node has no manual CRL");
+      Action& a =
+          b.add(d->peer, ActionKind::kUploadManualCrl,
+                st.manual_crl_sha256 ? "the manual CRL on the node differs from the spec's file"
+                                     : "the node has no manual CRL");
       a.before = st.manual_crl_sha256 ? nlohmann::json(*st.manual_crl_sha256) : nullptr;
-      a.params = {{"path", *d->manual_crl_path}};
+      a.params = {{"path", *d->manual_crl_path}, {"sha256", d->manual_crl_sha256}};
       a.after = {{"file", *d->manual_crl_path}};
     }
     if (d->revocation) {
@@ -366,9 +388,8 @@ nlohmann::json plan_to_json(const Plan& p) {
   nlohmann::json j;
   j["format_version"] = p.format_version;
   j["edgecert_version"] = p.edgecert_version;
-  j["spec"] = {{"path", p.spec_path},
-               {"absolute_path", p.spec_absolute_path},
-               {"sha256", p.spec_sha256}};
+  j["spec"] = {
+      {"path", p.spec_path}, {"absolute_path", p.spec_absolute_path}, {"sha256", p.spec_sha256}};
   j["cluster"] = p.cluster;
   j["created_at"] = p.created_at;
   j["targets"] = p.targets;
@@ -416,8 +437,9 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
     p.targets = j.value("targets", std::vector<std::string>{});
     for (const auto& name : j.at("node_order")) {
       const auto& n = j.at("nodes").at(name.get<std::string>());
-      p.nodes.emplace_back(name.get<std::string>(),
-                           NodeSnapshot{n.at("fingerprint").get<std::string>(), n.at("live_state")});
+      p.nodes.emplace_back(
+          name.get<std::string>(),
+          NodeSnapshot{n.at("fingerprint").get<std::string>(), n.at("live_state")});
     }
     for (const auto& a : j.at("actions")) {
       Action act;
@@ -459,7 +481,8 @@ std::string cert_line(const nlohmann::json& c) {
   if (c.contains("key")) out += ", " + c["key"].get<std::string>();
   if (c.contains("digest")) out += ", " + c["digest"].get<std::string>();
   if (c.contains("not_after")) out += ", expires " + c["not_after"].get<std::string>();
-  if (c.contains("issuer") && c["issuer"].is_string()) out += ", issuer " + c["issuer"].get<std::string>();
+  if (c.contains("issuer") && c["issuer"].is_string())
+    out += ", issuer " + c["issuer"].get<std::string>();
   return out;
 }
 
@@ -467,12 +490,16 @@ const char* symbol(const Action& a) {
   switch (a.kind) {
     case ActionKind::kAppendTrustedCas:
     case ActionKind::kGenerateCsr:
-    case ActionKind::kUploadManualCrl: return "+";
+    case ActionKind::kUploadManualCrl:
+      return "+";
     case ActionKind::kDiscardCsr:
     case ActionKind::kDeleteTrustedCa:
-    case ActionKind::kRevokeSuperseded: return "-";
-    case ActionKind::kRestart: return "!";
-    default: return "~";
+    case ActionKind::kRevokeSuperseded:
+      return "-";
+    case ActionKind::kRestart:
+      return "!";
+    default:
+      return "~";
   }
 }
 
@@ -513,8 +540,7 @@ std::string render_plan_text(const Plan& p) {
       }
       out += fmt::format("  {} [{:>2}] {}: {}\n", symbol(a), position[a.id],
                          action_kind_name(a.kind), reasons.front());
-      for (size_t i = 1; i < reasons.size(); ++i)
-        out += fmt::format("          {}\n", reasons[i]);
+      for (size_t i = 1; i < reasons.size(); ++i) out += fmt::format("          {}\n", reasons[i]);
       switch (a.kind) {
         case ActionKind::kGenerateCsr:
         case ActionKind::kRestart:
@@ -540,7 +566,8 @@ std::string render_plan_text(const Plan& p) {
                                  a.before.is_null() ? "?" : scalar(a.before[it.key()]),
                                  scalar(it.value()));
           break;
-        default: break;
+        default:
+          break;
       }
     }
   }

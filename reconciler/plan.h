@@ -79,7 +79,7 @@ struct Plan {
   std::vector<std::pair<std::string, NodeSnapshot>> nodes;  // every peer, spec order
   std::vector<std::string> targets;                         // empty = all peers
   std::vector<Action> actions;
-  std::vector<std::string> notes;  // e.g. refused prunes, waiting issuers
+  std::vector<std::string> notes;          // e.g. refused prunes, waiting issuers
   std::optional<std::string> next_window;  // RFC 3339 UTC, when windows are set
 
   size_t restart_count() const;
@@ -94,8 +94,9 @@ struct PlanInputs {
   std::string spec_sha256;
   const ClusterLive* live = nullptr;
   const ClusterDiff* diff = nullptr;
-  std::string issuer_description;       // "openssl-ca 'edgecert local CA'"
-  std::vector<std::string> targets;     // peer names; empty = all
+  std::string issuer_description;            // "openssl-ca 'edgecert local CA'"
+  std::vector<pki::Certificate> issuer_cas;  // the issuer's CA chain (may be empty)
+  std::vector<std::string> targets;          // peer names; empty = all
   TimePoint now;
 };
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
@@ -17,8 +17,9 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
   app.add_option("--sim-dir", o.sim_dir,
                  "Folder of simulator node files for sim:// peers (default: $EDGECERT_SIM_DIR, "
                  "else .edgecert/sim/<cluster>)");
-  app.add_option("--state-dir", o.state_dir,
-                 "Root of edgecert's run state: locks, journals, audit logs (default .edgecert/state)");
+  app.add_option(
+      "--state-dir", o.state_dir,
+      "Root of edgecert's run state: locks, journals, audit logs (default .edgecert/state)");
   app.add_flag("--insecure", o.insecure,
                "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
   if (with_targets) {
@@ -57,9 +58,8 @@ std::optional<Session> open_session(const std::string& spec_path, const NodeOpti
       }
   if (!options.targets.empty() || !options.excludes.empty()) {
     for (const auto& p : s.spec.peers) {
-      bool in = options.targets.empty() ||
-                std::find(options.targets.begin(), options.targets.end(), p.name) !=
-                    options.targets.end();
+      bool in = options.targets.empty() || std::find(options.targets.begin(), options.targets.end(),
+                                                     p.name) != options.targets.end();
       bool out = std::find(options.excludes.begin(), options.excludes.end(), p.name) !=
                  options.excludes.end();
       if (in && !out) s.targets.push_back(p.name);
@@ -112,8 +112,7 @@ std::optional<Session> open_session(const std::string& spec_path, const NodeOpti
   return s;
 }
 
-std::optional<ClusterLive> read_live(Session& session, CliContext& ctx,
-                                     bool wait_for_unavailable) {
+std::optional<ClusterLive> read_live(Session& session, CliContext& ctx, bool wait_for_unavailable) {
   ClusterLive live = read_cluster(session.nodes);
   if (wait_for_unavailable && !live.all_readable()) {
     bool waited = false;
@@ -150,6 +149,7 @@ std::optional<Plan> make_plan(Session& s, const ClusterLive& live, CliContext& c
   in.live = &live;
   in.diff = &*diff;
   in.issuer_description = s.issuer_description;
+  in.issuer_cas = s.trust.issuer_cas;
   in.targets = s.targets;
   in.now = now;
   Plan plan = build_plan(in);

@@ -23,9 +23,9 @@ namespace edgecert {
 
 // Options every command that talks to nodes takes.
 struct NodeOptions {
-  std::string sim_dir;    // --sim-dir
-  std::string state_dir;  // --state-dir (root; the cluster name is appended)
-  bool insecure = false;  // --insecure
+  std::string sim_dir;                // --sim-dir
+  std::string state_dir;              // --state-dir (root; the cluster name is appended)
+  bool insecure = false;              // --insecure
   std::vector<std::string> targets;   // --target (repeatable)
   std::vector<std::string> excludes;  // --exclude (repeatable)
 };

@@ -42,6 +42,8 @@ class GitVcs final : public Vcs {
 
 }  // namespace
 
-std::unique_ptr<Vcs> make_git_vcs() { return std::make_unique<GitVcs>(); }
+std::unique_ptr<Vcs> make_git_vcs() {
+  return std::make_unique<GitVcs>();
+}
 
 }  // namespace edgecert

@@ -44,8 +44,7 @@ bool zone_exists(const std::string& zone) {
 
 }  // namespace
 
-Result<WindowStatus> window_status(const std::vector<spec::RolloutWindow>& windows,
-                                   TimePoint now) {
+Result<WindowStatus> window_status(const std::vector<spec::RolloutWindow>& windows, TimePoint now) {
   WindowStatus out;
   if (windows.empty()) {
     out.open = true;
@@ -53,9 +52,9 @@ Result<WindowStatus> window_status(const std::vector<spec::RolloutWindow>& windo
   }
   for (const auto& w : windows) {
     if (!zone_exists(w.timezone))
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("rollout window time zone '{}' is not a known IANA zone",
-                                    w.timezone));
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          fmt::format("rollout window time zone '{}' is not a known IANA zone", w.timezone));
     // Candidate starts: local midnight of each day from 7 days back (a window
     // lasts at most 7 days) to 8 days ahead, on the window's weekdays.
     auto starts = with_zone(w.timezone, [&] {

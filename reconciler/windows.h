@@ -16,8 +16,8 @@
 namespace edgecert {
 
 struct WindowStatus {
-  bool open = false;                 // `now` is inside a window (or no windows are set)
-  std::optional<TimePoint> closes;   // end of the window we are in
+  bool open = false;                   // `now` is inside a window (or no windows are set)
+  std::optional<TimePoint> closes;     // end of the window we are in
   std::optional<TimePoint> next_open;  // next window start after `now` (within 8 days)
 };
 

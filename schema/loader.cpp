@@ -471,7 +471,7 @@ Decoder::Map Decoder::map(const Field& f, const KeyList& known,
   m.ok = true;
   std::map<std::string, SourcePos> seen;
   for (auto it = f.value.begin(); it != f.value.end(); ++it) {
-    const YAML::Node& k = it->first;
+    const YAML::Node k = it->first;  // a copy: it-> yields a temporary proxy
     SourcePos kp = mark_of(k);
     if (!k.IsScalar()) {
       error(kp, fmt::format("{}: keys must be plain strings", f.name()));

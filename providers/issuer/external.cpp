@@ -11,7 +11,8 @@ namespace {
 class ExternalIssuer final : public Issuer {
  public:
   ExternalIssuer(Env& env, std::string requests_dir, std::string certificates_dir)
-      : env_(env), requests_dir_(std::move(requests_dir)),
+      : env_(env),
+        requests_dir_(std::move(requests_dir)),
         certificates_dir_(std::move(certificates_dir)) {}
 
   std::string type() const override { return "external"; }
@@ -23,7 +24,8 @@ class ExternalIssuer final : public Issuer {
   Result<SignOutcome> sign(const SignRequest& request) override {
     auto csr = pki::CertificateRequest::parse(request.csr_pem, request.node + ".csr");
     if (!csr) return std::unexpected(csr.error());
-    const std::string req_path = external_request_path(requests_dir_, request.cluster, request.node);
+    const std::string req_path =
+        external_request_path(requests_dir_, request.cluster, request.node);
     const std::string cert_path =
         external_certificate_path(certificates_dir_, request.cluster, request.node);
     const std::string want = pki::spki_sha256(*csr);

@@ -27,21 +27,22 @@ std::map<std::string, IssuerFactory>& registry() {
 void register_builtins() {
   static std::once_flag once;
   std::call_once(once, [] {
-    register_issuer("openssl-ca", [](const spec::Spec& s, IssuerContext& ctx)
-                                      -> Result<std::unique_ptr<Issuer>> {
-      const auto& cfg = std::get<spec::OpensslCaIssuer>(s.server_certificate.issuer);
-      if (!openssl_ca_exists(ctx.env, cfg.directory))
-        return make_error(ErrorCode::kNotFound,
-                          fmt::format("openssl-ca: no CA in {} (create one with 'edgecert ca "
-                                      "init {}')",
-                                      cfg.directory, cfg.directory));
-      return make_openssl_ca_issuer(ctx.env, cfg.directory);
-    });
-    register_issuer("external", [](const spec::Spec& s, IssuerContext& ctx)
-                                    -> Result<std::unique_ptr<Issuer>> {
-      const auto& cfg = std::get<spec::ExternalIssuer>(s.server_certificate.issuer);
-      return make_external_issuer(ctx.env, cfg.requests_dir, cfg.certificates_dir);
-    });
+    register_issuer(
+        "openssl-ca",
+        [](const spec::Spec& s, IssuerContext& ctx) -> Result<std::unique_ptr<Issuer>> {
+          const auto& cfg = std::get<spec::OpensslCaIssuer>(s.server_certificate.issuer);
+          if (!openssl_ca_exists(ctx.env, cfg.directory))
+            return make_error(ErrorCode::kNotFound,
+                              fmt::format("openssl-ca: no CA in {} (create one with 'edgecert ca "
+                                          "init {}')",
+                                          cfg.directory, cfg.directory));
+          return make_openssl_ca_issuer(ctx.env, cfg.directory);
+        });
+    register_issuer("external",
+                    [](const spec::Spec& s, IssuerContext& ctx) -> Result<std::unique_ptr<Issuer>> {
+                      const auto& cfg = std::get<spec::ExternalIssuer>(s.server_certificate.issuer);
+                      return make_external_issuer(ctx.env, cfg.requests_dir, cfg.certificates_dir);
+                    });
   });
 }
 

@@ -134,7 +134,7 @@ class DirLock {
       env.sleep_for(100ms);
     }
     return make_error(ErrorCode::kConflict,
-                      fmt::format("{}: the CA is busy (another signer holds this lock for over "
+                      fmt::format("{}: the CA is busy (another signer has held this lock for "
                                   "10 s; remove the file if no edgecert is running)",
                                   path));
   }
@@ -201,8 +201,8 @@ class OpensslCa final : public Issuer {
       return std::unexpected(st.error());
     auto index_text = env_.read_file(paths_.index());
     std::string index = index_text ? *index_text : "";
-    index += format_index({{"V", index_time(leaf->not_after()), "", serial, "unknown",
-                            oneline_subject(*leaf)}});
+    index += format_index(
+        {{"V", index_time(leaf->not_after()), "", serial, "unknown", oneline_subject(*leaf)}});
     if (auto st = env_.write_file_atomic(paths_.index(), index, 0644); !st)
       return std::unexpected(st.error());
 
@@ -216,6 +216,16 @@ class OpensslCa final : public Issuer {
   }
 
   Status revoke(const pki::Certificate& certificate, RevocationReason reason) override {
+    // Serials are only unique per CA: never mark a row for a certificate
+    // another CA (an earlier one, a factory CA) issued.
+    auto cas = ca_certificates();
+    if (!cas) return std::unexpected(cas.error());
+    if (!certificate.is_signed_by(cas->front()))
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("openssl-ca {}: serial {} ('{}') was not issued by this CA "
+                                    "(issuer '{}'); nothing revoked",
+                                    paths_.dir, certificate.serial_hex(), certificate.subject_cn(),
+                                    certificate.issuer_cn()));
     auto lock = DirLock::take(env_, paths_.lock());
     if (!lock) return std::unexpected(lock.error());
     auto index_text = env_.read_file(paths_.index());
@@ -227,16 +237,15 @@ class OpensslCa final : public Issuer {
     for (auto& l : lines) {
       if (l.serial != serial) continue;
       found = true;
-      if (l.status == "R") return {};  // already revoked: idempotent
+      if (l.status == "R") continue;  // already revoked; the CRL is re-published below
       l.status = "R";
       l.revocation = index_time(now) + "," + revocation_reason_name(reason);
     }
     if (!found)
-      return make_error(ErrorCode::kNotFound,
-                        fmt::format("openssl-ca {}: serial {} was not issued by this CA",
-                                    paths_.dir, serial));
-    if (auto st = env_.write_file_atomic(paths_.index(), format_index(lines), 0644); !st)
-      return st;
+      return make_error(
+          ErrorCode::kNotFound,
+          fmt::format("openssl-ca {}: serial {} was not issued by this CA", paths_.dir, serial));
+    if (auto st = env_.write_file_atomic(paths_.index(), format_index(lines), 0644); !st) return st;
     return write_crl(lines, now);
   }
 
@@ -280,9 +289,9 @@ bool openssl_ca_exists(Env& env, const std::string& dir) {
 Status init_openssl_ca(Env& env, const std::string& dir, const CaInitOptions& options) {
   Paths p{dir};
   if (env.exists(p.cacert()))
-    return make_error(ErrorCode::kAlreadyExists,
-                      fmt::format("{}: a CA already exists here; edgecert never overwrites one",
-                                  p.cacert()));
+    return make_error(
+        ErrorCode::kAlreadyExists,
+        fmt::format("{}: a CA already exists here; edgecert never overwrites one", p.cacert()));
   for (const char* sub : {"", "certs", "newcerts"})
     if (auto st = env.create_dirs(path_join(dir, sub), 0755); !st) return st;
   if (auto st = env.create_dirs(path_join(dir, "private"), 0700); !st) return st;

@@ -7,7 +7,10 @@
 
 #include "providers/issuer/external.h"
 #include "providers/issuer/openssl_ca.h"
+#include "providers/pki/crl.h"
 #include "providers/pki/csr.h"
+#include "providers/pki/key.h"
+#include "providers/pki/signer.h"
 #include "tests/support/sim_cluster.h"
 
 using namespace edgecert;
@@ -58,9 +61,10 @@ TEST_CASE("faults: a restart that never comes back stops the rollout at that nod
   CHECK(contains(r.err, "run 'edgecert apply' again"));
 }
 
-TEST_CASE("faults: a node that comes back with its old certificate fails verification; a rerun "
-          "fixes it",
-          "[reconciler][faults]") {
+TEST_CASE(
+    "faults: a node that comes back with its old certificate fails verification; a rerun "
+    "fixes it",
+    "[reconciler][faults]") {
   SimCluster c(testing::with_peers(2));
   REQUIRE(c.node("edge1").ensure_booted());
   sim::FaultConfig f;
@@ -157,7 +161,9 @@ TEST_CASE("windows: apply refuses outside them unless --ignore-windows; plan sho
   // MemoryEnv starts on Friday 2027-01-01 00:00 UTC; the window is Mondays.
   SimClusterOptions o;
   o.peers = 1;
-  o.rollout = "{healthTimeout: 2m, windows: [{days: [mon], start: \"01:00\", duration: 2h, timezone: UTC}]}";
+  o.rollout =
+      "{healthTimeout: 2m, windows: [{days: [mon], start: \"01:00\", duration: 2h, timezone: "
+      "UTC}]}";
   SimCluster c(o);
   auto p = c.plan();
   INFO(p.out << p.err);
@@ -301,4 +307,81 @@ TEST_CASE("audit log and journal: one line per action, the spec digest, no secre
   CHECK(c.files_with_private_keys().empty());
   // The lock is gone after a finished run.
   CHECK_FALSE(c.memory.exists(".edgecert/state/test/lock.json"));
+}
+
+TEST_CASE("revokeSuperseded: only certificates of the configured issuer are revoked",
+          "[reconciler][issuer]") {
+  SimClusterOptions o;
+  o.peers = 2;
+  o.rollout = "{healthTimeout: 2m, revokeSuperseded: true}";
+  SimCluster c(o);
+  // From factory certificates: nothing of ours to revoke, and the plan says so.
+  auto p = c.plan();
+  CHECK(contains(p.out, "was not issued by the configured issuer"));
+  REQUIRE(c.apply().status == 0);
+  auto old1 = c.serving("edge1");
+  // A SAN change replaces our own certificates: those are revoked once the
+  // replacement is verified.
+  auto o2 = c.options();
+  o2.server_certificate_extra = "    additionalNames: [extra.example.com]\n";
+  c.write_spec(o2);
+  auto r = c.apply();
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "revoke-superseded: revoked serial " + old1.serial_hex()));
+  auto index = c.memory.read_file("cluster/ca/index.txt");
+  REQUIRE(index);
+  CHECK(contains(*index, ",superseded\t" + old1.serial_hex() + "\t"));
+  auto crl = pki::Crl::parse_all(*c.memory.read_file("cluster/ca/crl.pem"), "crl.pem");
+  REQUIRE(crl);
+  bool listed = false;
+  for (const auto& e : crl->front().revoked()) listed = listed || e.serial_hex == old1.serial_hex();
+  CHECK(listed);
+}
+
+TEST_CASE("targets: the issuer's CA reaches every peer, not only the targeted one",
+          "[reconciler]") {
+  SimCluster c;
+  REQUIRE(c.apply({"--target", "edge2"}).status == 0);
+  auto ca = c.ca_certificates().front().sha256_fingerprint();
+  for (const auto& name : c.peer_names()) {
+    auto st = c.node(name).read_state();
+    REQUIRE(st);
+    bool trusted = false;
+    for (const auto& t : st->trusted_cas) trusted = trusted || t.sha256_fingerprint() == ca;
+    CHECK(trusted);
+  }
+  CHECK(c.restarts("edge1") == 0);
+}
+
+TEST_CASE("external issuer: a wrong certificate is refused before any node is disrupted",
+          "[reconciler][issuer]") {
+  SimClusterOptions o;
+  o.peers = 2;
+  o.issuer = "{type: external, requestsDir: req, certificatesDir: certs}";
+  o.spec_extra = "  trustedCAs: {certificates: [ca/cacert.pem]}\n";
+  SimCluster c(o);
+  REQUIRE(c.apply().status == 0);  // waiting; CSRs written
+  auto ca_cert = c.ca_certificates().front();
+  auto ca_key =
+      pki::PrivateKey::parse(*c.memory.read_file("cluster/ca/private/cakey.pem"), "cakey.pem");
+  REQUIRE(ca_key);
+  for (const auto& name : c.peer_names()) {
+    auto csr = pki::CertificateRequest::parse(
+        *c.memory.read_file("cluster/req/test/" + name + ".csr"), name);
+    REQUIRE(csr);
+    pki::IssueOptions io;
+    io.not_before = c.memory.now() - std::chrono::hours(1);
+    io.not_after = c.memory.now() + std::chrono::hours(24 * 365);
+    io.serial_hex = name == "edge1" ? "AA01" : "AA02";
+    io.copy_requested_sans = false;  // the CA dropped the SANs
+    auto cert = pki::sign_csr(*csr, ca_cert, *ca_key, io);
+    REQUIRE(cert);
+    c.memory.put("cluster/certs/test/" + name + ".pem", cert->to_pem());
+  }
+  auto r = c.apply();
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "the signed certificate is not right, so it was not uploaded"));
+  CHECK(contains(r.err, "subject alternative names differ"));
+  for (const auto& name : c.peer_names()) CHECK(c.restarts(name) == 0);
 }

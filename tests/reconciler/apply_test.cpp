@@ -206,6 +206,10 @@ TEST_CASE("apply: killed at every write, the next apply resumes; each node resta
         }
         check_one_node_at_a_time(c);
         CHECK(c.plan({"--detailed-exitcode"}).status == 0);
+        // The journal stays readable (a torn line is cut, not glued onto).
+        auto again = c.apply();
+        INFO(again.err);
+        CHECK(again.status == 0);
       }
     }
   }

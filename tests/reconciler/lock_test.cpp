@@ -63,3 +63,28 @@ TEST_CASE("lock: works on the real filesystem with O_EXCL", "[lock]") {
   REQUIRE(a);
   CHECK_FALSE(ClusterLock::acquire(*env, dir.file("state"), "apply", kBob));
 }
+
+TEST_CASE("lock: a run whose lock was force-unlocked does not remove its successor's lock",
+          "[lock]") {
+  MemoryEnv env;
+  auto a = ClusterLock::acquire(env, "s", "apply", kAlice);
+  REQUIRE(a);
+  REQUIRE(force_unlock(env, "s", a->info().id));
+  auto b = ClusterLock::acquire(env, "s", "apply", kBob);
+  REQUIRE(b);
+  REQUIRE(a->release());  // A finishes late
+  auto holder = read_lock(env, "s");
+  REQUIRE(holder);
+  REQUIRE(holder->has_value());
+  CHECK((*holder)->id == b->info().id);
+}
+
+TEST_CASE("lock: keep() leaves the lock for the next run to look at", "[lock]") {
+  MemoryEnv env;
+  {
+    auto a = ClusterLock::acquire(env, "s", "apply", kAlice);
+    REQUIRE(a);
+    a->keep();
+  }
+  CHECK(read_lock(env, "s")->has_value());
+}

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <catch2/catch.hpp>
 #include <fmt/core.h>
+#include <catch2/catch.hpp>
 
 #include "providers/issuer/openssl_ca.h"
 
@@ -31,7 +31,8 @@ void SimCluster::write_spec(const SimClusterOptions& o) {
   options_ = o;
   std::string peers;
   for (int i = 1; i <= o.peers; ++i)
-    peers += fmt::format("    - {{name: edge{0}, fqdn: edge{0}.example.com, endpoint: sim://edge{0}}}\n", i);
+    peers += fmt::format(
+        "    - {{name: edge{0}, fqdn: edge{0}.example.com, endpoint: sim://edge{0}}}\n", i);
   std::string yaml = fmt::format(
       "apiVersion: edgecert/v1\n"
       "kind: ExpresswayCluster\n"
@@ -113,7 +114,8 @@ std::vector<pki::Certificate> SimCluster::ca_certificates() {
 
 std::vector<std::string> SimCluster::files_with_private_keys() {
   std::vector<std::string> out;
-  std::vector<std::string> dirs = {".edgecert/state/" + cluster, ".edgecert/sim/" + cluster, "cluster"};
+  std::vector<std::string> dirs = {".edgecert/state/" + cluster, ".edgecert/sim/" + cluster,
+                                   "cluster"};
   for (const auto& dir : dirs) {
     auto names = memory.list_dir(dir);
     if (!names) continue;

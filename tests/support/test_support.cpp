@@ -37,8 +37,7 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return p;
 }
 
-CliRun run_cli(const std::vector<std::string>& args, Env* env, const std::string& input,
-               bool tty) {
+CliRun run_cli(const std::vector<std::string>& args, Env* env, const std::string& input, bool tty) {
   std::ostringstream out, err;
   std::istringstream in(input);
   CliContext ctx{env ? *env : default_env(), out, err, tty, &in};
