@@ -1,6 +1,8 @@
 // `edgecert show`: text and JSON views of certificates, CSRs, CRLs and keys.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "providers/pki/crl.h"
@@ -162,4 +164,23 @@ TEST_CASE("show: the real binary decodes a PEM file from disk", "[show]") {
   auto r = edgecert::testing::run_command(std::string(EDGECERT_BINARY) + " show " + path);
   CHECK(r.status == 0);
   CHECK(has(r.out, "Subject: CN=Test Root CA,O=Example Ltd,C=GB"));
+}
+
+TEST_CASE("show: decodes every certificate and CRL shipped under examples/", "[show]") {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(
+           edgecert::testing::source_path("examples"))) {
+    auto ext = entry.path().extension().string();
+    // examples/*/ca/ is a git-ignored demo CA that may exist locally.
+    if (entry.path().string().find("/ca/") != std::string::npos) continue;
+    if (ext == ".pem" || ext == ".der") files.push_back(entry.path().string());
+  }
+  REQUIRE(files.size() >= 5);
+  for (const auto& f : files) {
+    INFO(f);
+    auto r = edgecert::testing::run_cli({"show", f});
+    CHECK(r.status == 0);
+    CHECK(r.out.find(": block 0: ") != std::string::npos);
+    CHECK(r.out.find("Checks:") != std::string::npos);
+  }
 }
