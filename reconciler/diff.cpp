@@ -25,11 +25,6 @@ std::set<std::string> lower_set(const std::vector<std::string>& v) {
   return out;
 }
 
-std::string key_name(spec::KeyAlgorithm a, int size) {
-  return a == spec::KeyAlgorithm::kRsa ? fmt::format("RSA {}", size)
-                                       : fmt::format("ECDSA P-{}", size);
-}
-
 // The live key expressed the way the spec spells it, or "" when neither.
 std::optional<std::pair<spec::KeyAlgorithm, int>> key_of(const pki::KeyInfo& k) {
   if (k.algorithm == "RSA" || k.algorithm == "rsaEncryption")
@@ -40,7 +35,7 @@ std::optional<std::pair<spec::KeyAlgorithm, int>> key_of(const pki::KeyInfo& k) 
 }
 
 std::string live_key_name(const pki::KeyInfo& k) {
-  if (auto kk = key_of(k)) return key_name(kk->first, kk->second);
+  if (auto kk = key_of(k)) return spec::key_display_name(kk->first, kk->second);
   return k.algorithm;
 }
 
@@ -114,8 +109,9 @@ Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
   if (have != want) a.problems.push_back(san_difference(have, want));
   auto key = key_of(leaf.key_info());
   if (!key || key->first != desired.key.algorithm || key->second != desired.key.size)
-    a.problems.push_back(fmt::format("key is {}, the spec wants {}", live_key_name(leaf.key_info()),
-                                     key_name(desired.key.algorithm, desired.key.size)));
+    a.problems.push_back(
+        fmt::format("key is {}, the spec wants {}", live_key_name(leaf.key_info()),
+                    spec::key_display_name(desired.key.algorithm, desired.key.size)));
   if (leaf.signature_digest() != spec::digest_name(desired.digest))
     a.problems.push_back(fmt::format("signed with {}, the spec wants {}", leaf.signature_digest(),
                                      spec::digest_name(desired.digest)));

@@ -33,7 +33,8 @@ spec::RevocationChecking revocation_from(const json& j) {
   r.ocsp = j.at("ocsp").get<bool>();
   r.crl = j.at("crl").get<bool>();
   r.cdp_downloads = j.at("cdp_downloads").get<bool>();
-  r.fallback = j.at("fallback").get<std::string>() == "treat-as-revoked"
+  r.fallback = j.at("fallback").get<std::string>() ==
+                       spec::revocation_fallback_name(spec::RevocationFallback::kTreatAsRevoked)
                    ? spec::RevocationFallback::kTreatAsRevoked
                    : spec::RevocationFallback::kTreatAsNotRevoked;
   return r;

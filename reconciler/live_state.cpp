@@ -112,14 +112,11 @@ nlohmann::json node_summary(const node::NodeState& s) {
               {"distribution_points", s.crl.distribution_points},
               {"daily_update_minute", s.crl.daily_update_minute}};
   j["manual_crl_sha256"] = s.manual_crl_sha256 ? nlohmann::json(*s.manual_crl_sha256) : nullptr;
-  j["revocation_checking"] = {
-      {"enabled", s.revocation.enabled},
-      {"ocsp", s.revocation.ocsp},
-      {"crl", s.revocation.crl},
-      {"cdp_downloads", s.revocation.cdp_downloads},
-      {"fallback", s.revocation.fallback == spec::RevocationFallback::kTreatAsRevoked
-                       ? "treat-as-revoked"
-                       : "treat-as-not-revoked"}};
+  j["revocation_checking"] = {{"enabled", s.revocation.enabled},
+                              {"ocsp", s.revocation.ocsp},
+                              {"crl", s.revocation.crl},
+                              {"cdp_downloads", s.revocation.cdp_downloads},
+                              {"fallback", spec::revocation_fallback_name(s.revocation.fallback)}};
   j["tls_verification"] = spec::tls_verification_name(s.tls_verification);
   j["acme"] = {
       {"provider_name", s.acme.provider_name},

@@ -37,13 +37,11 @@ nlohmann::json subject_json(const spec::Subject& s) {
 }
 
 nlohmann::json desired_json(const DesiredCertificate& d, const std::string& issuer) {
-  return {
-      {"common_name", d.common_name},
-      {"dns_names", d.subject_alt_names},
-      {"key", d.key.algorithm == spec::KeyAlgorithm::kRsa ? fmt::format("RSA {}", d.key.size)
-                                                          : fmt::format("ECDSA P-{}", d.key.size)},
-      {"digest", spec::digest_name(d.digest)},
-      {"issuer", issuer}};
+  return {{"common_name", d.common_name},
+          {"dns_names", d.subject_alt_names},
+          {"key", spec::key_display_name(d.key.algorithm, d.key.size)},
+          {"digest", spec::digest_name(d.digest)},
+          {"issuer", issuer}};
 }
 
 nlohmann::json csr_params(const DesiredCertificate& d) {
@@ -60,9 +58,7 @@ nlohmann::json revocation_json(const spec::RevocationChecking& r) {
           {"ocsp", r.ocsp},
           {"crl", r.crl},
           {"cdp_downloads", r.cdp_downloads},
-          {"fallback", r.fallback == spec::RevocationFallback::kTreatAsRevoked
-                           ? "treat-as-revoked"
-                           : "treat-as-not-revoked"}};
+          {"fallback", spec::revocation_fallback_name(r.fallback)}};
 }
 
 nlohmann::json crl_json(const node::CrlSettings& c) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/core.h>
+
 namespace edgecert::spec {
 
 SourcePos SourceMap::find(const std::string& key) const {
@@ -41,21 +43,30 @@ const char* product_name(Product p) {
 
 const char* role_name(Role r) {
   switch (r) {
-    case Role::kMra: return "mra";
-    case Role::kJabberGuest: return "jabber-guest";
-    case Role::kXmppFederation: return "xmpp-federation";
-    case Role::kB2b: return "b2b";
+    case Role::kMra:
+      return "mra";
+    case Role::kJabberGuest:
+      return "jabber-guest";
+    case Role::kXmppFederation:
+      return "xmpp-federation";
+    case Role::kB2b:
+      return "b2b";
   }
   return "?";
 }
 
-const char* key_algorithm_name(KeyAlgorithm a) { return a == KeyAlgorithm::kRsa ? "rsa" : "ecdsa"; }
+const char* key_algorithm_name(KeyAlgorithm a) {
+  return a == KeyAlgorithm::kRsa ? "rsa" : "ecdsa";
+}
 
 const char* digest_name(Digest d) {
   switch (d) {
-    case Digest::kSha256: return "sha256";
-    case Digest::kSha384: return "sha384";
-    case Digest::kSha512: return "sha512";
+    case Digest::kSha256:
+      return "sha256";
+    case Digest::kSha384:
+      return "sha384";
+    case Digest::kSha512:
+      return "sha512";
   }
   return "?";
 }
@@ -66,15 +77,26 @@ const char* tls_verification_name(TlsVerification t) {
 
 const char* acme_mode_name(AcmeMode m) {
   switch (m) {
-    case AcmeMode::kDisabled: return "disabled";
-    case AcmeMode::kManual: return "manual";
-    case AcmeMode::kAutomated: return "automated";
+    case AcmeMode::kDisabled:
+      return "disabled";
+    case AcmeMode::kManual:
+      return "manual";
+    case AcmeMode::kAutomated:
+      return "automated";
   }
   return "?";
 }
 
 const char* key_rotation_name(KeyRotation k) {
   return k == KeyRotation::kRotate ? "rotate" : "retain";
+}
+
+const char* revocation_fallback_name(RevocationFallback f) {
+  return f == RevocationFallback::kTreatAsRevoked ? "treat-as-revoked" : "treat-as-not-revoked";
+}
+
+std::string key_display_name(KeyAlgorithm a, int size) {
+  return a == KeyAlgorithm::kRsa ? fmt::format("RSA {}", size) : fmt::format("ECDSA P-{}", size);
 }
 
 }  // namespace edgecert::spec

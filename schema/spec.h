@@ -58,7 +58,7 @@ struct Peer {
 
 struct Access {
   std::string username;
-  std::string password_from;  // "env:VAR" or "file:/abs/path" (resolved)
+  std::string password_from;             // "env:VAR" or "file:/abs/path" (resolved)
   std::optional<std::string> ca_bundle;  // absolute path
 };
 
@@ -206,12 +206,15 @@ struct Spec {
 };
 
 // Stable names used in output, JSON and the YAML spelling.
-const char* product_name(Product p);        // "expressway-e"
-const char* role_name(Role r);              // "mra", "jabber-guest", ...
+const char* product_name(Product p);  // "expressway-e"
+const char* role_name(Role r);        // "mra", "jabber-guest", ...
 const char* key_algorithm_name(KeyAlgorithm a);
-const char* digest_name(Digest d);          // "sha256"
+const char* digest_name(Digest d);  // "sha256"
 const char* tls_verification_name(TlsVerification t);
 const char* acme_mode_name(AcmeMode m);
 const char* key_rotation_name(KeyRotation k);
+const char* revocation_fallback_name(RevocationFallback f);  // "treat-as-not-revoked"
+// "RSA 4096", "ECDSA P-256": how plans and reasons name a key.
+std::string key_display_name(KeyAlgorithm a, int size);
 
 }  // namespace edgecert::spec
