@@ -118,6 +118,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
     std::string spec;
     std::string output = "text";
     std::string sim_dir;
+    bool insecure = false;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("SPEC", o->spec, "Spec file")->required();
@@ -125,6 +126,8 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
   app.add_option("--sim-dir", o->sim_dir,
                  "Folder of simulator node files for sim:// peers (default: $EDGECERT_SIM_DIR, "
                  "else .edgecert/sim/<metadata.name>)");
+  app.add_flag("--insecure", o->insecure,
+               "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
 
   return [o, &ctx]() -> int {
     schema::LoadResult loaded = schema::load_spec_file(o->spec, ctx.env);
@@ -134,6 +137,10 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
 
     node::NodeOpenContext open(ctx.env);
     open.sim_dir = o->sim_dir;
+    open.insecure = o->insecure;
+    if (o->insecure)
+      ctx.err << "edgecert: warning: --insecure: HTTPS nodes' management certificates are NOT "
+                 "verified; anyone on the path can impersonate them\n";
     std::vector<NodeRow> rows;
     bool all_ok = true;
     for (const spec::Peer& peer : spec.peers) {

@@ -6,7 +6,7 @@
 
 namespace edgecert::node {
 
-// Registers every built-in scheme ("sim"; "https" lands with providers/rest).
+// Registers every built-in scheme: "sim" (providers/sim), "https" (providers/rest).
 // Add one line to builtin.cpp per new provider.
 void register_builtin_node_providers();
 

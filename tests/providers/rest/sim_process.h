@@ -1,0 +1,130 @@
+// An edgecert-sim child process for tests: spawned on free loopback ports
+// (port 0; the chosen ports are read from its stdout), stopped with SIGTERM
+// when the object goes away. Its stderr goes to a file, so tests can check
+// what the server logged.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+extern char** environ;
+
+namespace edgecert::testing {
+
+struct SimProcessOptions {
+  std::string state_dir;
+  std::vector<std::pair<std::string, std::string>> nodes;  // name, fqdn
+  std::string password_file;
+  std::string stderr_file;  // "" = /dev/null
+  std::vector<std::string> extra_args;
+};
+
+class SimProcess {
+ public:
+  explicit SimProcess(const SimProcessOptions& o) {
+    std::vector<std::string> args = {EDGECERT_SIM_BINARY, "--state", o.state_dir, "--password-file",
+                                     o.password_file};
+    for (const auto& [name, fqdn] : o.nodes) {
+      args.push_back("--node");
+      args.push_back(name + "=127.0.0.1:0");
+      args.push_back("--fqdn");
+      args.push_back(name + "=" + fqdn);
+    }
+    for (const auto& a : o.extra_args) args.push_back(a);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    std::string err = o.stderr_file.empty() ? std::string("/dev/null") : o.stderr_file;
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    REQUIRE(rc == 0);
+
+    // Read "NAME listening on HOST:PORT" lines until "edgecert-sim ready".
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    bool ready = false;
+    while (!ready && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) continue;
+      char buf[512];
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+      ready = out.find("edgecert-sim ready\n") != std::string::npos;
+    }
+    close(fds[0]);
+    INFO("edgecert-sim stdout: " << out);
+    REQUIRE(ready);
+    size_t pos = 0;
+    while ((pos = out.find(" listening on ", pos)) != std::string::npos) {
+      size_t start = out.rfind('\n', pos);
+      start = start == std::string::npos ? 0 : start + 1;
+      size_t end = out.find('\n', pos);
+      std::string name = out.substr(start, pos - start);
+      std::string addr = out.substr(pos + 14, end - pos - 14);
+      ports_[name] = std::stoi(addr.substr(addr.rfind(':') + 1));
+      pos = end;
+    }
+  }
+
+  ~SimProcess() { stop(); }
+  SimProcess(const SimProcess&) = delete;
+  SimProcess& operator=(const SimProcess&) = delete;
+
+  // SIGTERM, then wait (SIGKILL after 10 s). Returns the exit status.
+  int stop() {
+    if (pid_ <= 0) return status_;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 1000; ++i) {
+      pid_t r = waitpid(pid_, &status_, WNOHANG);
+      if (r == pid_) {
+        pid_ = 0;
+        return status_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+    pid_ = 0;
+    return status_;
+  }
+
+  int port(const std::string& name) const {
+    auto it = ports_.find(name);
+    REQUIRE(it != ports_.end());
+    return it->second;
+  }
+  std::string endpoint(const std::string& name) const {
+    return "https://127.0.0.1:" + std::to_string(port(name));
+  }
+
+ private:
+  pid_t pid_ = 0;
+  int status_ = 0;
+  std::map<std::string, int> ports_;
+};
+
+}  // namespace edgecert::testing
