@@ -13,8 +13,8 @@
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
 #include "providers/pki/signer.h"
-#include "providers/pki/verify.h"
 #include "providers/pki/spki.h"
+#include "providers/pki/verify.h"
 #include "schema/names.h"
 
 namespace edgecert::sim {
@@ -33,7 +33,8 @@ struct KeyedChain {
 };
 
 struct RestartInProgress {
-  int64_t until_ms = 0;  // Unix epoch milliseconds
+  int64_t until_ms = 0;      // back up at (Unix epoch milliseconds)
+  int64_t down_from_ms = 0;  // still answering before this (restart_delay_seconds)
   bool never = false;
   bool keep_old = false;
 };
@@ -124,7 +125,8 @@ json faults_json(const FaultConfig& f) {
               {"drop_after_apply", f.drop_after_apply},
               {"restart_never_returns", f.restart_never_returns},
               {"restart_keeps_old_certificate", f.restart_keeps_old_certificate},
-              {"slow_restart_seconds", f.slow_restart_seconds}};
+              {"slow_restart_seconds", f.slow_restart_seconds},
+              {"restart_delay_seconds", f.restart_delay_seconds}};
 }
 
 FaultConfig faults_from(const json& j) {
@@ -137,6 +139,7 @@ FaultConfig faults_from(const json& j) {
   f.restart_never_returns = j.value("restart_never_returns", false);
   f.restart_keeps_old_certificate = j.value("restart_keeps_old_certificate", false);
   f.slow_restart_seconds = j.value("slow_restart_seconds", 0);
+  f.restart_delay_seconds = j.value("restart_delay_seconds", 0);
   return f;
 }
 
@@ -180,6 +183,7 @@ json state_json(const State& s) {
   j["restart_required"] = s.restart_required;
   if (s.restarting) {
     j["restarting"] = json{{"until_ms", s.restarting->until_ms},
+                           {"down_from_ms", s.restarting->down_from_ms},
                            {"never", s.restarting->never},
                            {"keep_old", s.restarting->keep_old}};
   } else {
@@ -238,8 +242,9 @@ State state_from(const json& j) {
   s.restart_required = j.at("restart_required").get<bool>();
   if (!j.at("restarting").is_null()) {
     const json& rs = j["restarting"];
-    s.restarting = RestartInProgress{rs.at("until_ms").get<int64_t>(), rs.at("never").get<bool>(),
-                                     rs.at("keep_old").get<bool>()};
+    s.restarting =
+        RestartInProgress{rs.at("until_ms").get<int64_t>(), rs.value("down_from_ms", int64_t{0}),
+                          rs.at("never").get<bool>(), rs.at("keep_old").get<bool>()};
   }
   s.restart_seconds = j.value("restart_seconds", kDefaultRestartSeconds);
   s.faults = faults_from(j.value("faults", json::object()));
@@ -453,7 +458,9 @@ auto run_op(SimNode& node, Env& env, const std::string& path, const std::string&
 
   if (s.faults.latency_ms > 0) env.sleep_for(std::chrono::milliseconds(s.faults.latency_ms));
 
-  if (s.restarting) {
+  // Still shutting down (restart_delay_seconds): the node answers as before.
+  const bool shutting_down = s.restarting && to_ms(env.now()) < s.restarting->down_from_ms;
+  if (s.restarting && !shutting_down) {
     if (s.restarting->never || to_ms(env.now()) < s.restarting->until_ms) {
       return fail(Error{ErrorCode::kUnavailable, "node is restarting"});
     }
@@ -596,7 +603,8 @@ Result<node::NodeState> SimNode::read_state() {
     if (!cas) return std::unexpected(cas.error());
     out.trusted_cas = std::move(*cas);
     out.crl = s.crl;
-    if (s.manual_crl_hex) out.manual_crl_sha256 = pki::sha256_fingerprint(from_hex(*s.manual_crl_hex));
+    if (s.manual_crl_hex)
+      out.manual_crl_sha256 = pki::sha256_fingerprint(from_hex(*s.manual_crl_hex));
     out.revocation = s.revocation;
     out.acme = s.acme;
     bool registered =
@@ -968,7 +976,8 @@ Status SimNode::restart() {
     int secs =
         s.faults.slow_restart_seconds > 0 ? s.faults.slow_restart_seconds : s.restart_seconds;
     RestartInProgress r;
-    r.until_ms = to_ms(env.now()) + int64_t{secs} * 1000;
+    r.down_from_ms = to_ms(env.now()) + int64_t{s.faults.restart_delay_seconds} * 1000;
+    r.until_ms = r.down_from_ms + int64_t{secs} * 1000;
     r.never = s.faults.restart_never_returns;
     r.keep_old = s.faults.restart_keeps_old_certificate;
     s.restarting = r;

@@ -61,6 +61,10 @@ struct FaultConfig {
   // Restart duration override for the next restarts (0 = the node's
   // restart_seconds).
   int slow_restart_seconds = 0;
+  // A real appliance accepts a restart and keeps answering (with its old
+  // certificate) while it shuts down: the node goes down only this many
+  // seconds after accepting the restart.
+  int restart_delay_seconds = 0;
 };
 
 struct AuditEntry {

@@ -385,3 +385,32 @@ TEST_CASE("external issuer: a wrong certificate is refused before any node is di
   CHECK(contains(r.err, "subject alternative names differ"));
   for (const auto& name : c.peer_names()) CHECK(c.restarts(name) == 0);
 }
+
+TEST_CASE(
+    "faults: a node that keeps answering after accepting a restart is not taken for restarted",
+    "[reconciler][faults]") {
+  // Each node stays up 20 s after accepting the restart (still serving its old
+  // certificate). Waiting for "up" right away would pass against the old
+  // instance; the next node must not restart until this one really went down,
+  // came back, and was verified.
+  SimCluster c;
+  sim::FaultConfig f;
+  f.restart_delay_seconds = 20;
+  for (const auto& name : c.peer_names()) {
+    REQUIRE(c.node(name).ensure_booted());
+    REQUIRE(c.node(name).set_faults(f));
+  }
+  auto r = c.apply();
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "restart: node went down"));
+  auto log = c.restart_log();
+  REQUIRE(log.size() == 3);
+  for (const auto& name : c.peer_names()) {
+    CHECK(c.restarts(name) == 1);
+    CHECK_FALSE(is_factory(c, name));
+  }
+  // Consecutive restarts are at least delay + restart time apart.
+  for (size_t i = 1; i < log.size(); ++i) CHECK(log[i].first > log[i - 1].first);
+  CHECK(c.plan({"--detailed-exitcode"}).status == 0);
+}
