@@ -305,12 +305,7 @@ std::string Certificate::to_pem() const {
 }
 
 std::string Certificate::to_der() const {
-  unsigned char* der = nullptr;
-  int n = i2d_X509(impl_->x509.get(), &der);
-  if (n <= 0) return {};
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
-  OPENSSL_free(der);
-  return out;
+  return ossl::der_of(impl_->x509.get(), i2d_X509);
 }
 
 long Certificate::version() const {

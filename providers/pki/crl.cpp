@@ -156,12 +156,7 @@ std::string Crl::to_pem() const {
   return ossl::bio_contents(bio.get());
 }
 std::string Crl::to_der() const {
-  unsigned char* der = nullptr;
-  int n = i2d_X509_CRL(impl_->crl.get(), &der);
-  if (n <= 0) return {};
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
-  OPENSSL_free(der);
-  return out;
+  return ossl::der_of(impl_->crl.get(), i2d_X509_CRL);
 }
 
 }  // namespace edgecert::pki

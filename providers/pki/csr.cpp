@@ -259,12 +259,7 @@ std::string CertificateRequest::to_pem() const {
 }
 
 std::string CertificateRequest::to_der() const {
-  unsigned char* der = nullptr;
-  int n = i2d_X509_REQ(impl_->req.get(), &der);
-  if (n <= 0) return {};
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
-  OPENSSL_free(der);
-  return out;
+  return ossl::der_of(impl_->req.get(), i2d_X509_REQ);
 }
 
 }  // namespace edgecert::pki

@@ -73,6 +73,18 @@ std::string drain_errors();
 // `what` plus the drained OpenSSL reason, e.g. "cannot sign: key too small".
 std::string with_errors(const std::string& what);
 
+// The DER encoding of an OpenSSL object through its i2d_* function ("" on
+// failure): one place for the allocate/copy/free dance.
+template <class T>
+std::string der_of(const T* object, int (*i2d)(const T*, unsigned char**)) {
+  unsigned char* der = nullptr;
+  int n = i2d(object, &der);
+  if (n <= 0) return {};
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  return out;
+}
+
 // A read-only memory BIO over `data` (must outlive the BIO).
 BioPtr mem_bio(std::string_view data);
 BioPtr new_mem_bio();
