@@ -99,6 +99,14 @@ class Run {
           report_.next_steps.push_back(msg);
           continue;
         }
+        if (a.kind == ActionKind::kRevokeSuperseded) {
+          // The replacement already serves everywhere; a failed revocation
+          // must not undo or stop that. It is reported for a human to finish.
+          report_.next_steps.push_back(
+              fmt::format("revocation not done, do it at the CA: serial {} ({})",
+                          a.before.value("serial", "?"), msg));
+          continue;
+        }
         report_.failed_action = a.id;
         report_.message = msg;
         report_.outcome = ApplyOutcome::kFailed;

@@ -297,25 +297,6 @@ Plan build_plan(const PlanInputs& in) {
     v.after = restart_after;
     previous_verify = v.id;
     verify_ids.push_back(v.id);
-
-    bool ours = d->superseded && std::any_of(in.issuer_cas.begin(), in.issuer_cas.end(),
-                                             [&](const pki::Certificate& ca) {
-                                               return d->superseded->is_signed_by(ca);
-                                             });
-    if (reissue && spec.rollout.revoke_superseded && d->superseded && !ours)
-      plan.notes.push_back(fmt::format(
-          "{}: the superseded certificate (serial {}, issuer '{}') was not issued by the "
-          "configured issuer, so edgecert cannot revoke it",
-          d->peer, d->superseded->serial_hex(), d->superseded->issuer_cn()));
-    if (reissue && spec.rollout.revoke_superseded && ours) {
-      Action& rv = b.add(d->peer, ActionKind::kRevokeSuperseded,
-                         "rollout.revokeSuperseded: the replacement is verified in service");
-      rv.depends_on.push_back(previous_verify);
-      rv.before = certificate_summary(*d->superseded);
-      rv.params = {{"pem", d->superseded->to_pem()},
-                   {"sha256", d->superseded->sha256_fingerprint()},
-                   {"reason", "superseded"}};
-    }
   }
 
   // 5. TLS verification to the spec's value.
@@ -333,6 +314,32 @@ Plan build_plan(const PlanInputs& in) {
     a.params = {{"mode", spec::tls_verification_name(spec.tls_verification)}};
     for (const auto& id : verify_ids) a.depends_on.push_back(id);
     restore_ids.push_back(a.id);
+  }
+
+  // Revocation of superseded certificates: after the whole rollout and the TLS
+  // restore, so a replacement is verified in service on every node first.
+  for (const NodeDiff* d : order) {
+    if (d->certificate != CertificateChange::kReissue || !d->superseded ||
+        !spec.rollout.revoke_superseded)
+      continue;
+    bool ours =
+        std::any_of(in.issuer_cas.begin(), in.issuer_cas.end(),
+                    [&](const pki::Certificate& ca) { return d->superseded->is_signed_by(ca); });
+    if (!ours) {
+      plan.notes.push_back(fmt::format(
+          "{}: the superseded certificate (serial {}, issuer '{}') was not issued by the "
+          "configured issuer, so edgecert cannot revoke it",
+          d->peer, d->superseded->serial_hex(), d->superseded->issuer_cn()));
+      continue;
+    }
+    Action& rv = b.add(d->peer, ActionKind::kRevokeSuperseded,
+                       "rollout.revokeSuperseded: the replacement is verified in service");
+    for (const auto& id : verify_ids) rv.depends_on.push_back(id);
+    for (const auto& id : restore_ids) rv.depends_on.push_back(id);
+    rv.before = certificate_summary(*d->superseded);
+    rv.params = {{"pem", d->superseded->to_pem()},
+                 {"sha256", d->superseded->sha256_fingerprint()},
+                 {"reason", "superseded"}};
   }
 
   // 6. Prune, 7. settings that need no restart.

@@ -12,7 +12,9 @@
 //      wait until up → verify the certificate really served → next node;
 //   5. TLS verification restored to the spec's value;
 //   6. CAs pruned (prune: true), never one a serving or staged chain needs;
-//   7. settings that need no restart (CRL, manual CRL, revocation checking).
+//   7. superseded certificates revoked (rollout.revokeSuperseded; a failure is
+//      reported, not fatal: the replacements already serve);
+//   8. settings that need no restart (CRL, manual CRL, revocation checking).
 //
 // Invariant: at most one node is disrupted at a time — every restart depends
 // on the previous node's verify-served.
