@@ -1,0 +1,194 @@
+// A Pebble (Let's Encrypt's ACME test server) child process for tests.
+//
+// Makes Pebble's TLS CA and localhost certificate with the openssl CLI in a
+// TempDir, writes a config with free loopback ports (bind port 0, close, use;
+// retried when Pebble loses the race for a port), starts /usr/bin/pebble with
+// the PEBBLE_* variables, waits until the directory answers and kills it when
+// the object goes away. Pebble keeps its state in memory: every instance is a
+// fresh CA.
+#pragma once
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "providers/acme/acme_transport.h"
+#include "tests/support/test_support.h"
+
+extern char** environ;
+
+namespace edgecert::testing {
+
+struct PebbleOptions {
+  bool always_valid = true;      // PEBBLE_VA_ALWAYS_VALID
+  int nonce_reject_percent = 0;  // PEBBLE_WFE_NONCEREJECT
+  int alternate_roots = 0;       // PEBBLE_ALTERNATE_ROOTS
+  // kid -> base64url HMAC key; non-empty = EAB required.
+  std::map<std::string, std::string> eab_keys;
+};
+
+inline bool pebble_available() {
+  return access("/usr/bin/pebble", X_OK) == 0 && access("/usr/bin/openssl", X_OK) == 0;
+}
+
+// A loopback TCP port that was free a moment ago.
+inline int free_loopback_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+class PebbleProcess {
+ public:
+  explicit PebbleProcess(const PebbleOptions& o) {
+    make_tls();
+    for (int attempt = 0; attempt < 3 && !ready_; ++attempt) start(o);
+    REQUIRE(ready_);
+  }
+  ~PebbleProcess() { stop(); }
+  PebbleProcess(const PebbleProcess&) = delete;
+  PebbleProcess& operator=(const PebbleProcess&) = delete;
+
+  std::string directory_url() const {
+    return "https://localhost:" + std::to_string(port_) + "/dir";
+  }
+  std::string management_url() const { return "https://localhost:" + std::to_string(mgmt_port_); }
+  std::string ca_bundle() const { return dir_.file("tlsca.pem"); }
+  int http_port() const { return http_port_; }
+  std::string log() const {
+    auto r = run_command("cat " + dir_.file("pebble.log"));
+    return r.out;
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < 300; ++i) {
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = 0;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &st, 0);
+    pid_ = 0;
+  }
+
+ private:
+  void make_tls() {
+    dir_.write("san.ext",
+               "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    std::string d = dir_.path();
+    std::string cmd =
+        "cd '" + d +
+        "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 "
+        "-subj '/CN=pebble test TLS CA' -keyout tlsca.key -out tlsca.pem 2>/dev/null && "
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost "
+        "-keyout localhost.key -out localhost.csr 2>/dev/null && "
+        "openssl x509 -req -in localhost.csr -CA tlsca.pem -CAkey tlsca.key -CAcreateserial "
+        "-days 30 -extfile san.ext -out localhost.pem 2>/dev/null && echo ok";
+    auto r = run_command(cmd);
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+  }
+
+  void start(const PebbleOptions& o) {
+    port_ = free_loopback_port();
+    mgmt_port_ = free_loopback_port();
+    http_port_ = free_loopback_port();
+    std::string eab = "{";
+    for (const auto& [kid, key] : o.eab_keys) {
+      if (eab.size() > 1) eab += ",";
+      eab += "\"" + kid + "\":\"" + key + "\"";
+    }
+    eab += "}";
+    std::string cfg =
+        "{\"pebble\":{\"listenAddress\":\"127.0.0.1:" + std::to_string(port_) +
+        "\",\"managementListenAddress\":\"127.0.0.1:" + std::to_string(mgmt_port_) +
+        "\",\"certificate\":\"" + dir_.file("localhost.pem") + "\",\"privateKey\":\"" +
+        dir_.file("localhost.key") + "\",\"httpPort\":" + std::to_string(http_port_) +
+        ",\"tlsPort\":" + std::to_string(free_loopback_port()) +
+        ",\"ocspResponderURL\":\"\",\"certificateValidityPeriod\":7776000" +
+        ",\"externalAccountBindingRequired\":" + (o.eab_keys.empty() ? "false" : "true") +
+        ",\"externalAccountMACKeys\":" + eab + "}}";
+    std::string cfg_path = dir_.write("pebble.json", cfg);
+
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+      std::string s(*e);
+      if (s.rfind("PEBBLE_", 0) != 0) env.push_back(s);
+    }
+    env.push_back(std::string("PEBBLE_VA_ALWAYS_VALID=") + (o.always_valid ? "1" : "0"));
+    env.push_back("PEBBLE_VA_NOSLEEP=1");
+    env.push_back("PEBBLE_WFE_NONCEREJECT=" + std::to_string(o.nonce_reject_percent));
+    env.push_back("PEBBLE_ALTERNATE_ROOTS=" + std::to_string(o.alternate_roots));
+    env.push_back("PEBBLE_AUTHZREUSE=0");
+    std::vector<char*> envp;
+    for (auto& s : env) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = {"/usr/bin/pebble", "-config", cfg_path};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    std::string logf = dir_.file("pebble.log");
+    posix_spawn_file_actions_addopen(&fa, 1, logf.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    REQUIRE(rc == 0);
+
+    acme::AcmeCurlOptions co;
+    co.ca_bundle = ca_bundle();
+    co.connect_timeout = std::chrono::seconds(1);
+    co.request_timeout = std::chrono::seconds(2);
+    auto t = acme::make_acme_curl_transport(co);
+    REQUIRE(t);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {  // died (port lost?): retry
+        pid_ = 0;
+        return;
+      }
+      auto r = (*t)->perform(acme::AcmeHttpRequest{"GET", directory_url(), "", "", ""});
+      if (r && r->status == 200) {
+        ready_ = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop();
+  }
+
+  TempDir dir_;
+  pid_t pid_ = 0;
+  int port_ = 0, mgmt_port_ = 0, http_port_ = 0;
+  bool ready_ = false;
+};
+
+}  // namespace edgecert::testing
