@@ -9,6 +9,8 @@
 
 #include <fmt/core.h>
 
+#include "providers/rest/curl_util.h"
+
 namespace edgecert::acme {
 namespace {
 
@@ -17,11 +19,6 @@ std::string lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-size_t write_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
 }
 
 size_t write_header(char* data, size_t size, size_t count, void* user) {
@@ -40,18 +37,9 @@ size_t write_header(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
-
-void append(Slist& list, const std::string& line) {
-  curl_slist* l = curl_slist_append(list.get(), line.c_str());
-  if (l) {
-    (void)list.release();
-    list.reset(l);
-  }
-}
+using curl::append;
+using curl::Slist;
+using curl::write_body;
 
 class CurlAcmeTransport final : public AcmeTransport {
  public:
@@ -134,8 +122,7 @@ std::vector<std::string> AcmeHttpResponse::header_all(std::string_view name) con
 }
 
 Result<std::unique_ptr<AcmeTransport>> make_acme_curl_transport(AcmeCurlOptions options) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  curl::global_init();
   auto t = std::make_unique<CurlAcmeTransport>(std::move(options));
   if (!t->ok()) return make_error(ErrorCode::kInternal, "cannot initialise libcurl");
   return std::unique_ptr<AcmeTransport>(std::move(t));

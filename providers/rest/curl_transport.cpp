@@ -5,33 +5,18 @@
 
 #include <fmt/core.h>
 
+#include "providers/rest/curl_util.h"
+
 #include "providers/rest/http_transport.h"
 
 namespace edgecert::rest {
 namespace {
 
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+using curl::global_init;
 
-size_t write_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
-
-void append(Slist& list, const std::string& line) {
-  curl_slist* l = curl_slist_append(list.get(), line.c_str());
-  if (l) {
-    (void)list.release();
-    list.reset(l);
-  }
-}
+using curl::append;
+using curl::Slist;
+using curl::write_body;
 
 class CurlTransport final : public HttpTransport {
  public:
