@@ -143,6 +143,18 @@ Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
   return a;
 }
 
+std::vector<std::string> chain_ca_fingerprints(const std::vector<pki::Certificate>& chain,
+                                               const std::vector<pki::Certificate>& trusted,
+                                               TimePoint now) {
+  if (chain.empty()) return {};
+  pki::VerifyOptions vo;
+  vo.at = now;
+  std::vector<pki::Certificate> inter(chain.begin() + 1, chain.end());
+  auto r = pki::verify_chain(chain.front(), inter, trusted, vo);
+  if (r.chain_fingerprints.size() <= 1) return {};
+  return std::vector<std::string>(r.chain_fingerprints.begin() + 1, r.chain_fingerprints.end());
+}
+
 bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired) {
   auto key = key_of(csr.key);
   return to_lower_ascii(csr.common_name) == desired.common_name &&
@@ -261,15 +273,8 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     for (const NodeDiff& d : out.nodes) {
       const node::NodeState& st = *live.find(d.peer)->state;
       if (d.certificate != CertificateChange::kNone && targeted(d.peer)) continue;
-      for (const auto* chain : {&st.server_chain, &st.staged_chain}) {
-        if (chain->empty()) continue;
-        pki::VerifyOptions vo;
-        vo.at = now;
-        std::vector<pki::Certificate> inter(chain->begin() + 1, chain->end());
-        auto r = pki::verify_chain(chain->front(), inter, st.trusted_cas, vo);
-        for (size_t i = 1; i < r.chain_fingerprints.size(); ++i)
-          needed.insert(r.chain_fingerprints[i]);
-      }
+      for (const auto* chain : {&st.server_chain, &st.staged_chain})
+        for (const auto& fp : chain_ca_fingerprints(*chain, st.trusted_cas, now)) needed.insert(fp);
     }
     for (NodeDiff& d : out.nodes) {
       if (!targeted(d.peer)) continue;

@@ -41,6 +41,12 @@ Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
                               const spec::ServerCertificate& config, TimePoint now,
                               bool check_renewal = true);
 
+// SHA-256 fingerprints of the CAs a chain (leaf first) builds through on a
+// node with `trusted` anchors, leaf excluded: the CAs it still needs.
+std::vector<std::string> chain_ca_fingerprints(const std::vector<pki::Certificate>& chain,
+                                               const std::vector<pki::Certificate>& trusted,
+                                               TimePoint now);
+
 // A pending CSR matches the desired profile (CN, SAN set, key, digest).
 bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired);
 

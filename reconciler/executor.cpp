@@ -436,18 +436,13 @@ class Run {
           auto st = prov->read_state();
           if (!st) return fail(st.error());
           for (const auto* chain : {&st->server_chain, &st->staged_chain}) {
-            if (chain->empty()) continue;
-            pki::VerifyOptions vo;
-            vo.at = ctx_.env.now();
-            std::vector<pki::Certificate> inter(chain->begin() + 1, chain->end());
-            auto r = pki::verify_chain(chain->front(), inter, st->trusted_cas, vo);
-            for (size_t i = 1; i < r.chain_fingerprints.size(); ++i)
-              if (r.chain_fingerprints[i] == fp)
-                return fail(
-                    Error{ErrorCode::kConflict,
-                          fmt::format("refused: {}'s {} certificate chains to this CA; "
-                                      "deleting it would break that certificate",
-                                      name, chain == &st->server_chain ? "serving" : "staged")});
+            auto cas = chain_ca_fingerprints(*chain, st->trusted_cas, ctx_.env.now());
+            if (std::find(cas.begin(), cas.end(), fp) != cas.end())
+              return fail(
+                  Error{ErrorCode::kConflict,
+                        fmt::format("refused: {}'s {} certificate chains to this CA; "
+                                    "deleting it would break that certificate",
+                                    name, chain == &st->server_chain ? "serving" : "staged")});
           }
         }
         auto st = p.delete_trusted_ca(fp);

@@ -148,6 +148,18 @@ void check_name(const std::string& name, bool is_cn, std::vector<Finding>& out) 
                  std::nullopt});
 }
 
+// DNS SANs by the FQDN rule; IP SANs are always refused (the appliance
+// rejects them on upload).
+void check_sans(const SubjectAltNames& sans, std::vector<Finding>& out) {
+  for (const std::string& d : sans.dns) check_name(d, false, out);
+  for (const std::string& ip : sans.ip) {
+    out.push_back({"invalid-san", Severity::kError,
+                   fmt::format("Subject alternative name must be a valid FQDN: {}",
+                               describe_fqdn_problem(ip, FqdnProblem::kIpAddress)),
+                   std::nullopt});
+  }
+}
+
 }  // namespace
 
 bool needs_mutual_tls(const RoleContext& context) {
@@ -174,13 +186,7 @@ std::vector<Finding> check_request(const CertificateRequest& csr) {
     check_name(cn, true, out);
   }
   SubjectAltNames sans = csr.subject_alt_names();
-  for (const std::string& d : sans.dns) check_name(d, false, out);
-  for (const std::string& ip : sans.ip) {
-    out.push_back({"invalid-san", Severity::kError,
-                   fmt::format("Subject alternative name must be a valid FQDN: {}",
-                               describe_fqdn_problem(ip, FqdnProblem::kIpAddress)),
-                   std::nullopt});
-  }
+  check_sans(sans, out);
   check_rsa_8192(csr.key_info(), "request key", out);
   std::vector<std::string> eku = csr.extended_key_usage();
   if (!eku.empty() && std::find(eku.begin(), eku.end(), "clientAuth") == eku.end()) {
@@ -254,13 +260,7 @@ std::vector<Finding> check_server_certificate(const Certificate& cert,
     check_name(cn, true, out);
   }
   SubjectAltNames sans = cert.subject_alt_names();
-  for (const std::string& d : sans.dns) check_name(d, false, out);
-  for (const std::string& ip : sans.ip) {
-    out.push_back({"invalid-san", Severity::kError,
-                   fmt::format("Subject alternative name must be a valid FQDN: {}",
-                               describe_fqdn_problem(ip, FqdnProblem::kIpAddress)),
-                   std::nullopt});
-  }
+  check_sans(sans, out);
 
   if (options.key) {
     const KeyFile& k = *options.key;
