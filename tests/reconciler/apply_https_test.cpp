@@ -20,7 +20,7 @@ bool contains(const std::string& hay, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("apply over HTTPS: edgecert-sim nodes reach the spec one at a time; plan is then empty",
+TEST_CASE("apply over HTTPS: edgecert-sim nodes reach the spec one at a time, plan is then empty",
           "[reconciler][e2e][https]") {
   testing::TempDir dir;
   auto env = make_posix_env();

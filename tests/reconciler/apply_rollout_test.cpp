@@ -62,7 +62,7 @@ TEST_CASE("faults: a restart that never comes back stops the rollout at that nod
 }
 
 TEST_CASE(
-    "faults: a node that comes back with its old certificate fails verification; a rerun "
+    "faults: a node that comes back with its old certificate fails verification, a rerun "
     "fixes it",
     "[reconciler][faults]") {
   SimCluster c(testing::with_peers(2));
@@ -104,7 +104,7 @@ TEST_CASE("faults: failing requests, dropped replies, latency and slow restarts 
   }
 }
 
-TEST_CASE("faults: a restart slower than healthTimeout stops the run; the rerun resumes it",
+TEST_CASE("faults: a restart slower than healthTimeout stops the run, the rerun resumes it",
           "[reconciler][faults]") {
   SimCluster c(testing::with_peers(2));
   REQUIRE(c.node("edge1").ensure_booted());
@@ -122,7 +122,7 @@ TEST_CASE("faults: a restart slower than healthTimeout stops the run; the rerun 
   CHECK(c.restarts("edge2") == 1);
 }
 
-TEST_CASE("saved plans: applied exactly; refused when the spec or a node changed, saying what",
+TEST_CASE("saved plans: applied exactly, refused when the spec or a node changed, saying what",
           "[reconciler][plan]") {
   SimCluster c(testing::with_peers(2));
   REQUIRE(c.plan({"--out", "cluster/plan.json"}).status == 0);
@@ -156,7 +156,7 @@ TEST_CASE("saved plans: applied exactly; refused when the spec or a node changed
   }
 }
 
-TEST_CASE("windows: apply refuses outside them unless --ignore-windows; plan shows the next one",
+TEST_CASE("windows: apply refuses outside them unless --ignore-windows, plan shows the next one",
           "[reconciler][windows]") {
   // MemoryEnv starts on Friday 2027-01-01 00:00 UTC; the window is Mondays.
   SimClusterOptions o;
@@ -179,7 +179,7 @@ TEST_CASE("windows: apply refuses outside them unless --ignore-windows; plan sho
   CHECK(inside.apply().status == 0);
 }
 
-TEST_CASE("approval: no terminal and no --auto-approve refuses; only 'yes' proceeds",
+TEST_CASE("approval: no terminal and no --auto-approve refuses, only 'yes' proceeds",
           "[reconciler]") {
   SimCluster c(testing::with_peers(1));
   auto no_tty = c.cli({"apply", c.spec_path});

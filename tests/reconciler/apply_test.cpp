@@ -70,7 +70,7 @@ TEST_CASE("apply: a fresh 3-peer cluster reaches the spec, then plan shows no ch
   CHECK(c.files_with_private_keys().empty());
 }
 
-TEST_CASE("plan --detailed-exitcode: 2 with changes; --output json is the documented format",
+TEST_CASE("plan --detailed-exitcode: 2 with changes, --output json is the documented format",
           "[reconciler]") {
   SimCluster c(testing::with_peers(2));
   CHECK(c.plan({"--detailed-exitcode"}).status == 2);
@@ -144,7 +144,7 @@ TEST_CASE("reissue: a SAN change, the renewal window and a key change each trigg
   check_one_node_at_a_time(c);
 }
 
-TEST_CASE("apply: after a kill the lock names its holder; force-unlock, then apply resumes",
+TEST_CASE("apply: after a kill the lock names its holder, force-unlock, then apply resumes",
           "[reconciler]") {
   int total = 0;
   {
@@ -174,7 +174,7 @@ TEST_CASE("apply: after a kill the lock names its holder; force-unlock, then app
   CHECK(c.plan({"--detailed-exitcode"}).status == 0);
 }
 
-TEST_CASE("apply: killed at every write, the next apply resumes; each node restarts exactly once",
+TEST_CASE("apply: killed at every write, the next apply resumes, each node restarts exactly once",
           "[reconciler][kill]") {
   // How many writes a whole run makes.
   int total = 0;

@@ -210,7 +210,7 @@ TEST_CASE("problem kinds map to error codes", "[acme]") {
   CHECK(problem_kind("about:blank") == ProblemKind::kOther);
 }
 
-TEST_CASE("EAB key never appears in requests' errors; EAB JWS is HS256 over the JWK", "[acme]") {
+TEST_CASE("EAB key never appears in requests' errors, EAB JWS is HS256 over the JWK", "[acme]") {
   MemoryEnv env;
   FakeTransport t;
   json seen;

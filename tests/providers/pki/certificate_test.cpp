@@ -151,7 +151,7 @@ TEST_CASE("pki: 2050 expiry (GeneralizedTime) and missing BasicConstraints", "[p
   CHECK(c.subject_key_id().empty());
 }
 
-TEST_CASE("pki: bundles keep order; errors name the source and block", "[pki]") {
+TEST_CASE("pki: bundles keep order, errors name the source and block", "[pki]") {
   TestPki p;
   std::string bundle =
       p.leaf.to_pem() + "# comment between blocks\n" + p.inter.to_pem() + p.root.to_pem();
@@ -198,7 +198,7 @@ TEST_CASE("pki: bundles keep order; errors name the source and block", "[pki]") 
   CHECK(garbage.error().message.rfind("g.bin: block 0: not a certificate", 0) == 0);
 }
 
-TEST_CASE("pki: copies share the certificate; load_certificates reads through Env", "[pki]") {
+TEST_CASE("pki: copies share the certificate, load_certificates reads through Env", "[pki]") {
   TestPki p;
   Certificate copy = p.leaf;
   CHECK(copy == p.leaf);

@@ -51,7 +51,7 @@ TEST_CASE("pki: SecretString is wiped when moved from", "[pki]") {
   CHECK(c.size() == 35);
 }
 
-TEST_CASE("pki: CSR as an Expressway generates it; openssl verifies it", "[pki]") {
+TEST_CASE("pki: CSR as an Expressway generates it, openssl verifies it", "[pki]") {
   PrivateKey key = must(PrivateKey::generate(spec::KeyAlgorithm::kRsa, 2048));
   CsrOptions o;
   o.common_name = "cluster.example.com";

@@ -120,7 +120,7 @@ TEST_CASE("rest: GETs are retried with exponential backoff through Env::sleep_fo
   SECTION("4xx and 500 are answers, not retried") {
     f.replies.push_back(reply(404, R"({"Message": "no such thing"})"));
     REQUIRE_FALSE(f.node->acme_settings());
-    f.replies.push_back(reply(500, R"({"Message": "ACME signing lands with the ACME issue"})"));
+    f.replies.push_back(reply(500, R"({"Message": "the node failed, simulated 500"})"));
     REQUIRE_FALSE(f.node->acme_settings());
     CHECK(f.seen.size() == 2);
   }
@@ -148,7 +148,7 @@ TEST_CASE("rest: POST/PUT/DELETE are never retried", "[rest]") {
   CHECK(f.seen.size() == 3);
 }
 
-TEST_CASE("rest: statuses map to error categories; messages name node, method, path, status",
+TEST_CASE("rest: statuses map to error categories, messages name node, method, path, status",
           "[rest]") {
   FakeFixture f("edge2");
   struct Case {
@@ -186,7 +186,7 @@ TEST_CASE("rest: statuses map to error categories; messages name node, method, p
         "must be a valid FQDN: 'edge2' has one label");
 }
 
-TEST_CASE("rest: uploads are multipart with field file (and key); the key is not echoed",
+TEST_CASE("rest: uploads are multipart with field file (and key), the key is not echoed",
           "[rest]") {
   FakeFixture f;
   f.replies.push_back(reply(400, R"({"Message": "rejected"})"));
