@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "providers/pki/jws.h"
+#include "schema/names.h"
 
 namespace edgecert::acme {
 
@@ -597,9 +598,76 @@ Status AcmeClient::authorize_http01(const Order& order, Http01Responder& respond
       }
     }
   }
+  // Why an authorization is not valid, or nullopt while it is pending.
+  auto failure = [&](const Authorization& a, const Pending& p) -> std::optional<Error> {
+    if (a.status == "valid" || a.status == "pending") return std::nullopt;
+    std::string why;
+    for (const auto& c : a.challenges)
+      if (c.error) why = describe(*c.error);
+    return Error{ErrorCode::kPermission,
+                 fmt::format("ACME authorization {} for {}: {}{}", url_path(p.authz_url), p.domain,
+                             a.status, why.empty() ? "" : ": " + why)};
+  };
   Status result;
+  // One deadline for the whole wait, whichever way it is done.
+  TimePoint deadline = env_.now() + options_.poll_timeout;
+  bool order_failed = false;
+  std::optional<Problem> order_problem;
+  if (!pending.empty() && !order.url.empty()) {
+    // Wait on the order, not on each authorization: it leaves "pending" once
+    // every authorization is valid or one has failed, so a round costs one
+    // request whatever the number of names (a 100-name order would otherwise
+    // poll 100 URLs). The authorizations are read only to say which name
+    // failed, and why.
+    milliseconds backoff = options_.poll_initial;
+    std::string what = "wait for authorizations of " + names_text(order.identifiers);
+    for (;;) {
+      auto r = post(order.url, "", false, what);
+      if (!r) {
+        cleanup_all();
+        return std::unexpected(r.error());
+      }
+      auto j = parse_json(r->http.body, what);
+      if (!j) {
+        cleanup_all();
+        return std::unexpected(j.error());
+      }
+      std::string status = str_member(*j, "status");
+      if (status == "ready" || status == "processing" || status == "valid") {
+        cleanup_all();
+        return result;
+      }
+      if (status != "pending") {
+        order_failed = true;
+        order_problem = order_from_json(*j, order.url).error;
+        break;
+      }
+      milliseconds w = wait_time(r->http, backoff, deadline);
+      if (w <= milliseconds(0)) break;  // reported below, per authorization
+      env_.sleep_for(w);
+    }
+    if (order_failed) {
+      // Name the authorization(s) that failed; a pending one is not waited for.
+      for (const auto& p : pending) {
+        auto a = get_authorization(p.authz_url);
+        if (!a) {
+          result = std::unexpected(a.error());
+          break;
+        }
+        if (auto e = failure(*a, p)) {
+          result = std::unexpected(*e);
+          break;
+        }
+      }
+      if (result)
+        result = make_error(ErrorCode::kPermission,
+                            fmt::format("ACME order {} ({}): invalid{}", url_path(order.url), what,
+                                        order_problem ? ": " + describe(*order_problem) : ""));
+      cleanup_all();
+      return result;
+    }
+  }
   for (const auto& p : pending) {
-    TimePoint deadline = env_.now() + options_.poll_timeout;
     milliseconds backoff = options_.poll_initial;
     for (;;) {
       auto a = get_authorization(p.authz_url);
@@ -608,13 +676,8 @@ Status AcmeClient::authorize_http01(const Order& order, Http01Responder& respond
         break;
       }
       if (a->status == "valid") break;
-      if (a->status != "pending") {
-        std::string why;
-        for (const auto& c : a->challenges)
-          if (c.error) why = describe(*c.error);
-        result = make_error(ErrorCode::kPermission,
-                            fmt::format("ACME authorization {} for {}: {}{}", url_path(p.authz_url),
-                                        p.domain, a->status, why.empty() ? "" : ": " + why));
+      if (auto e = failure(*a, p)) {
+        result = std::unexpected(*e);
         break;
       }
       AcmeHttpResponse hint;
@@ -780,6 +843,37 @@ Result<CertificateChain> AcmeClient::issue(const std::vector<std::string>& dns_n
   auto done = finalize(*order, csr.to_der());
   if (!done) return std::unexpected(done.error());
   return download_certificate(done->certificate);
+}
+
+Result<std::vector<std::string>> order_names(const pki::CertificateRequest& csr) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& n) {
+    std::string l = to_lower_ascii(n);
+    if (!l.empty() && std::find(names.begin(), names.end(), l) == names.end()) names.push_back(l);
+  };
+  add(csr.subject_cn());
+  auto sans = csr.subject_alt_names();
+  for (const auto& n : sans.dns) add(n);
+  // Anything http-01 cannot prove would only fail at finalize, after the
+  // authorizations were spent: refuse it before sending anything.
+  std::vector<std::string> unprovable;
+  for (const auto& ip : sans.ip) unprovable.push_back("IP:" + ip);
+  for (const auto& e : sans.email) unprovable.push_back("email:" + e);
+  for (const auto& u : sans.uri) unprovable.push_back("URI:" + u);
+  for (const auto& o : sans.other) unprovable.push_back(o);
+  if (!unprovable.empty())
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("the CSR has names an ACME http-01 order cannot cover: {}",
+                                  fmt::join(unprovable, ", ")));
+  for (const auto& n : names)
+    if (n.find('*') != std::string::npos)
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("wildcard name {}: http-01 cannot prove wildcards (only "
+                                    "dns-01 can, which edgecert does not do)",
+                                    n));
+  if (names.empty())
+    return make_error(ErrorCode::kInvalidArgument, "the CSR names no DNS name (no CN, no SAN)");
+  return names;
 }
 
 }  // namespace edgecert::acme

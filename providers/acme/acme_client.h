@@ -156,6 +156,13 @@ struct AcmeClientOptions {
 // it there (mode 0600, atomically, via pki::write_private_key) when absent.
 Result<pki::PrivateKey> load_or_create_account_key(Env& env, const std::string& path);
 
+// The identifiers an http-01 order for `csr` covers: the CN first (RFC 8555
+// section 7.4 lets the CN carry a name; Expressway repeats it in the SANs
+// anyway), then the DNS SANs, lower-cased, without duplicates.
+// kInvalidArgument, before anything is sent, for what http-01 cannot prove
+// (IP/e-mail/URI/other SANs, wildcards) and for a CSR naming no DNS name.
+Result<std::vector<std::string>> order_names(const pki::CertificateRequest& csr);
+
 // The ARI CertID (RFC 9773 section 4.1): base64url(AKI keyIdentifier) "."
 // base64url(DER serial contents). InvalidArgument without an AKI.
 Result<std::string> ari_cert_id(const pki::Certificate& cert);

@@ -56,7 +56,8 @@ class CurlAcmeTransport final : public AcmeTransport {
     AcmeHttpResponse resp;
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(h_, CURLOPT_URL, req.url.c_str());
-    curl_easy_setopt(h_, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(h_, CURLOPT_PROTOCOLS_STR,
+                     acme_url_allows_plain_http(req.url) ? "https,http" : "https");
     curl_easy_setopt(h_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h_, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h_, CURLOPT_WRITEFUNCTION, write_body);
@@ -69,7 +70,13 @@ class CurlAcmeTransport final : public AcmeTransport {
     curl_easy_setopt(h_, CURLOPT_TIMEOUT_MS, static_cast<long>(o_.request_timeout.count() * 1000));
     curl_easy_setopt(h_, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h_, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (o_.ca_bundle) {
+    curl_blob blob{};
+    if (o_.ca_pem) {
+      blob = curl_blob{o_.ca_pem->data(), o_.ca_pem->size(), CURL_BLOB_NOCOPY};
+      curl_easy_setopt(h_, CURLOPT_CAINFO_BLOB, &blob);
+      curl_easy_setopt(h_, CURLOPT_CAINFO, nullptr);
+      curl_easy_setopt(h_, CURLOPT_CAPATH, nullptr);
+    } else if (o_.ca_bundle) {
       curl_easy_setopt(h_, CURLOPT_CAINFO, o_.ca_bundle->c_str());
       curl_easy_setopt(h_, CURLOPT_CAPATH, nullptr);
     }
@@ -92,7 +99,11 @@ class CurlAcmeTransport final : public AcmeTransport {
       std::string detail = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
       detail += fmt::format(" (curl {})", static_cast<int>(rc));
       if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
-        return make_error(ErrorCode::kPermission, "TLS verification failed: " + detail);
+        return make_error(
+            ErrorCode::kPermission,
+            "TLS verification failed" +
+                (o_.tls_failure_hint.empty() ? std::string() : " (" + o_.tls_failure_hint + ")") +
+                ": " + detail);
       return make_error(ErrorCode::kUnavailable, "request failed: " + detail);
     }
     curl_easy_getinfo(h_, CURLINFO_RESPONSE_CODE, &resp.status);
@@ -105,6 +116,13 @@ class CurlAcmeTransport final : public AcmeTransport {
 };
 
 }  // namespace
+
+bool acme_url_allows_plain_http(const std::string& url) {
+  for (const char* prefix : {"http://localhost:", "http://localhost/", "http://127.0.0.1:",
+                             "http://127.0.0.1/", "http://[::1]:", "http://[::1]/"})
+    if (url.rfind(prefix, 0) == 0) return true;
+  return false;
+}
 
 std::optional<std::string> AcmeHttpResponse::header(std::string_view name) const {
   std::string n = lower(name);

@@ -48,10 +48,20 @@ class AcmeTransport {
 
 struct AcmeCurlOptions {
   std::optional<std::string> ca_bundle;  // PEM file; unset = system store
+  // PEM text of the only CAs to trust (neither the system store nor a file):
+  // a simulated appliance trusts exactly its trusted CA list. Wins over
+  // ca_bundle.
+  std::optional<std::string> ca_pem;
+  // Added to a TLS verification failure, e.g. where the trust comes from.
+  std::string tls_failure_hint;
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds request_timeout{60};
   std::string user_agent = "edgecert-acme";
 };
+
+// Plain http:// is allowed only for loopback hosts (local test servers, as
+// the spec's directory rule allows); everything else must be https://.
+bool acme_url_allows_plain_http(const std::string& url);
 
 // libcurl transport: one easy handle reused for every request (keep-alive).
 // Replaying a POST on a dropped keep-alive connection is harmless in ACME:

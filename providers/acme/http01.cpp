@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
+#include <thread>
+
 #include <fmt/core.h>
 
 namespace edgecert::acme {
@@ -22,8 +25,23 @@ bool is_valid_token(const std::string& token) {
 
 StandaloneHttp01::StandaloneHttp01() : server_(std::make_unique<httplib::Server>()) {}
 
+namespace {
+// httplib's stop() does nothing until listen_after_bind() has marked the
+// server running, and the thread would then block in accept() for ever: a
+// responder destroyed right after start() (an order failing at once) must
+// first see the thread get there. Bounded, in case the thread never does.
+void wait_until_running(httplib::Server& server, std::chrono::milliseconds bound) {
+  auto until = std::chrono::steady_clock::now() + bound;
+  while (!server.is_running() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
+}  // namespace
+
 StandaloneHttp01::~StandaloneHttp01() {
-  if (server_) server_->stop();
+  if (server_ && thread_.joinable()) {
+    wait_until_running(*server_, std::chrono::seconds(2));
+    server_->stop();
+  }
   if (thread_.joinable()) thread_.join();
 }
 
@@ -69,6 +87,7 @@ Result<std::unique_ptr<StandaloneHttp01>> StandaloneHttp01::start(const std::str
   }
   self->port_ = port;
   self->thread_ = std::thread([raw_self] { raw_self->server_->listen_after_bind(); });
+  wait_until_running(*self->server_, std::chrono::seconds(5));
   return self;
 }
 

@@ -69,19 +69,6 @@ std::string names_of(const pki::Certificate& c) {
   return out;
 }
 
-// Pebble's management API: is the serial revoked, and with which reason.
-std::string cert_status(AcmeTransport& t, const PebbleProcess& p, const pki::Certificate& c) {
-  std::string serial = c.serial_hex();
-  for (auto& ch : serial) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  while (serial.size() > 1 && serial[0] == '0') serial.erase(0, 1);
-  auto r = t.perform(
-      AcmeHttpRequest{"GET", p.management_url() + "/cert-status-by-serial/" + serial, "", "", ""});
-  REQUIRE(r);
-  INFO(r->body);
-  CHECK(r->status == 200);
-  return r->body;
-}
-
 }  // namespace
 
 TEST_CASE("Pebble: account, issuance, alternate chains, account key stored 0600",
@@ -261,11 +248,11 @@ TEST_CASE("Pebble: revoke with the account key and with the certificate key", "[
   REQUIRE(responder);
 
   Issued one = issue(c, {"r1.example.test"}, **responder);
-  CHECK(cert_status(*t, pebble, one.leaf).find("Valid") != std::string::npos);
+  CHECK(pebble.cert_status(one.leaf).find("Valid") != std::string::npos);
   auto s = c.revoke(one.leaf, RevocationReason::kSuperseded);
   INFO((s ? std::string() : s.error().message));
   REQUIRE(s);
-  std::string st = cert_status(*t, pebble, one.leaf);
+  std::string st = pebble.cert_status(one.leaf);
   CHECK(st.find("Revoked") != std::string::npos);
   CHECK(st.find("\"Reason\": 4") != std::string::npos);
   auto again = c.revoke(one.leaf, RevocationReason::kSuperseded);
@@ -277,7 +264,7 @@ TEST_CASE("Pebble: revoke with the account key and with the certificate key", "[
   auto s2 = anon.revoke(two.leaf, RevocationReason::kKeyCompromise, &two.key);
   INFO((s2 ? std::string() : s2.error().message));
   REQUIRE(s2);
-  std::string st2 = cert_status(*t, pebble, two.leaf);
+  std::string st2 = pebble.cert_status(two.leaf);
   CHECK(st2.find("Revoked") != std::string::npos);
   CHECK(st2.find("\"Reason\": 1") != std::string::npos);
 }
