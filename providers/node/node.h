@@ -67,11 +67,23 @@ struct AcmeSettings {
 
 // What the ACME status page shows.
 struct AcmeStatus {
-  std::string status = "Disabled";  // "Disabled", "Account registered"
-  std::string last_sign_status;     // "" = never
+  // "Disabled" (mode disabled), "Account not registered" (enabled, no
+  // account with the configured provider yet: the node registers at its
+  // first sign), "Account registered".
+  std::string status = "Disabled";
+  // "" = never; "Success: <UTC time>" or "Failed: <UTC time>: <reason>".
+  std::string last_sign_status;
   std::string last_deploy_status;
+  // The signed chain (PEM, leaf first) waiting for acme_deploy().
   std::optional<std::string> pending_certificate_pem;
 };
+
+// RFC 5280 CRLReason codes an ACME provider accepts from a subscriber.
+inline constexpr int kRevokeUnspecified = 0;
+inline constexpr int kRevokeKeyCompromise = 1;
+inline constexpr int kRevokeAffiliationChanged = 3;
+inline constexpr int kRevokeSuperseded = 4;
+inline constexpr int kRevokeCessationOfOperation = 5;
 
 // An alarm raised by the node. Ids 40068/40069 are the appliance's
 // certificate-expiry alarms; other ids are the provider's own (documented
@@ -170,12 +182,31 @@ class NodeProvider {
 
   virtual Result<AcmeSettings> acme_settings() = 0;
   virtual Status set_acme_settings(const AcmeSettings& settings) = 0;
-  // Sign the pending CSR with the ACME provider, deploy the pending ACME
-  // certificate (no restart), revoke a superseded certificate. Declared now;
-  // implementations may answer kInternal until the ACME issue lands.
+  // The node's ACME service (Expressway-E, guide ch.4). Each answers
+  // kInvalidArgument when ACME is disabled or its settings are incomplete.
+  //
+  // Signs the pending CSR with the configured provider (the node proves
+  // control with http-01 itself) and stages the chain as
+  // acme_status.pending_certificate_pem; the CSR stays pending until deploy.
+  // kNotFound when no CSR is pending; a failed attempt is an error (the
+  // provider's problem, kUnavailable when it cannot be reached) and is also
+  // recorded in acme_status.last_sign_status.
   virtual Status acme_sign() = 0;
+  // Serves the pending ACME certificate at once, without restart
+  // (restart_required is not set); the pending CSR is consumed. kNotFound
+  // when nothing is pending.
   virtual Status acme_deploy() = 0;
-  virtual Status acme_revoke(std::string_view certificate_pem) = 0;
+  // Drops the pending ACME certificate. kNotFound when nothing is pending.
+  virtual Status acme_discard_pending() = 0;
+  // Revokes a certificate through the provider with the node's ACME account,
+  // with an RFC 5280 reason code (kRevoke*; others kInvalidArgument).
+  // kInvalidArgument "... is in use ..." for the certificate the node serves;
+  // kAlreadyExists when it is already revoked.
+  virtual Status acme_revoke(std::string_view certificate_pem, int reason) = 0;
+  // The appliance's own command takes no reason: "unspecified".
+  Status acme_revoke(std::string_view certificate_pem) {
+    return acme_revoke(certificate_pem, kRevokeUnspecified);
+  }
 
   // Asks the node to restart; returns once the restart has been accepted.
   virtual Status restart() = 0;

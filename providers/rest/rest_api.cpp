@@ -375,6 +375,19 @@ Result<node::AcmeSettings> decode_acme_settings(std::string_view body) {
                                     [](const json& j) { return acme_from(j); });
 }
 
+json encode_acme_revoke(const AcmeRevokeRequest& r) {
+  return json{{"Certificate", r.certificate_pem}, {"Reason", r.reason}};
+}
+Result<AcmeRevokeRequest> decode_acme_revoke(std::string_view body) {
+  return decode<AcmeRevokeRequest>(body, "ACME revoke", [](const json& j) {
+    AcmeRevokeRequest r;
+    r.certificate_pem = j.at("Certificate").get<std::string>();
+    // The reason's range is the node's to judge (400 with its message).
+    r.reason = j.value("Reason", node::kRevokeUnspecified);
+    return r;
+  });
+}
+
 json encode_upload_result(const node::UploadResult& r) {
   json w = json::array();
   for (const auto& x : r.warnings) w.push_back(json{{"Id", x.id}, {"Message", x.message}});

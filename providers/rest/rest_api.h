@@ -34,7 +34,9 @@ inline constexpr const char* kRestartPath = "/api/provisioning/restart";
 // [cisco] GET/PUT SIP TLS revocation checking.
 inline constexpr const char* kRevocationPath =
     "/api/provisioning/common/protocol/sip/certrevokecheck";
-// [cisco] POST sign the pending CSR with the ACME provider (pending cert).
+// [cisco] POST sign the pending CSR with the ACME provider (creates the
+// pending cert). GET (pending chain PEM or 404) and DELETE (discard) are
+// edgecert's reading of the CLI's "ACME Get|Delete Pending Cert".
 inline constexpr const char* kAcmePendingCertPath = "/api/provisioning/certs/acme/pendingcert";
 // [cisco] POST deploy the pending ACME certificate.
 inline constexpr const char* kAcmeDeployPath = "/api/provisioning/certs/acme/pendingcert/deploy";
@@ -49,6 +51,8 @@ inline constexpr const char* kCrlSettingsPath = "/api/provisioning/edgecert/crl"
 inline constexpr const char* kManualCrlPath = "/api/provisioning/edgecert/crl/manual";
 inline constexpr const char* kClusterTlsPath = "/api/provisioning/edgecert/clustertls";
 inline constexpr const char* kAcmeSettingsPath = "/api/provisioning/edgecert/acme";
+// POST JSON {"Certificate": PEM, "Reason": RFC 5280 code} (the appliance has
+// only the CLI `xCommand ACME Revoke` / `xcommand Acmerevoke`).
 inline constexpr const char* kAcmeRevokePath = "/api/provisioning/edgecert/acme/revoke";
 
 // The header the appliance requires on state-changing requests (any value).
@@ -88,6 +92,13 @@ Result<spec::TlsVerification> decode_tls_verification(std::string_view body);
 
 nlohmann::json encode_acme_settings(const node::AcmeSettings& settings);
 Result<node::AcmeSettings> decode_acme_settings(std::string_view body);
+
+struct AcmeRevokeRequest {
+  std::string certificate_pem;
+  int reason = node::kRevokeUnspecified;
+};
+nlohmann::json encode_acme_revoke(const AcmeRevokeRequest& request);
+Result<AcmeRevokeRequest> decode_acme_revoke(std::string_view body);
 
 nlohmann::json encode_upload_result(const node::UploadResult& result);
 Result<node::UploadResult> decode_upload_result(std::string_view body);

@@ -165,12 +165,14 @@ class RestNodeProvider final : public node::NodeProvider {
   Status acme_deploy() override {
     return done(call("ACME deploy", with_body("POST", kAcmeDeployPath, "", "")));
   }
-  Status acme_revoke(std::string_view certificate_pem) override {
-    Multipart m;
-    m.add("file", "revoke.pem", certificate_pem);
-    const std::string type = m.content_type();
-    pki::SecretString body = m.finish();
-    return done(call("ACME revoke", with_body("POST", kAcmeRevokePath, body.view(), type)));
+  Status acme_discard_pending() override {
+    return done(call("ACME discard pending certificate",
+                     with_body("DELETE", kAcmePendingCertPath, "", "")));
+  }
+  using node::NodeProvider::acme_revoke;
+  Status acme_revoke(std::string_view certificate_pem, int reason) override {
+    std::string body = encode_acme_revoke({std::string(certificate_pem), reason}).dump();
+    return done(call("ACME revoke", with_body("POST", kAcmeRevokePath, body, "application/json")));
   }
 
   Status restart() override {

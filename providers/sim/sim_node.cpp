@@ -15,6 +15,7 @@
 #include "providers/pki/signer.h"
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
+#include "providers/sim/sim_acme.h"
 #include "schema/names.h"
 
 namespace edgecert::sim {
@@ -24,11 +25,24 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kMaxManualCrlBytes = 16 * 1024 * 1024;
-constexpr const char* kAcmeNotYet = "ACME signing lands with the ACME issue";
 
 // A certificate chain (PEM, leaf first) with the key the node holds for it.
 struct KeyedChain {
   std::vector<std::string> chain;
+  std::string key;  // PEM; the node's disk only
+};
+
+// A certificate the ACME provider signed, staged until deployed.
+struct AcmePending {
+  std::vector<std::string> chain;  // PEM, leaf first
+  std::string key;                 // PEM of the CSR's key; the node's disk only
+  std::string csr;                 // the request it answers (PEM)
+};
+
+// The CSR (and key) of the deployed ACME certificate: what automated renewal
+// re-submits (renew key retain) or copies the subject and names from (rotate).
+struct AcmeStored {
+  std::string csr;
   std::string key;  // PEM; the node's disk only
 };
 
@@ -55,6 +69,17 @@ struct State {
   node::AcmeSettings acme;
   std::string acme_last_sign;
   std::string acme_last_deploy;
+  std::string acme_account_key;        // PEM; "" until first needed; the node's disk only
+  std::string acme_account_url;        // "" = not registered
+  std::string acme_account_directory;  // the directory acme_account_url belongs to
+  std::optional<AcmePending> acme_pending;
+  std::optional<AcmeStored> acme_stored;
+  std::string acme_deployed_sha256;  // leaf the ACME service deployed last
+  // Simulator administration (sim_node.h): the http-01 listener address and
+  // the automated-mode scheduler's seed and progress.
+  std::string http01_listen = kDefaultHttp01Listen;
+  uint64_t scheduler_seed = 1;
+  int64_t scheduler_done_ms = 0;  // scheduler events up to here have run
   spec::TlsVerification tls = spec::TlsVerification::kEnforce;
   bool restart_required = false;
   std::optional<RestartInProgress> restarting;
@@ -171,7 +196,18 @@ json state_json(const State& s) {
             {"mode", static_cast<int>(s.acme.mode)},
             {"renew_key", static_cast<int>(s.acme.renew_key)},
             {"last_sign_status", s.acme_last_sign},
-            {"last_deploy_status", s.acme_last_deploy}};
+            {"last_deploy_status", s.acme_last_deploy},
+            {"account_key", s.acme_account_key},
+            {"account_url", s.acme_account_url},
+            {"account_directory", s.acme_account_directory},
+            {"deployed_sha256", s.acme_deployed_sha256}};
+  acme["pending"] = s.acme_pending ? json{{"chain", s.acme_pending->chain},
+                                          {"key", s.acme_pending->key},
+                                          {"csr", s.acme_pending->csr}}
+                                   : json(nullptr);
+  acme["stored_csr"] = s.acme_stored
+                           ? json{{"csr", s.acme_stored->csr}, {"key", s.acme_stored->key}}
+                           : json(nullptr);
   if (s.acme.schedule) {
     acme["schedule"] =
         json{{"days", s.acme.schedule->days}, {"minute_of_day", s.acme.schedule->minute_of_day}};
@@ -191,6 +227,9 @@ json state_json(const State& s) {
   }
   j["restart_seconds"] = s.restart_seconds;
   j["faults"] = faults_json(s.faults);
+  j["sim_acme"] = json{{"http01_listen", s.http01_listen},
+                       {"scheduler_seed", s.scheduler_seed},
+                       {"scheduler_done_ms", s.scheduler_done_ms}};
   j["request_counter"] = s.request_counter;
   return j;
 }
@@ -230,6 +269,19 @@ State state_from(const json& j) {
   s.acme.renew_key = static_cast<spec::KeyRotation>(a.at("renew_key").get<int>());
   s.acme_last_sign = a.value("last_sign_status", std::string());
   s.acme_last_deploy = a.value("last_deploy_status", std::string());
+  s.acme_account_key = a.value("account_key", std::string());
+  s.acme_account_url = a.value("account_url", std::string());
+  s.acme_account_directory = a.value("account_directory", std::string());
+  s.acme_deployed_sha256 = a.value("deployed_sha256", std::string());
+  if (a.contains("pending") && !a["pending"].is_null()) {
+    const json& p = a["pending"];
+    s.acme_pending = AcmePending{p.at("chain").get<std::vector<std::string>>(),
+                                 p.at("key").get<std::string>(), p.at("csr").get<std::string>()};
+  }
+  if (a.contains("stored_csr") && !a["stored_csr"].is_null()) {
+    const json& p = a["stored_csr"];
+    s.acme_stored = AcmeStored{p.at("csr").get<std::string>(), p.at("key").get<std::string>()};
+  }
   if (!a.at("schedule").is_null()) {
     spec::Schedule sch;
     sch.days = a["schedule"].at("days").get<std::vector<spec::Weekday>>();
@@ -248,6 +300,10 @@ State state_from(const json& j) {
   }
   s.restart_seconds = j.value("restart_seconds", kDefaultRestartSeconds);
   s.faults = faults_from(j.value("faults", json::object()));
+  const json sa = j.value("sim_acme", json::object());
+  s.http01_listen = sa.value("http01_listen", std::string(kDefaultHttp01Listen));
+  s.scheduler_seed = sa.value("scheduler_seed", uint64_t{1});
+  s.scheduler_done_ms = sa.value("scheduler_done_ms", int64_t{0});
   s.request_counter = j.value("request_counter", uint64_t{0});
   return s;
 }
@@ -367,7 +423,248 @@ struct OpContext {
   State state;
   json details = json::object();
   bool changed = false;
+  // Save the state even when the operation fails: a failed ACME sign still
+  // registered the account and records its last sign status.
+  bool persist_on_error = false;
 };
+
+void write_audit(Env& env, const std::string& audit_path, const std::string& node, TimePoint t,
+                 const std::string& op, const std::string& outcome, const json& details) {
+  json line{{"time", iso_time(t)},
+            {"node", node},
+            {"operation", op},
+            {"outcome", outcome},
+            {"details", details}};
+  (void)env.append_file(audit_path, line.dump() + "\n", 0600);
+}
+
+std::string error_outcome(const Error& e) {
+  return fmt::format("error: {}: {}", error_code_name(e.code), e.message);
+}
+
+// --- The ACME service (guide ch.4) ---------------------------------------------
+
+// Why the service cannot sign, deploy or revoke with these settings.
+std::optional<Error> acme_unusable(const node::AcmeSettings& a) {
+  if (a.mode == spec::AcmeMode::kDisabled) {
+    return invalid("the ACME service is disabled; configure the provider, e-mail and terms first");
+  }
+  if (a.provider_directory.rfind("https://", 0) != 0 || a.email.empty() || !a.terms_accepted) {
+    return invalid("the ACME settings are incomplete (provider directory, e-mail, terms)");
+  }
+  return std::nullopt;
+}
+
+std::string status_line(const char* what, TimePoint t) {
+  return fmt::format("{}: {}", what, iso_time(t));
+}
+
+std::string chain_text(const std::vector<std::string>& chain) {
+  std::string out;
+  for (const std::string& pem : chain) {
+    out += pem;
+    if (!out.empty() && out.back() != '\n') out += '\n';
+  }
+  return out;
+}
+
+// The node's ACME client with its account: the account key is created on
+// first use, the account registered with the configured provider when it is
+// not yet (both kept in `s`, whatever happens next).
+Result<std::unique_ptr<NodeAcmeClient>> acme_client_for(Env& env, State& s, json& details) {
+  if (s.acme_account_key.empty()) {
+    auto k = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+    if (!k) return std::unexpected(k.error());
+    auto pem = key_pem(*k);
+    if (!pem) return std::unexpected(pem.error());
+    s.acme_account_key = *pem;
+    details["account_key_created"] = true;
+  }
+  auto key = pki::PrivateKey::parse(s.acme_account_key, "ACME account key");
+  if (!key) return make_error(ErrorCode::kCorrupt, key.error().message);
+  auto client =
+      NodeAcmeClient::open(env, s.acme.provider_directory, s.trusted_cas, std::move(*key));
+  if (!client) return std::unexpected(client.error());
+  const bool known =
+      !s.acme_account_url.empty() && s.acme_account_directory == s.acme.provider_directory;
+  auto url = (*client)->ensure_account(known ? s.acme_account_url : "", s.acme.email);
+  if (!url) return std::unexpected(url.error());
+  if (!known) details["account_registered"] = *url;
+  s.acme_account_url = *url;
+  s.acme_account_directory = s.acme.provider_directory;
+  return client;
+}
+
+// Signs `csr_pem` through the provider; returns the chain (PEM, leaf first)
+// after checking that it certifies the request's key.
+Result<std::vector<std::string>> acme_sign_csr(Env& env, State& s, const std::string& csr_pem,
+                                               json& details) {
+  auto csr = pki::CertificateRequest::parse(csr_pem, "ACME CSR");
+  if (!csr) return make_error(ErrorCode::kCorrupt, csr.error().message);
+  auto names = acme::order_names(*csr);
+  if (!names) return std::unexpected(names.error());
+  details["names"] = *names;
+  details["provider"] = s.acme.provider_name;
+  details["directory"] = s.acme.provider_directory;
+  const std::string where = "ACME provider " + s.acme.provider_directory;
+  auto client = acme_client_for(env, s, details);
+  if (!client) return std::unexpected(client.error().with_context(where));
+  auto pem = (*client)->sign(*csr, s.http01_listen);
+  if (!pem) return std::unexpected(pem.error().with_context(where));
+  auto chain = pki::Certificate::parse_all(*pem, "ACME certificate chain");
+  if (!chain || chain->empty()) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the ACME provider returned no usable certificate chain" +
+                          (chain ? std::string() : ": " + chain.error().message));
+  }
+  if (pki::spki_sha256(chain->front()) != pki::spki_sha256(*csr)) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the ACME provider's certificate is not for the CSR's key");
+  }
+  std::vector<std::string> out;
+  for (const pki::Certificate& c : *chain) out.push_back(c.to_pem());
+  details["sha256"] = chain->front().sha256_fingerprint();
+  details["serial"] = chain->front().serial_hex();
+  details["not_after"] = pki::format_time(chain->front().not_after());
+  return out;
+}
+
+// Makes the pending ACME certificate the active one, at once (no restart:
+// the appliance reloads its certificate in place, guide ch.4). The request it
+// answers becomes the stored CSR for automated renewal.
+void acme_activate(State& s, TimePoint t, json& details) {
+  AcmePending p = std::move(*s.acme_pending);
+  s.acme_pending.reset();
+  if (s.csr && s.csr->chain.at(0) == p.csr) s.csr.reset();  // consumed by the deploy
+  s.active = KeyedChain{p.chain, p.key};
+  s.acme_stored = AcmeStored{p.csr, p.key};
+  auto leaf = pki::Certificate::parse_one(p.chain.at(0), "ACME certificate");
+  s.acme_deployed_sha256 = leaf ? leaf->sha256_fingerprint() : std::string();
+  s.acme_last_deploy = status_line("Success", t);
+  details["sha256"] = s.acme_deployed_sha256;
+}
+
+// A CSR like `stored` (subject, names, key type and size, digest) for a fresh
+// key: automated renewal with renew key "rotate".
+Result<AcmeStored> rotated_request(const std::string& stored_csr) {
+  auto old = pki::CertificateRequest::parse(stored_csr, "stored ACME CSR");
+  if (!old) return make_error(ErrorCode::kCorrupt, old.error().message);
+  pki::KeyInfo ki = old->key_info();
+  bool rsa = ki.algorithm == "RSA";
+  auto key = pki::PrivateKey::generate(rsa ? spec::KeyAlgorithm::kRsa : spec::KeyAlgorithm::kEcdsa,
+                                       ki.bits);
+  if (!key) return std::unexpected(key.error());
+  pki::CsrOptions o;
+  o.common_name = old->subject_cn();
+  for (const pki::NameAttribute& a : old->subject_attributes()) {
+    if (a.short_name == "C") o.subject.country = a.value;
+    if (a.short_name == "ST") o.subject.state = a.value;
+    if (a.short_name == "L") o.subject.locality = a.value;
+    if (a.short_name == "O") o.subject.organization = a.value;
+    if (a.short_name == "OU") o.subject.organizational_unit = a.value;
+  }
+  o.dns_names = old->subject_alt_names().dns;
+  std::string d = old->signature_digest();
+  o.digest = d == "sha384"   ? spec::Digest::kSha384
+             : d == "sha512" ? spec::Digest::kSha512
+                             : spec::Digest::kSha256;
+  auto csr = pki::CertificateRequest::create(*key, o);
+  if (!csr) return std::unexpected(csr.error());
+  auto pem = key_pem(*key);
+  if (!pem) return std::unexpected(pem.error());
+  return AcmeStored{csr->to_pem(), *pem};
+}
+
+// Where the node writes its audit trail, for the scheduler's own entries.
+struct AuditSink {
+  Env& env;
+  const std::string& path;
+  const std::string& node;
+};
+
+constexpr int64_t kDayMs = 24 * 60 * 60 * 1000;
+constexpr int64_t kHalfDayMs = kDayMs / 2;
+
+// The appliance's automated mode, run for every scheduler event in
+// (s.scheduler_done_ms, now]: twice a day, at random (seeded) times in each
+// half of the UTC day, it renews once two thirds of the lifetime of the
+// certificate it deployed have passed; at every scheduled slot (days of the
+// week + time of day, UTC) it deploys a pending certificate. Events run in
+// time order, as if the node's scheduler had been running all along. Returns
+// whether the state changed.
+bool run_acme_scheduler(Env& env, State& s, TimePoint now, const AuditSink& audit) {
+  const int64_t from = s.scheduler_done_ms;
+  const int64_t to = to_ms(now);
+  s.scheduler_done_ms = std::max(from, to);
+  const bool automated = s.acme.mode == spec::AcmeMode::kAutomated && s.acme.schedule &&
+                         !s.acme.schedule->days.empty();
+  if (!automated || from <= 0 || from >= to) return false;
+
+  struct Event {
+    int64_t at_ms;
+    bool deploy_slot;
+  };
+  std::vector<Event> events;
+  for (int64_t day = from / kDayMs; day <= to / kDayMs; ++day) {
+    for (int half = 0; half < 2; ++half) {
+      double r =
+          unit_random(s.scheduler_seed ^ 0x5eedacedULL, static_cast<uint64_t>(day * 2 + half));
+      events.push_back({day * kDayMs + half * kHalfDayMs +
+                            static_cast<int64_t>(r * static_cast<double>(kHalfDayMs)),
+                        false});
+    }
+    // 1970-01-01 was a Thursday (weekday 4, 0 = Sunday).
+    auto weekday = static_cast<spec::Weekday>((day + 4) % 7);
+    const auto& days = s.acme.schedule->days;
+    if (std::find(days.begin(), days.end(), weekday) != days.end()) {
+      events.push_back({day * kDayMs + int64_t{s.acme.schedule->minute_of_day} * 60 * 1000, true});
+    }
+  }
+  std::sort(events.begin(), events.end(),
+            [](const Event& a, const Event& b) { return a.at_ms < b.at_ms; });
+
+  bool changed = false;
+  bool failed = false;  // one failed renewal per catch-up: the next check is hours away
+  for (const Event& e : events) {
+    if (e.at_ms <= from || e.at_ms > to) continue;
+    const TimePoint t{std::chrono::milliseconds(e.at_ms)};
+    if (e.deploy_slot) {
+      if (!s.acme_pending) continue;
+      json details{{"slot", iso_time(t)}};
+      acme_activate(s, t, details);
+      write_audit(env, audit.path, audit.node, t, "acme_automated_deploy", "ok", details);
+      changed = true;
+      continue;
+    }
+    if (failed || s.acme_pending || !s.acme_stored || s.acme_deployed_sha256.empty()) continue;
+    auto active = pki::Certificate::parse_one(s.active.chain.at(0), "active certificate");
+    // Only the certificate the service deployed itself is renewed.
+    if (!active || active->sha256_fingerprint() != s.acme_deployed_sha256) continue;
+    TimePoint due = active->not_before() + (active->not_after() - active->not_before()) * 2 / 3;
+    if (t < due) continue;
+
+    json details{{"renew_key", spec::key_rotation_name(s.acme.renew_key)},
+                 {"replaces", s.acme_deployed_sha256}};
+    Result<AcmeStored> request = s.acme.renew_key == spec::KeyRotation::kRotate
+                                     ? rotated_request(s.acme_stored->csr)
+                                     : Result<AcmeStored>(*s.acme_stored);
+    Result<std::vector<std::string>> chain =
+        request ? acme_sign_csr(env, s, request->csr, details)
+                : Result<std::vector<std::string>>(std::unexpected(request.error()));
+    changed = true;
+    if (!chain) {
+      failed = true;
+      s.acme_last_sign = fmt::format("{}: {}", status_line("Failed", t), chain.error().message);
+      write_audit(env, audit.path, audit.node, t, "acme_automated_sign",
+                  error_outcome(chain.error()), details);
+      continue;
+    }
+    s.acme_pending = AcmePending{std::move(*chain), request->key, request->csr};
+    s.acme_last_sign = status_line("Success", t);
+    write_audit(env, audit.path, audit.node, t, "acme_automated_sign", "ok", details);
+  }
+  return changed;
+}
 
 }  // namespace
 
@@ -426,24 +723,28 @@ std::string SimNode::audit_path() const {
   return path_join(dir_, name_ + ".audit.jsonl");
 }
 
-// Runs one appliance operation: every request goes through the same fault,
-// restart and persistence handling, then lands in the audit trail.
+// How run_op treats a request. Appliance operations get everything; the
+// administration API's scheduler run is neither faulted nor audited itself
+// (only what its events do is).
+struct OpMode {
+  bool faults = true;
+  bool audit = true;
+};
+
+// Runs one appliance operation: every request goes through the same restart,
+// scheduler catch-up, fault and persistence handling, then lands in the audit
+// trail.
 template <class Body>
 auto run_op(SimNode& node, Env& env, const std::string& path, const std::string& audit_path,
-            const std::string& fqdn, const char* op, Body&& body)
+            const std::string& fqdn, const char* op, OpMode mode, Body&& body)
     -> decltype(body(std::declval<OpContext&>())) {
   using R = decltype(body(std::declval<OpContext&>()));
   OpContext ctx;
   auto audit = [&](const std::string& outcome, const json& d) {
-    json line{{"time", iso_time(env.now())},
-              {"node", node.name()},
-              {"operation", op},
-              {"outcome", outcome},
-              {"details", d}};
-    (void)env.append_file(audit_path, line.dump() + "\n", 0600);
+    if (mode.audit) write_audit(env, audit_path, node.name(), env.now(), op, outcome, d);
   };
   auto fail = [&](const Error& e) -> R {
-    audit(fmt::format("error: {}: {}", error_code_name(e.code), e.message), ctx.details);
+    audit(error_outcome(e), ctx.details);
     return std::unexpected(e);
   };
 
@@ -456,7 +757,8 @@ auto run_op(SimNode& node, Env& env, const std::string& path, const std::string&
   ctx.state = std::move(*loaded);
   State& s = ctx.state;
 
-  if (s.faults.latency_ms > 0) env.sleep_for(std::chrono::milliseconds(s.faults.latency_ms));
+  if (mode.faults && s.faults.latency_ms > 0)
+    env.sleep_for(std::chrono::milliseconds(s.faults.latency_ms));
 
   // Still shutting down (restart_delay_seconds): the node answers as before.
   const bool shutting_down = s.restarting && to_ms(env.now()) < s.restarting->down_from_ms;
@@ -468,8 +770,16 @@ auto run_op(SimNode& node, Env& env, const std::string& path, const std::string&
     ctx.changed = true;
   }
 
+  // The appliance's ACME scheduler ran while nobody watched: its events up to
+  // now happen before this request, and are saved at once so that a failing
+  // request cannot make them happen twice.
+  if (run_acme_scheduler(env, s, env.now(), AuditSink{env, audit_path, node.name()})) {
+    if (auto st = save_state(env, path, s); !st) return fail(st.error());
+    ctx.changed = true;
+  }
+
   bool counter_used = false;
-  if (s.faults.failure_rate > 0) {
+  if (mode.faults && s.faults.failure_rate > 0) {
     double r = unit_random(s.faults.seed, s.request_counter++);
     counter_used = true;
     if (r < s.faults.failure_rate) {
@@ -478,7 +788,7 @@ auto run_op(SimNode& node, Env& env, const std::string& path, const std::string&
                         "HTTP 503 Service Unavailable (simulator: injected failure)"});
     }
   }
-  if (s.faults.drop_connections > 0 && !s.faults.drop_after_apply) {
+  if (mode.faults && s.faults.drop_connections > 0 && !s.faults.drop_after_apply) {
     --s.faults.drop_connections;
     (void)save_state(env, path, s);
     return fail(Error{ErrorCode::kUnavailable, "connection dropped (simulator: injected fault)"});
@@ -487,12 +797,12 @@ auto run_op(SimNode& node, Env& env, const std::string& path, const std::string&
   R result = body(ctx);
   if (result.has_value() && (ctx.changed || counter_used)) {
     if (auto st = save_state(env, path, s); !st) return fail(st.error());
-  } else if (!result.has_value() && counter_used) {
+  } else if (!result.has_value() && (counter_used || ctx.persist_on_error)) {
     (void)save_state(env, path, s);
   }
   if (!result.has_value()) return fail(result.error());
 
-  if (s.faults.drop_connections > 0 && s.faults.drop_after_apply) {
+  if (mode.faults && s.faults.drop_connections > 0 && s.faults.drop_after_apply) {
     // The change is on disk; only the reply is lost.
     --s.faults.drop_connections;
     (void)save_state(env, path, s);
@@ -504,7 +814,8 @@ auto run_op(SimNode& node, Env& env, const std::string& path, const std::string&
   return result;
 }
 
-#define SIM_RUN(op, ...) run_op(*this, env_, state_path(), audit_path(), fqdn_, op, __VA_ARGS__)
+#define SIM_RUN(op, ...) \
+  run_op(*this, env_, state_path(), audit_path(), fqdn_, op, OpMode{}, __VA_ARGS__)
 
 Status SimNode::ensure_booted() {
   if (!valid_node_name(name_)) {
@@ -538,6 +849,33 @@ Status SimNode::set_restart_seconds(int seconds) {
   if (!s) return std::unexpected(s.error());
   s->restart_seconds = seconds;
   return save_state(env_, state_path(), *s);
+}
+
+Status SimNode::set_acme_http01_listen(const std::string& listen) {
+  if (auto why = http01_listen_problem(listen))
+    return std::unexpected(invalid("http-01 listen address " + *why));
+  auto s = load_state(env_, state_path(), name_, fqdn_);
+  if (!s) return std::unexpected(s.error());
+  s->http01_listen = listen;
+  return save_state(env_, state_path(), *s);
+}
+
+Result<std::string> SimNode::acme_http01_listen() {
+  auto s = load_state(env_, state_path(), name_, fqdn_);
+  if (!s) return std::unexpected(s.error());
+  return s->http01_listen;
+}
+
+Status SimNode::set_acme_scheduler_seed(uint64_t seed) {
+  auto s = load_state(env_, state_path(), name_, fqdn_);
+  if (!s) return std::unexpected(s.error());
+  s->scheduler_seed = seed;
+  return save_state(env_, state_path(), *s);
+}
+
+Status SimNode::run_scheduler() {
+  return run_op(*this, env_, state_path(), audit_path(), fqdn_, "run_scheduler",
+                OpMode{false, false}, [](OpContext&) -> Status { return {}; });
 }
 
 Result<std::vector<AuditEntry>> SimNode::audit() {
@@ -607,11 +945,14 @@ Result<node::NodeState> SimNode::read_state() {
       out.manual_crl_sha256 = pki::sha256_fingerprint(from_hex(*s.manual_crl_hex));
     out.revocation = s.revocation;
     out.acme = s.acme;
-    bool registered =
-        !s.acme.email.empty() && s.acme.terms_accepted && s.acme.mode != spec::AcmeMode::kDisabled;
-    out.acme_status.status = registered ? "Account registered" : "Disabled";
+    const bool registered =
+        !s.acme_account_url.empty() && s.acme_account_directory == s.acme.provider_directory;
+    out.acme_status.status = s.acme.mode == spec::AcmeMode::kDisabled ? kAcmeStatusDisabled
+                             : registered                             ? kAcmeStatusRegistered
+                                                                      : kAcmeStatusNotRegistered;
     out.acme_status.last_sign_status = s.acme_last_sign;
     out.acme_status.last_deploy_status = s.acme_last_deploy;
+    if (s.acme_pending) out.acme_status.pending_certificate_pem = chain_text(s.acme_pending->chain);
     out.tls_verification = s.tls;
     if (!out.server_chain.empty()) out.alarms = alarms_for(out.server_chain.front(), env.now());
     out.restart_required = s.restart_required;
@@ -952,20 +1293,98 @@ Status SimNode::set_acme_settings(const node::AcmeSettings& settings) {
 }
 
 Status SimNode::acme_sign() {
-  return SIM_RUN("acme_sign", [](OpContext&) -> Status {
-    return make_error(ErrorCode::kInternal, kAcmeNotYet);
+  Env& env = env_;
+  return SIM_RUN("acme_sign", [&env](OpContext& c) -> Status {
+    State& s = c.state;
+    if (auto e = acme_unusable(s.acme)) return std::unexpected(*e);
+    if (!s.csr) {
+      return make_error(ErrorCode::kNotFound,
+                        "no CSR is in progress; generate a CSR before signing it with the ACME "
+                        "provider");
+    }
+    // From here on the attempt counts: its outcome is the last sign status,
+    // and a registered account stays registered.
+    c.persist_on_error = true;
+    const TimePoint started = env.now();
+    auto chain = acme_sign_csr(env, s, s.csr->chain.at(0), c.details);
+    if (!chain) {
+      s.acme_last_sign =
+          fmt::format("{}: {}", status_line("Failed", started), chain.error().message);
+      return std::unexpected(chain.error());
+    }
+    s.acme_pending = AcmePending{std::move(*chain), s.csr->key, s.csr->chain.at(0)};
+    s.acme_last_sign = status_line("Success", started);
+    c.changed = true;
+    return {};
   });
 }
 
 Status SimNode::acme_deploy() {
-  return SIM_RUN("acme_deploy", [](OpContext&) -> Status {
-    return make_error(ErrorCode::kInternal, kAcmeNotYet);
+  Env& env = env_;
+  return SIM_RUN("acme_deploy", [&env](OpContext& c) -> Status {
+    State& s = c.state;
+    if (auto e = acme_unusable(s.acme)) return std::unexpected(*e);
+    if (!s.acme_pending) {
+      return make_error(ErrorCode::kNotFound,
+                        "no ACME certificate is pending; sign a CSR with the ACME provider first");
+    }
+    acme_activate(s, env.now(), c.details);
+    c.changed = true;
+    return {};
   });
 }
 
-Status SimNode::acme_revoke(std::string_view) {
-  return SIM_RUN("acme_revoke", [](OpContext&) -> Status {
-    return make_error(ErrorCode::kInternal, kAcmeNotYet);
+Status SimNode::acme_discard_pending() {
+  return SIM_RUN("acme_discard_pending", [](OpContext& c) -> Status {
+    State& s = c.state;
+    if (!s.acme_pending) return make_error(ErrorCode::kNotFound, "no ACME certificate is pending");
+    auto leaf = pki::Certificate::parse_one(s.acme_pending->chain.at(0), "pending ACME");
+    if (leaf) c.details["sha256"] = leaf->sha256_fingerprint();
+    s.acme_pending.reset();
+    c.changed = true;
+    return {};
+  });
+}
+
+Status SimNode::acme_revoke(std::string_view certificate_pem, int reason) {
+  Env& env = env_;
+  return SIM_RUN("acme_revoke", [&](OpContext& c) -> Status {
+    State& s = c.state;
+    c.details["reason"] = reason;
+    if (auto e = acme_unusable(s.acme)) return std::unexpected(*e);
+    if (!is_acme_revocation_reason(reason)) {
+      return std::unexpected(invalid(
+          fmt::format("revocation reason {} is not one an ACME provider accepts (0 unspecified, 1 "
+                      "keyCompromise, 3 affiliationChanged, 4 superseded, 5 cessationOfOperation)",
+                      reason)));
+    }
+    if (certificate_pem.find("-----BEGIN") == std::string_view::npos) {
+      return std::unexpected(invalid("the certificate to revoke is not a PEM file"));
+    }
+    auto certs = pki::Certificate::parse_all(certificate_pem, "certificate to revoke");
+    if (!certs || certs->empty()) {
+      return std::unexpected(invalid("the certificate to revoke is not a valid PEM certificate" +
+                                     (certs ? std::string() : ": " + certs.error().message)));
+    }
+    const pki::Certificate& cert = certs->front();
+    c.details["sha256"] = cert.sha256_fingerprint();
+    c.details["serial"] = cert.serial_hex();
+    auto active = pki::Certificate::parse_one(s.active.chain.at(0), "active certificate");
+    if (!active) return make_error(ErrorCode::kCorrupt, active.error().message);
+    if (active->sha256_fingerprint() == cert.sha256_fingerprint()) {
+      return std::unexpected(invalid(
+          fmt::format("certificate serial {} is in use (the node serves it); deploy a replacement "
+                      "first: never revoke the certificate in use",
+                      cert.serial_hex())));
+    }
+    c.persist_on_error = true;  // a registered account stays registered
+    const std::string where = "ACME provider " + s.acme.provider_directory;
+    auto client = acme_client_for(env, s, c.details);
+    c.changed = true;
+    if (!client) return std::unexpected(client.error().with_context(where));
+    if (auto st = (*client)->revoke(cert, reason); !st)
+      return std::unexpected(st.error().with_context(where));
+    return {};
   });
 }
 

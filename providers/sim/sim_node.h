@@ -1,21 +1,40 @@
 // The Expressway simulator core: one appliance node whose state lives in one
 // file, behaving like the real node in everything that matters for
-// certificates (../shared/reference/expressway.md §1-§3).
+// certificates (../shared/reference/expressway.md §1-§4).
 //
 // Storage: `<dir>/<name>.json` (JSON, mode 0600 because it holds the node's
-// private keys: that file is the node's own disk, and no operation returns a
-// key) and `<dir>/<name>.audit.jsonl` (one JSON object per operation: time,
-// operation, outcome, non-secret details such as fingerprints). Every change
-// is written through Env::write_file_atomic, and the file is re-read at the
-// start of every operation, so two processes (edgecert and an HTTP front end
-// such as the future edgecert-sim server) see one node. There is no
-// cross-process lock: concurrent writers race (last writer wins), which is
-// acceptable for a test double driven one request at a time.
+// private keys, server, CSR and ACME account keys: that file is the node's
+// own disk, and no operation returns a key) and `<dir>/<name>.audit.jsonl`
+// (one JSON object per operation: time, operation, outcome, non-secret
+// details such as fingerprints). Every change is written through
+// Env::write_file_atomic, and the file is re-read at the start of every
+// operation, so two processes (edgecert and an HTTP front end such as
+// edgecert-sim) see one node. There is no cross-process lock: concurrent
+// writers race (last writer wins), which is acceptable for a test double
+// driven one request at a time.
 //
 // A node without a file boots like a fresh install: a "TEMPORARY CA ..." in
 // its trusted list, a server certificate for its FQDN issued by that CA (EC
 // P-256), TLS verification enforce, CRL updates and revocation checking off,
 // ACME disabled, software version X14.3.1.
+//
+// The ACME service (Expressway-E, guide ch.4; §4 of
+// ../shared/reference/expressway.md) runs this project's ACME client
+// (providers/acme) against the configured provider directory:
+// - The account is per node: its key (EC P-256) is created in the node file
+//   on first use and never leaves it; the account is registered (newAccount
+//   with the e-mail, terms agreed) at the first sign or revoke, and again
+//   when the provider directory changes. Status: "Disabled" (mode disabled),
+//   "Account not registered", "Account registered".
+// - The provider's TLS certificate is verified against the node's trusted CA
+//   list only.
+// - The node serves http-01 itself from a listener that exists only while a
+//   sign runs, on the simulator setting acme_http01_listen (default
+//   "0.0.0.0:80" like the appliance; "none" = no listener, for ACME servers
+//   that skip validation).
+// - last_sign_status / last_deploy_status read "Success: 2027-01-01T00:00:00Z"
+//   or "Failed: 2027-01-01T00:00:00Z: <reason>" (the time of the attempt).
+// - Automated mode: see run_scheduler().
 //
 // Errors carry the appliance's wording without node/action context (the
 // provider adds "edge1: upload server certificate: "), so an HTTP server can
@@ -37,6 +56,10 @@ namespace edgecert::sim {
 
 inline constexpr const char* kSoftwareVersion = "X14.3.1";
 inline constexpr int kDefaultRestartSeconds = 3;
+// NodeState::acme_status.status values.
+inline constexpr const char* kAcmeStatusDisabled = "Disabled";
+inline constexpr const char* kAcmeStatusNotRegistered = "Account not registered";
+inline constexpr const char* kAcmeStatusRegistered = "Account registered";
 
 // Per-node fault injection, persisted in the node file so every process
 // driving the node sees it. All randomness comes from `seed` and a request
@@ -103,10 +126,31 @@ class SimNode {
   Status set_tls_verification(spec::TlsVerification mode);
   Result<node::AcmeSettings> acme_settings();
   Status set_acme_settings(const node::AcmeSettings& settings);
-  // kInternal "ACME signing lands with the ACME issue" (not implemented yet).
+  // Every ACME operation below answers kInvalidArgument when the mode is
+  // disabled or the settings are incomplete, and is audited (names, serials,
+  // fingerprints, the account URL; never a key).
+  //
+  // Signs the pending CSR through the provider (registering the account
+  // first when needed), serving http-01 for the duration, and stages the
+  // chain as the pending ACME certificate (replacing any earlier one). The
+  // CSR stays pending until the certificate is deployed. kNotFound when no
+  // CSR is pending; otherwise the ACME client's errors (sim_acme.h). Every
+  // attempt past the preconditions sets last_sign_status.
   Status acme_sign();
+  // Makes the pending ACME certificate (with its CSR's key) the active one at
+  // once: served_chain changes, restart_required is untouched. The CSR it
+  // answers is consumed and kept as the stored CSR for automated renewal.
+  // kNotFound when nothing is pending. Sets last_deploy_status.
   Status acme_deploy();
-  Status acme_revoke(std::string_view certificate_pem);
+  // Drops the pending ACME certificate ("Delete Pending Cert"). kNotFound
+  // when nothing is pending. Works in any mode.
+  Status acme_discard_pending();
+  // Revokes the first certificate of `certificate_pem` with the node's
+  // account key and RFC 5280 reason code `reason` (0, 1, 3, 4 or 5; others
+  // kInvalidArgument). kInvalidArgument "... is in use ..." for the
+  // certificate the node serves (guide: never revoke the certificate in
+  // use); kAlreadyExists when the provider says it is already revoked.
+  Status acme_revoke(std::string_view certificate_pem, int reason = 0);
   Status restart();
   // The chain a TLS handshake on the admin port would show (leaf first).
   Result<std::vector<pki::Certificate>> served_chain();
@@ -117,6 +161,32 @@ class SimNode {
   Status set_faults(const FaultConfig& faults);
   Result<FaultConfig> faults();
   Status set_restart_seconds(int seconds);
+  // Where the node listens for the provider's http-01 requests while a sign
+  // runs: "HOST:PORT" (default "0.0.0.0:80"), or "none" for no listener.
+  // Persisted in the node file. kInvalidArgument for anything else; a bind
+  // failure makes the sign fail (kUnavailable naming the address).
+  Status set_acme_http01_listen(const std::string& listen);
+  Result<std::string> acme_http01_listen();
+  // Seed of the automated-mode scheduler's random check times (default 1).
+  Status set_acme_scheduler_seed(uint64_t seed);
+  // The appliance's ACME scheduler, brought up to Env::now(). Every
+  // appliance operation runs it first too (a scheduler that ran while nobody
+  // watched); edgecert-sim also runs it periodically. In automated mode with
+  // a schedule, for every event since the previous run, in time order:
+  // - twice a day, at a random time in each half of the UTC day (seeded,
+  //   reproducible): when no ACME certificate is pending, the active
+  //   certificate is the one the service deployed, and two thirds of its
+  //   lifetime have passed, it signs the stored CSR again (renew key retain)
+  //   or a fresh key + CSR with the same subject, names, key type and digest
+  //   (rotate) and stages the result as pending (last_sign_status). After a
+  //   failed renewal the rest of one run skips further attempts.
+  // - at every scheduled slot (days of the week + time of day, UTC): a
+  //   pending ACME certificate is deployed (last_deploy_status).
+  // Events before automated mode was set are not replayed; without automated
+  // mode nothing happens (the appliance does not even warn at two thirds).
+  // Subject to no faults; audited as acme_automated_sign/_deploy with the
+  // event's time. kUnavailable while the node restarts.
+  Status run_scheduler();
   Result<std::vector<AuditEntry>> audit();
 
  private:

@@ -57,8 +57,12 @@ class SimNodeProvider final : public node::NodeProvider {
   }
   Status acme_sign() override { return wrap(sim_.acme_sign(), "ACME sign"); }
   Status acme_deploy() override { return wrap(sim_.acme_deploy(), "ACME deploy"); }
-  Status acme_revoke(std::string_view certificate_pem) override {
-    return wrap(sim_.acme_revoke(certificate_pem), "ACME revoke");
+  Status acme_discard_pending() override {
+    return wrap(sim_.acme_discard_pending(), "ACME discard pending certificate");
+  }
+  using node::NodeProvider::acme_revoke;
+  Status acme_revoke(std::string_view certificate_pem, int reason) override {
+    return wrap(sim_.acme_revoke(certificate_pem, reason), "ACME revoke");
   }
   Status restart() override { return wrap(sim_.restart(), "restart"); }
 

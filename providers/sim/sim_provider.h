@@ -24,7 +24,8 @@ Result<std::unique_ptr<node::NodeProvider>> make_sim_node_provider(
     const node::NodeOpenContext& context, const spec::Spec& spec, const spec::Peer& peer);
 
 // The simulator core behind a sim:// peer, for tests and tools that need the
-// administration API (faults, restart time, audit trail).
+// administration API (faults, restart time, audit trail, the ACME http-01
+// address and scheduler: SimNode::set_acme_http01_listen, run_scheduler).
 Result<SimNode> sim_node_for(const node::NodeOpenContext& context, const spec::Spec& spec,
                              const spec::Peer& peer);
 

@@ -3,10 +3,12 @@
 //   edgecert-sim --state DIR --node edge1=127.0.0.1:0 --node edge2=127.0.0.1:9444
 //                [--fqdn edge1=edge1.example.com] [--restart-seconds S]
 //                [--latency MS] [--fail-rate P] [--username U] --password-file F
+//                [--acme-http01-listen edge1=127.0.0.1:5002] [--scheduler-interval MS]
 //
 // Prints one line per node once it listens, "NAME listening on HOST:PORT"
 // (the real port when 0 was asked), then "edgecert-sim ready". Runs until
 // SIGTERM or SIGINT, then stops every listener and exits 0.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   std::optional<double> fail_rate;
   std::string username = "admin";
   std::string password_file;
+  std::vector<std::string> http01_flags;
+  int scheduler_interval_ms = 1000;
   app.add_option("--state", state_dir, "folder of the node files")->required();
   app.add_option("--node", node_flags, "NAME=HOST:PORT (PORT 0 = any free port)")->required();
   app.add_option("--fqdn", fqdn_flags,
@@ -49,6 +53,12 @@ int main(int argc, char** argv) {
   app.add_option("--username", username, "HTTP Basic user name (default admin)");
   app.add_option("--password-file", password_file, "file holding the HTTP Basic password")
       ->required();
+  app.add_option("--acme-http01-listen", http01_flags,
+                 "NAME=HOST:PORT where a node serves ACME http-01 challenges while it signs "
+                 "(default 0.0.0.0:80; NAME=none: no listener)");
+  app.add_option("--scheduler-interval", scheduler_interval_ms,
+                 "how often the nodes' ACME schedulers run, in ms (0 = only on requests)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   // Block the stop signals before any thread starts, so only sigwait sees them.
@@ -70,8 +80,16 @@ int main(int argc, char** argv) {
     fqdns[kv->first] = kv->second;
   }
 
+  std::map<std::string, std::string> http01;
+  for (const std::string& f : http01_flags) {
+    auto kv = simserver::split_assignment("--acme-http01-listen", f);
+    if (!kv) return fail(kv.error().message);
+    http01[kv->first] = kv->second;
+  }
+
   simserver::SimServerOptions options;
   options.state_dir = state_dir;
+  options.scheduler_interval = std::chrono::milliseconds(scheduler_interval_ms);
   options.username = username;
   options.password = std::move(*pw);
   for (const std::string& f : node_flags) {
@@ -93,6 +111,12 @@ int main(int argc, char** argv) {
     options.nodes.push_back(l);
   }
 
+  for (const auto& [name, listen] : http01) {
+    bool known = std::any_of(options.nodes.begin(), options.nodes.end(),
+                             [&](const simserver::NodeListener& l) { return l.name == name; });
+    if (!known) return fail(fmt::format("--acme-http01-listen {}: no --node {}", name, name));
+  }
+
   // Command-line settings go into the node files, where every process
   // driving the node (this server, tests, edgecert itself) sees them.
   for (const simserver::NodeListener& l : options.nodes) {
@@ -100,6 +124,10 @@ int main(int argc, char** argv) {
     if (auto st = node.ensure_booted(); !st) return fail(l.name + ": " + st.error().message);
     if (restart_seconds) {
       if (auto st = node.set_restart_seconds(*restart_seconds); !st)
+        return fail(l.name + ": " + st.error().message);
+    }
+    if (auto it = http01.find(l.name); it != http01.end()) {
+      if (auto st = node.set_acme_http01_listen(it->second); !st)
         return fail(l.name + ": " + st.error().message);
     }
     if (latency_ms || fail_rate) {

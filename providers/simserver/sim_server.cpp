@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -176,6 +177,30 @@ struct SimServer::Impl {
   SimServerOptions options;
   std::vector<std::unique_ptr<NodeServer>> nodes;
   bool started = false;
+
+  // The nodes' ACME schedulers (automated mode), run in the background like
+  // the appliance's; requests would catch up anyway, this makes a node act
+  // while nobody asks it anything.
+  std::thread scheduler;
+  std::mutex scheduler_mu;
+  std::condition_variable scheduler_cv;
+  bool stopping = false;
+
+  void run_schedulers() {
+    std::unique_lock lock(scheduler_mu);
+    while (!stopping) {
+      // A condition variable rather than Env::sleep_for: stop() must be able
+      // to end the wait at once.
+      scheduler_cv.wait_for(lock, options.scheduler_interval, [this] { return stopping; });
+      if (stopping) break;
+      lock.unlock();
+      for (auto& n : nodes) {
+        std::lock_guard node_lock(n->mu);
+        (void)n->sim().run_scheduler();  // a restarting node catches up later
+      }
+      lock.lock();
+    }
+  }
 
   Impl(Env& e, SimServerOptions o) : env(e), options(std::move(o)) {}
 
@@ -450,19 +475,39 @@ struct SimServer::Impl {
     });
     s.Post(rest::kAcmeDeployPath, [=](Req req, Res res) {
       with_node([&](sim::SimNode& sim) {
-        reply(req, res, sim.acme_deploy(), [&](auto) { ok_message(res, "Deployed"); });
+        reply(req, res, sim.acme_deploy(),
+              [&](auto) { ok_message(res, "Pending ACME certificate deployed"); });
       });
     });
     s.Post(rest::kAcmePendingCertPath, [=](Req req, Res res) {
       with_node([&](sim::SimNode& sim) {
-        reply(req, res, sim.acme_sign(), [&](auto) { ok_message(res, "Signed"); });
+        reply(req, res, sim.acme_sign(),
+              [&](auto) { ok_message(res, "Signed; the ACME certificate is pending"); });
+      });
+    });
+    s.Get(rest::kAcmePendingCertPath, [=](Req req, Res res) {
+      with_node([&](sim::SimNode& sim) {
+        reply(req, res, sim.read_state(), [&](const node::NodeState& st) {
+          if (!st.acme_status.pending_certificate_pem) {
+            send_message(res, 404, "no ACME certificate is pending");
+            return;
+          }
+          res.set_content(*st.acme_status.pending_certificate_pem, "application/x-pem-file");
+        });
+      });
+    });
+    s.Delete(rest::kAcmePendingCertPath, [=](Req req, Res res) {
+      with_node([&](sim::SimNode& sim) {
+        reply(req, res, sim.acme_discard_pending(),
+              [&](auto) { ok_message(res, "Pending ACME certificate deleted"); });
       });
     });
     s.Post(rest::kAcmeRevokePath, [=](Req req, Res res) {
-      if (!require_file(req, res, "file")) return;
-      std::string pem = req.get_file_value("file").content;
+      auto r = rest::decode_acme_revoke(req.body);
+      if (!r) return send_message(res, 400, r.error().message);
       with_node([&](sim::SimNode& sim) {
-        reply(req, res, sim.acme_revoke(pem), [&](auto) { ok_message(res, "Revoked"); });
+        reply(req, res, sim.acme_revoke(r->certificate_pem, r->reason),
+              [&](auto) { ok_message(res, "Revoked"); });
       });
     });
   }
@@ -525,6 +570,10 @@ Result<std::vector<int>> SimServer::start() {
     NodeServer* np = n.get();
     n->thread = std::thread([np] { np->server->listen_after_bind(); });
   }
+  if (m.options.scheduler_interval.count() > 0) {
+    m.stopping = false;
+    m.scheduler = std::thread([&m] { m.run_schedulers(); });
+  }
   // stop() only reaches a server that is already running; wait for that so an
   // immediate shutdown cannot leave a listener (and its thread) behind.
   for (auto& n : m.nodes) {
@@ -537,6 +586,12 @@ Result<std::vector<int>> SimServer::start() {
 
 void SimServer::stop() {
   if (!impl_) return;
+  {
+    std::lock_guard lock(impl_->scheduler_mu);
+    impl_->stopping = true;
+  }
+  impl_->scheduler_cv.notify_all();
+  if (impl_->scheduler.joinable()) impl_->scheduler.join();
   for (auto& n : impl_->nodes) {
     if (n->server) n->server->stop();
   }

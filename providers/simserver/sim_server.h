@@ -13,11 +13,15 @@
 // - Faults come from the node file (SimNode applies latency and failure rate
 //   itself); an injected connection drop closes the connection without a
 //   reply.
+// - The ACME service: an ACME deploy changes the active certificate, so the
+//   next handshake presents it without a restart; a background thread runs
+//   every node's ACME scheduler (automated mode) every scheduler_interval.
 //
 // Requests to one node are serialised (SimNode is not thread-safe and its
 // file is read-modify-write); nodes are independent.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +43,9 @@ struct SimServerOptions {
   std::vector<NodeListener> nodes;
   std::string username = "admin";
   pki::SecretString password;
+  // How often every node's ACME scheduler runs in the background
+  // (SimNode::run_scheduler); 0 = only when requests arrive.
+  std::chrono::milliseconds scheduler_interval{1000};
 };
 
 class SimServer {

@@ -11,25 +11,13 @@
 #include "providers/pki/key.h"
 #include "providers/pki/signer.h"
 #include "providers/pki/spki.h"
+#include "tests/support/result_checks.h"
 #include "tests/support/test_support.h"
 
 namespace edgecert::testing {
 namespace {
 
 using node::NodeProvider;
-
-template <class R>
-void require_ok(const R& r, const std::string& what) {
-  if (!r) FAIL(what << ": " << error_code_name(r.error().code) << ": " << r.error().message);
-}
-
-template <class R>
-void require_error(const R& r, ErrorCode code, const std::string& needle) {
-  REQUIRE_FALSE(r.has_value());
-  INFO("error: " << error_code_name(r.error().code) << ": " << r.error().message);
-  CHECK(r.error().code == code);
-  CHECK(r.error().message.find(needle) != std::string::npos);
-}
 
 int next_serial() {
   static int serial = 0x100;
@@ -599,7 +587,7 @@ void contract_settings(const ContractTargetFactory& make) {
     require_ok(f.node->set_tls_verification(spec::TlsVerification::kEnforce), "enforce");
     CHECK(f.state().tls_verification == spec::TlsVerification::kEnforce);
   }
-  SECTION("ACME settings round-trip; sign/deploy/revoke are not implemented yet") {
+  SECTION("ACME settings round-trip; the account registers only when first used") {
     node::AcmeSettings a;
     a.provider_name = "letsencrypt";
     a.provider_directory = "https://acme-v02.api.letsencrypt.org/directory";
@@ -620,7 +608,7 @@ void contract_settings(const ContractTargetFactory& make) {
     REQUIRE(got->schedule.has_value());
     CHECK(got->schedule->days == std::vector<spec::Weekday>{1, 4});
     CHECK(got->schedule->minute_of_day == 240);
-    CHECK(f.state().acme_status.status == "Account registered");
+    CHECK(f.state().acme_status.status == "Account not registered");
 
     node::AcmeSettings no_terms = a;
     no_terms.terms_accepted = false;
@@ -628,11 +616,53 @@ void contract_settings(const ContractTargetFactory& make) {
     node::AcmeSettings no_schedule = a;
     no_schedule.schedule.reset();
     require_error(f.node->set_acme_settings(no_schedule), ErrorCode::kInvalidArgument, "schedule");
+  }
+}
 
-    require_error(f.node->acme_sign(), ErrorCode::kInternal,
-                  "ACME signing lands with the ACME issue");
-    require_error(f.node->acme_deploy(), ErrorCode::kInternal, "ACME");
-    require_error(f.node->acme_revoke("x"), ErrorCode::kInternal, "ACME");
+void contract_acme(const ContractTargetFactory& make) {
+  Fixture f(make);
+  const std::string served = f.state().server_chain.front().to_pem();
+
+  SECTION("disabled: sign, deploy and revoke refuse; nothing is pending") {
+    CHECK(f.state().acme_status.status == "Disabled");
+    require_error(f.node->acme_sign(), ErrorCode::kInvalidArgument, "disabled");
+    require_error(f.node->acme_deploy(), ErrorCode::kInvalidArgument, "disabled");
+    require_error(f.node->acme_revoke(served), ErrorCode::kInvalidArgument, "disabled");
+    require_error(f.node->acme_discard_pending(), ErrorCode::kNotFound,
+                  "no ACME certificate is pending");
+    CHECK_FALSE(f.state().acme_status.pending_certificate_pem.has_value());
+  }
+  SECTION("manual mode: preconditions, the certificate in use, bad reasons") {
+    node::AcmeSettings a;
+    a.provider_name = "unreachable";
+    // Nothing listens on port 1: a sign fails at once, without waiting.
+    a.provider_directory = "https://127.0.0.1:1/directory";
+    a.email = "pki@example.com";
+    a.terms_accepted = true;
+    a.mode = spec::AcmeMode::kManual;
+    require_ok(f.node->set_acme_settings(a), "set");
+    require_error(f.node->acme_sign(), ErrorCode::kNotFound, "no CSR is in progress");
+    require_error(f.node->acme_deploy(), ErrorCode::kNotFound, "no ACME certificate is pending");
+    require_error(f.node->acme_revoke(served), ErrorCode::kInvalidArgument, "is in use");
+    require_error(f.node->acme_revoke(served, node::kRevokeSuperseded), ErrorCode::kInvalidArgument,
+                  "is in use");
+    require_error(f.node->acme_revoke(served, 2), ErrorCode::kInvalidArgument, "reason 2");
+    require_error(f.node->acme_revoke("x"), ErrorCode::kInvalidArgument, "not a PEM");
+    CHECK(f.state().acme_status.last_sign_status.empty());
+
+    // A sign that cannot reach the provider: an error now and in the status
+    // page, the CSR still pending, nothing staged, no account.
+    require_ok(f.node->generate_csr(csr_request(*f.peer)), "CSR");
+    auto r = f.node->acme_sign();
+    require_error(r, ErrorCode::kUnavailable, "127.0.0.1:1");
+    auto s = f.state();
+    INFO("last sign status: " << s.acme_status.last_sign_status);
+    CHECK(s.acme_status.last_sign_status.rfind("Failed: ", 0) == 0);
+    CHECK(s.acme_status.last_sign_status.find("127.0.0.1:1") != std::string::npos);
+    CHECK(s.acme_status.status == "Account not registered");
+    CHECK(s.pending_csr.has_value());
+    CHECK_FALSE(s.acme_status.pending_certificate_pem.has_value());
+    CHECK(s.acme_status.last_deploy_status.empty());
   }
 }
 

@@ -56,6 +56,10 @@ void contract_restart(const ContractTargetFactory& make);
 void contract_trusted_cas(const ContractTargetFactory& make);
 void contract_trusted_ca_limit(const ContractTargetFactory& make);
 void contract_settings(const ContractTargetFactory& make);
+// ACME sign/deploy/revoke without an ACME server (preconditions and errors);
+// issuance itself is tested against Pebble (tests/providers/sim/sim_acme_test.cpp,
+// tests/providers/rest/rest_acme_test.cpp).
+void contract_acme(const ContractTargetFactory& make);
 void contract_faults(const ContractTargetFactory& make);
 void contract_no_secrets(const ContractTargetFactory& make);
 
@@ -84,6 +88,9 @@ void contract_no_secrets(const ContractTargetFactory& make);
   TEST_CASE("node contract [" LABEL "]: CRL, revocation, TLS, ACME settings",                     \
             "[node][contract]") {                                                                 \
     edgecert::testing::contract_settings(FACTORY);                                                \
+  }                                                                                               \
+  TEST_CASE("node contract [" LABEL "]: ACME service preconditions", "[node][contract]") {        \
+    edgecert::testing::contract_acme(FACTORY);                                                    \
   }                                                                                               \
   TEST_CASE("node contract [" LABEL "]: fault injection", "[node][contract]") {                   \
     edgecert::testing::contract_faults(FACTORY);                                                  \

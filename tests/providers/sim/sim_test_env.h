@@ -1,5 +1,6 @@
-// Real POSIX files with a virtual clock: persistence tests on a real
-// filesystem without real waiting.
+// Real POSIX files with a clock of the test's choosing: persistence tests on a
+// real filesystem without real waiting (PosixFilesVirtualClockEnv), or with
+// a clock the test moves (subclasses of PosixFilesEnv).
 #pragma once
 
 #include <memory>
@@ -8,9 +9,11 @@
 
 namespace edgecert::testing {
 
-class PosixFilesVirtualClockEnv : public Env {
+// Everything from the real POSIX Env; subclasses override now() and
+// sleep_for().
+class PosixFilesEnv : public Env {
  public:
-  PosixFilesVirtualClockEnv() : files_(make_posix_env()), now_(Clock::now()) {}
+  PosixFilesEnv() : files_(make_posix_env()) {}
   Result<std::string> read_file(const std::string& p) override { return files_->read_file(p); }
   Status write_file_atomic(const std::string& p, const std::string& d, unsigned m) override {
     return files_->write_file_atomic(p, d, m);
@@ -31,13 +34,22 @@ class PosixFilesVirtualClockEnv : public Env {
   }
   Status remove_file(const std::string& p) override { return files_->remove_file(p); }
   Result<unsigned> file_mode(const std::string& p) override { return files_->file_mode(p); }
-  TimePoint now() override { return now_; }
-  void sleep_for(std::chrono::milliseconds d) override { now_ += d; }
+  TimePoint now() override { return files_->now(); }
+  void sleep_for(std::chrono::milliseconds d) override { files_->sleep_for(d); }
   std::optional<std::string> get_env(const std::string& n) override { return files_->get_env(n); }
 
  private:
   std::unique_ptr<Env> files_;
-  TimePoint now_;
+};
+
+// Starts at the real time; sleeps move the clock instead of waiting.
+class PosixFilesVirtualClockEnv : public PosixFilesEnv {
+ public:
+  TimePoint now() override { return now_; }
+  void sleep_for(std::chrono::milliseconds d) override { now_ += d; }
+
+ private:
+  TimePoint now_ = Clock::now();
 };
 
 }  // namespace edgecert::testing

@@ -3,36 +3,18 @@
 // listener presents.
 #include <catch2/catch.hpp>
 
-#include "providers/rest/http_transport.h"
 #include "providers/rest/rest_api.h"
 #include "providers/sim/sim_node.h"
 #include "providers/simserver/sim_server.h"
+#include "tests/providers/simserver/sim_server_client.h"
 #include "tests/support/test_support.h"
 
 namespace {
 
 using namespace edgecert;
 
-std::unique_ptr<rest::HttpTransport> client(int port, const std::string& fqdn,
-                                            const std::string& password) {
-  rest::CurlTransportOptions o;
-  o.host = "127.0.0.1";
-  o.port = port;
-  o.server_name = fqdn;
-  o.insecure = true;
-  o.username = "admin";
-  o.password = pki::SecretString(password);
-  auto t = rest::make_curl_transport(std::move(o));
-  REQUIRE(t);
-  return std::move(*t);
-}
-
-rest::HttpRequest request(const char* method, const std::string& path) {
-  rest::HttpRequest r;
-  r.method = method;
-  r.path = path;
-  return r;
-}
+using testing::sim_server_client;
+using testing::sim_server_request;
 
 TEST_CASE("simserver: one listener per node on free ports, appliance conventions", "[simserver]") {
   testing::TempDir dir;
@@ -47,35 +29,35 @@ TEST_CASE("simserver: one listener per node on free ports, appliance conventions
   REQUIRE(ports->size() == 2);
   CHECK((*ports)[0] != (*ports)[1]);
 
-  auto good = client((*ports)[0], "edge1.example.com", "pw");
-  auto ping = good->perform(request("GET", rest::kPingPath));
+  auto good = sim_server_client((*ports)[0], "edge1.example.com", "pw");
+  auto ping = good->perform(sim_server_request("GET", rest::kPingPath));
   REQUIRE(ping);
   CHECK(ping->status == 200);
   CHECK(ping->body.find("X14.3.1") != std::string::npos);
 
-  auto bad = client((*ports)[0], "edge1.example.com", "nope");
-  auto denied = bad->perform(request("GET", rest::kStatusPath));
+  auto bad = sim_server_client((*ports)[0], "edge1.example.com", "nope");
+  auto denied = bad->perform(sim_server_request("GET", rest::kStatusPath));
   REQUIRE(denied);
   CHECK(denied->status == 401);
   CHECK(rest::message_of(denied->body).find("Authentication failed") != std::string::npos);
 
-  auto no_csrf = good->perform(request("DELETE", rest::kGenerateCsrPath));
+  auto no_csrf = good->perform(sim_server_request("DELETE", rest::kGenerateCsrPath));
   REQUIRE(no_csrf);
   CHECK(no_csrf->status == 403);
 
-  auto with_csrf = request("DELETE", rest::kGenerateCsrPath);
+  auto with_csrf = sim_server_request("DELETE", rest::kGenerateCsrPath);
   with_csrf.headers.emplace_back(rest::kCsrfHeader, "1");
   auto none = good->perform(with_csrf);
   REQUIRE(none);
   CHECK(none->status == 404);
   CHECK(rest::message_of(none->body) == "no CSR is in progress");
 
-  auto unknown = good->perform(request("GET", "/api/provisioning/nothing"));
+  auto unknown = good->perform(sim_server_request("GET", "/api/provisioning/nothing"));
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
   CHECK(rest::message_of(unknown->body).find("no such resource") != std::string::npos);
 
-  auto bad_json = request("PUT", rest::kClusterTlsPath);
+  auto bad_json = sim_server_request("PUT", rest::kClusterTlsPath);
   bad_json.headers.emplace_back(rest::kCsrfHeader, "1");
   bad_json.body = R"({"Mode": "Sometimes"})";
   auto rejected = good->perform(bad_json);
@@ -85,8 +67,8 @@ TEST_CASE("simserver: one listener per node on free ports, appliance conventions
   // Each listener presents its own node's active certificate.
   for (int i = 0; i < 2; ++i) {
     std::string name = i == 0 ? "edge1" : "edge2";
-    auto c = client((*ports)[i], name + ".example.com", "pw");
-    auto g = request("GET", rest::kServerCertPath);
+    auto c = sim_server_client((*ports)[i], name + ".example.com", "pw");
+    auto g = sim_server_request("GET", rest::kServerCertPath);
     g.capture_peer_chain = true;
     auto r = c->perform(g);
     REQUIRE(r);
@@ -102,7 +84,7 @@ TEST_CASE("simserver: one listener per node on free ports, appliance conventions
 
   server.stop();
   server.stop();  // idempotent
-  CHECK_FALSE(good->perform(request("GET", rest::kPingPath)));
+  CHECK_FALSE(good->perform(sim_server_request("GET", rest::kPingPath)));
 }
 
 TEST_CASE("simserver: NAME=VALUE flags", "[simserver]") {
