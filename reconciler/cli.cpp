@@ -18,6 +18,8 @@ const std::vector<CommandSpec>& command_table() {
       {"apply", "Take the cluster to the spec, one node at a time", setup_apply},
       {"force-unlock", "Remove a cluster lock left behind by a dead run", setup_force_unlock},
       {"ca", "Manage a local CA for the openssl-ca issuer", setup_ca},
+      {"acme", "Use the ACME client directly (issue a certificate)", setup_acme},
+      {"revoke", "Revoke a certificate a node no longer uses (never one in use)", setup_revoke},
   };
   return table;
 }

@@ -58,5 +58,7 @@ std::function<int()> setup_ca(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_plan(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_apply(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_acme(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx);
 
 }  // namespace edgecert

@@ -62,6 +62,18 @@ nlohmann::json row_json(const NodeRow& r) {
   j["tls_verification"] = spec::tls_verification_name(s.tls_verification);
   j["alarms"] = nlohmann::json::array();
   for (const node::Alarm& a : s.alarms) j["alarms"].push_back({{"id", a.id}, {"text", a.text}});
+  nlohmann::json pending = nullptr;
+  if (s.acme_status.pending_certificate_pem)
+    if (auto c = pki::Certificate::parse_all(*s.acme_status.pending_certificate_pem, "pending");
+        c && !c->empty())
+      pending = cert_json(c->front());
+  j["acme"] = {{"mode", spec::acme_mode_name(s.acme.mode)},
+               {"provider_name", s.acme.provider_name},
+               {"provider_directory", s.acme.provider_directory},
+               {"status", s.acme_status.status},
+               {"last_sign_status", s.acme_status.last_sign_status},
+               {"last_deploy_status", s.acme_status.last_deploy_status},
+               {"pending_certificate", pending}};
   return j;
 }
 
@@ -105,6 +117,23 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
       for (const node::Alarm& a : r.state->alarms)
         out << fmt::format("{}: alarm {}: {}\n", r.peer->name, a.id, a.text);
     }
+  }
+  // The ACME service (Expressway-E), for nodes where it is on.
+  for (const NodeRow& r : rows) {
+    if (!r.state || r.state->acme.mode == spec::AcmeMode::kDisabled) continue;
+    const node::NodeState& s = *r.state;
+    std::string pending = "none";
+    if (s.acme_status.pending_certificate_pem)
+      if (auto c = pki::Certificate::parse_all(*s.acme_status.pending_certificate_pem, "pending");
+          c && !c->empty())
+        pending = fmt::format("{} until {}", c->front().subject_cn(),
+                              pki::format_time(c->front().not_after()));
+    out << fmt::format(
+        "{}: ACME {} ({}): {}; last sign: {}; last deploy: {}; pending: {}\n", r.peer->name,
+        spec::acme_mode_name(s.acme.mode), s.acme.provider_name, s.acme_status.status,
+        s.acme_status.last_sign_status.empty() ? "never" : s.acme_status.last_sign_status,
+        s.acme_status.last_deploy_status.empty() ? "never" : s.acme_status.last_deploy_status,
+        pending);
   }
   for (const NodeRow& r : rows) {
     if (!r.state) out << fmt::format("{}: unreachable: {}\n", r.peer->name, r.error);

@@ -75,7 +75,42 @@ bool is_temporary(const pki::Certificate& leaf) {
   return issuer.find("temporary") != std::string::npos;
 }
 
+bool same_schedule(const std::optional<spec::Schedule>& a, const std::optional<spec::Schedule>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (a->days == b->days && a->minute_of_day == b->minute_of_day);
+}
+
 }  // namespace
+
+node::AcmeSettings desired_acme_settings(const spec::Acme& a) {
+  node::AcmeSettings s;
+  s.provider_name = a.provider_name;
+  s.provider_directory = a.provider_directory;
+  s.email = a.email;
+  s.terms_accepted = a.accept_terms_of_service;
+  s.mode = a.mode;
+  s.renew_key = a.renew_key;
+  s.schedule = a.schedule;
+  return s;
+}
+
+bool same_acme_settings(const node::AcmeSettings& a, const node::AcmeSettings& b) {
+  return a.provider_name == b.provider_name && a.provider_directory == b.provider_directory &&
+         a.email == b.email && a.terms_accepted == b.terms_accepted && a.mode == b.mode &&
+         a.renew_key == b.renew_key && same_schedule(a.schedule, b.schedule);
+}
+
+std::optional<std::vector<pki::Certificate>> pending_acme_chain(const node::NodeState& state) {
+  if (!state.acme_status.pending_certificate_pem) return std::nullopt;
+  auto chain =
+      pki::Certificate::parse_all(*state.acme_status.pending_certificate_pem, "pending ACME");
+  if (!chain || chain->empty()) return std::nullopt;
+  return std::move(*chain);
+}
+
+bool node_signs(const spec::Spec& spec) {
+  return std::holds_alternative<spec::ExpresswayAcmeIssuer>(spec.server_certificate.issuer);
+}
 
 std::vector<pki::Certificate> DesiredTrust::required() const {
   std::vector<pki::Certificate> out;
@@ -166,7 +201,7 @@ bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired)
 bool NodeDiff::has_changes() const {
   return certificate != CertificateChange::kNone || discard_pending_csr || !missing_cas.empty() ||
          !prune_cas.empty() || crl_settings || manual_crl_path || revocation || tls ||
-         restart_required_other;
+         acme_settings || restart_required_other;
 }
 
 bool ClusterDiff::any_certificate_change() const {
@@ -199,6 +234,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     manual_crl_fp = pki::sha256_fingerprint(*data);
   }
   const auto required = trust.required();
+  const bool acme_on_node = node_signs(spec);
 
   for (const spec::Peer& peer : spec.peers) {
     const NodeLive* nl = live.find(peer.name);
@@ -213,7 +249,18 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
 
     // Server certificate.
     Assessment serving = assess_certificate(st.server_chain, d.desired, trust, config, now);
-    if (!serving.ok) {
+    std::optional<std::vector<pki::Certificate>> pending_acme;
+    if (acme_on_node && !serving.ok) pending_acme = pending_acme_chain(st);
+    if (pending_acme && assess_certificate(*pending_acme, d.desired, trust, config, now).ok) {
+      // Signed by the node's ACME service (an interrupted run, or the node's
+      // own automated renewal): deploying it is all that is missing.
+      d.certificate = CertificateChange::kDeployOnly;
+      d.pending_acme_sha256 = pending_acme->front().sha256_fingerprint();
+      d.certificate_reasons = serving.problems;
+      d.certificate_reasons.push_back(
+          "a certificate matching the spec is pending in the node's ACME service; only its "
+          "deployment is missing");
+    } else if (!serving.ok) {
       Assessment staged;
       if (!st.staged_chain.empty())
         staged = assess_certificate(st.staged_chain, d.desired, trust, config, now);
@@ -240,11 +287,17 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
             join(staged.problems));
       }
     }
-    if (d.certificate == CertificateChange::kReissue && !st.server_chain.empty())
+    if ((d.certificate == CertificateChange::kReissue ||
+         d.certificate == CertificateChange::kDeployOnly) &&
+        !st.server_chain.empty())
       d.superseded = st.server_chain.front();
 
     if (st.pending_csr) {
-      if (d.certificate == CertificateChange::kReissue && csr_matches(*st.pending_csr, d.desired)) {
+      if (d.certificate == CertificateChange::kDeployOnly) {
+        // The node pairs the pending ACME certificate with this CSR's key at
+        // deploy: it must stay.
+      } else if (d.certificate == CertificateChange::kReissue &&
+                 csr_matches(*st.pending_csr, d.desired)) {
         d.reuse_pending_csr = true;
       } else {
         d.discard_pending_csr = true;
@@ -314,6 +367,10 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
         d.revocation = w;
     }
     if (st.tls_verification != spec.tls_verification) d.tls = spec.tls_verification;
+    if (spec.acme) {
+      node::AcmeSettings want = desired_acme_settings(*spec.acme);
+      if (!same_acme_settings(want, st.acme)) d.acme_settings = want;
+    }
   }
   return out;
 }

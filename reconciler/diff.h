@@ -53,8 +53,22 @@ bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired)
 enum class CertificateChange {
   kNone,
   kRestartOnly,  // a good certificate is staged; only the restart is missing
-  kReissue,      // CSR → sign → upload → restart
+  kReissue,  // CSR → sign → upload → restart (expressway-acme: CSR → node signs → deploy)
+  kDeployOnly,  // expressway-acme: a good certificate is pending in the node's ACME
+                // service; only its deployment is missing
 };
+
+// The spec's ACME service settings as a node holds them.
+node::AcmeSettings desired_acme_settings(const spec::Acme& acme);
+bool same_acme_settings(const node::AcmeSettings& a, const node::AcmeSettings& b);
+
+// The certificate (chain, leaf first) pending in a node's ACME service, when
+// there is one and it parses.
+std::optional<std::vector<pki::Certificate>> pending_acme_chain(const node::NodeState& state);
+
+// True when the spec's issuer is the nodes' own ACME service (expressway-acme):
+// the node signs its CSR itself and deploys without a restart.
+bool node_signs(const spec::Spec& spec);
 
 struct NodeDiff {
   std::string peer;
@@ -72,7 +86,10 @@ struct NodeDiff {
   std::string manual_crl_sha256;                       // of the spec's file, when planned
   std::optional<spec::RevocationChecking> revocation;  // set when it differs
   std::optional<spec::TlsVerification> tls;            // set when it differs
-  bool restart_required_other = false;                 // node wants a restart for another reason
+  std::optional<node::AcmeSettings> acme_settings;     // spec.acme, set when it differs
+  // kDeployOnly: SHA-256 of the pending ACME leaf to deploy.
+  std::string pending_acme_sha256;
+  bool restart_required_other = false;  // node wants a restart for another reason
   // The superseded leaf (for rollout.revokeSuperseded), when reissuing.
   std::optional<pki::Certificate> superseded;
 

@@ -71,13 +71,13 @@ class Run {
           !(a.kind == ActionKind::kGenerateCsr || a.kind == ActionKind::kSignCsr ||
             a.kind == ActionKind::kAppendTrustedCas || a.kind == ActionKind::kDiscardCsr))
         break;
-      if (a.kind == ActionKind::kRestart && ctx_.window_closes &&
-          ctx_.env.now() >= *ctx_.window_closes) {
+      if ((a.kind == ActionKind::kRestart || a.kind == ActionKind::kAcmeDeploy) &&
+          ctx_.window_closes && ctx_.env.now() >= *ctx_.window_closes) {
         report_.outcome = ApplyOutcome::kWaiting;
         report_.message = "the rollout window closed before " + a.id;
         report_.next_steps.push_back(
-            "the rollout window closed; no further node was restarted. Run apply again in the "
-            "next window: it resumes where this run stopped");
+            "the rollout window closed; no further node was restarted or had its certificate "
+            "deployed. Run apply again in the next window: it resumes where this run stopped");
         break;
       }
       node::NodeProvider* p = ctx_.nodes.find(a.node);
@@ -227,6 +227,30 @@ class Run {
 
   const spec::Peer* peer(const std::string& name) const { return ctx_.spec.find_peer(name); }
 
+  // Signing needs the CSR the plan asked for: a missing or replaced one (an
+  // operator at the node, another tool) stops the run before anything is
+  // signed.
+  std::optional<Error> pending_csr_problem(const node::NodeState& st, const spec::Peer& pr) {
+    if (!st.pending_csr)
+      return Error{ErrorCode::kNotFound,
+                   "no CSR is pending on the node (discarded by someone?); plan again"};
+    if (!csr_matches(*st.pending_csr, desired_certificate(ctx_.spec, pr)))
+      return Error{ErrorCode::kConflict,
+                   fmt::format("the CSR pending on the node (CN '{}') is not the one this plan "
+                               "asked for (replaced by someone?); nothing was signed, plan again",
+                               st.pending_csr->common_name)};
+    return std::nullopt;
+  }
+
+  // Problems of `chain` against the spec for `node`, joined; "" when right.
+  std::string problems_of(const std::vector<pki::Certificate>& chain, const spec::Peer& pr) {
+    Assessment as = assess_certificate(chain, desired_certificate(ctx_.spec, pr), ctx_.trust,
+                                       ctx_.spec.server_certificate, ctx_.env.now());
+    std::string why;
+    for (const auto& w : as.problems) why += (why.empty() ? "" : "; ") + w;
+    return why;
+  }
+
   Result<Output> execute(const Action& a, node::NodeProvider& p) {
     auto fail = [&](const Error& e) -> Result<Output> {
       // Provider errors already name node and action; others get both here.
@@ -279,18 +303,9 @@ class Run {
         if (!ctx_.issuer) return fail(Error{ErrorCode::kInternal, "no issuer configured"});
         auto st = state_of(p);
         if (!st) return fail(st.error());
-        if (!st->pending_csr)
-          return fail(Error{ErrorCode::kNotFound,
-                            "no CSR is pending on the node (discarded by someone?); plan again"});
         const spec::Peer* pr = peer(a.node);
         if (!pr) return fail(Error{ErrorCode::kInvalidArgument, "not a peer of the spec"});
-        if (!csr_matches(*st->pending_csr, desired_certificate(ctx_.spec, *pr)))
-          return fail(
-              Error{ErrorCode::kConflict,
-                    fmt::format("the CSR pending on the node (CN '{}') is not the one this "
-                                "plan asked for (replaced by someone?); nothing was signed, "
-                                "plan again",
-                                st->pending_csr->common_name)});
+        if (auto e = pending_csr_problem(*st, *pr)) return fail(*e);
         std::string csr_fp = pki::sha256_fingerprint(st->pending_csr->pem);
         std::vector<std::string> chain_pem;
         if (auto it = ctx_.signed_chains.find(csr_fp); it != ctx_.signed_chains.end()) {
@@ -316,6 +331,76 @@ class Run {
                       {{"csr_sha256", csr_fp},
                        {"leaf_sha256", leaf->sha256_fingerprint()},
                        {"chain", chain_pem}}};
+      }
+      case ActionKind::kAcmeSign: {
+        const spec::Peer* pr = peer(a.node);
+        if (!pr) return fail(Error{ErrorCode::kInvalidArgument, "not a peer of the spec"});
+        auto st = state_of(p);
+        if (!st) return fail(st.error());
+        // Level-triggered: a certificate the node already signed for this
+        // spec (a lost reply, an interrupted run) is not ordered twice.
+        if (auto pending = pending_acme_chain(*st); pending && problems_of(*pending, *pr).empty()) {
+          std::string fp = pending->front().sha256_fingerprint();
+          acme_signed_[a.node] = fp;
+          return Output{"a matching certificate is already pending in the node's ACME service",
+                        {{"leaf_sha256", fp}}};
+        }
+        if (auto e = pending_csr_problem(*st, *pr)) return fail(*e);
+        if (auto s2 = p.acme_sign(); !s2) return fail(s2.error());
+        auto after = state_of(p);
+        if (!after) return fail(after.error());
+        auto pending = pending_acme_chain(*after);
+        if (!pending)
+          return fail(Error{ErrorCode::kUnavailable,
+                            "the node reported the ACME sign done but holds no pending certificate"
+                            " (last sign status: " +
+                                after->acme_status.last_sign_status + ")"});
+        // Check it before it can be deployed.
+        if (auto why = problems_of(*pending, *pr); !why.empty())
+          return fail(Error{ErrorCode::kConflict,
+                            "the certificate the node's ACME provider signed is not right, so it "
+                            "is not deployed: " +
+                                why});
+        const auto& leaf = pending->front();
+        acme_signed_[a.node] = leaf.sha256_fingerprint();
+        return Output{fmt::format("signed by the node's ACME provider: serial {}, expires {}",
+                                  leaf.serial_hex(), pki::format_time(leaf.not_after())),
+                      {{"leaf_sha256", leaf.sha256_fingerprint()}}};
+      }
+      case ActionKind::kAcmeDeploy: {
+        std::string want;
+        if (auto it = acme_signed_.find(a.node); it != acme_signed_.end())
+          want = it->second;
+        else
+          want = pa.value("sha256", "");
+        if (want.empty())
+          return fail(
+              Error{ErrorCode::kInternal, "no certificate was signed for this node in this run"});
+        auto st = state_of(p);
+        if (!st) return fail(st.error());
+        if (!st->server_chain.empty() && st->server_chain.front().sha256_fingerprint() == want) {
+          uploaded_[a.node] = want;
+          return Output{"already deployed", {{"leaf_sha256", want}}};
+        }
+        auto pending = pending_acme_chain(*st);
+        if (!pending || pending->front().sha256_fingerprint() != want)
+          return fail(Error{
+              ErrorCode::kConflict,
+              fmt::format("the node's pending ACME certificate is {}, not {} signed for this "
+                          "plan (replaced, e.g. by the node's automated renewal?); nothing was "
+                          "deployed, plan again",
+                          pending ? short_fp(pending->front().sha256_fingerprint()) : "none",
+                          short_fp(want))});
+        if (auto s2 = p.acme_deploy(); !s2) return fail(s2.error());
+        uploaded_[a.node] = want;
+        return Output{"deployed " + short_fp(want) + " (no restart)", {{"leaf_sha256", want}}};
+      }
+      case ActionKind::kSetAcmeSettings: {
+        auto settings = acme_settings_from_json(pa);
+        if (!settings) return fail(settings.error());
+        auto st = p.set_acme_settings(*settings);
+        if (!st) return fail(st.error());
+        return Output{"ACME service settings updated"};
       }
       case ActionKind::kUploadCertificate: {
         auto it = signed_.find(a.node);
@@ -421,9 +506,34 @@ class Run {
                       {{"served_sha256", got}}};
       }
       case ActionKind::kRevokeSuperseded: {
-        if (!ctx_.issuer) return fail(Error{ErrorCode::kInternal, "no issuer configured"});
         auto old = pki::Certificate::parse_one(pa.at("pem").get<std::string>(), a.id);
         if (!old) return fail(old.error());
+        const auto& iss = ctx_.spec.server_certificate.issuer;
+        bool on_node = std::holds_alternative<spec::ExpresswayAcmeIssuer>(iss);
+        if (on_node || std::holds_alternative<spec::AcmeIssuer>(iss)) {
+          // The plan could not know the ACME CA ahead: revoke only what the
+          // CA that issued the (verified) replacement also issued.
+          auto served = p.served_chain();
+          if (!served) return fail(served.error());
+          if (served->empty() || served->front().issuer() != old->issuer())
+            return fail(Error{ErrorCode::kConflict,
+                              fmt::format("the superseded certificate was issued by '{}', not by "
+                                          "the ACME CA that issued its replacement ('{}')",
+                                          old->issuer_cn(),
+                                          served->empty() ? "?" : served->front().issuer_cn())});
+          if (served->front().sha256_fingerprint() == old->sha256_fingerprint())
+            return fail(Error{ErrorCode::kConflict,
+                              "the superseded certificate is still in use; not revoked"});
+        }
+        if (on_node) {
+          auto st = p.acme_revoke(old->to_pem(), node::kRevokeSuperseded);
+          if (!st) return fail(st.error());
+          return Output{
+              fmt::format("revoked serial {} (superseded) through the node's ACME "
+                          "service",
+                          old->serial_hex())};
+        }
+        if (!ctx_.issuer) return fail(Error{ErrorCode::kInternal, "no issuer configured"});
         auto st = ctx_.issuer->revoke(*old, issuer::RevocationReason::kSuperseded);
         if (!st) return fail(st.error());
         return Output{fmt::format("revoked serial {} (superseded)", old->serial_hex())};
@@ -579,6 +689,7 @@ class Run {
   std::vector<std::string> positions_;
   std::map<std::string, std::vector<std::string>> signed_;
   std::map<std::string, std::string> uploaded_;
+  std::map<std::string, std::string> acme_signed_;  // node -> pending ACME leaf signed this run
   long journal_writes_ = 0;
   bool killed_ = false;
 };

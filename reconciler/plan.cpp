@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "providers/pki/checks.h"
+#include "schema/names.h"
 
 namespace edgecert {
 namespace {
@@ -26,7 +27,12 @@ constexpr std::pair<ActionKind, const char*> kKinds[] = {
     {ActionKind::kSetCrlSettings, "set-crl-settings"},
     {ActionKind::kUploadManualCrl, "upload-manual-crl"},
     {ActionKind::kSetRevocationChecking, "set-revocation-checking"},
+    {ActionKind::kSetAcmeSettings, "set-acme-settings"},
+    {ActionKind::kAcmeSign, "acme-sign"},
+    {ActionKind::kAcmeDeploy, "acme-deploy"},
 };
+
+constexpr const char* kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 nlohmann::json subject_json(const spec::Subject& s) {
   return {{"country", s.country},
@@ -66,6 +72,68 @@ nlohmann::json crl_json(const node::CrlSettings& c) {
           {"distribution_points", c.distribution_points},
           {"daily_update_minute", c.daily_update_minute}};
 }
+
+}  // namespace
+
+nlohmann::json acme_settings_json(const node::AcmeSettings& a) {
+  nlohmann::json schedule = nullptr;
+  if (a.schedule) {
+    std::vector<std::string> days;
+    for (auto d : a.schedule->days) days.push_back(d < 7 ? kDayNames[d] : "?");
+    schedule = {{"days", days},
+                {"time", fmt::format("{:02}:{:02}", a.schedule->minute_of_day / 60,
+                                     a.schedule->minute_of_day % 60)}};
+  }
+  return {{"provider_name", a.provider_name},
+          {"provider_directory", a.provider_directory},
+          {"email", a.email},
+          {"terms_accepted", a.terms_accepted},
+          {"mode", spec::acme_mode_name(a.mode)},
+          {"renew_key", spec::key_rotation_name(a.renew_key)},
+          {"schedule", schedule}};
+}
+
+Result<node::AcmeSettings> acme_settings_from_json(const nlohmann::json& j) {
+  try {
+    node::AcmeSettings a;
+    a.provider_name = j.at("provider_name").get<std::string>();
+    a.provider_directory = j.at("provider_directory").get<std::string>();
+    a.email = j.at("email").get<std::string>();
+    a.terms_accepted = j.at("terms_accepted").get<bool>();
+    std::string mode = j.at("mode").get<std::string>();
+    bool mode_ok = false;
+    for (auto m : {spec::AcmeMode::kDisabled, spec::AcmeMode::kManual, spec::AcmeMode::kAutomated})
+      if (mode == spec::acme_mode_name(m)) a.mode = m, mode_ok = true;
+    std::string key = j.at("renew_key").get<std::string>();
+    bool key_ok = false;
+    for (auto k : {spec::KeyRotation::kRotate, spec::KeyRotation::kRetain})
+      if (key == spec::key_rotation_name(k)) a.renew_key = k, key_ok = true;
+    if (!mode_ok || !key_ok)
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("unknown ACME mode '{}' or renew key '{}'", mode, key));
+    const auto& sch = j.at("schedule");
+    if (!sch.is_null()) {
+      spec::Schedule schedule;
+      for (const auto& d : sch.at("days")) {
+        auto it = std::find(std::begin(kDayNames), std::end(kDayNames), d.get<std::string>());
+        if (it == std::end(kDayNames))
+          return make_error(ErrorCode::kInvalidArgument, "unknown day " + d.dump());
+        schedule.days.push_back(static_cast<spec::Weekday>(it - std::begin(kDayNames)));
+      }
+      std::string t = sch.at("time").get<std::string>();
+      int h = 0, m = 0;
+      if (std::sscanf(t.c_str(), "%d:%d", &h, &m) != 2)
+        return make_error(ErrorCode::kInvalidArgument, "bad schedule time '" + t + "'");
+      schedule.minute_of_day = h * 60 + m;
+      a.schedule = schedule;
+    }
+    return a;
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInvalidArgument, std::string("ACME settings: ") + e.what());
+  }
+}
+
+namespace {
 
 std::string now_rfc3339(TimePoint t) {
   return pki::format_time(t);
@@ -110,6 +178,12 @@ std::optional<ActionKind> parse_action_kind(const std::string& s) {
   return std::nullopt;
 }
 
+size_t Plan::deploy_count() const {
+  return static_cast<size_t>(std::count_if(actions.begin(), actions.end(), [](const Action& a) {
+    return a.kind == ActionKind::kAcmeDeploy;
+  }));
+}
+
 size_t Plan::restart_count() const {
   return static_cast<size_t>(std::count_if(actions.begin(), actions.end(), [](const Action& a) {
     return a.kind == ActionKind::kRestart;
@@ -127,10 +201,15 @@ std::vector<std::string> Plan::touched_nodes() const {
 
 std::string Plan::summary_line() const {
   size_t restarts = restart_count();
+  size_t deploys = deploy_count();
   size_t n = touched_nodes().size();
-  return fmt::format("Plan: {} action{} on {} node{}, {} restart{}{}", actions.size(),
+  std::string deploy_text =
+      deploys > 0 ? fmt::format(", {} ACME deploy{} (no restart)", deploys, deploys == 1 ? "" : "s")
+                  : "";
+  return fmt::format("Plan: {} action{} on {} node{}, {} restart{}{}{}", actions.size(),
                      actions.size() == 1 ? "" : "s", n, n == 1 ? "" : "s", restarts,
-                     restarts == 1 ? "" : "s", restarts > 0 ? ", one node at a time" : "");
+                     restarts == 1 ? "" : "s", deploy_text,
+                     restarts + deploys > 0 ? ", one node at a time" : "");
 }
 
 const Action* Plan::find(const std::string& id) const {
@@ -169,6 +248,8 @@ Plan build_plan(const PlanInputs& in) {
   for (const std::string& name : spec.rollout.order)
     if (const NodeDiff* d = diff.find(name)) all_in_order.push_back(d);
   std::map<std::string, std::string> append_ids;
+  std::map<std::string, std::string> acme_ids;
+  const bool acme_on_node = node_signs(spec);
   for (const NodeDiff* d : all_in_order) {
     if (d->discard_pending_csr && targeted(d->peer)) {
       const auto& st = *in.live->find(d->peer)->state;
@@ -191,6 +272,16 @@ Plan build_plan(const PlanInputs& in) {
       a.params = {{"pem", pems}, {"sha256", fps}};
       append_ids[d->peer] = a.id;
     }
+    if (d->acme_settings && targeted(d->peer)) {
+      // Before any signing: the node's ACME account comes from these.
+      const auto& st = *in.live->find(d->peer)->state;
+      Action& a = b.add(d->peer, ActionKind::kSetAcmeSettings,
+                        "the node's ACME service settings differ from spec.acme");
+      a.before = acme_settings_json(st.acme);
+      a.after = acme_settings_json(*d->acme_settings);
+      a.params = a.after;
+      acme_ids[d->peer] = a.id;
+    }
   }
 
   // 2. CSRs and signatures, every node up front.
@@ -209,13 +300,19 @@ Plan build_plan(const PlanInputs& in) {
       g.params = csr_params(d->desired);
       gen_id = g.id;
     }
-    Action& s = b.add(d->peer, ActionKind::kSignCsr,
+    std::string how = acme_on_node ? "the node signs its CSR with its ACME provider"
+                                   : "sign the node's CSR with " + in.issuer_description;
+    Action& s = b.add(d->peer, acme_on_node ? ActionKind::kAcmeSign : ActionKind::kSignCsr,
                       d->reuse_pending_csr
                           ? "reuse the matching CSR already pending on the node; " + reasons
-                          : "sign the node's CSR with " + in.issuer_description);
+                          : how);
     s.after = desired_json(d->desired, in.issuer_description);
     s.params = csr_params(d->desired);
     if (!gen_id.empty()) s.depends_on.push_back(gen_id);
+    if (acme_ids.count(d->peer)) s.depends_on.push_back(acme_ids[d->peer]);
+    // The node checks its ACME server's TLS and the new chain against its
+    // trusted CAs.
+    if (acme_on_node && append_ids.count(d->peer)) s.depends_on.push_back(append_ids[d->peer]);
     sign_ids[d->peer] = s.id;
   }
 
@@ -246,12 +343,52 @@ Plan build_plan(const PlanInputs& in) {
   // 4. One node at a time.
   std::string previous_verify;
   std::vector<std::string> verify_ids;
+  // The check that ends a node's turn; the next node's disruption waits for it.
+  auto add_verify = [&](const std::string& node, const std::string& after_id,
+                        const nlohmann::json& expected) {
+    const spec::Peer* p = spec.find_peer(node);
+    Action& v = b.add(node, ActionKind::kVerifyServed,
+                      "check the certificate the node really serves: the new leaf, a chain valid "
+                      "against the spec's CAs, and the node's FQDN");
+    v.depends_on.push_back(after_id);
+    v.params = {{"fqdn", p ? p->fqdn : node}};
+    v.after = expected;
+    previous_verify = v.id;
+    verify_ids.push_back(v.id);
+  };
   for (const NodeDiff* d : order) {
     bool reissue = d->certificate == CertificateChange::kReissue;
+    bool deploy_only = d->certificate == CertificateChange::kDeployOnly;
     bool restart_only =
         d->certificate == CertificateChange::kRestartOnly || d->restart_required_other;
-    if (!reissue && !restart_only) continue;
+    if (!reissue && !restart_only && !deploy_only) continue;
     const auto& st = *in.live->find(d->peer)->state;
+    if (acme_on_node && (reissue || deploy_only)) {
+      // The node's ACME service deploys without a restart; the served
+      // certificate still changes, so nodes still go one at a time.
+      Action& dp = b.add(d->peer, ActionKind::kAcmeDeploy,
+                         deploy_only ? d->certificate_reasons.back()
+                                     : "deploy the certificate the node's ACME service signed "
+                                       "(no restart)");
+      if (sign_ids.count(d->peer)) dp.depends_on.push_back(sign_ids[d->peer]);
+      if (append_ids.count(d->peer)) dp.depends_on.push_back(append_ids[d->peer]);
+      if (acme_ids.count(d->peer)) dp.depends_on.push_back(acme_ids[d->peer]);
+      for (const auto& id : relax_ids) dp.depends_on.push_back(id);
+      if (!previous_verify.empty()) dp.depends_on.push_back(previous_verify);
+      dp.before = st.server_chain.empty() ? nlohmann::json(nullptr)
+                                          : certificate_summary(st.server_chain.front());
+      if (deploy_only) {
+        auto pending = pending_acme_chain(st);
+        dp.after = pending ? certificate_summary(pending->front()) : nlohmann::json(nullptr);
+        dp.params = {{"sha256", d->pending_acme_sha256}};
+      } else {
+        dp.after = desired_json(d->desired, in.issuer_description);
+      }
+      const std::string deploy_id = dp.id;
+      const nlohmann::json deploy_after = dp.after;
+      add_verify(d->peer, deploy_id, deploy_after);
+      continue;
+    }
     std::string upload_id;
     if (reissue) {
       Action& u = b.add(d->peer, ActionKind::kUploadCertificate,
@@ -287,16 +424,7 @@ Plan build_plan(const PlanInputs& in) {
     w.depends_on.push_back(restart_id);
     w.params = {{"timeout_seconds", timeout.count()}};
     const std::string wait_id = w.id;
-
-    const spec::Peer* peer = spec.find_peer(d->peer);
-    Action& v = b.add(d->peer, ActionKind::kVerifyServed,
-                      "check the certificate the node really serves: the new leaf, a chain valid "
-                      "against the spec's CAs, and the node's FQDN");
-    v.depends_on.push_back(wait_id);
-    v.params = {{"fqdn", peer ? peer->fqdn : d->peer}};
-    v.after = restart_after;
-    previous_verify = v.id;
-    verify_ids.push_back(v.id);
+    add_verify(d->peer, wait_id, restart_after);
   }
 
   // 5. TLS verification to the spec's value.
@@ -318,13 +446,23 @@ Plan build_plan(const PlanInputs& in) {
 
   // Revocation of superseded certificates: after the whole rollout and the TLS
   // restore, so a replacement is verified in service on every node first.
+  const bool acme_issuer =
+      acme_on_node || std::holds_alternative<spec::AcmeIssuer>(spec.server_certificate.issuer);
   for (const NodeDiff* d : order) {
-    if (d->certificate != CertificateChange::kReissue || !d->superseded ||
-        !spec.rollout.revoke_superseded)
+    if ((d->certificate != CertificateChange::kReissue &&
+         d->certificate != CertificateChange::kDeployOnly) ||
+        !d->superseded || !spec.rollout.revoke_superseded)
       continue;
+    // An ACME CA's chain is not known before it signs: the plan takes any
+    // CA-issued certificate but the factory one, and the executor checks that
+    // the replacement came from the same CA before it revokes.
     bool ours =
-        std::any_of(in.issuer_cas.begin(), in.issuer_cas.end(),
-                    [&](const pki::Certificate& ca) { return d->superseded->is_signed_by(ca); });
+        acme_issuer
+            ? !d->superseded->is_self_signed() &&
+                  to_lower_ascii(d->superseded->issuer_cn()).find("temporary") == std::string::npos
+            : std::any_of(
+                  in.issuer_cas.begin(), in.issuer_cas.end(),
+                  [&](const pki::Certificate& ca) { return d->superseded->is_signed_by(ca); });
     if (!ours) {
       plan.notes.push_back(fmt::format(
           "{}: the superseded certificate (serial {}, issuer '{}') was not issued by the "
@@ -418,6 +556,7 @@ nlohmann::json plan_to_json(const Plan& p) {
   j["summary"] = {{"actions", p.actions.size()},
                   {"nodes", p.touched_nodes().size()},
                   {"restarts", p.restart_count()},
+                  {"acme_deploys", p.deploy_count()},
                   {"text", p.summary_line()}};
   return j;
 }
@@ -547,6 +686,7 @@ std::string render_plan_text(const Plan& p) {
       switch (a.kind) {
         case ActionKind::kGenerateCsr:
         case ActionKind::kRestart:
+        case ActionKind::kAcmeDeploy:
           out += fmt::format("          before: {}\n          after:  {}\n", cert_line(a.before),
                              cert_line(a.after));
           break;
@@ -563,6 +703,7 @@ std::string render_plan_text(const Plan& p) {
           break;
         case ActionKind::kSetCrlSettings:
         case ActionKind::kSetRevocationChecking:
+        case ActionKind::kSetAcmeSettings:
           for (auto it = a.after.begin(); it != a.after.end(); ++it)
             if (a.before.is_null() || a.before.value(it.key(), nlohmann::json()) != it.value())
               out += fmt::format("          {}: {} -> {}\n", it.key(),

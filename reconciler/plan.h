@@ -3,21 +3,24 @@
 // (../shared/reference/expressway.md §3):
 //
 //   1. trusted CAs appended on every node (issuer chain first), leftover CSRs
-//      discarded;
-//   2. CSRs generated on the nodes and signed — for every node up front: they
+//      discarded, the nodes' ACME service configured (spec.acme);
+//   2. CSRs generated on the nodes and signed (by the issuer, or by the node's
+//      own ACME service for expressway-acme) — for every node up front: they
 //      disrupt nothing, and an issuer that makes us wait (external) stops the
 //      run before anything was disrupted;
 //   3. cluster TLS verification relaxed to permissive (rollout.relaxTlsVerification);
 //   4. per node, in rollout order, one node at a time: upload → restart →
-//      wait until up → verify the certificate really served → next node;
+//      wait until up → verify the certificate really served → next node
+//      (issuer expressway-acme: deploy the node's pending ACME certificate,
+//      which needs no restart → verify → next node);
 //   5. TLS verification restored to the spec's value;
 //   6. CAs pruned (prune: true), never one a serving or staged chain needs;
 //   7. superseded certificates revoked (rollout.revokeSuperseded; a failure is
 //      reported, not fatal: the replacements already serve);
 //   8. settings that need no restart (CRL, manual CRL, revocation checking).
 //
-// Invariant: at most one node is disrupted at a time — every restart depends
-// on the previous node's verify-served.
+// Invariant: at most one node is disrupted at a time — every restart (and
+// every ACME deploy) depends on the previous node's verify-served.
 //
 // A plan holds public data only. Its JSON form is docs/plan-format.md.
 #pragma once
@@ -49,6 +52,9 @@ enum class ActionKind {
   kSetCrlSettings,
   kUploadManualCrl,
   kSetRevocationChecking,
+  kSetAcmeSettings,  // the node's ACME service settings (spec.acme)
+  kAcmeSign,         // expressway-acme: the node signs its pending CSR with its ACME provider
+  kAcmeDeploy,       // expressway-acme: the node deploys its pending ACME certificate, no restart
 };
 const char* action_kind_name(ActionKind k);  // "generate-csr", ...
 std::optional<ActionKind> parse_action_kind(const std::string& s);
@@ -85,6 +91,7 @@ struct Plan {
   std::optional<std::string> next_window;  // RFC 3339 UTC, when windows are set
 
   size_t restart_count() const;
+  size_t deploy_count() const;  // ACME deploys (they change the served certificate, no restart)
   std::vector<std::string> touched_nodes() const;
   std::string summary_line() const;  // "Plan: N actions on M nodes, K restarts, one node at a time"
   bool empty() const { return actions.empty(); }
@@ -103,6 +110,12 @@ struct PlanInputs {
 };
 
 Plan build_plan(const PlanInputs& in);
+
+// ACME service settings in plans (before/after/params of set-acme-settings):
+// {"provider_name", "provider_directory", "email", "terms_accepted", "mode",
+// "renew_key", "schedule": {"days": ["mon"], "time": "04:00"} | null}.
+nlohmann::json acme_settings_json(const node::AcmeSettings& settings);
+Result<node::AcmeSettings> acme_settings_from_json(const nlohmann::json& j);
 
 nlohmann::json plan_to_json(const Plan& plan);
 Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source);

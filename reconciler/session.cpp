@@ -83,7 +83,7 @@ std::optional<Session> open_session(const std::string& spec_path, const NodeOpti
   }
   s.nodes = std::move(*nodes);
 
-  issuer::IssuerContext ictx{ctx.env};
+  issuer::IssuerContext ictx{ctx.env, s.state_dir};
   auto iss = issuer::open_issuer(s.spec, ictx);
   if (!iss) {
     ctx.err << "edgecert: error: " << iss.error().message << "\n";
@@ -99,6 +99,9 @@ std::optional<Session> open_session(const std::string& spec_path, const NodeOpti
   s.trust.issuer_cas = *cas;
   s.issuer_description = s.issuer->type();
   if (!cas->empty()) s.issuer_description += " '" + cas->front().subject_cn() + "'";
+  if (node_signs(s.spec) && s.spec.acme)
+    s.issuer_description +=
+        " (the nodes' ACME service, provider '" + s.spec.acme->provider_name + "')";
   if (s.spec.trusted_cas) {
     for (const auto& file : s.spec.trusted_cas->certificates) {
       auto certs = pki::load_certificates(ctx.env, file);

@@ -1519,6 +1519,11 @@ void Decoder::check_roles() {
     else if (!spec_.positions.all().count("spec.acme"))
       error(at(base + "issuer.type"),
             "issuer type expressway-acme needs spec.acme (the node's ACME service settings)");
+    else if (spec_.acme && spec_.acme->mode == spec::AcmeMode::kDisabled)
+      // The node signs only while its ACME service is on.
+      error(at(spec_.positions.all().count("spec.acme.mode") ? "spec.acme.mode" : "spec.acme"),
+            "spec.acme.mode: issuer type expressway-acme signs through the node's ACME service, "
+            "which mode disabled turns off; use manual or automated");
   }
   if ((expressway_acme || acme_issuer) && sc.has_role(spec::Role::kJabberGuest)) {
     std::string key = base + "roles";

@@ -68,7 +68,11 @@ class Issuer {
 };
 
 struct IssuerContext {
+  IssuerContext(Env& e, std::string state = {}) : env(e), state_dir(std::move(state)) {}
   Env& env;
+  // The cluster's state folder (reconciler Session::state_dir): issuers that
+  // keep state of their own (the acme issuer's account key) put it below.
+  std::string state_dir;
 };
 
 using IssuerFactory =
