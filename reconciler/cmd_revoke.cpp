@@ -101,8 +101,7 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
       return kExitError;
     }
 
-    bool on_node =
-        std::holds_alternative<spec::ExpresswayAcmeIssuer>(s.spec.server_certificate.issuer);
+    bool on_node = node_signs(s.spec);
     ctx.out << fmt::format(
         "edgecert will revoke this certificate ({}), which cannot be undone:\n"
         "  subject: {}\n  issuer:  {}\n  serial:  {}\n  expires: {}\n  sha256:  {}\n"
@@ -158,6 +157,10 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
             ctx.env.append_file(path_join(s.state_dir, "audit.jsonl"), audit.dump() + "\n", 0644);
         !a)
       ctx.err << "edgecert: warning: audit log: " << a.error().message << "\n";
+    if (!st && st.error().code == ErrorCode::kAlreadyExists) {
+      ctx.out << fmt::format("\nSerial {} was already revoked.\n", cert.serial_hex());
+      return kExitOk;
+    }
     if (!st) {
       std::string msg = st.error().message;
       if (msg.rfind(o->node + ":", 0) != 0 && on_node) msg = o->node + ": revoke: " + msg;

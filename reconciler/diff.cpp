@@ -70,11 +70,6 @@ std::string renewal_reason(const pki::Certificate& leaf, const spec::ServerCerti
                      config.renew_at_lifetime_fraction);
 }
 
-bool is_temporary(const pki::Certificate& leaf) {
-  std::string issuer = to_lower_ascii(leaf.issuer_cn());
-  return issuer.find("temporary") != std::string::npos;
-}
-
 bool same_schedule(const std::optional<spec::Schedule>& a, const std::optional<spec::Schedule>& b) {
   if (a.has_value() != b.has_value()) return false;
   return !a || (a->days == b->days && a->minute_of_day == b->minute_of_day);
@@ -108,6 +103,10 @@ std::optional<std::vector<pki::Certificate>> pending_acme_chain(const node::Node
   return std::move(*chain);
 }
 
+bool is_factory_certificate(const pki::Certificate& leaf) {
+  return to_lower_ascii(leaf.issuer_cn()).find("temporary") != std::string::npos;
+}
+
 bool node_signs(const spec::Spec& spec) {
   return std::holds_alternative<spec::ExpresswayAcmeIssuer>(spec.server_certificate.issuer);
 }
@@ -130,7 +129,7 @@ Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
     return a;
   }
   const pki::Certificate& leaf = chain.front();
-  if (is_temporary(leaf)) {
+  if (is_factory_certificate(leaf)) {
     // Everything else about it is wrong too; one reason says it all.
     a.problems.push_back(
         fmt::format("factory temporary certificate (issued by '{}')", leaf.issuer_cn()));
@@ -201,7 +200,7 @@ bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired)
 bool NodeDiff::has_changes() const {
   return certificate != CertificateChange::kNone || discard_pending_csr || !missing_cas.empty() ||
          !prune_cas.empty() || crl_settings || manual_crl_path || revocation || tls ||
-         acme_settings || restart_required_other;
+         acme_settings || discard_pending_acme || restart_required_other;
 }
 
 bool ClusterDiff::any_certificate_change() const {
@@ -370,6 +369,16 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     if (spec.acme) {
       node::AcmeSettings want = desired_acme_settings(*spec.acme);
       if (!same_acme_settings(want, st.acme)) d.acme_settings = want;
+      if (auto pending = pending_acme_chain(st);
+          pending && d.certificate != CertificateChange::kDeployOnly) {
+        Assessment a = assess_certificate(*pending, d.desired, trust, config, now);
+        if (!a.ok) {
+          d.discard_pending_acme = true;
+          d.discard_pending_acme_reason =
+              "the certificate pending in the node's ACME service does not match the spec (" +
+              join(a.problems) + "); in automated mode the node would deploy it";
+        }
+      }
     }
   }
   return out;

@@ -66,6 +66,9 @@ bool same_acme_settings(const node::AcmeSettings& a, const node::AcmeSettings& b
 // there is one and it parses.
 std::optional<std::vector<pki::Certificate>> pending_acme_chain(const node::NodeState& state);
 
+// The appliance's factory certificate (issued by its "TEMPORARY CA").
+bool is_factory_certificate(const pki::Certificate& leaf);
+
 // True when the spec's issuer is the nodes' own ACME service (expressway-acme):
 // the node signs its CSR itself and deploys without a restart.
 bool node_signs(const spec::Spec& spec);
@@ -89,6 +92,10 @@ struct NodeDiff {
   std::optional<node::AcmeSettings> acme_settings;     // spec.acme, set when it differs
   // kDeployOnly: SHA-256 of the pending ACME leaf to deploy.
   std::string pending_acme_sha256;
+  // A certificate pending in the node's ACME service that does not match the
+  // spec (spec.acme managed): in automated mode the node would deploy it.
+  bool discard_pending_acme = false;
+  std::string discard_pending_acme_reason;
   bool restart_required_other = false;  // node wants a restart for another reason
   // The superseded leaf (for rollout.revokeSuperseded), when reissuing.
   std::optional<pki::Certificate> superseded;

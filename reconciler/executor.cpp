@@ -209,6 +209,13 @@ class Run {
     for (int attempt = 1; attempt < kAttempts; ++attempt) {
       if (r || r.error().code != ErrorCode::kUnavailable) return r;
       if (a.kind == ActionKind::kWaitHealthy) return r;  // has its own deadline
+      // Every ACME attempt is a new order against the CA's rate limits (and
+      // rateLimited itself is transient but wants hours, not seconds): a
+      // failed signature stops the run; the rerun resumes.
+      if (a.kind == ActionKind::kAcmeSign ||
+          (a.kind == ActionKind::kSignCsr &&
+           std::holds_alternative<spec::AcmeIssuer>(ctx_.spec.server_certificate.issuer)))
+        return r;
       if (a.kind == ActionKind::kRestart) {
         auto st = p.read_state();
         if (!st && st.error().code == ErrorCode::kUnavailable)
@@ -355,12 +362,18 @@ class Run {
                             "the node reported the ACME sign done but holds no pending certificate"
                             " (last sign status: " +
                                 after->acme_status.last_sign_status + ")"});
-        // Check it before it can be deployed.
-        if (auto why = problems_of(*pending, *pr); !why.empty())
+        // Check it before it can be deployed, and take a wrong one away: in
+        // automated mode the node would deploy it at its next slot.
+        if (auto why = problems_of(*pending, *pr); !why.empty()) {
+          auto dropped = p.acme_discard_pending();
           return fail(Error{ErrorCode::kConflict,
                             "the certificate the node's ACME provider signed is not right, so it "
-                            "is not deployed: " +
-                                why});
+                            "is not deployed" +
+                                std::string(dropped ? " (discarded from the node)"
+                                                    : " (NOT discarded from the node: " +
+                                                          dropped.error().message + ")") +
+                                ": " + why});
+        }
         const auto& leaf = pending->front();
         acme_signed_[a.node] = leaf.sha256_fingerprint();
         return Output{fmt::format("signed by the node's ACME provider: serial {}, expires {}",
@@ -394,6 +407,19 @@ class Run {
         if (auto s2 = p.acme_deploy(); !s2) return fail(s2.error());
         uploaded_[a.node] = want;
         return Output{"deployed " + short_fp(want) + " (no restart)", {{"leaf_sha256", want}}};
+      }
+      case ActionKind::kAcmeDiscardPending: {
+        auto st = state_of(p);
+        if (!st) return fail(st.error());
+        auto pending = pending_acme_chain(*st);
+        if (!pending) return Output{"nothing pending (already gone)"};
+        // Only the certificate the plan judged; a newer one is judged again
+        // by the next plan.
+        if (pa.contains("sha256") && pending->front().sha256_fingerprint() != pa["sha256"])
+          return Output{"the pending certificate changed since the plan; left for the next plan"};
+        auto d2 = p.acme_discard_pending();
+        if (!d2 && d2.error().code != ErrorCode::kNotFound) return fail(d2.error());
+        return Output{"pending ACME certificate discarded"};
       }
       case ActionKind::kSetAcmeSettings: {
         auto settings = acme_settings_from_json(pa);
@@ -508,25 +534,19 @@ class Run {
       case ActionKind::kRevokeSuperseded: {
         auto old = pki::Certificate::parse_one(pa.at("pem").get<std::string>(), a.id);
         if (!old) return fail(old.error());
-        const auto& iss = ctx_.spec.server_certificate.issuer;
-        bool on_node = std::holds_alternative<spec::ExpresswayAcmeIssuer>(iss);
-        if (on_node || std::holds_alternative<spec::AcmeIssuer>(iss)) {
-          // The plan could not know the ACME CA ahead: revoke only what the
-          // CA that issued the (verified) replacement also issued.
-          auto served = p.served_chain();
-          if (!served) return fail(served.error());
-          if (served->empty() || served->front().issuer() != old->issuer())
-            return fail(Error{ErrorCode::kConflict,
-                              fmt::format("the superseded certificate was issued by '{}', not by "
-                                          "the ACME CA that issued its replacement ('{}')",
-                                          old->issuer_cn(),
-                                          served->empty() ? "?" : served->front().issuer_cn())});
-          if (served->front().sha256_fingerprint() == old->sha256_fingerprint())
-            return fail(Error{ErrorCode::kConflict,
-                              "the superseded certificate is still in use; not revoked"});
-        }
+        bool on_node = node_signs(ctx_.spec);
+        // Never the certificate in use (the plan saw it replaced; check again).
+        auto served = p.served_chain();
+        if (!served) return fail(served.error());
+        if (!served->empty() && served->front().sha256_fingerprint() == old->sha256_fingerprint())
+          return fail(Error{ErrorCode::kConflict,
+                            "the superseded certificate is still in use; not revoked"});
         if (on_node) {
+          // An ACME CA refuses what it did not issue; already revoked (a
+          // lost reply) is done.
           auto st = p.acme_revoke(old->to_pem(), node::kRevokeSuperseded);
+          if (!st && st.error().code == ErrorCode::kAlreadyExists)
+            return Output{fmt::format("serial {} was already revoked", old->serial_hex())};
           if (!st) return fail(st.error());
           return Output{
               fmt::format("revoked serial {} (superseded) through the node's ACME "

@@ -125,6 +125,10 @@ nlohmann::json node_summary(const node::NodeState& s) {
       {"terms_accepted", s.acme.terms_accepted},
       {"mode", spec::acme_mode_name(s.acme.mode)},
       {"renew_key", spec::key_rotation_name(s.acme.renew_key)},
+      {"schedule", s.acme.schedule
+                       ? nlohmann::json{{"days", s.acme.schedule->days},
+                                        {"minute_of_day", s.acme.schedule->minute_of_day}}
+                       : nlohmann::json(nullptr)},
       {"pending_certificate",
        s.acme_status.pending_certificate_pem
            ? nlohmann::json(pki::sha256_fingerprint(*s.acme_status.pending_certificate_pem))

@@ -7,7 +7,6 @@
 #include <fmt/core.h>
 
 #include "providers/pki/checks.h"
-#include "schema/names.h"
 
 namespace edgecert {
 namespace {
@@ -30,6 +29,7 @@ constexpr std::pair<ActionKind, const char*> kKinds[] = {
     {ActionKind::kSetAcmeSettings, "set-acme-settings"},
     {ActionKind::kAcmeSign, "acme-sign"},
     {ActionKind::kAcmeDeploy, "acme-deploy"},
+    {ActionKind::kAcmeDiscardPending, "acme-discard-pending"},
 };
 
 constexpr const char* kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
@@ -272,6 +272,14 @@ Plan build_plan(const PlanInputs& in) {
       a.params = {{"pem", pems}, {"sha256", fps}};
       append_ids[d->peer] = a.id;
     }
+    if (d->discard_pending_acme && targeted(d->peer)) {
+      const auto& st = *in.live->find(d->peer)->state;
+      Action& a = b.add(d->peer, ActionKind::kAcmeDiscardPending, d->discard_pending_acme_reason);
+      if (auto pending = pending_acme_chain(st)) {
+        a.before = certificate_summary(pending->front());
+        a.params = {{"sha256", pending->front().sha256_fingerprint()}};
+      }
+    }
     if (d->acme_settings && targeted(d->peer)) {
       // Before any signing: the node's ACME account comes from these.
       const auto& st = *in.live->find(d->peer)->state;
@@ -284,8 +292,13 @@ Plan build_plan(const PlanInputs& in) {
     }
   }
 
-  // 2. CSRs and signatures, every node up front.
+  // 2. CSRs and signatures, every node up front. A node's own ACME service
+  // signs in the node's turn instead (step 4): in automated mode it deploys
+  // whatever is pending at its next scheduled slot, so a certificate pending
+  // on a node whose turn has not come could go live outside the rollout.
   std::map<std::string, std::string> sign_ids;
+  std::map<std::string, std::string> csr_ids;
+  std::map<std::string, std::string> sign_reasons;
   for (const NodeDiff* d : order) {
     if (d->certificate != CertificateChange::kReissue) continue;
     std::string reasons;
@@ -300,19 +313,19 @@ Plan build_plan(const PlanInputs& in) {
       g.params = csr_params(d->desired);
       gen_id = g.id;
     }
-    std::string how = acme_on_node ? "the node signs its CSR with its ACME provider"
-                                   : "sign the node's CSR with " + in.issuer_description;
-    Action& s = b.add(d->peer, acme_on_node ? ActionKind::kAcmeSign : ActionKind::kSignCsr,
-                      d->reuse_pending_csr
-                          ? "reuse the matching CSR already pending on the node; " + reasons
-                          : how);
+    std::string sign_reason = d->reuse_pending_csr
+                                  ? "reuse the matching CSR already pending on the node; " + reasons
+                              : acme_on_node ? "the node signs its CSR with its ACME provider"
+                                             : "sign the node's CSR with " + in.issuer_description;
+    if (acme_on_node) {
+      if (!gen_id.empty()) csr_ids[d->peer] = gen_id;
+      sign_reasons[d->peer] = sign_reason;
+      continue;
+    }
+    Action& s = b.add(d->peer, ActionKind::kSignCsr, sign_reason);
     s.after = desired_json(d->desired, in.issuer_description);
     s.params = csr_params(d->desired);
     if (!gen_id.empty()) s.depends_on.push_back(gen_id);
-    if (acme_ids.count(d->peer)) s.depends_on.push_back(acme_ids[d->peer]);
-    // The node checks its ACME server's TLS and the new chain against its
-    // trusted CAs.
-    if (acme_on_node && append_ids.count(d->peer)) s.depends_on.push_back(append_ids[d->peer]);
     sign_ids[d->peer] = s.id;
   }
 
@@ -335,6 +348,7 @@ Plan build_plan(const PlanInputs& in) {
       a.params = {{"mode", "permissive"}};
       for (const auto& [peer, id] : append_ids) a.depends_on.push_back(id);
       for (const auto& [peer, id] : sign_ids) a.depends_on.push_back(id);
+      for (const auto& [peer, id] : csr_ids) a.depends_on.push_back(id);
       relax_ids.push_back(a.id);
       mode_after[n.peer] = spec::TlsVerification::kPermissive;
     }
@@ -358,19 +372,33 @@ Plan build_plan(const PlanInputs& in) {
   };
   for (const NodeDiff* d : order) {
     bool reissue = d->certificate == CertificateChange::kReissue;
-    bool deploy_only = d->certificate == CertificateChange::kDeployOnly;
+    const bool deploy_only = d->certificate == CertificateChange::kDeployOnly;
     bool restart_only =
         d->certificate == CertificateChange::kRestartOnly || d->restart_required_other;
     if (!reissue && !restart_only && !deploy_only) continue;
     const auto& st = *in.live->find(d->peer)->state;
     if (acme_on_node && (reissue || deploy_only)) {
-      // The node's ACME service deploys without a restart; the served
-      // certificate still changes, so nodes still go one at a time.
+      // The node's ACME service signs and deploys without a restart; the
+      // served certificate still changes, so nodes still go one at a time.
+      std::string sign_id;
+      if (reissue) {
+        Action& sg = b.add(d->peer, ActionKind::kAcmeSign, sign_reasons[d->peer]);
+        sg.after = desired_json(d->desired, in.issuer_description);
+        sg.params = csr_params(d->desired);
+        if (csr_ids.count(d->peer)) sg.depends_on.push_back(csr_ids[d->peer]);
+        if (acme_ids.count(d->peer)) sg.depends_on.push_back(acme_ids[d->peer]);
+        // The node checks its ACME server's TLS and the new chain against
+        // its trusted CAs.
+        if (append_ids.count(d->peer)) sg.depends_on.push_back(append_ids[d->peer]);
+        for (const auto& id : relax_ids) sg.depends_on.push_back(id);
+        if (!previous_verify.empty()) sg.depends_on.push_back(previous_verify);
+        sign_id = sg.id;
+      }
       Action& dp = b.add(d->peer, ActionKind::kAcmeDeploy,
                          deploy_only ? d->certificate_reasons.back()
                                      : "deploy the certificate the node's ACME service signed "
                                        "(no restart)");
-      if (sign_ids.count(d->peer)) dp.depends_on.push_back(sign_ids[d->peer]);
+      if (!sign_id.empty()) dp.depends_on.push_back(sign_id);
       if (append_ids.count(d->peer)) dp.depends_on.push_back(append_ids[d->peer]);
       if (acme_ids.count(d->peer)) dp.depends_on.push_back(acme_ids[d->peer]);
       for (const auto& id : relax_ids) dp.depends_on.push_back(id);
@@ -387,7 +415,10 @@ Plan build_plan(const PlanInputs& in) {
       const std::string deploy_id = dp.id;
       const nlohmann::json deploy_after = dp.after;
       add_verify(d->peer, deploy_id, deploy_after);
-      continue;
+      // A restart the node wants for another reason still comes, after the
+      // deploy was verified.
+      if (!d->restart_required_other) continue;
+      reissue = false;
     }
     std::string upload_id;
     if (reissue) {
@@ -456,13 +487,12 @@ Plan build_plan(const PlanInputs& in) {
     // An ACME CA's chain is not known before it signs: the plan takes any
     // CA-issued certificate but the factory one, and the executor checks that
     // the replacement came from the same CA before it revokes.
-    bool ours =
-        acme_issuer
-            ? !d->superseded->is_self_signed() &&
-                  to_lower_ascii(d->superseded->issuer_cn()).find("temporary") == std::string::npos
-            : std::any_of(
-                  in.issuer_cas.begin(), in.issuer_cas.end(),
-                  [&](const pki::Certificate& ca) { return d->superseded->is_signed_by(ca); });
+    bool ours = acme_issuer
+                    ? !d->superseded->is_self_signed() && !is_factory_certificate(*d->superseded)
+                    : std::any_of(in.issuer_cas.begin(), in.issuer_cas.end(),
+                                  [&](const pki::Certificate& ca) {
+                                    return d->superseded->is_signed_by(ca);
+                                  });
     if (!ours) {
       plan.notes.push_back(fmt::format(
           "{}: the superseded certificate (serial {}, issuer '{}') was not issued by the "
@@ -635,6 +665,7 @@ const char* symbol(const Action& a) {
     case ActionKind::kUploadManualCrl:
       return "+";
     case ActionKind::kDiscardCsr:
+    case ActionKind::kAcmeDiscardPending:
     case ActionKind::kDeleteTrustedCa:
     case ActionKind::kRevokeSuperseded:
       return "-";

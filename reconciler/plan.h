@@ -4,15 +4,16 @@
 //
 //   1. trusted CAs appended on every node (issuer chain first), leftover CSRs
 //      discarded, the nodes' ACME service configured (spec.acme);
-//   2. CSRs generated on the nodes and signed (by the issuer, or by the node's
-//      own ACME service for expressway-acme) — for every node up front: they
-//      disrupt nothing, and an issuer that makes us wait (external) stops the
-//      run before anything was disrupted;
+//   2. CSRs generated on the nodes and signed by the issuer — for every node
+//      up front: they disrupt nothing, and an issuer that makes us wait
+//      (external) stops the run before anything was disrupted;
 //   3. cluster TLS verification relaxed to permissive (rollout.relaxTlsVerification);
 //   4. per node, in rollout order, one node at a time: upload → restart →
 //      wait until up → verify the certificate really served → next node
-//      (issuer expressway-acme: deploy the node's pending ACME certificate,
-//      which needs no restart → verify → next node);
+//      (issuer expressway-acme: the node signs with its ACME service → deploys
+//      without a restart → verify → next node; signing waits for the node's
+//      turn because in automated mode a node deploys whatever is pending at
+//      its next scheduled slot);
 //   5. TLS verification restored to the spec's value;
 //   6. CAs pruned (prune: true), never one a serving or staged chain needs;
 //   7. superseded certificates revoked (rollout.revokeSuperseded; a failure is
@@ -55,6 +56,7 @@ enum class ActionKind {
   kSetAcmeSettings,  // the node's ACME service settings (spec.acme)
   kAcmeSign,         // expressway-acme: the node signs its pending CSR with its ACME provider
   kAcmeDeploy,       // expressway-acme: the node deploys its pending ACME certificate, no restart
+  kAcmeDiscardPending,  // drop a pending ACME certificate that does not match the spec
 };
 const char* action_kind_name(ActionKind k);  // "generate-csr", ...
 std::optional<ActionKind> parse_action_kind(const std::string& s);

@@ -69,8 +69,9 @@ struct AcmeIssuerOptions {
 // "<state_dir>/acme/<first 16 hex digits of sha256(directory_url)>/account.key".
 std::string acme_account_key_path(const std::string& state_dir, const std::string& directory_url);
 
-// Resolves an EAB HMAC reference ("env:VAR" or "file:PATH", one trailing
-// newline dropped) and decodes its base64url text to the raw MAC key.
+// Resolves an EAB HMAC reference ("env:VAR" or "file:PATH"; trailing
+// whitespace and base64 '=' padding dropped, as CAs hand keys out both ways)
+// and decodes its base64url text to the raw MAC key.
 // Errors name the reference, never the value.
 Result<pki::SecretString> resolve_eab_hmac(Env& env, const std::string& reference);
 

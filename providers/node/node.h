@@ -182,8 +182,9 @@ class NodeProvider {
 
   virtual Result<AcmeSettings> acme_settings() = 0;
   virtual Status set_acme_settings(const AcmeSettings& settings) = 0;
-  // The node's ACME service (Expressway-E, guide ch.4). Each answers
-  // kInvalidArgument when ACME is disabled or its settings are incomplete.
+  // The node's ACME service (Expressway-E, guide ch.4). Sign, deploy and
+  // revoke answer kInvalidArgument when ACME is disabled or its settings are
+  // incomplete; discarding a pending certificate works in any mode.
   //
   // Signs the pending CSR with the configured provider (the node proves
   // control with http-01 itself) and stages the chain as

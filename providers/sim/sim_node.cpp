@@ -598,7 +598,10 @@ bool run_acme_scheduler(Env& env, State& s, TimePoint now, const AuditSink& audi
   s.scheduler_done_ms = std::max(from, to);
   const bool automated = s.acme.mode == spec::AcmeMode::kAutomated && s.acme.schedule &&
                          !s.acme.schedule->days.empty();
-  if (!automated || from <= 0 || from >= to) return false;
+  // First run in automated mode (a node file from before the scheduler):
+  // start counting now, and save that.
+  if (automated && from <= 0) return true;
+  if (!automated || from >= to) return false;
 
   struct Event {
     int64_t at_ms;

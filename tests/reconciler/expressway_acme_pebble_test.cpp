@@ -154,6 +154,35 @@ TEST_CASE(
   CHECK(
       contains(st_run.out, "edge1: ACME manual (pebble): Account registered; last sign: Success"));
 
+  // Someone signs a certificate for other names at edge1's ACME service: in
+  // automated mode the node would deploy it, so apply takes it away.
+  {
+    auto e1 = c.node("edge1");
+    node::CsrRequest other;
+    other.common_name = "other.example.com";
+    other.key_algorithm = spec::KeyAlgorithm::kEcdsa;
+    other.key_size = 256;
+    REQUIRE(e1.generate_csr(other));
+    auto signed_other = e1.acme_sign();
+    INFO((signed_other ? "" : signed_other.error().message));
+    REQUIRE(signed_other);
+    auto drift = c.cli({"plan", c.spec});
+    INFO(drift.out << drift.err);
+    CHECK(contains(drift.out,
+                   "acme-discard-pending: the certificate pending in the node's ACME "
+                   "service does not match the spec"));
+    CHECK(contains(drift.out, "discard-csr"));
+    auto fix = c.cli({"apply", c.spec, "--auto-approve"});
+    INFO(fix.out << fix.err);
+    REQUIRE(fix.status == 0);
+    auto st = e1.read_state();
+    REQUIRE(st);
+    CHECK_FALSE(st->acme_status.pending_certificate_pem);
+    CHECK_FALSE(st->pending_csr);
+    CHECK(c.serving("edge1").sha256_fingerprint() == first.at("edge1").sha256_fingerprint());
+    CHECK(contains(c.cli({"plan", c.spec}).out, "No changes."));
+  }
+
   // A new name: every node re-signs; the replaced certificates are revoked
   // through the nodes (reason superseded) after the rollout was verified.
   c.write_spec("    additionalNames: [extra.example.com]\n");

@@ -62,8 +62,10 @@ TEST_CASE(
   REQUIRE(r.status == 0);
   auto plan = nlohmann::json::parse(r.out);
 
-  std::vector<std::string> want = {"set-acme-settings",    "generate-csr", "acme-sign",
-                                   "set-tls-verification", "acme-deploy",  "verify-served",
+  // The node signs in its own turn: in automated mode it would deploy a
+  // pending certificate at its next slot, outside the rollout.
+  std::vector<std::string> want = {"set-acme-settings",   "generate-csr", "set-tls-verification",
+                                   "acme-sign",           "acme-deploy",  "verify-served",
                                    "set-tls-verification"};
   CHECK(kinds_of(plan, "edge1") == want);
   CHECK(kinds_of(plan, "edge2") == want);
@@ -92,7 +94,12 @@ TEST_CASE(
   CHECK(std::find(deps.begin(), deps.end(), "edge1/set-acme-settings") != deps.end());
   CHECK(std::find(deps.begin(), deps.end(), "edge1/generate-csr") != deps.end());
 
-  // One node at a time: edge2's deploy waits for edge1's verified service.
+  // One node at a time: edge2 signs and deploys only after edge1's verified
+  // service.
+  const auto* sign2 = action(plan, "edge2/acme-sign");
+  REQUIRE(sign2);
+  auto sdeps2 = sign2->at("depends_on").get<std::vector<std::string>>();
+  CHECK(std::find(sdeps2.begin(), sdeps2.end(), "edge1/verify-served") != sdeps2.end());
   const auto* deploy2 = action(plan, "edge2/acme-deploy");
   REQUIRE(deploy2);
   auto deps2 = deploy2->at("depends_on").get<std::vector<std::string>>();
