@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
+#include "providers/acme/http01.h"
 #include "providers/issuer/acme_issuer.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
@@ -75,9 +76,10 @@ std::function<int()> setup_acme(CLI::App& app, CliContext& ctx) {
                                  "Where the EAB HMAC key (base64url) is: env:VAR or file:PATH");
   kid->needs(hmac);
   hmac->needs(kid);
-  issue->add_option("--key-out", o->key_out,
-                    "Where the new private key goes (mode 0600; default NAME.key, NAME = the "
-                    "first name)");
+  issue->add_option(
+      "--key-out", o->key_out,
+      "Where the new private key goes (mode 0600, never overwritten; default NAME.key, NAME = the "
+      "first name)");
   issue->add_option("--cert-out", o->cert_out,
                     "Where the certificate chain PEM goes (leaf first; default NAME.crt)");
   issue->add_option("NAME", o->names, "DNS names; the first is also the CN")->required();
@@ -108,6 +110,14 @@ std::function<int()> setup_acme(CLI::App& app, CliContext& ctx) {
     }
     std::string key_out = o->key_out.empty() ? names.front() + ".key" : o->key_out;
     std::string cert_out = o->cert_out.empty() ? names.front() + ".crt" : o->cert_out;
+    // A private key is never silently replaced (it may serve somewhere),
+    // and never the account key.
+    if (key_out == account_key)
+      return fail("--key-out is the account key file; choose another file");
+    if (ctx.env.exists(key_out))
+      return fail(key_out +
+                  " already exists; edgecert never overwrites a private key (remove it "
+                  "or choose another --key-out)");
 
     // Folders first: a certificate issued and then lost for want of a
     // folder would still count against the CA's rate limits.
@@ -125,7 +135,7 @@ std::function<int()> setup_acme(CLI::App& app, CliContext& ctx) {
     if (!o->webroot.empty())
       cfg.webroot = o->webroot;
     else
-      cfg.http01_listen = o->http01_listen.empty() ? "0.0.0.0:80" : o->http01_listen;
+      cfg.http01_listen = o->http01_listen.empty() ? acme::kDefaultHttp01Listen : o->http01_listen;
     issuer::AcmeIssuerOptions io;
     io.account_key_path = account_key;
     auto acme = issuer::make_acme_issuer(ctx.env, cfg, std::move(io));

@@ -37,6 +37,10 @@ class Http01Responder {
 // that a hostile server cannot make us write outside the challenge folder.
 bool is_valid_token(const std::string& token);
 
+// Where http-01 is answered unless configured otherwise: port 80 of every
+// interface, where the CA's validation connects.
+inline constexpr const char* kDefaultHttp01Listen = "0.0.0.0:80";
+
 class StandaloneHttp01 final : public Http01Responder {
  public:
   // Binds `listen` ("HOST:PORT", e.g. "127.0.0.1:5002" or "0.0.0.0:80") and

@@ -60,7 +60,8 @@ class AcmeIssuer final : public Issuer {
       webroot = std::make_unique<acme::WebrootHttp01>(env_, *config_.webroot);
       responder = webroot.get();
     } else {
-      auto l = acme::StandaloneHttp01::start(config_.http01_listen.value_or("0.0.0.0:80"));
+      auto l =
+          acme::StandaloneHttp01::start(config_.http01_listen.value_or(acme::kDefaultHttp01Listen));
       if (!l) return fail(l.error(), "http-01");
       listener = std::move(*l);
       responder = listener.get();

@@ -45,16 +45,18 @@ void register_builtins() {
                       const auto& cfg = std::get<spec::ExternalIssuer>(s.server_certificate.issuer);
                       return make_external_issuer(ctx.env, cfg.requests_dir, cfg.certificates_dir);
                     });
-    register_issuer(
-        "acme", [](const spec::Spec& s, IssuerContext& ctx) -> Result<std::unique_ptr<Issuer>> {
-          const auto& cfg = std::get<spec::AcmeIssuer>(s.server_certificate.issuer);
-          AcmeIssuerOptions o;
-          // A caller without a state folder (none today) still gets
-          // the reconciler's default place for this cluster.
-          o.state_dir =
-              ctx.state_dir.empty() ? path_join(".edgecert/state", s.name) : ctx.state_dir;
-          return make_acme_issuer(ctx.env, cfg, std::move(o));
-        });
+    register_issuer("acme",
+                    [](const spec::Spec& s, IssuerContext& ctx) -> Result<std::unique_ptr<Issuer>> {
+                      const auto& cfg = std::get<spec::AcmeIssuer>(s.server_certificate.issuer);
+                      // The account key lives in the cluster's state folder; the
+                      // reconciler owns where that is.
+                      if (ctx.state_dir.empty())
+                        return make_error(ErrorCode::kInternal,
+                                          "acme issuer: opened without the cluster's state folder");
+                      AcmeIssuerOptions o;
+                      o.state_dir = ctx.state_dir;
+                      return make_acme_issuer(ctx.env, cfg, std::move(o));
+                    });
     register_issuer("expressway-acme",
                     [](const spec::Spec& s, IssuerContext&) -> Result<std::unique_ptr<Issuer>> {
                       return make_expressway_acme_issuer(s.acme ? s.acme->provider_name : "");

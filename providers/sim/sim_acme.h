@@ -24,6 +24,7 @@
 
 #include "providers/acme/acme_client.h"
 #include "providers/acme/acme_transport.h"
+#include "providers/acme/http01.h"
 #include "providers/env/env.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/csr.h"
@@ -35,7 +36,7 @@ namespace edgecert::sim {
 // that skips validation, e.g. Pebble with PEBBLE_VA_ALWAYS_VALID=1).
 inline constexpr const char* kHttp01None = "none";
 // The appliance listens on port 80 of every interface during a challenge.
-inline constexpr const char* kDefaultHttp01Listen = "0.0.0.0:80";
+inline constexpr const char* kDefaultHttp01Listen = acme::kDefaultHttp01Listen;
 
 // "none", or HOST:PORT with a port 1-65535; the reason otherwise.
 std::optional<std::string> http01_listen_problem(const std::string& listen);

@@ -115,6 +115,22 @@ TEST_CASE("acme issue: key, chain and summary, the account key is created once a
   INFO(again.out << again.err);
   REQUIRE(again.status == 0);
   CHECK(*env.read_file(account) == account_before);
+
+  // An existing key is never replaced, and the account key is no --key-out.
+  std::string key_before = *env.read_file(dir.file("out/a.key"));
+  auto clash = testing::run_cli(
+      issue_args(pebble, {"--account-key", account, "--key-out", dir.file("out/a.key"),
+                          "--cert-out", dir.file("out/d.pem"), "d.example.test"}));
+  CHECK(clash.status == 1);
+  CHECK(contains(clash.err, "never overwrites a private key"));
+  CHECK(*env.read_file(dir.file("out/a.key")) == key_before);
+  CHECK_FALSE(env.exists(dir.file("out/d.pem")));
+  auto onto_account =
+      testing::run_cli(issue_args(pebble, {"--account-key", account, "--key-out", account,
+                                           "--cert-out", dir.file("out/e.pem"), "e.example.test"}));
+  CHECK(onto_account.status == 1);
+  CHECK(contains(onto_account.err, "--key-out is the account key file"));
+  CHECK(*env.read_file(account) == account_before);
 }
 
 TEST_CASE("acme issue: default paths (XDG_STATE_HOME, else HOME, NAME.key, NAME.crt)",
