@@ -45,19 +45,11 @@ TEST_CASE("apply over HTTPS: edgecert-sim nodes reach the spec one at a time, pl
   ca.key_size = 256;
   ca.common_name = "HTTPS Test CA";
   REQUIRE(issuer::init_openssl_ca(*env, dir.file("cluster/ca"), ca));
-  std::string bundle = *env->read_file(dir.file("cluster/ca/cacert.pem"));
-  for (const auto& [name, fqdn] : peers) {
-    sim::SimNode node(*env, state, name, fqdn);
-    auto st = node.read_state();
-    REQUIRE(st);
-    for (const auto& c : st->trusted_cas) bundle += c.to_pem();
-  }
+  std::string bundle =
+      *env->read_file(dir.file("cluster/ca/cacert.pem")) + sim.trusted_cas_pem(*env);
   dir.write("cluster/management-ca.pem", bundle);
 
-  std::string peers_yaml;
-  for (const auto& [name, fqdn] : peers)
-    peers_yaml += fmt::format("    - {{name: {}, fqdn: {}, endpoint: \"{}\"}}\n", name, fqdn,
-                              sim.endpoint(name));
+  std::string peers_yaml = sim.peers_yaml();
   std::string spec =
       dir.write("cluster/spec.yaml",
                 fmt::format("apiVersion: edgecert/v1\n"

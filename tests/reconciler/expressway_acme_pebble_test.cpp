@@ -310,18 +310,9 @@ TEST_CASE(
   dir.write("cluster/pebble-tls.pem", *env->read_file(pebble.ca_bundle()));
   // Management trust: the factory CAs the admin interfaces present first,
   // then Pebble's root once the ACME certificates serve.
-  std::string bundle = *env->read_file(root);
-  for (const auto& [name, fqdn] : peers) {
-    sim::SimNode node(*env, state, name, fqdn);
-    auto st = node.read_state();
-    REQUIRE(st);
-    for (const auto& ca : st->trusted_cas) bundle += ca.to_pem();
-  }
+  std::string bundle = *env->read_file(root) + sim.trusted_cas_pem(*env);
   dir.write("cluster/management-ca.pem", bundle);
-  std::string peers_yaml;
-  for (const auto& [name, fqdn] : peers)
-    peers_yaml += fmt::format("    - {{name: {}, fqdn: {}, endpoint: \"{}\"}}\n", name, fqdn,
-                              sim.endpoint(name));
+  std::string peers_yaml = sim.peers_yaml();
   std::string spec = dir.write(
       "cluster/spec.yaml",
       fmt::format("apiVersion: edgecert/v1\n"

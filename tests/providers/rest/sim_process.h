@@ -20,6 +20,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "providers/sim/sim_node.h"
+
 extern char** environ;
 
 namespace edgecert::testing {
@@ -34,7 +36,7 @@ struct SimProcessOptions {
 
 class SimProcess {
  public:
-  explicit SimProcess(const SimProcessOptions& o) {
+  explicit SimProcess(const SimProcessOptions& o) : nodes_(o.nodes), state_dir_(o.state_dir) {
     std::vector<std::string> args = {EDGECERT_SIM_BINARY, "--state", o.state_dir, "--password-file",
                                      o.password_file};
     for (const auto& [name, fqdn] : o.nodes) {
@@ -121,10 +123,34 @@ class SimProcess {
     return "https://127.0.0.1:" + std::to_string(port(name));
   }
 
+  // Spec lines for the peers ("    - {name: ..., fqdn: ..., endpoint: ...}").
+  std::string peers_yaml() const {
+    std::string out;
+    for (const auto& [name, fqdn] : nodes_)
+      out +=
+          "    - {name: " + name + ", fqdn: " + fqdn + ", endpoint: \"" + endpoint(name) + "\"}\n";
+    return out;
+  }
+
+  // The CAs the nodes trust now (PEM): at first, the factory CAs their admin
+  // interfaces' certificates chain to — what a management caBundle needs.
+  std::string trusted_cas_pem(Env& env) const {
+    std::string out;
+    for (const auto& [name, fqdn] : nodes_) {
+      sim::SimNode node(env, state_dir_, name, fqdn);
+      auto st = node.read_state();
+      REQUIRE(st);
+      for (const auto& c : st->trusted_cas) out += c.to_pem();
+    }
+    return out;
+  }
+
  private:
   pid_t pid_ = 0;
   int status_ = 0;
   std::map<std::string, int> ports_;
+  std::vector<std::pair<std::string, std::string>> nodes_;
+  std::string state_dir_;
 };
 
 }  // namespace edgecert::testing
