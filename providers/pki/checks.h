@@ -42,6 +42,8 @@ inline constexpr size_t kMaxTrustedCas = 1000;
 
 // "2026-11-27 13:00:00 UTC"
 std::string format_time(TimePoint t);
+// "2026-11-27T13:00:00Z" (RFC 3339, UTC, whole seconds)
+std::string format_time_iso(TimePoint t);
 
 // Where the certificate will serve, when known (from the spec / the desired
 // certificate profile).

@@ -154,15 +154,6 @@ Result<Asn1IntegerPtr> serial_from_hex(const std::string& hex) {
   return out;
 }
 
-std::string time_to_string(TimePoint t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace ossl
 
 bool looks_like_pem(std::string_view data) {

@@ -107,7 +107,6 @@ std::string oid_text(const ASN1_OBJECT* obj);
 std::string object_short_name(const ASN1_OBJECT* obj);
 // Parses an upper- or lower-case hex serial ("01AB", "01:AB") into an ASN1_INTEGER.
 Result<Asn1IntegerPtr> serial_from_hex(const std::string& hex);
-std::string time_to_string(TimePoint t);  // "2026-11-27T13:00:00Z"
 
 }  // namespace ossl
 

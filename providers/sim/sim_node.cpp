@@ -92,14 +92,6 @@ int64_t to_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-std::string iso_time(TimePoint t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 std::string to_hex(std::string_view data) {
   static const char* digits = "0123456789abcdef";
   std::string out;
@@ -430,7 +422,7 @@ struct OpContext {
 
 void write_audit(Env& env, const std::string& audit_path, const std::string& node, TimePoint t,
                  const std::string& op, const std::string& outcome, const json& details) {
-  json line{{"time", iso_time(t)},
+  json line{{"time", pki::format_time_iso(t)},
             {"node", node},
             {"operation", op},
             {"outcome", outcome},
@@ -456,7 +448,7 @@ std::optional<Error> acme_unusable(const node::AcmeSettings& a) {
 }
 
 std::string status_line(const char* what, TimePoint t) {
-  return fmt::format("{}: {}", what, iso_time(t));
+  return fmt::format("{}: {}", what, pki::format_time_iso(t));
 }
 
 std::string chain_text(const std::vector<std::string>& chain) {
@@ -633,7 +625,7 @@ bool run_acme_scheduler(Env& env, State& s, TimePoint now, const AuditSink& audi
     const TimePoint t{std::chrono::milliseconds(e.at_ms)};
     if (e.deploy_slot) {
       if (!s.acme_pending) continue;
-      json details{{"slot", iso_time(t)}};
+      json details{{"slot", pki::format_time_iso(t)}};
       acme_activate(s, t, details);
       write_audit(env, audit.path, audit.node, t, "acme_automated_deploy", "ok", details);
       changed = true;

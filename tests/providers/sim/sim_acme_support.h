@@ -2,7 +2,6 @@
 // over edgecert-sim): settings, CSR requests, key fragments, pending chains.
 #pragma once
 
-#include <ctime>
 #include <string>
 #include <vector>
 
@@ -13,16 +12,6 @@
 #include "providers/pki/certificate.h"
 
 namespace edgecert::testing {
-
-// "2027-01-01T00:00:00Z", as the simulator writes times.
-inline std::string sim_iso(TimePoint t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Manual-mode ACME settings for the provider "pebble" at `directory`, the
 // terms accepted.

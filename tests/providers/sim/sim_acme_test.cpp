@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 #include <catch2/catch.hpp>
 
+#include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "providers/sim/sim_node.h"
 #include "providers/sim/sim_provider.h"
@@ -353,8 +354,8 @@ TEST_CASE("sim ACME: automated mode renews after two thirds, deploys only at the
   REQUIRE(signs.size() == 1);
   CHECK(signs[0].outcome == "ok");
   // At a check time after the due time, within the day.
-  CHECK(signs[0].time >= sim_iso(due));
-  CHECK(signs[0].time <= sim_iso(due + std::chrono::hours(24)));
+  CHECK(signs[0].time >= pki::format_time_iso(due));
+  CHECK(signs[0].time <= pki::format_time_iso(due + std::chrono::hours(24)));
 
   // Just before the slot: still waiting.
   n.env.set_now(slot - std::chrono::seconds(1));
@@ -366,10 +367,10 @@ TEST_CASE("sim ACME: automated mode renews after two thirds, deploys only at the
   s = n.state();
   CHECK_FALSE(s.restart_required);
   CHECK_FALSE(s.acme_status.pending_certificate_pem.has_value());
-  CHECK(s.acme_status.last_deploy_status == "Success: " + sim_iso(slot));
+  CHECK(s.acme_status.last_deploy_status == "Success: " + pki::format_time_iso(slot));
   auto deploys = n.audit("acme_automated_deploy");
   REQUIRE(deploys.size() == 1);
-  CHECK(deploys[0].time == sim_iso(slot));
+  CHECK(deploys[0].time == pki::format_time_iso(slot));
 
   // Retain re-submits the stored CSR (same key); rotate makes a new key.
   if (retain) {
