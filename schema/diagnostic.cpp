@@ -8,8 +8,6 @@
 
 namespace edgecert {
 
-const char* severity_name(Severity s) { return s == Severity::kError ? "error" : "warning"; }
-
 std::string Diagnostic::to_string() const {
   return fmt::format("{}:{}:{}: {}: {}", path, line, column, severity_name(severity), message);
 }

@@ -10,9 +10,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace edgecert {
+#include "providers/base/severity.h"
 
-enum class Severity { kError, kWarning };
+namespace edgecert {
 
 struct Diagnostic {
   std::string path;
@@ -23,8 +23,6 @@ struct Diagnostic {
 
   std::string to_string() const;  // PATH:LINE:COL: error: MESSAGE
 };
-
-const char* severity_name(Severity s);
 
 // Collects diagnostics while decoding/validating one or more files.
 class Diagnostics {

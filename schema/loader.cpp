@@ -19,7 +19,7 @@
 #include "providers/pki/certificate.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/crl.h"
-#include "schema/names.h"
+#include "providers/base/fqdn.h"
 #include "schema/values.h"
 
 namespace edgecert::schema {

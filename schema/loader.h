@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "schema/diagnostic.h"
 #include "schema/spec.h"
 

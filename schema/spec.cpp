@@ -37,66 +37,15 @@ const char* issuer_type_name(const Issuer& issuer) {
   return std::visit(V{}, issuer);
 }
 
-const char* product_name(Product p) {
-  return p == Product::kExpresswayE ? "expressway-e" : "expressway-c";
-}
-
-const char* role_name(Role r) {
-  switch (r) {
-    case Role::kMra:
-      return "mra";
-    case Role::kJabberGuest:
-      return "jabber-guest";
-    case Role::kXmppFederation:
-      return "xmpp-federation";
-    case Role::kB2b:
-      return "b2b";
-  }
-  return "?";
-}
-
-const char* key_algorithm_name(KeyAlgorithm a) {
-  return a == KeyAlgorithm::kRsa ? "rsa" : "ecdsa";
-}
-
-const char* digest_name(Digest d) {
-  switch (d) {
-    case Digest::kSha256:
-      return "sha256";
-    case Digest::kSha384:
-      return "sha384";
-    case Digest::kSha512:
-      return "sha512";
-  }
-  return "?";
-}
-
+const char* product_name(Product p) { return enum_name(kProductNames, p).data(); }
+const char* role_name(Role r) { return enum_name(kRoleNames, r).data(); }
 const char* tls_verification_name(TlsVerification t) {
-  return t == TlsVerification::kEnforce ? "enforce" : "permissive";
+  return enum_name(kTlsVerificationNames, t).data();
 }
-
-const char* acme_mode_name(AcmeMode m) {
-  switch (m) {
-    case AcmeMode::kDisabled:
-      return "disabled";
-    case AcmeMode::kManual:
-      return "manual";
-    case AcmeMode::kAutomated:
-      return "automated";
-  }
-  return "?";
-}
-
-const char* key_rotation_name(KeyRotation k) {
-  return k == KeyRotation::kRotate ? "rotate" : "retain";
-}
-
+const char* acme_mode_name(AcmeMode m) { return enum_name(kAcmeModeNames, m).data(); }
+const char* key_rotation_name(KeyRotation k) { return enum_name(kKeyRotationNames, k).data(); }
 const char* revocation_fallback_name(RevocationFallback f) {
-  return f == RevocationFallback::kTreatAsRevoked ? "treat-as-revoked" : "treat-as-not-revoked";
-}
-
-std::string key_display_name(KeyAlgorithm a, int size) {
-  return a == KeyAlgorithm::kRsa ? fmt::format("RSA {}", size) : fmt::format("ECDSA P-{}", size);
+  return enum_name(kRevocationFallbackNames, f).data();
 }
 
 }  // namespace edgecert::spec

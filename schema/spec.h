@@ -15,6 +15,9 @@
 #include <variant>
 #include <vector>
 
+#include "providers/base/enum_table.h"
+#include "providers/pki/types.h"
+
 namespace edgecert::spec {
 
 // 1-based line/column of a value in the spec file; 0/0 when unknown.
@@ -37,18 +40,51 @@ class SourceMap {
   std::map<std::string, SourcePos> positions_;
 };
 
+// Each enum's spellings (YAML, plans, journals, JSON output) live in one
+// table; name and parse both come from it (providers/base/enum_table.h).
 enum class Product { kExpresswayE, kExpresswayC };
+inline constexpr EnumTable<Product, 2> kProductNames{{
+    {Product::kExpresswayE, "expressway-e"},
+    {Product::kExpresswayC, "expressway-c"},
+}};
 enum class TlsVerification { kEnforce, kPermissive };
+inline constexpr EnumTable<TlsVerification, 2> kTlsVerificationNames{{
+    {TlsVerification::kEnforce, "enforce"},
+    {TlsVerification::kPermissive, "permissive"},
+}};
 enum class Role { kMra, kJabberGuest, kXmppFederation, kB2b };
-enum class KeyAlgorithm { kRsa, kEcdsa };
-enum class Digest { kSha256, kSha384, kSha512 };
+inline constexpr EnumTable<Role, 4> kRoleNames{{
+    {Role::kMra, "mra"},
+    {Role::kJabberGuest, "jabber-guest"},
+    {Role::kXmppFederation, "xmpp-federation"},
+    {Role::kB2b, "b2b"},
+}};
+// pki owns these: the spec model uses them as they are.
+using pki::Digest;
+using pki::KeyAlgorithm;
 enum class DomainFormat { kDns, kCollabEdgeDns };
 enum class KeyRotation { kRotate, kRetain };
+inline constexpr EnumTable<KeyRotation, 2> kKeyRotationNames{{
+    {KeyRotation::kRotate, "rotate"},
+    {KeyRotation::kRetain, "retain"},
+}};
 enum class AcmeMode { kDisabled, kManual, kAutomated };
+inline constexpr EnumTable<AcmeMode, 3> kAcmeModeNames{{
+    {AcmeMode::kDisabled, "disabled"},
+    {AcmeMode::kManual, "manual"},
+    {AcmeMode::kAutomated, "automated"},
+}};
 enum class RevocationFallback { kTreatAsNotRevoked, kTreatAsRevoked };
+inline constexpr EnumTable<RevocationFallback, 2> kRevocationFallbackNames{{
+    {RevocationFallback::kTreatAsNotRevoked, "treat-as-not-revoked"},
+    {RevocationFallback::kTreatAsRevoked, "treat-as-revoked"},
+}};
 
 // 0 = Sunday .. 6 = Saturday (std::chrono::weekday encoding).
 using Weekday = unsigned;
+inline constexpr EnumTable<Weekday, 7> kWeekdayNames{{
+    {0, "sun"}, {1, "mon"}, {2, "tue"}, {3, "wed"}, {4, "thu"}, {5, "fri"}, {6, "sat"},
+}};
 
 struct Peer {
   std::string name;      // [a-z0-9-]+, unique
@@ -62,13 +98,7 @@ struct Access {
   std::optional<std::string> ca_bundle;  // absolute path
 };
 
-struct Subject {
-  std::string country;  // 2 letters when set
-  std::string state;
-  std::string locality;
-  std::string organization;
-  std::string organizational_unit;
-};
+using Subject = pki::SubjectFields;
 
 struct KeySpec {
   KeyAlgorithm algorithm = KeyAlgorithm::kRsa;
@@ -208,13 +238,12 @@ struct Spec {
 // Stable names used in output, JSON and the YAML spelling.
 const char* product_name(Product p);  // "expressway-e"
 const char* role_name(Role r);        // "mra", "jabber-guest", ...
-const char* key_algorithm_name(KeyAlgorithm a);
-const char* digest_name(Digest d);  // "sha256"
+using pki::digest_name;         // "sha256"
+using pki::key_algorithm_name;  // "rsa"
 const char* tls_verification_name(TlsVerification t);
 const char* acme_mode_name(AcmeMode m);
 const char* key_rotation_name(KeyRotation k);
 const char* revocation_fallback_name(RevocationFallback f);  // "treat-as-not-revoked"
-// "RSA 4096", "ECDSA P-256": how plans and reasons name a key.
-std::string key_display_name(KeyAlgorithm a, int size);
+using pki::key_display_name;  // "RSA 4096", "ECDSA P-256"
 
 }  // namespace edgecert::spec

@@ -4,7 +4,7 @@
 #include <array>
 #include <limits>
 
-#include "schema/names.h"
+#include "providers/base/fqdn.h"
 
 namespace edgecert::schema {
 

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "providers/pki/jws.h"
-#include "schema/names.h"
+#include "providers/base/fqdn.h"
 
 namespace edgecert::acme {
 
@@ -248,7 +248,7 @@ Result<pki::PrivateKey> load_or_create_account_key(Env& env, const std::string& 
     if (!data) return std::unexpected(data.error().with_context("ACME account key"));
     return pki::PrivateKey::parse(*data, path);
   }
-  auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  auto key = pki::PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256);
   if (!key) return std::unexpected(key.error());
   if (auto d = env.create_dirs(path_dirname(path), 0700); !d) return std::unexpected(d.error());
   if (auto s = pki::write_private_key(env, path, *key); !s)

@@ -34,8 +34,8 @@
 
 #include "providers/acme/acme_transport.h"
 #include "providers/acme/http01.h"
-#include "providers/env/env.h"
-#include "providers/env/error.h"
+#include "providers/base/env.h"
+#include "providers/base/error.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "providers/env/error.h"
+#include "providers/base/error.h"
 
 namespace edgecert::acme {
 

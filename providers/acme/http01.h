@@ -16,8 +16,8 @@
 #include <string>
 #include <thread>
 
-#include "providers/env/env.h"
-#include "providers/env/error.h"
+#include "providers/base/env.h"
+#include "providers/base/error.h"
 
 namespace httplib {
 class Server;

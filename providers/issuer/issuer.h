@@ -15,23 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "providers/pki/certificate.h"
 #include "schema/spec.h"
 
 namespace edgecert::issuer {
 
-// RFC 5280 CRLReason codes edgecert uses.
-enum class RevocationReason {
-  kUnspecified = 0,
-  kKeyCompromise = 1,
-  kAffiliationChanged = 3,
-  kSuperseded = 4,
-  kCessationOfOperation = 5,
-};
-const char* revocation_reason_name(RevocationReason r);  // "superseded", ...
-// Parses "superseded", "key-compromise", "keyCompromise", ... ; nullopt otherwise.
-std::optional<RevocationReason> parse_revocation_reason(const std::string& s);
+using pki::RevocationReason;
 
 struct SignRequest {
   std::string cluster;  // metadata.name; names files of file-based issuers
@@ -78,8 +68,9 @@ struct IssuerContext {
 using IssuerFactory =
     std::function<Result<std::unique_ptr<Issuer>>(const spec::Spec&, IssuerContext&)>;
 
-// Registers a factory for an `issuer.type`; built-in types register
-// themselves on first use of open_issuer.
+// Registers (or replaces: the last registration wins) the factory for an
+// `issuer.type`. The binaries register the built-in types at start-up
+// (reconciler/cli/wiring.h).
 void register_issuer(const std::string& type, IssuerFactory factory);
 
 // Opens the spec's issuer. Unknown or not-yet-available types are errors

@@ -5,33 +5,16 @@
 #include <mutex>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
-#include "providers/node/builtin.h"
+#include "providers/base/registry.h"
 
 namespace edgecert::node {
 namespace {
 
-struct Registry {
-  std::mutex mu;
-  std::map<std::string, NodeProviderFactory> factories;
-  bool builtins_done = false;
-};
-
-Registry& registry() {
-  static Registry r;
+Registry<NodeProviderFactory>& registry() {
+  static Registry<NodeProviderFactory> r;
   return r;
-}
-
-// Built-ins go in first so that a test's register_node_provider() for the
-// same scheme replaces them rather than being overwritten later.
-void ensure_builtins() {
-  Registry& r = registry();
-  {
-    std::lock_guard lock(r.mu);
-    if (r.builtins_done) return;
-    r.builtins_done = true;
-  }
-  register_builtin_node_providers();
 }
 
 }  // namespace
@@ -76,44 +59,27 @@ std::string effective_sim_dir(const NodeOpenContext& context, const spec::Spec& 
 }
 
 void register_node_provider(const std::string& scheme, NodeProviderFactory factory) {
-  ensure_builtins();
-  Registry& r = registry();
-  std::lock_guard lock(r.mu);
-  r.factories[scheme] = std::move(factory);
+  registry().add(scheme, std::move(factory));
 }
 
-std::vector<std::string> registered_node_schemes() {
-  ensure_builtins();
-  Registry& r = registry();
-  std::lock_guard lock(r.mu);
-  std::vector<std::string> out;
-  for (const auto& [k, v] : r.factories) out.push_back(k);
-  return out;
-}
+std::vector<std::string> registered_node_schemes() { return registry().names(); }
 
 Result<std::unique_ptr<NodeProvider>> open_node(const NodeOpenContext& context,
                                                 const spec::Spec& spec, const spec::Peer& peer) {
-  ensure_builtins();
   auto pos = peer.endpoint.find("://");
   std::string scheme = pos == std::string::npos ? std::string() : peer.endpoint.substr(0, pos);
-  NodeProviderFactory factory;
-  std::string known;
-  {
-    Registry& r = registry();
-    std::lock_guard lock(r.mu);
-    auto it = r.factories.find(scheme);
-    if (it != r.factories.end()) factory = it->second;
-    for (const auto& [k, v] : r.factories) known += (known.empty() ? "" : ", ") + k + "://";
-  }
+  std::optional<NodeProviderFactory> factory = registry().find(scheme);
   if (!factory) {
+    std::vector<std::string> known = registry().names();
+    for (std::string& k : known) k += "://";
     return make_error(
         ErrorCode::kInvalidArgument,
         fmt::format(
             "{}: open: endpoint '{}' has {}; known schemes: {}", peer.name, peer.endpoint,
             scheme.empty() ? std::string("no scheme") : fmt::format("unknown scheme '{}'", scheme),
-            known.empty() ? std::string("none") : known));
+            known.empty() ? std::string("none") : fmt::format("{}", fmt::join(known, ", "))));
   }
-  return factory(context, spec, peer);
+  return (*factory)(context, spec, peer);
 }
 
 }  // namespace edgecert::node

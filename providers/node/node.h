@@ -29,8 +29,8 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/env/env.h"
-#include "providers/env/error.h"
+#include "providers/base/env.h"
+#include "providers/base/error.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/key.h"
 #include "schema/spec.h"
@@ -245,7 +245,9 @@ std::string effective_sim_dir(const NodeOpenContext& context, const spec::Spec& 
 using NodeProviderFactory = std::function<Result<std::unique_ptr<NodeProvider>>(
     const NodeOpenContext& context, const spec::Spec& spec, const spec::Peer& peer)>;
 
-// Registers (or replaces) the factory for endpoints "SCHEME://...".
+// Registers (or replaces: the last registration wins) the factory for
+// endpoints "SCHEME://...". The binaries register sim:// and https:// at
+// start-up (reconciler/cli/wiring.h).
 void register_node_provider(const std::string& scheme, NodeProviderFactory factory);
 // Schemes with a registered factory, sorted.
 std::vector<std::string> registered_node_schemes();

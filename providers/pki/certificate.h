@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/env/env.h"
-#include "providers/env/error.h"
+#include "providers/base/env.h"
+#include "providers/base/error.h"
 
 namespace edgecert::pki {
 

@@ -1,13 +1,13 @@
 #include "providers/pki/checks.h"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
-#include "schema/names.h"
-
-#include <algorithm>
+#include "providers/base/fqdn.h"
 
 namespace edgecert::pki {
 
@@ -19,25 +19,6 @@ std::string describe(const Certificate& c) {
 }
 
 }  // namespace
-
-namespace {
-std::string format_utc(TimePoint t, const char* format) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
-}  // namespace
-
-std::string format_time(TimePoint t) {
-  return format_utc(t, "%Y-%m-%d %H:%M:%S UTC");
-}
-
-std::string format_time_iso(TimePoint t) {
-  return format_utc(t, "%Y-%m-%dT%H:%M:%SZ");
-}
 
 std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint now) {
   std::vector<Finding> out;
@@ -102,15 +83,6 @@ int year_of(TimePoint t) {
   return tm.tm_year + 1900;
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string out;
-  for (const std::string& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
-
 void check_common(const Certificate& c, std::vector<Finding>& out) {
   if (year_of(c.not_after()) >= 2050) {
     out.push_back({"expires-2050-or-later", Severity::kWarning,
@@ -125,7 +97,7 @@ void check_common(const Certificate& c, std::vector<Finding>& out) {
                    fmt::format("subject or issuer contains OID(s) {}: only the EV OIDs "
                                "1.3.6.1.4.1.311.60.2.1.1/.2/.3 are supported; other OIDs break "
                                "SSH tunnels",
-                               join(unknown)),
+                               fmt::join(unknown, ", ")),
                    std::nullopt});
   }
 }
@@ -322,9 +294,7 @@ std::vector<Finding> check_server_certificate(const Certificate& cert,
     if (std::find(eku.begin(), eku.end(), "clientAuth") == eku.end()) {
       std::string why;
       if (options.roles && !options.roles->roles.empty()) {
-        std::vector<std::string> names;
-        for (spec::Role r : options.roles->roles) names.emplace_back(spec::role_name(r));
-        why = fmt::format("roles {} need mutual TLS", join(names));
+        why = fmt::format("roles {} need mutual TLS", fmt::join(options.roles->roles, ", "));
       } else if (options.roles && options.roles->clustered) {
         why = "cluster peers authenticate each other with mutual TLS";
       } else {

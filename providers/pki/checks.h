@@ -12,13 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
+#include "providers/base/time.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/crl.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
-#include "schema/diagnostic.h"
-#include "schema/spec.h"
+#include "providers/base/severity.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::pki {
 
@@ -40,16 +41,13 @@ std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint
 // Recommended maximum size of a trusted CA list (guide ch.6).
 inline constexpr size_t kMaxTrustedCas = 1000;
 
-// "2026-11-27 13:00:00 UTC"
-std::string format_time(TimePoint t);
-// "2026-11-27T13:00:00Z" (RFC 3339, UTC, whole seconds)
-std::string format_time_iso(TimePoint t);
+using edgecert::format_time;
+using edgecert::format_time_iso;
 
 // Where the certificate will serve, when known (from the spec / the desired
 // certificate profile).
 struct RoleContext {
-  spec::Product product = spec::Product::kExpresswayE;
-  std::vector<spec::Role> roles;
+  std::vector<std::string> roles;  // the spec's role names ("mra", "b2b", ...)
   bool clustered = false;
 };
 

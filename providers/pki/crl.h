@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/env/env.h"
-#include "providers/env/error.h"
+#include "providers/base/env.h"
+#include "providers/base/error.h"
 #include "providers/pki/certificate.h"
-#include "schema/spec.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::pki {
 
@@ -27,7 +27,7 @@ struct CrlOptions {
   TimePoint last_update;
   TimePoint next_update;
   long number = 1;  // cRLNumber extension
-  spec::Digest digest = spec::Digest::kSha256;
+  Digest digest = Digest::kSha256;
 };
 
 class Crl {

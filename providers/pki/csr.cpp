@@ -41,7 +41,7 @@ T* find_ext_d2i(const STACK_OF(X509_EXTENSION) * exts, int nid) {
 // Builds a subject name from CN + spec subject fields, in the order an
 // Expressway writes them (C, ST, L, O, OU, CN).
 Result<ossl::X509NamePtr> build_subject_name(const std::string& common_name,
-                                             const spec::Subject& subject) {
+                                             const SubjectFields& subject) {
   ossl::X509NamePtr name(X509_NAME_new());
   if (!name) return make_error(ErrorCode::kInternal, "out of memory");
   for (auto [field, value] : {std::pair<const char*, const std::string*>{"C", &subject.country},

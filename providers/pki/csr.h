@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/env/error.h"
+#include "providers/base/error.h"
 #include "providers/pki/certificate.h"
-#include "schema/spec.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::pki {
 
@@ -20,9 +20,9 @@ class PrivateKey;
 
 struct CsrOptions {
   std::string common_name;
-  spec::Subject subject;               // empty fields are left out
+  SubjectFields subject;               // empty fields are left out
   std::vector<std::string> dns_names;  // SAN DNS entries, in order
-  spec::Digest digest = spec::Digest::kSha256;
+  Digest digest = Digest::kSha256;
   std::vector<std::string> extended_key_usage = {"serverAuth", "clientAuth"};
 };
 

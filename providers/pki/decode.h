@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/env/error.h"
+#include "providers/base/error.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/crl.h"
 #include "providers/pki/csr.h"

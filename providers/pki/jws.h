@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "providers/env/error.h"
+#include "providers/base/error.h"
 #include "providers/pki/key.h"
 
 namespace edgecert::pki {

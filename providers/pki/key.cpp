@@ -103,10 +103,10 @@ PrivateKey wrap_private_key(ossl::EvpPkeyPtr pkey) {
   return PrivateKey(std::move(impl));
 }
 
-Result<PrivateKey> PrivateKey::generate(spec::KeyAlgorithm algorithm, int size) {
+Result<PrivateKey> PrivateKey::generate(KeyAlgorithm algorithm, int size) {
   ERR_clear_error();
   EVP_PKEY* pkey = nullptr;
-  if (algorithm == spec::KeyAlgorithm::kRsa) {
+  if (algorithm == KeyAlgorithm::kRsa) {
     if (size < 2048 || size > 16384) {
       return make_error(ErrorCode::kInvalidArgument,
                         fmt::format("RSA key size {} is not supported", size));

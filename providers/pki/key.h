@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
-#include "providers/env/env.h"
-#include "providers/env/error.h"
+#include "providers/base/env.h"
+#include "providers/base/error.h"
 #include "providers/pki/certificate.h"
-#include "schema/spec.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::pki {
 
@@ -46,7 +46,7 @@ class PrivateKey {
  public:
   // Generates a fresh key: RSA 2048/4096 (any size >= 2048 is accepted for
   // tests) or ECDSA on P-256/P-384/P-521 (size 256/384/521).
-  static Result<PrivateKey> generate(spec::KeyAlgorithm algorithm, int size);
+  static Result<PrivateKey> generate(KeyAlgorithm algorithm, int size);
   // One unencrypted private key, PEM (PKCS#8, traditional RSA/EC) or DER.
   // An encrypted key is an error with code kPermission and a message saying
   // it is password protected; no passphrase is ever asked for.

@@ -192,13 +192,13 @@ Result<std::vector<PemBlock>> split_pem(std::string_view data, const std::string
   return blocks;
 }
 
-const EVP_MD* digest_md(spec::Digest d) {
+const EVP_MD* digest_md(Digest d) {
   switch (d) {
-    case spec::Digest::kSha256:
+    case Digest::kSha256:
       return EVP_sha256();
-    case spec::Digest::kSha384:
+    case Digest::kSha384:
       return EVP_sha384();
-    case spec::Digest::kSha512:
+    case Digest::kSha512:
       return EVP_sha512();
   }
   return EVP_sha256();

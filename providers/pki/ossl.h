@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/crl.h"
 #include "providers/pki/csr.h"
@@ -161,13 +161,13 @@ inline X509_CRL* raw(const Crl& c) {
 }
 
 // EVP_MD for a spec digest.
-const EVP_MD* digest_md(spec::Digest d);
+const EVP_MD* digest_md(Digest d);
 KeyInfo pkey_info(EVP_PKEY* pk);
 SubjectAltNames general_names_to_sans(const GENERAL_NAMES* gens);
 std::vector<NameAttribute> name_attributes(const X509_NAME* name);
 // Subject C, ST, L, O, OU, CN (empty fields left out).
 Result<ossl::X509NamePtr> build_subject_name(const std::string& common_name,
-                                             const spec::Subject& subject);
+                                             const SubjectFields& subject);
 Result<ossl::X509ExtPtr> make_eku_extension(const std::vector<std::string>& usages);
 Result<ossl::X509ExtPtr> make_dns_san_extension(const std::vector<std::string>& names);
 

@@ -16,7 +16,7 @@ struct Profile {
   TimePoint not_before;
   TimePoint not_after;
   std::string serial_hex;
-  spec::Digest digest = spec::Digest::kSha256;
+  Digest digest = Digest::kSha256;
   // (nid, OpenSSL extension config value) in order; SKI must precede AKI.
   std::vector<std::pair<int, std::string>> extensions;
   std::vector<ossl::X509ExtPtr> raw_extensions;

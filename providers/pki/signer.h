@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "providers/env/env.h"
-#include "providers/env/error.h"
+#include "providers/base/env.h"
+#include "providers/base/error.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
-#include "schema/spec.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::pki {
 
@@ -21,7 +21,7 @@ struct IssueOptions {
   TimePoint not_before;
   TimePoint not_after;
   std::string serial_hex = "01";  // hex, positive
-  spec::Digest digest = spec::Digest::kSha256;
+  Digest digest = Digest::kSha256;
   // Copied verbatim: the leaf's EKU (Let's Encrypt since 2026-02-11 would be
   // {"serverAuth"} only).
   std::vector<std::string> extended_key_usage = {"serverAuth", "clientAuth"};
@@ -39,11 +39,11 @@ Result<Certificate> sign_csr(const CertificateRequest& csr, const Certificate& c
 
 struct CaOptions {
   std::string common_name;
-  spec::Subject subject;
+  SubjectFields subject;
   TimePoint not_before;
   TimePoint not_after;
   std::string serial_hex = "01";
-  spec::Digest digest = spec::Digest::kSha256;
+  Digest digest = Digest::kSha256;
   std::optional<int> path_length;
 };
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/crl.h"
 

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "providers/env/error.h"
+#include "providers/base/error.h"
 #include "providers/pki/key.h"
 
 namespace edgecert::rest {

@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "providers/env/error.h"
+#include "providers/base/error.h"
 #include "providers/node/node.h"
 
 namespace edgecert::rest {

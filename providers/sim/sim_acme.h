@@ -25,7 +25,7 @@
 #include "providers/acme/acme_client.h"
 #include "providers/acme/acme_transport.h"
 #include "providers/acme/http01.h"
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"

@@ -16,7 +16,7 @@
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
 #include "providers/sim/sim_acme.h"
-#include "schema/names.h"
+#include "providers/base/fqdn.h"
 
 namespace edgecert::sim {
 

@@ -49,7 +49,7 @@
 #include <string_view>
 #include <vector>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "providers/node/node.h"
 
 namespace edgecert::sim {

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "providers/pki/key.h"
 
 namespace edgecert::simserver {

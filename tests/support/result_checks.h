@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "providers/env/error.h"
+#include "providers/base/error.h"
 
 namespace edgecert::testing {
 

@@ -5,7 +5,7 @@
 #include <fmt/core.h>
 #include <catch2/catch.hpp>
 
-#include "providers/issuer/openssl_ca.h"
+#include "providers/issuers/openssl_ca.h"
 
 namespace edgecert::testing {
 

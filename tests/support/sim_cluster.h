@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/env/fault_env.h"
+#include "providers/base/fault_env.h"
 #include "providers/pki/certificate.h"
 #include "providers/sim/sim_node.h"
 #include "tests/support/test_support.h"

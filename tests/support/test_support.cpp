@@ -9,7 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "reconciler/cli.h"
+#include "reconciler/cli/cli.h"
 
 namespace edgecert::testing {
 

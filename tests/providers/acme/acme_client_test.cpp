@@ -82,7 +82,7 @@ AcmeHttpResponse created(const std::string& location, json body) {
 }
 
 pki::PrivateKey ec_key() {
-  auto k = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  auto k = pki::PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256);
   REQUIRE(k);
   return std::move(*k);
 }

@@ -59,7 +59,7 @@ TEST_CASE("HMAC-SHA256 matches RFC 4231 test case 2", "[acme][jws]") {
 }
 
 TEST_CASE("ES256 JWK, thumbprint and raw signature", "[acme][jws]") {
-  auto key = PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  auto key = PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256);
   REQUIRE(key);
   CHECK(*jws_algorithm(*key) == "ES256");
   auto jwk = jwk_json(*key);
@@ -92,7 +92,7 @@ TEST_CASE("ES256 JWK, thumbprint and raw signature", "[acme][jws]") {
 }
 
 TEST_CASE("RS256 JWK and P-384", "[acme][jws]") {
-  auto rsa = PrivateKey::generate(spec::KeyAlgorithm::kRsa, 2048);
+  auto rsa = PrivateKey::generate(pki::KeyAlgorithm::kRsa, 2048);
   REQUIRE(rsa);
   CHECK(*jws_algorithm(*rsa) == "RS256");
   auto jwk = jwk_json(*rsa);
@@ -101,11 +101,11 @@ TEST_CASE("RS256 JWK and P-384", "[acme][jws]") {
   auto sig = jws_sign(*rsa, "a.b");
   REQUIRE(sig);
   CHECK(sig->size() == 256);
-  auto p384 = PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 384);
+  auto p384 = PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 384);
   REQUIRE(p384);
   CHECK(*jws_algorithm(*p384) == "ES384");
   CHECK(jws_sign(*p384, "a.b")->size() == 96);
-  auto p521 = PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 521);
+  auto p521 = PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 521);
   REQUIRE(p521);
   auto bad = jws_algorithm(*p521);
   REQUIRE(!bad);

@@ -20,7 +20,7 @@ using namespace edgecert::testing;
 namespace {
 
 pki::PrivateKey ec_key() {
-  auto k = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  auto k = pki::PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256);
   REQUIRE(k);
   return std::move(*k);
 }

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "providers/node/node.h"
 #include "providers/sim/sim_node.h"
 #include "schema/spec.h"

@@ -32,7 +32,7 @@ ServerCheckOptions at_now() {
 }
 
 Certificate self_signed_ca(const std::string& cn, const std::string& serial) {
-  PrivateKey k = must(PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256));
+  PrivateKey k = must(PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256));
   return must(create_self_signed_ca(k, TestPki::ca_options(cn, serial, 365)));
 }
 
@@ -90,7 +90,7 @@ TEST_CASE("pki: check_ca_set warnings: expired, duplicate CN, self-signed CN pai
   CHECK(pair[0].message.find("#1 and #3") != std::string::npos);
 
   // A root and an intermediate sharing a CN: discouraged, not the pair case.
-  PrivateKey k = must(PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256));
+  PrivateKey k = must(PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256));
   Certificate same_cn_inter = must(create_intermediate_ca(
       k, TestPki::ca_options("Test Root CA", "33", 365), p.root, p.root_key));
   auto dup = check_ca_set({p.root, same_cn_inter}, test_now());
@@ -104,7 +104,7 @@ TEST_CASE("pki: server certificate: a good one has no findings", "[pki]") {
   ServerCheckOptions o = at_now();
   o.key = &kf;
   o.chain = {p.inter, p.root};
-  o.roles = RoleContext{spec::Product::kExpresswayE, {spec::Role::kMra}, true};
+  o.roles = RoleContext{{"mra"}, true};
   CHECK(check_server_certificate(p.leaf, o).empty());
 }
 
@@ -244,7 +244,7 @@ TEST_CASE("pki: missing clientAuth warns when roles need mutual TLS", "[pki]") {
   o.extended_key_usage = {"serverAuth"};
   Certificate le = p.issue(p.leaf_key, {"edge1.example.com"}, "4001", o);
   ServerCheckOptions so = at_now();
-  so.roles = RoleContext{spec::Product::kExpresswayE, {spec::Role::kMra, spec::Role::kB2b}, false};
+  so.roles = RoleContext{{"mra", "b2b"}, false};
   auto f = check_server_certificate(le, so);
   REQUIRE(ids(f) == std::vector<std::string>{"missing-client-auth"});
   CHECK(f[0].severity == Severity::kWarning);
@@ -252,9 +252,9 @@ TEST_CASE("pki: missing clientAuth warns when roles need mutual TLS", "[pki]") {
   CHECK(f[0].message.find("2026-02-11") != std::string::npos);
   CHECK(f[0].message.find("FN74362") != std::string::npos);
   // Nothing needs mutual TLS: a standalone node without roles.
-  so.roles = RoleContext{spec::Product::kExpresswayE, {}, false};
+  so.roles = RoleContext{{}, false};
   CHECK(check_server_certificate(le, so).empty());
-  CHECK(needs_mutual_tls(RoleContext{spec::Product::kExpresswayC, {}, true}));
+  CHECK(needs_mutual_tls(RoleContext{{}, true}));
 }
 
 TEST_CASE("pki: expiry warnings use the renewal window", "[pki]") {

@@ -14,16 +14,16 @@ using namespace edgecert::pki::testing;
 
 TEST_CASE("pki: key generation for every supported EC size and RSA 2048", "[pki]") {
   struct Case {
-    spec::KeyAlgorithm alg;
+    pki::KeyAlgorithm alg;
     int size;
     const char* algorithm;
     int bits;
     const char* curve;
   };
-  for (const Case& c : {Case{spec::KeyAlgorithm::kEcdsa, 256, "EC", 256, "P-256"},
-                        Case{spec::KeyAlgorithm::kEcdsa, 384, "EC", 384, "P-384"},
-                        Case{spec::KeyAlgorithm::kEcdsa, 521, "EC", 521, "P-521"},
-                        Case{spec::KeyAlgorithm::kRsa, 2048, "RSA", 2048, ""}}) {
+  for (const Case& c : {Case{pki::KeyAlgorithm::kEcdsa, 256, "EC", 256, "P-256"},
+                        Case{pki::KeyAlgorithm::kEcdsa, 384, "EC", 384, "P-384"},
+                        Case{pki::KeyAlgorithm::kEcdsa, 521, "EC", 521, "P-521"},
+                        Case{pki::KeyAlgorithm::kRsa, 2048, "RSA", 2048, ""}}) {
     INFO(c.algorithm << " " << c.size);
     PrivateKey k = must(PrivateKey::generate(c.alg, c.size));
     KeyInfo info = k.info();
@@ -36,8 +36,8 @@ TEST_CASE("pki: key generation for every supported EC size and RSA 2048", "[pki]
     PrivateKey back = must(PrivateKey::parse(pem.view(), "key.pem"));
     CHECK(back.info().bits == c.bits);
   }
-  CHECK_FALSE(PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 300));
-  CHECK_FALSE(PrivateKey::generate(spec::KeyAlgorithm::kRsa, 1024));
+  CHECK_FALSE(PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 300));
+  CHECK_FALSE(PrivateKey::generate(pki::KeyAlgorithm::kRsa, 1024));
 }
 
 TEST_CASE("pki: SecretString is wiped when moved from", "[pki]") {
@@ -52,12 +52,12 @@ TEST_CASE("pki: SecretString is wiped when moved from", "[pki]") {
 }
 
 TEST_CASE("pki: CSR as an Expressway generates it, openssl verifies it", "[pki]") {
-  PrivateKey key = must(PrivateKey::generate(spec::KeyAlgorithm::kRsa, 2048));
+  PrivateKey key = must(PrivateKey::generate(pki::KeyAlgorithm::kRsa, 2048));
   CsrOptions o;
   o.common_name = "cluster.example.com";
   o.subject = {"GB", "England", "London", "Example Ltd", "Collaboration"};
   o.dns_names = {"cluster.example.com", "edge1.example.com", "collab-edge.example.com"};
-  o.digest = spec::Digest::kSha384;
+  o.digest = pki::Digest::kSha384;
   CertificateRequest csr = must(CertificateRequest::create(key, o));
   CHECK(csr.signature_valid());
   CHECK(key.matches(csr));
@@ -214,7 +214,7 @@ TEST_CASE("pki: key files: PKCS#8, traditional, DER and encrypted forms", "[pki]
 TEST_CASE("pki: private keys are written 0600, atomically, through Env", "[pki]") {
   TempDir dir;
   auto env = make_posix_env();
-  PrivateKey key = must(PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256));
+  PrivateKey key = must(PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256));
   std::string path = dir.file("server.key");
   REQUIRE(write_private_key(*env, path, key));
   CHECK(must(env->file_mode(path)) == 0600u);

@@ -82,9 +82,9 @@ T must(Result<T> r) {
 
 // Root -> intermediate -> leaf, all ECDSA P-256 (fast), issued by edgecert.
 struct TestPki {
-  PrivateKey root_key = must(PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256));
-  PrivateKey inter_key = must(PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256));
-  PrivateKey leaf_key = must(PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256));
+  PrivateKey root_key = must(PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256));
+  PrivateKey inter_key = must(PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256));
+  PrivateKey leaf_key = must(PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256));
   Certificate root;
   Certificate inter;
   Certificate leaf;

@@ -16,8 +16,8 @@ TEST_CASE("sha256 of data matches sha256sum", "[pki][spki]") {
 }
 
 TEST_CASE("spki digest ties a key, its CSR and its certificate together", "[pki][spki]") {
-  auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
-  auto other = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  auto key = pki::PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256);
+  auto other = pki::PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256);
   REQUIRE(key);
   REQUIRE(other);
   pki::CsrOptions o;

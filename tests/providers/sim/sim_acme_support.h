@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 #include "providers/node/node.h"
 #include "providers/pki/certificate.h"
 

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "providers/env/env.h"
+#include "providers/base/env.h"
 
 namespace edgecert::testing {
 

@@ -1,0 +1,115 @@
+// Env: the process's window onto files, clock and environment variables.
+//
+// Modelled on leveldb's Env. Everything edgecert does to the local machine goes
+// through an Env so tests can substitute MemoryEnv (in-memory files, a settable
+// clock) or wrap a real Env with fault injection. Paths are plain strings; an
+// Env never interprets "~" or resolves relative paths against anything but the
+// process's working directory.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "providers/base/error.h"
+
+namespace edgecert {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point;
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // Whole-file read. NotFound when the file does not exist.
+  virtual Result<std::string> read_file(const std::string& path) = 0;
+
+  // Writes `data` so that readers see either the old file or the whole new one:
+  // temp file in the same folder, fsync, chmod `mode`, rename, fsync folder.
+  // Secrets (keys) are written with mode 0600.
+  virtual Status write_file_atomic(const std::string& path, const std::string& data,
+                                   unsigned mode = 0644) = 0;
+
+  // Creates `path` with `data` only if it does not exist yet (O_EXCL), fsynced:
+  // AlreadyExists otherwise. Used for lock files.
+  virtual Status create_exclusive(const std::string& path, const std::string& data,
+                                  unsigned mode = 0644) = 0;
+
+  // Appends and fsyncs (journals, audit logs). Creates the file with `mode`.
+  virtual Status append_file(const std::string& path, const std::string& data,
+                             unsigned mode = 0644) = 0;
+
+  virtual bool exists(const std::string& path) = 0;
+  virtual bool is_directory(const std::string& path) = 0;
+  // Names (not paths) of entries in a folder, sorted.
+  virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+  // mkdir -p.
+  virtual Status create_dirs(const std::string& path, unsigned mode = 0755) = 0;
+  virtual Status remove_file(const std::string& path) = 0;
+  // Permission bits of an existing file.
+  virtual Result<unsigned> file_mode(const std::string& path) = 0;
+
+  virtual TimePoint now() = 0;
+  // Waits (real Env) or moves the clock forward (MemoryEnv): every wait in
+  // edgecert (health gates, polling, backoff) goes through here so tests run
+  // in no time.
+  virtual void sleep_for(std::chrono::milliseconds duration) = 0;
+  virtual std::optional<std::string> get_env(const std::string& name) = 0;
+};
+
+// The real thing: POSIX files, the system clock, the process environment.
+Env& default_env();
+std::unique_ptr<Env> make_posix_env();
+
+// In-memory files, a clock that only moves when told, and a private variable
+// table. For tests; not thread-safe.
+class MemoryEnv : public Env {
+ public:
+  explicit MemoryEnv(TimePoint start = TimePoint(std::chrono::seconds(1798761600)));
+
+  Result<std::string> read_file(const std::string& path) override;
+  Status write_file_atomic(const std::string& path, const std::string& data,
+                           unsigned mode) override;
+  Status create_exclusive(const std::string& path, const std::string& data, unsigned mode) override;
+  Status append_file(const std::string& path, const std::string& data, unsigned mode) override;
+  bool exists(const std::string& path) override;
+  bool is_directory(const std::string& path) override;
+  Result<std::vector<std::string>> list_dir(const std::string& path) override;
+  Status create_dirs(const std::string& path, unsigned mode) override;
+  Status remove_file(const std::string& path) override;
+  Result<unsigned> file_mode(const std::string& path) override;
+  TimePoint now() override { return now_; }
+  void sleep_for(std::chrono::milliseconds duration) override { now_ += duration; }
+  std::optional<std::string> get_env(const std::string& name) override;
+
+  void set_now(TimePoint t) { now_ = t; }
+  void advance(std::chrono::seconds d) { now_ += d; }
+  void set_env(const std::string& name, const std::string& value) { vars_[name] = value; }
+  // Test convenience: write a file (creating parent folders).
+  void put(const std::string& path, const std::string& data, unsigned mode = 0644);
+
+ private:
+  struct File {
+    std::string data;
+    unsigned mode = 0644;
+  };
+  std::map<std::string, File> files_;
+  std::map<std::string, unsigned> dirs_;
+  std::map<std::string, std::string> vars_;
+  TimePoint now_;
+};
+
+// Path helpers (pure string functions).
+std::string path_join(const std::string& a, const std::string& b);
+std::string path_dirname(const std::string& path);
+std::string path_basename(const std::string& path);
+bool path_is_absolute(const std::string& path);
+// Resolves `path` against `base_dir` unless it is absolute.
+std::string path_resolve(const std::string& base_dir, const std::string& path);
+
+}  // namespace edgecert

@@ -1,0 +1,109 @@
+#include <algorithm>
+#include <set>
+
+#include "providers/base/env.h"
+
+namespace edgecert {
+namespace {
+
+std::string normalize(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  while (p.rfind("./", 0) == 0) p = p.substr(2);
+  return p;
+}
+
+}  // namespace
+
+MemoryEnv::MemoryEnv(TimePoint start) : now_(start) {}
+
+Result<std::string> MemoryEnv::read_file(const std::string& path) {
+  auto it = files_.find(normalize(path));
+  if (it == files_.end()) {
+    if (dirs_.count(normalize(path)))
+      return make_error(ErrorCode::kInvalidArgument, path + ": is a directory");
+    return make_error(ErrorCode::kNotFound, path + ": cannot open: No such file or directory");
+  }
+  return it->second.data;
+}
+
+Status MemoryEnv::write_file_atomic(const std::string& path, const std::string& data,
+                                    unsigned mode) {
+  std::string p = normalize(path);
+  std::string dir = path_dirname(p);
+  if (dir != "." && dir != "/" && !dirs_.count(dir))
+    return make_error(ErrorCode::kNotFound, path + ": cannot create: No such file or directory");
+  files_[p] = File{data, mode};
+  return {};
+}
+
+Status MemoryEnv::create_exclusive(const std::string& path, const std::string& data,
+                                   unsigned mode) {
+  if (exists(path))
+    return make_error(ErrorCode::kAlreadyExists, path + ": cannot create: File exists");
+  return write_file_atomic(path, data, mode);
+}
+
+Status MemoryEnv::append_file(const std::string& path, const std::string& data, unsigned mode) {
+  std::string p = normalize(path);
+  auto it = files_.find(p);
+  if (it == files_.end()) return write_file_atomic(p, data, mode);
+  it->second.data += data;
+  return {};
+}
+
+bool MemoryEnv::exists(const std::string& path) {
+  std::string p = normalize(path);
+  return files_.count(p) || dirs_.count(p);
+}
+
+bool MemoryEnv::is_directory(const std::string& path) {
+  return dirs_.count(normalize(path)) > 0;
+}
+
+Result<std::vector<std::string>> MemoryEnv::list_dir(const std::string& path) {
+  std::string p = normalize(path);
+  if (!dirs_.count(p)) return make_error(ErrorCode::kNotFound, path + ": cannot list");
+  std::set<std::string> names;
+  auto collect = [&](const std::string& entry) {
+    if (path_dirname(entry) == p) names.insert(path_basename(entry));
+  };
+  for (auto& [k, v] : files_) collect(k);
+  for (auto& [k, v] : dirs_) collect(k);
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+Status MemoryEnv::create_dirs(const std::string& path, unsigned mode) {
+  std::string p = normalize(path);
+  while (!p.empty() && p != "." && p != "/") {
+    if (files_.count(p)) return make_error(ErrorCode::kAlreadyExists, p + ": is a file");
+    dirs_.emplace(p, mode);
+    p = path_dirname(p);
+  }
+  return {};
+}
+
+Status MemoryEnv::remove_file(const std::string& path) {
+  if (!files_.erase(normalize(path)))
+    return make_error(ErrorCode::kNotFound, path + ": unlink: No such file or directory");
+  return {};
+}
+
+Result<unsigned> MemoryEnv::file_mode(const std::string& path) {
+  auto it = files_.find(normalize(path));
+  if (it == files_.end()) return make_error(ErrorCode::kNotFound, path + ": stat: not found");
+  return it->second.mode;
+}
+
+std::optional<std::string> MemoryEnv::get_env(const std::string& name) {
+  auto it = vars_.find(name);
+  if (it == vars_.end()) return std::nullopt;
+  return it->second;
+}
+
+void MemoryEnv::put(const std::string& path, const std::string& data, unsigned mode) {
+  std::string p = normalize(path);
+  (void)create_dirs(path_dirname(p), 0755);
+  files_[p] = File{data, mode};
+}
+
+}  // namespace edgecert

@@ -1,0 +1,238 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "providers/base/env.h"
+
+namespace edgecert {
+namespace {
+
+Error errno_error(const std::string& what, const std::string& path, int err) {
+  ErrorCode code = ErrorCode::kIo;
+  if (err == ENOENT) code = ErrorCode::kNotFound;
+  if (err == EACCES || err == EPERM) code = ErrorCode::kPermission;
+  if (err == EEXIST) code = ErrorCode::kAlreadyExists;
+  return Error{code, fmt::format("{}: {}: {}", path, what, std::strerror(err))};
+}
+
+Status write_all(int fd, const std::string& data, const std::string& path) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(errno_error("write", path, errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+class PosixEnv final : public Env {
+ public:
+  Result<std::string> read_file(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::unexpected(errno_error("cannot open", path, errno));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      return make_error(ErrorCode::kInvalidArgument, path + ": is a directory");
+    }
+    std::string out;
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(fd);
+        return std::unexpected(errno_error("read", path, err));
+      }
+      if (n == 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return out;
+  }
+
+  Status write_file_atomic(const std::string& path, const std::string& data,
+                           unsigned mode) override {
+    std::string dir = path_dirname(path);
+    std::random_device rd;
+    std::string tmp =
+        path_join(dir, fmt::format(".{}.tmp.{}.{:x}", path_basename(path), ::getpid(), rd()));
+    // Created with the final mode from the start so a secret is never readable
+    // by others, not even for the moment between create and chmod.
+    int fd =
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return std::unexpected(errno_error("cannot create", tmp, errno));
+    auto cleanup = [&] {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+    };
+    if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+      int err = errno;
+      cleanup();
+      return std::unexpected(errno_error("chmod", tmp, err));
+    }
+    if (auto st = write_all(fd, data, tmp); !st) {
+      cleanup();
+      return st;
+    }
+    if (::fsync(fd) != 0) {
+      int err = errno;
+      cleanup();
+      return std::unexpected(errno_error("fsync", tmp, err));
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return std::unexpected(errno_error("rename", path, err));
+    }
+    sync_dir(dir);
+    return {};
+  }
+
+  Status create_exclusive(const std::string& path, const std::string& data,
+                          unsigned mode) override {
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return std::unexpected(errno_error("cannot create", path, errno));
+    auto st = write_all(fd, data, path);
+    if (st && ::fsync(fd) != 0) st = std::unexpected(errno_error("fsync", path, errno));
+    ::close(fd);
+    if (!st) ::unlink(path.c_str());
+    sync_dir(path_dirname(path));
+    return st;
+  }
+
+  Status append_file(const std::string& path, const std::string& data, unsigned mode) override {
+    int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return std::unexpected(errno_error("cannot open", path, errno));
+    auto st = write_all(fd, data, path);
+    if (st && ::fsync(fd) != 0) st = std::unexpected(errno_error("fsync", path, errno));
+    ::close(fd);
+    return st;
+  }
+
+  bool exists(const std::string& path) override {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+  }
+
+  bool is_directory(const std::string& path) override {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
+
+  Result<std::vector<std::string>> list_dir(const std::string& path) override {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return std::unexpected(errno_error("cannot list", path, errno));
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  Status create_dirs(const std::string& path, unsigned mode) override {
+    if (path.empty() || is_directory(path)) return {};
+    std::string parent = path_dirname(path);
+    if (parent != path) {
+      if (auto st = create_dirs(parent, mode); !st) return st;
+    }
+    if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+      return std::unexpected(errno_error("mkdir", path, errno));
+    }
+    return {};
+  }
+
+  Status remove_file(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return std::unexpected(errno_error("unlink", path, errno));
+    return {};
+  }
+
+  Result<unsigned> file_mode(const std::string& path) override {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::unexpected(errno_error("stat", path, errno));
+    return static_cast<unsigned>(st.st_mode & 07777);
+  }
+
+  TimePoint now() override { return Clock::now(); }
+
+  void sleep_for(std::chrono::milliseconds duration) override {
+    std::this_thread::sleep_for(duration);
+  }
+
+  std::optional<std::string> get_env(const std::string& name) override {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  }
+
+ private:
+  static void sync_dir(const std::string& dir) {
+    int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Env> make_posix_env() {
+  return std::make_unique<PosixEnv>();
+}
+
+Env& default_env() {
+  static PosixEnv env;
+  return env;
+}
+
+std::string path_join(const std::string& a, const std::string& b) {
+  if (a.empty() || a == ".") return b;
+  if (b.empty()) return a;
+  if (path_is_absolute(b)) return b;
+  if (a.back() == '/') return a + b;
+  return a + "/" + b;
+}
+
+std::string path_dirname(const std::string& path) {
+  auto pos = path.find_last_of('/');
+  if (pos == std::string::npos) return ".";
+  if (pos == 0) return "/";
+  return path.substr(0, pos);
+}
+
+std::string path_basename(const std::string& path) {
+  auto pos = path.find_last_of('/');
+  return pos == std::string::npos ? path : path.substr(pos + 1);
+}
+
+bool path_is_absolute(const std::string& path) {
+  return !path.empty() && path[0] == '/';
+}
+
+std::string path_resolve(const std::string& base_dir, const std::string& path) {
+  if (path_is_absolute(path)) return path;
+  return path_join(base_dir, path);
+}
+
+}  // namespace edgecert

@@ -1,0 +1,77 @@
+#include "reconciler/cli/cli.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "reconciler/cli/wiring.h"
+
+namespace edgecert {
+
+const std::vector<CommandSpec>& command_table() {
+  static const std::vector<CommandSpec> table = {
+      {"validate", "Check spec files: structure, values and referenced files", setup_validate},
+      {"status", "Show the live certificate state of every node (read-only)", setup_status},
+      {"show", "Decode certificates, CSRs, CRLs and keys; list Expressway checks", setup_show},
+      {"plan", "Show what apply would change, node by node (read-only)", setup_plan},
+      {"apply", "Take the cluster to the spec, one node at a time", setup_apply},
+      {"force-unlock", "Remove a cluster lock left behind by a dead run", setup_force_unlock},
+      {"ca", "Manage a local CA for the openssl-ca issuer", setup_ca},
+      {"acme", "Use the ACME client directly (issue a certificate)", setup_acme},
+      {"revoke", "Revoke a certificate a node no longer uses (never one in use)", setup_revoke},
+  };
+  return table;
+}
+
+int run_cli(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  CliContext ctx{default_env(), std::cout, std::cerr, static_cast<bool>(::isatty(0)), &std::cin};
+  return run_cli(args, ctx);
+}
+
+int run_cli(const std::vector<std::string>& args, CliContext& ctx) {
+  cli::register_builtins();
+  CLI::App app{"edgecert: certificates of Cisco Expressway clusters, as code", "edgecert"};
+  app.set_version_flag("--version", std::string("edgecert ") + EDGECERT_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  std::function<int()> action;
+  std::vector<std::pair<CLI::App*, std::function<int()>>> actions;
+  for (const CommandSpec& cmd : command_table()) {
+    CLI::App* sub = app.add_subcommand(cmd.name, cmd.description);
+    actions.emplace_back(sub, cmd.setup(*sub, ctx));
+  }
+
+  // CLI11 parses a reversed vector (it pops from the back).
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    ctx.out << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    ctx.out << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::CallForVersion&) {
+    ctx.out << "edgecert " << EDGECERT_VERSION << "\n";
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    // Help requested on a subcommand arrives as CallForHelp too, handled above.
+    ctx.err << "edgecert: error: " << e.what() << "\n";
+    ctx.err << "Run 'edgecert --help' for usage.\n";
+    return kExitError;
+  }
+
+  for (auto& [sub, act] : actions) {
+    if (sub->parsed()) return act();
+  }
+  ctx.err << "edgecert: error: no command given\n";
+  return kExitError;
+}
+
+}  // namespace edgecert

@@ -1,0 +1,53 @@
+// `edgecert plan SPEC`: what apply would do, node by node. Read-only.
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include "reconciler/cli/cli.h"
+#include "reconciler/cli/session_cli.h"
+
+namespace edgecert {
+
+std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
+  struct Opts {
+    std::string spec;
+    std::string out;
+    std::string output = "text";
+    bool detailed_exitcode = false;
+    NodeOptions node;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("SPEC", o->spec, "Spec file")->required();
+  app.add_option("--out", o->out, "Save the plan (JSON) for 'edgecert apply FILE'");
+  app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--detailed-exitcode", o->detailed_exitcode,
+               "Exit 0 when there are no changes, 2 when there are, 1 on error");
+  add_node_options(app, o->node, true);
+
+  return [o, &ctx]() -> int {
+    auto session = open_session(o->spec, o->node, ctx);
+    if (!session) return kExitError;
+    auto live = read_live(*session, ctx);
+    if (!live) return kExitError;
+    auto plan = make_plan(*session, *live, ctx);
+    if (!plan) return kExitError;
+    if (!o->out.empty()) {
+      if (auto st = ctx.env.write_file_atomic(o->out, plan_to_json(*plan).dump(2) + "\n", 0644);
+          !st) {
+        ctx.err << "edgecert: error: saving the plan: " << st.error().message << "\n";
+        return kExitError;
+      }
+    }
+    if (o->output == "json") {
+      ctx.out << plan_to_json(*plan).dump(2) << "\n";
+    } else {
+      ctx.out << render_plan_text(*plan);
+      if (!o->out.empty() && !plan->empty())
+        ctx.out << fmt::format("\nSaved the plan to {}. Apply exactly it with: edgecert apply {}\n",
+                               o->out, o->out);
+    }
+    if (o->detailed_exitcode && !plan->empty()) return kExitChanges;
+    return kExitOk;
+  };
+}
+
+}  // namespace edgecert

@@ -1,0 +1,386 @@
+// `edgecert show FILE...`: decode certificates, bundles, CSRs, CRLs and keys
+// (PEM or DER, by content) and list the Expressway checks under each object.
+//
+// Field labels follow `openssl x509 -text` so operators can compare output.
+// Keys show their type and size only, never key material. Exit 1 when any
+// file cannot be read or decoded ("PATH: block N: ..." on stderr); findings
+// themselves do not change the exit status (show is for looking).
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <ostream>
+
+#include "providers/pki/checks.h"
+#include "providers/pki/decode.h"
+#include "reconciler/cli/cli.h"
+
+namespace edgecert {
+
+namespace {
+
+using pki::Certificate;
+using pki::DecodedObject;
+using pki::Finding;
+using pki::ObjectKind;
+
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string out;
+  for (const std::string& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+// openssl's long names for EKU and key usage, for the text form.
+std::string eku_label(const std::string& sn) {
+  if (sn == "serverAuth") return "TLS Web Server Authentication";
+  if (sn == "clientAuth") return "TLS Web Client Authentication";
+  if (sn == "codeSigning") return "Code Signing";
+  if (sn == "emailProtection") return "E-mail Protection";
+  if (sn == "OCSPSigning") return "OCSP Signing";
+  if (sn == "timeStamping") return "Time Stamping";
+  return sn;
+}
+
+std::string ku_label(const std::string& name) {
+  static const std::pair<const char*, const char*> kLabels[] = {
+      {"digitalSignature", "Digital Signature"},
+      {"nonRepudiation", "Non Repudiation"},
+      {"keyEncipherment", "Key Encipherment"},
+      {"dataEncipherment", "Data Encipherment"},
+      {"keyAgreement", "Key Agreement"},
+      {"keyCertSign", "Certificate Sign"},
+      {"cRLSign", "CRL Sign"},
+      {"encipherOnly", "Encipher Only"},
+      {"decipherOnly", "Decipher Only"}};
+  for (const auto& [k, v] : kLabels)
+    if (name == k) return v;
+  return name;
+}
+
+std::string public_key_algorithm(const pki::KeyInfo& k) {
+  if (k.algorithm == "RSA") return "rsaEncryption";
+  if (k.algorithm == "EC") return "id-ecPublicKey";
+  return k.algorithm;
+}
+
+std::vector<std::string> san_entries(const pki::SubjectAltNames& s) {
+  std::vector<std::string> out;
+  for (const auto& d : s.dns) out.push_back("DNS:" + d);
+  for (const auto& d : s.ip) out.push_back("IP Address:" + d);
+  for (const auto& d : s.email) out.push_back("email:" + d);
+  for (const auto& d : s.uri) out.push_back("URI:" + d);
+  for (const auto& d : s.other) out.push_back(d);
+  return out;
+}
+
+// Whether to check a certificate as a CA rather than as a server
+// certificate: it may sign certificates (keyCertSign), signed another
+// certificate of the same file (a CA missing BasicConstraints), or is CA:TRUE
+// or self-signed without any SAN. A self-signed CA:TRUE certificate with SANs
+// (what `openssl req -x509` makes) is a server certificate.
+bool looks_like_ca(const Certificate& c, const std::vector<Certificate>& file_certs) {
+  auto ku = c.key_usage();
+  if (std::find(ku.begin(), ku.end(), "keyCertSign") != ku.end()) return true;
+  for (const Certificate& other : file_certs) {
+    if (!(other == c) && other.issuer() == c.subject() && other.is_signed_by(c)) return true;
+  }
+  return (c.is_ca() || c.is_self_signed()) && c.subject_alt_names().empty();
+}
+
+struct Shown {
+  const DecodedObject* object;
+  std::vector<Finding> findings;
+  bool as_ca = false;
+};
+
+nlohmann::json key_info_json(const pki::KeyInfo& k) {
+  nlohmann::json j{{"algorithm", k.algorithm}, {"bits", k.bits}};
+  if (!k.curve.empty()) j["curve"] = k.curve;
+  return j;
+}
+
+nlohmann::json sans_json(const pki::SubjectAltNames& s) {
+  return {{"dns", s.dns}, {"ip", s.ip}, {"email", s.email}, {"uri", s.uri}, {"other", s.other}};
+}
+
+nlohmann::json attrs_json(const std::vector<pki::NameAttribute>& attrs) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& x : attrs)
+    a.push_back({{"oid", x.oid}, {"name", x.short_name}, {"value", x.value}});
+  return a;
+}
+
+nlohmann::json object_json(const Shown& s) {
+  const DecodedObject& o = *s.object;
+  nlohmann::json j{
+      {"index", o.index}, {"kind", pki::object_kind_name(o.kind)}, {"encoding", o.encoding}};
+  if (o.certificate) {
+    const Certificate& c = *o.certificate;
+    j["version"] = c.version();
+    j["serial"] = c.serial_hex();
+    j["subject"] = c.subject();
+    j["subjectAttributes"] = attrs_json(c.subject_attributes());
+    j["issuer"] = c.issuer();
+    j["issuerAttributes"] = attrs_json(c.issuer_attributes());
+    j["notBefore"] = pki::format_time(c.not_before());
+    j["notAfter"] = pki::format_time(c.not_after());
+    j["publicKey"] = key_info_json(c.key_info());
+    j["signatureAlgorithm"] = c.signature_algorithm();
+    j["signatureDigest"] = c.signature_digest();
+    j["subjectAltNames"] = sans_json(c.subject_alt_names());
+    j["extendedKeyUsage"] = c.extended_key_usage();
+    j["keyUsage"] = c.key_usage();
+    j["basicConstraints"] =
+        c.has_basic_constraints() ? nlohmann::json{{"ca", c.is_ca()}} : nlohmann::json(nullptr);
+    if (auto pl = c.path_length()) j["basicConstraints"]["pathLength"] = *pl;
+    j["subjectKeyId"] = c.subject_key_id();
+    j["authorityKeyId"] = c.authority_key_id();
+    j["crlDistributionPoints"] = c.crl_distribution_points();
+    j["ocspUrls"] = c.ocsp_urls();
+    j["unknownNameOids"] = c.unknown_name_oids();
+    j["selfSigned"] = c.is_self_signed();
+    j["checkedAs"] = s.as_ca ? "ca" : "server";
+    j["sha256Fingerprint"] = c.sha256_fingerprint();
+  } else if (o.request) {
+    const pki::CertificateRequest& r = *o.request;
+    j["subject"] = r.subject();
+    j["subjectAttributes"] = attrs_json(r.subject_attributes());
+    j["publicKey"] = key_info_json(r.key_info());
+    j["signatureAlgorithm"] = r.signature_algorithm();
+    j["signatureValid"] = r.signature_valid();
+    j["subjectAltNames"] = sans_json(r.subject_alt_names());
+    j["extendedKeyUsage"] = r.extended_key_usage();
+    j["keyUsage"] = r.key_usage();
+  } else if (o.crl) {
+    const pki::Crl& c = *o.crl;
+    j["issuer"] = c.issuer();
+    j["lastUpdate"] = pki::format_time(c.last_update());
+    j["nextUpdate"] =
+        c.next_update() ? nlohmann::json(pki::format_time(*c.next_update())) : nlohmann::json();
+    j["crlNumber"] = c.number() ? nlohmann::json(*c.number()) : nlohmann::json();
+    j["signatureAlgorithm"] = c.signature_algorithm();
+    nlohmann::json revoked = nlohmann::json::array();
+    for (const auto& r : c.revoked())
+      revoked.push_back({{"serial", r.serial_hex}, {"revoked", pki::format_time(r.revoked_at)}});
+    j["revoked"] = revoked;
+  } else if (o.key) {
+    j["encrypted"] = o.key->encrypted;
+    if (o.key->key) j["key"] = key_info_json(o.key->key->info());
+  }
+  nlohmann::json f = nlohmann::json::array();
+  for (const Finding& x : s.findings)
+    f.push_back({{"id", x.id}, {"severity", severity_name(x.severity)}, {"message", x.message}});
+  j["findings"] = f;
+  return j;
+}
+
+void print_key_info(std::ostream& out, const pki::KeyInfo& k, const char* indent) {
+  out << indent << "Public Key Algorithm: " << public_key_algorithm(k) << "\n";
+  out << indent << "    Public-Key: (" << k.bits << " bit)\n";
+  if (!k.curve.empty()) out << indent << "    NIST CURVE: " << k.curve << "\n";
+}
+
+void print_object(std::ostream& out, const std::string& path, const Shown& s) {
+  const DecodedObject& o = *s.object;
+  out << fmt::format("{}: block {}: {} ({})\n", path, o.index, pki::object_kind_name(o.kind),
+                     o.encoding);
+  if (o.certificate) {
+    const Certificate& c = *o.certificate;
+    out << "    Version: " << c.version() << "\n";
+    out << "    Serial Number: " << c.serial_hex() << "\n";
+    out << "    Signature Algorithm: " << c.signature_algorithm() << "\n";
+    out << "    Issuer: " << c.issuer() << "\n";
+    out << "    Validity\n";
+    out << "        Not Before: " << pki::format_time(c.not_before()) << "\n";
+    out << "        Not After : " << pki::format_time(c.not_after()) << "\n";
+    out << "    Subject: " << c.subject() << "\n";
+    out << "    Subject Public Key Info:\n";
+    print_key_info(out, c.key_info(), "        ");
+    out << "    X509v3 extensions:\n";
+    if (c.has_basic_constraints()) {
+      std::string bc = c.is_ca() ? "CA:TRUE" : "CA:FALSE";
+      if (auto pl = c.path_length()) bc += fmt::format(", pathlen:{}", *pl);
+      out << "        X509v3 Basic Constraints: " << bc << "\n";
+    }
+    if (c.has_key_usage()) {
+      std::vector<std::string> ku;
+      for (const auto& k : c.key_usage()) ku.push_back(ku_label(k));
+      out << "        X509v3 Key Usage: " << join(ku) << "\n";
+    }
+    if (c.has_extended_key_usage()) {
+      std::vector<std::string> eku;
+      for (const auto& e : c.extended_key_usage()) eku.push_back(eku_label(e));
+      out << "        X509v3 Extended Key Usage: " << join(eku) << "\n";
+    }
+    if (auto ski = c.subject_key_id(); !ski.empty())
+      out << "        X509v3 Subject Key Identifier: " << ski << "\n";
+    if (auto aki = c.authority_key_id(); !aki.empty())
+      out << "        X509v3 Authority Key Identifier: " << aki << "\n";
+    if (auto sans = san_entries(c.subject_alt_names()); !sans.empty())
+      out << "        X509v3 Subject Alternative Name: " << join(sans) << "\n";
+    if (auto dps = c.crl_distribution_points(); !dps.empty()) {
+      std::vector<std::string> uris;
+      for (const auto& u : dps) uris.push_back("URI:" + u);
+      out << "        X509v3 CRL Distribution Points: " << join(uris) << "\n";
+    }
+    if (auto ocsp = c.ocsp_urls(); !ocsp.empty()) {
+      std::vector<std::string> uris;
+      for (const auto& u : ocsp) uris.push_back("OCSP - URI:" + u);
+      out << "        Authority Information Access: " << join(uris) << "\n";
+    }
+    out << "    SHA256 Fingerprint: " << c.sha256_fingerprint() << "\n";
+  } else if (o.request) {
+    const pki::CertificateRequest& r = *o.request;
+    out << "    Subject: " << r.subject() << "\n";
+    out << "    Subject Public Key Info:\n";
+    print_key_info(out, r.key_info(), "        ");
+    out << "    Signature Algorithm: " << r.signature_algorithm()
+        << (r.signature_valid() ? "" : " (signature does not verify)") << "\n";
+    out << "    Requested Extensions:\n";
+    if (auto ku = r.key_usage(); !ku.empty()) {
+      std::vector<std::string> l;
+      for (const auto& k : ku) l.push_back(ku_label(k));
+      out << "        X509v3 Key Usage: " << join(l) << "\n";
+    }
+    if (auto eku = r.extended_key_usage(); !eku.empty()) {
+      std::vector<std::string> l;
+      for (const auto& e : eku) l.push_back(eku_label(e));
+      out << "        X509v3 Extended Key Usage: " << join(l) << "\n";
+    }
+    if (auto sans = san_entries(r.subject_alt_names()); !sans.empty())
+      out << "        X509v3 Subject Alternative Name: " << join(sans) << "\n";
+  } else if (o.crl) {
+    const pki::Crl& c = *o.crl;
+    out << "    Signature Algorithm: " << c.signature_algorithm() << "\n";
+    out << "    Issuer: " << c.issuer() << "\n";
+    out << "    Last Update: " << pki::format_time(c.last_update()) << "\n";
+    out << "    Next Update: "
+        << (c.next_update() ? pki::format_time(*c.next_update()) : std::string("NONE")) << "\n";
+    if (auto n = c.number()) out << "    X509v3 CRL Number: " << *n << "\n";
+    auto revoked = c.revoked();
+    if (revoked.empty()) {
+      out << "    No Revoked Certificates.\n";
+    } else {
+      out << "    Revoked Certificates:\n";
+      for (const auto& r : revoked) {
+        out << "        Serial Number: " << r.serial_hex << "\n";
+        out << "            Revocation Date: " << pki::format_time(r.revoked_at) << "\n";
+      }
+    }
+  } else if (o.key) {
+    if (o.key->encrypted) {
+      out << "    Private Key: encrypted (password protected)\n";
+    } else if (o.key->key) {
+      pki::KeyInfo k = o.key->key->info();
+      out << "    Private-Key: (" << k.bits << " bit, " << k.algorithm
+          << (k.curve.empty() ? "" : " " + k.curve) << ")\n";
+    }
+  }
+  if (s.findings.empty()) {
+    out << "    Checks: ok\n";
+  } else {
+    out << "    Checks:\n";
+    for (const Finding& f : s.findings)
+      out << fmt::format("        {}: {} [{}]\n", severity_name(f.severity), f.message, f.id);
+  }
+}
+
+}  // namespace
+
+std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
+  struct Opts {
+    std::vector<std::string> files;
+    std::string output = "text";
+    std::string key;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("FILE", o->files, "Certificates, bundles, CSRs, CRLs or keys (PEM or DER)")
+      ->required();
+  app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--key", o->key,
+                 "Private key belonging to the server certificate(s) shown (checks the match)");
+
+  return [o, &ctx]() -> int {
+    bool ok = true;
+    const TimePoint now = ctx.env.now();
+
+    std::optional<pki::KeyFile> pair_key;
+    if (!o->key.empty()) {
+      auto data = ctx.env.read_file(o->key);
+      auto kf = data ? pki::inspect_private_key(*data, o->key)
+                     : Result<pki::KeyFile>(std::unexpected(data.error()));
+      if (!kf) {
+        ctx.err << kf.error().message << "\n";
+        return kExitError;
+      }
+      pair_key = std::move(*kf);
+    }
+
+    nlohmann::json files = nlohmann::json::array();
+    for (const std::string& path : o->files) {
+      nlohmann::json fj{{"path", path}};
+      auto data = ctx.env.read_file(path);
+      Result<std::vector<DecodedObject>> objects =
+          data ? pki::decode_objects(*data, path)
+               : Result<std::vector<DecodedObject>>(std::unexpected(data.error()));
+      if (!objects) {
+        std::string msg = objects.error().message;
+        if (msg.rfind(path, 0) != 0) msg = path + ": " + msg;
+        ctx.err << msg << "\n";
+        ok = false;
+        fj["error"] = msg;
+        files.push_back(fj);
+        continue;
+      }
+      std::vector<Certificate> certs;
+      for (const DecodedObject& d : *objects)
+        if (d.certificate) certs.push_back(*d.certificate);
+
+      std::vector<Shown> shown;
+      for (const DecodedObject& d : *objects) {
+        Shown s{&d, {}, false};
+        if (d.certificate) {
+          s.as_ca = looks_like_ca(*d.certificate, certs);
+          if (s.as_ca) {
+            s.findings = pki::check_ca_certificate(*d.certificate, now);
+          } else {
+            pki::ServerCheckOptions opts;
+            opts.now = now;
+            if (pair_key) opts.key = &*pair_key;
+            // Other certificates of the file are checked on their own (as
+            // CAs), so they are not passed as the chain: no double findings.
+            s.findings = pki::check_server_certificate(*d.certificate, opts);
+          }
+        } else if (d.request) {
+          s.findings = pki::check_request(*d.request);
+        } else if (d.crl) {
+          s.findings = pki::check_crl(*d.crl, now);
+        } else if (d.key) {
+          s.findings = pki::check_key_file(*d.key);
+        }
+        shown.push_back(std::move(s));
+      }
+      if (o->output == "json") {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const Shown& s : shown) arr.push_back(object_json(s));
+        fj["objects"] = arr;
+        files.push_back(fj);
+      } else {
+        for (size_t i = 0; i < shown.size(); ++i) {
+          if (i) ctx.out << "\n";
+          print_object(ctx.out, path, shown[i]);
+        }
+      }
+    }
+    if (o->output == "json") {
+      ctx.out << nlohmann::json{{"ok", ok}, {"files", files}}.dump(2) << "\n";
+    }
+    return ok ? kExitOk : kExitError;
+  };
+}
+
+}  // namespace edgecert

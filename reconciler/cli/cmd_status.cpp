@@ -1,0 +1,201 @@
+// `edgecert status SPEC`: the live certificate state of every node, read-only.
+//
+// Opens every peer through the node provider registry and reads its state; a
+// node that cannot be reached is shown with its error and makes the exit
+// status 1, but never hides the other nodes. Nothing here can print a secret:
+// NodeState carries no private key and provider errors never contain one.
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "providers/node/node.h"
+#include "providers/pki/checks.h"
+#include "reconciler/cli/cli.h"
+#include "schema/loader.h"
+
+namespace edgecert {
+namespace {
+
+struct NodeRow {
+  const spec::Peer* peer = nullptr;
+  std::optional<node::NodeState> state;
+  std::string error;
+};
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+nlohmann::json cert_json(const pki::Certificate& c) {
+  return nlohmann::json{{"subject_cn", c.subject_cn()},
+                        {"sans", c.subject_alt_names().dns},
+                        {"not_after", pki::format_time(c.not_after())},
+                        {"issuer_cn", c.issuer_cn()},
+                        {"sha256", c.sha256_fingerprint()}};
+}
+
+nlohmann::json row_json(const NodeRow& r) {
+  nlohmann::json j{{"name", r.peer->name},
+                   {"fqdn", r.peer->fqdn},
+                   {"endpoint", r.peer->endpoint},
+                   {"reachable", r.state.has_value()}};
+  if (!r.state) {
+    j["error"] = r.error;
+    return j;
+  }
+  const node::NodeState& s = *r.state;
+  j["software_version"] = s.software_version;
+  j["server_certificate"] =
+      s.server_chain.empty() ? nlohmann::json(nullptr) : cert_json(s.server_chain.front());
+  j["staged_certificate"] =
+      s.staged_chain.empty() ? nlohmann::json(nullptr) : cert_json(s.staged_chain.front());
+  if (s.pending_csr) {
+    j["pending_csr"] = {{"common_name", s.pending_csr->common_name},
+                        {"dns_names", s.pending_csr->dns_names}};
+  } else {
+    j["pending_csr"] = nullptr;
+  }
+  j["restart_required"] = s.restart_required;
+  j["trusted_ca_count"] = s.trusted_cas.size();
+  j["tls_verification"] = spec::tls_verification_name(s.tls_verification);
+  j["alarms"] = nlohmann::json::array();
+  for (const node::Alarm& a : s.alarms) j["alarms"].push_back({{"id", a.id}, {"text", a.text}});
+  nlohmann::json pending = nullptr;
+  if (s.acme_status.pending_certificate_pem)
+    if (auto c = pki::Certificate::parse_all(*s.acme_status.pending_certificate_pem, "pending");
+        c && !c->empty())
+      pending = cert_json(c->front());
+  j["acme"] = {{"mode", spec::acme_mode_name(s.acme.mode)},
+               {"provider_name", s.acme.provider_name},
+               {"provider_directory", s.acme.provider_directory},
+               {"status", s.acme_status.status},
+               {"last_sign_status", s.acme_status.last_sign_status},
+               {"last_deploy_status", s.acme_status.last_deploy_status},
+               {"pending_certificate", pending}};
+  return j;
+}
+
+void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
+  std::vector<std::vector<std::string>> cells = {
+      {"NODE", "CN", "SANS", "EXPIRES", "ISSUER", "CSR", "RESTART", "CAS", "TLS"}};
+  for (const NodeRow& r : rows) {
+    if (!r.state) {
+      cells.push_back({r.peer->name, "(unreachable)", "-", "-", "-", "-", "-", "-", "-"});
+      continue;
+    }
+    const node::NodeState& s = *r.state;
+    std::vector<std::string> line = {r.peer->name};
+    if (s.server_chain.empty()) {
+      line.insert(line.end(), {"(none)", "-", "-", "-"});
+    } else {
+      const pki::Certificate& c = s.server_chain.front();
+      line.push_back(c.subject_cn().empty() ? "(no CN)" : c.subject_cn());
+      line.push_back(join(c.subject_alt_names().dns, ","));
+      line.push_back(pki::format_time(c.not_after()));
+      line.push_back(c.issuer_cn());
+    }
+    line.push_back(s.pending_csr ? "yes (" + s.pending_csr->common_name + ")" : "no");
+    line.push_back(s.restart_required ? "yes" : "no");
+    line.push_back(std::to_string(s.trusted_cas.size()));
+    line.push_back(spec::tls_verification_name(s.tls_verification));
+    cells.push_back(std::move(line));
+  }
+  std::vector<size_t> width(cells.front().size(), 0);
+  for (const auto& line : cells)
+    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
+  for (const auto& line : cells) {
+    std::string text;
+    for (size_t i = 0; i < line.size(); ++i) {
+      text += i + 1 == line.size() ? line[i] : fmt::format("{:<{}}  ", line[i], width[i]);
+    }
+    out << text << "\n";
+  }
+  for (const NodeRow& r : rows) {
+    if (r.state) {
+      for (const node::Alarm& a : r.state->alarms)
+        out << fmt::format("{}: alarm {}: {}\n", r.peer->name, a.id, a.text);
+    }
+  }
+  // The ACME service (Expressway-E), for nodes where it is on.
+  for (const NodeRow& r : rows) {
+    if (!r.state || r.state->acme.mode == spec::AcmeMode::kDisabled) continue;
+    const node::NodeState& s = *r.state;
+    std::string pending = "none";
+    if (s.acme_status.pending_certificate_pem)
+      if (auto c = pki::Certificate::parse_all(*s.acme_status.pending_certificate_pem, "pending");
+          c && !c->empty())
+        pending = fmt::format("{} until {}", c->front().subject_cn(),
+                              pki::format_time(c->front().not_after()));
+    out << fmt::format(
+        "{}: ACME {} ({}): {}; last sign: {}; last deploy: {}; pending: {}\n", r.peer->name,
+        spec::acme_mode_name(s.acme.mode), s.acme.provider_name, s.acme_status.status,
+        s.acme_status.last_sign_status.empty() ? "never" : s.acme_status.last_sign_status,
+        s.acme_status.last_deploy_status.empty() ? "never" : s.acme_status.last_deploy_status,
+        pending);
+  }
+  for (const NodeRow& r : rows) {
+    if (!r.state) out << fmt::format("{}: unreachable: {}\n", r.peer->name, r.error);
+  }
+}
+
+}  // namespace
+
+std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
+  struct Opts {
+    std::string spec;
+    std::string output = "text";
+    std::string sim_dir;
+    bool insecure = false;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("SPEC", o->spec, "Spec file")->required();
+  app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--sim-dir", o->sim_dir,
+                 "Folder of simulator node files for sim:// peers (default: $EDGECERT_SIM_DIR, "
+                 "else .edgecert/sim/<metadata.name>)");
+  app.add_flag("--insecure", o->insecure,
+               "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
+
+  return [o, &ctx]() -> int {
+    schema::LoadResult loaded = schema::load_spec_file(o->spec, ctx.env);
+    for (const Diagnostic& d : loaded.diagnostics.sorted()) ctx.err << d.to_string() << "\n";
+    if (!loaded.ok()) return kExitError;
+    const spec::Spec& spec = *loaded.spec;
+
+    node::NodeOpenContext open(ctx.env);
+    open.sim_dir = o->sim_dir;
+    open.insecure = o->insecure;
+    if (o->insecure)
+      ctx.err << "edgecert: warning: --insecure: HTTPS nodes' management certificates are NOT "
+                 "verified; anyone on the path can impersonate them\n";
+    std::vector<NodeRow> rows;
+    bool all_ok = true;
+    for (const spec::Peer& peer : spec.peers) {
+      NodeRow row;
+      row.peer = &peer;
+      auto provider = node::open_node(open, spec, peer);
+      if (!provider) {
+        row.error = provider.error().message;
+      } else if (auto state = (*provider)->read_state(); state) {
+        row.state = std::move(*state);
+      } else {
+        row.error = state.error().message;
+      }
+      all_ok = all_ok && row.state.has_value();
+      rows.push_back(std::move(row));
+    }
+
+    if (o->output == "json") {
+      nlohmann::json j{{"cluster", spec.name}, {"nodes", nlohmann::json::array()}};
+      for (const NodeRow& r : rows) j["nodes"].push_back(row_json(r));
+      ctx.out << j.dump(2) << "\n";
+    } else {
+      print_table(ctx.out, rows);
+    }
+    return all_ok ? kExitOk : kExitError;
+  };
+}
+
+}  // namespace edgecert

@@ -1,0 +1,5 @@
+#include "reconciler/cli/cli.h"
+
+int main(int argc, char** argv) {
+  return edgecert::run_cli(argc, argv);
+}

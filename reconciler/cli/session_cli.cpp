@@ -1,0 +1,53 @@
+#include "reconciler/cli/session_cli.h"
+
+#include <CLI/CLI.hpp>
+
+namespace edgecert {
+
+void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
+  app.add_option("--sim-dir", o.sim_dir,
+                 "Folder of simulator node files for sim:// peers (default: $EDGECERT_SIM_DIR, "
+                 "else .edgecert/sim/<cluster>)");
+  app.add_option(
+      "--state-dir", o.state_dir,
+      "Root of edgecert's run state: locks, journals, audit logs (default .edgecert/state)");
+  app.add_flag("--insecure", o.insecure,
+               "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
+  if (with_targets) {
+    app.add_option("--target", o.targets, "Only change this node (repeatable)");
+    app.add_option("--exclude", o.excludes, "Do not change this node (repeatable)");
+  }
+}
+
+std::optional<Session> open_session(const std::string& spec_path, const NodeOptions& options,
+                                    CliContext& ctx) {
+  OpenedSession opened = open_session(ctx.env, spec_path, options);
+  for (const Diagnostic& d : opened.diagnostics) ctx.err << d.to_string() << "\n";
+  for (const std::string& w : opened.warnings) ctx.err << "edgecert: warning: " << w << "\n";
+  if (opened.error) ctx.err << "edgecert: error: " << opened.error->message << "\n";
+  return std::move(opened.session);
+}
+
+std::optional<ClusterLive> read_live(Session& session, CliContext& ctx, bool wait_for_unavailable) {
+  ClusterLive live = read_live(session, wait_for_unavailable,
+                               [&ctx](const std::string& line) { ctx.out << line << "\n"; });
+  if (!live.all_readable()) {
+    for (const auto& n : live.nodes)
+      if (n.error) ctx.err << "edgecert: error: " << n.error->message << "\n";
+    ctx.err << "edgecert: error: cannot plan without the live state of every node; nothing was "
+               "changed\n";
+    return std::nullopt;
+  }
+  return live;
+}
+
+std::optional<Plan> make_plan(Session& session, const ClusterLive& live, CliContext& ctx) {
+  auto plan = make_plan(session, live, ctx.env);
+  if (!plan) {
+    ctx.err << "edgecert: error: " << plan.error().message << "\n";
+    return std::nullopt;
+  }
+  return std::move(*plan);
+}
+
+}  // namespace edgecert

@@ -1,5 +1,0 @@
-#include "reconciler/cli.h"
-
-int main(int argc, char** argv) {
-  return edgecert::run_cli(argc, argv);
-}

@@ -1,0 +1,121 @@
+// Diff: what differs between the spec and each node's live state, and why.
+//
+// Pure: no I/O besides reading the spec's own manual CRL file through the
+// Env. Every difference carries a human reason that the plan shows verbatim.
+// Level-triggered like a Kubernetes controller: the diff looks only at live
+// state, so re-running it after a crash yields exactly the remaining work
+// (a staged certificate needs only its restart; a pending CSR that matches the
+// spec is reused, never regenerated).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "providers/node/node.h"
+#include "reconciler/engine/desired.h"
+#include "reconciler/engine/live_state.h"
+#include "schema/spec.h"
+
+namespace edgecert {
+
+// The CA certificates the cluster should trust.
+struct DesiredTrust {
+  std::vector<pki::Certificate> anchors;     // spec trustedCAs, all certificates in file order
+  std::vector<pki::Certificate> issuer_cas;  // the issuer's CA chain (may be empty)
+  // Issuer chain first (the appliance refuses a certificate whose CA it does
+  // not trust), then the spec's anchors; no duplicates.
+  // Also everything a valid server certificate may chain to.
+  std::vector<pki::Certificate> required() const;
+};
+
+// Whether a certificate (chain, leaf first) satisfies the spec for a node.
+struct Assessment {
+  bool ok = false;
+  std::vector<std::string> problems;  // human reasons, empty when ok
+};
+// `check_renewal` false: a certificate inside its renewal window still counts
+// as valid (used to decide whether the cluster can go back to Enforce).
+Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
+                              const DesiredCertificate& desired, const DesiredTrust& trust,
+                              const spec::ServerCertificate& config, TimePoint now,
+                              bool check_renewal = true);
+
+// SHA-256 fingerprints of the CAs a chain (leaf first) builds through on a
+// node with `trusted` anchors, leaf excluded: the CAs it still needs.
+std::vector<std::string> chain_ca_fingerprints(const std::vector<pki::Certificate>& chain,
+                                               const std::vector<pki::Certificate>& trusted,
+                                               TimePoint now);
+
+// A pending CSR matches the desired profile (CN, SAN set, key, digest).
+bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired);
+
+enum class CertificateChange {
+  kNone,
+  kRestartOnly,  // a good certificate is staged; only the restart is missing
+  kReissue,  // CSR → sign → upload → restart (expressway-acme: CSR → node signs → deploy)
+  kDeployOnly,  // expressway-acme: a good certificate is pending in the node's ACME
+                // service; only its deployment is missing
+};
+
+// The spec's ACME service settings as a node holds them.
+node::AcmeSettings desired_acme_settings(const spec::Acme& acme);
+bool same_acme_settings(const node::AcmeSettings& a, const node::AcmeSettings& b);
+
+// The certificate (chain, leaf first) pending in a node's ACME service, when
+// there is one and it parses.
+std::optional<std::vector<pki::Certificate>> pending_acme_chain(const node::NodeState& state);
+
+// The appliance's factory certificate (issued by its "TEMPORARY CA").
+bool is_factory_certificate(const pki::Certificate& leaf);
+
+// True when the spec's issuer is the nodes' own ACME service (expressway-acme):
+// the node signs its CSR itself and deploys without a restart.
+bool node_signs(const spec::Spec& spec);
+
+struct NodeDiff {
+  std::string peer;
+  DesiredCertificate desired;
+  CertificateChange certificate = CertificateChange::kNone;
+  std::vector<std::string> certificate_reasons;
+  bool reuse_pending_csr = false;  // kReissue with a matching CSR already on the node
+  bool discard_pending_csr = false;
+  std::string discard_reason;
+  std::vector<pki::Certificate> missing_cas;           // to append, in order
+  std::vector<pki::Certificate> prune_cas;             // to delete (prune: true)
+  std::vector<std::string> prune_refused;              // "CN (sha256): why it must stay"
+  std::optional<node::CrlSettings> crl_settings;       // set when it differs
+  std::optional<std::string> manual_crl_path;          // upload when it differs
+  std::string manual_crl_sha256;                       // of the spec's file, when planned
+  std::optional<spec::RevocationChecking> revocation;  // set when it differs
+  std::optional<spec::TlsVerification> tls;            // set when it differs
+  std::optional<node::AcmeSettings> acme_settings;     // spec.acme, set when it differs
+  // kDeployOnly: SHA-256 of the pending ACME leaf to deploy.
+  std::string pending_acme_sha256;
+  // A certificate pending in the node's ACME service that does not match the
+  // spec (spec.acme managed): in automated mode the node would deploy it.
+  bool discard_pending_acme = false;
+  std::string discard_pending_acme_reason;
+  bool restart_required_other = false;  // node wants a restart for another reason
+  // The superseded leaf (for rollout.revokeSuperseded), when reissuing.
+  std::optional<pki::Certificate> superseded;
+
+  bool has_changes() const;
+};
+
+struct ClusterDiff {
+  std::vector<NodeDiff> nodes;  // spec peer order
+  bool any_certificate_change() const;
+  bool has_changes() const;
+  const NodeDiff* find(const std::string& peer) const;
+};
+
+// Requires every node in `live` to be readable (callers report unreadable
+// nodes before diffing).
+// `targets` (peer names; empty = all) limits what will change: a node outside
+// it keeps its certificates, so the CAs they chain to are never pruned.
+Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
+                                 const DesiredTrust& trust, Env& env, TimePoint now,
+                                 const std::vector<std::string>& targets = {});
+
+}  // namespace edgecert

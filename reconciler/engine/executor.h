@@ -1,0 +1,93 @@
+// The apply engine: runs a Plan against the nodes, one action at a time.
+//
+// Contract:
+// - Before an action touches anything, "action-start" is in the journal
+//   (fsynced); after its effect is confirmed, "action-done" (with any public
+//   output the rest of the run needs, e.g. a signed chain). If a journal write
+//   fails the engine stops at once and does nothing more: it can no longer
+//   record what it does, exactly as if the process had been killed there.
+// - The first failing action stops the rollout: no further node is touched.
+//   Then, if every node serves a valid certificate, cluster TLS verification
+//   is restored to the spec's value; the report says which node is in which
+//   state and what to do next.
+// - An issuer that must wait (external) stops the run cleanly before any node
+//   is disrupted (signing precedes every upload in a plan).
+// - Every wait goes through Env::sleep_for; every side effect through the
+//   node providers, the issuer and the Env.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "providers/issuer/issuer.h"
+#include "reconciler/engine/diff.h"
+#include "reconciler/engine/journal.h"
+#include "reconciler/engine/live_state.h"
+#include "reconciler/engine/plan.h"
+
+namespace edgecert {
+
+struct ExecutorContext {
+  ExecutorContext(Env& e, const spec::Spec& sp, OpenedNodes& n, issuer::Issuer* i,
+                  const DesiredTrust& t, Journal& j, std::string run)
+      : env(e), spec(sp), nodes(n), issuer(i), trust(t), journal(j), run_id(std::move(run)) {}
+
+  Env& env;  // clock, sleeping, spec-side files (manual CRL); journal and audit use their own Env
+  const spec::Spec& spec;
+  OpenedNodes& nodes;
+  issuer::Issuer* issuer = nullptr;  // needed when the plan signs or revokes
+  const DesiredTrust& trust;
+  Journal& journal;
+  std::string run_id;
+  // Signed chains (PEM, leaf first) from an unfinished earlier run, keyed by
+  // the SHA-256 fingerprint of the CSR they answer: reused instead of signing
+  // the same CSR twice.
+  std::map<std::string, std::vector<std::string>> signed_chains;
+  // End of the rollout window apply started in (unset: no windows, or
+  // --ignore-windows). No restart begins at or after it: the run stops
+  // cleanly (kWaiting) and the next window's apply resumes.
+  std::optional<TimePoint> window_closes;
+  // One line per step, e.g. "[2/3 edge2] restart: up after 41s".
+  std::function<void(const std::string&)> progress;
+  // Called after each journal write with its sequence number (tests kill the
+  // run there); returning false stops the run as if killed.
+  std::function<bool(long seq)> after_journal_write;
+  // Audit hook: one call per finished action (id, node, kind, outcome, message).
+  std::function<void(const Action&, const std::string& outcome, const std::string& message,
+                     TimePoint started, TimePoint finished)>
+      audit;
+};
+
+enum class ApplyOutcome {
+  kComplete,  // every action done
+  kWaiting,   // stopped cleanly: an issuer is waiting for a certificate
+  kFailed,    // an action failed; rollout stopped
+  kAborted,   // a journal write failed / the run was killed: nothing more was done
+};
+const char* apply_outcome_name(ApplyOutcome o);
+
+struct ApplyReport {
+  ApplyOutcome outcome = ApplyOutcome::kComplete;
+  size_t actions_done = 0;
+  std::string failed_action;             // id
+  std::string message;                   // the error or waiting message
+  std::vector<std::string> node_report;  // "edge1: serving ... (verified)"
+  std::vector<std::string> next_steps;
+};
+
+ApplyReport execute_plan(const Plan& plan, ExecutorContext& context);
+
+// Signed chains recorded in the journal (sign-csr action-done entries of any
+// run), keyed by the CSR's SHA-256: a CSR still pending on a node is never
+// signed twice.
+std::map<std::string, std::vector<std::string>> signed_chains_from_journal(
+    const std::vector<JournalEntry>& entries);
+
+// Nodes whose last restart (started or done, in any run) was never followed by
+// a successful verify-served: the next apply verifies them first.
+std::vector<std::string> unverified_restarts(const std::vector<JournalEntry>& entries);
+
+}  // namespace edgecert

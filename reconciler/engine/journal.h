@@ -1,0 +1,75 @@
+// The apply journal: a write-ahead record of every action, one JSON object per
+// line, fsynced after each line (format: docs/state-format.md).
+//
+// The executor writes "action-start" before it touches a node and
+// "action-done"/"action-failed" after, so after a crash or kill at any point
+// the next apply can tell, per action, whether it never started, finished, or
+// was in flight (and must be re-checked against the live state before it is
+// repeated). A kill during write(2) can leave a torn last line: reading
+// ignores an unparsable LAST line, but an unparsable line followed by others
+// is corruption (kCorrupt).
+//
+// Entries hold non-secret data only: ids, node names, fingerprints, reasons.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "providers/base/env.h"
+
+namespace edgecert {
+
+enum class JournalEvent { kRunStart, kActionStart, kActionDone, kActionFailed, kRunEnd };
+const char* journal_event_name(JournalEvent e);
+
+struct JournalEntry {
+  long seq = 0;  // assigned by append: 1, 2, ... within the file
+  TimePoint time;
+  std::string run_id;
+  JournalEvent event = JournalEvent::kRunStart;
+  std::string action_id;                           // empty for run events
+  std::string node;                                // empty for cluster-wide actions
+  std::string kind;                                // action kind, e.g. "restart"
+  std::string message;                             // outcome or error text
+  nlohmann::json data = nlohmann::json::object();  // event-specific, non-secret
+};
+
+class Journal {
+ public:
+  Journal(Env& env, std::string path) : env_(env), path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+
+  // Fills seq and time, appends one line, fsyncs. The entry is durable when
+  // this returns success.
+  Status append(JournalEntry entry);
+
+  // Every entry in order (see the torn-line rule above). A missing file is an
+  // empty journal.
+  Result<std::vector<JournalEntry>> read_all() const;
+
+ private:
+  Env& env_;
+  std::string path_;
+  long next_seq_ = 0;  // 0 = not yet known (read on first append)
+};
+
+enum class ActionState { kStarted, kDone, kFailed };
+
+// What the journal says about one run.
+struct RunRecord {
+  std::string run_id;
+  bool finished = false;  // has a run-end entry
+  nlohmann::json start_data = nlohmann::json::object();
+  std::map<std::string, ActionState> actions;  // by action id, last state wins
+  std::vector<std::string> order;              // action ids in first-seen order
+};
+
+// The last run in the journal, if any.
+std::optional<RunRecord> last_run(const std::vector<JournalEntry>& entries);
+
+}  // namespace edgecert

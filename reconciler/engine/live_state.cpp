@@ -1,0 +1,158 @@
+#include "reconciler/engine/live_state.h"
+
+#include <fmt/core.h>
+
+#include "providers/pki/checks.h"
+#include "providers/pki/spki.h"
+
+namespace edgecert {
+namespace {
+
+std::string key_text(const pki::KeyInfo& k) {
+  if (!k.curve.empty()) return fmt::format("{} {}", k.algorithm, k.curve);
+  return fmt::format("{} {}", k.algorithm, k.bits);
+}
+
+void flatten(const nlohmann::json& j, const std::string& prefix,
+             std::map<std::string, std::string>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    if (j.empty()) out[prefix] = "{}";
+  } else {
+    out[prefix] = j.dump();
+  }
+}
+
+}  // namespace
+
+const NodeLive* ClusterLive::find(const std::string& peer) const {
+  for (const NodeLive& n : nodes)
+    if (n.peer == peer) return &n;
+  return nullptr;
+}
+
+bool ClusterLive::all_readable() const {
+  for (const NodeLive& n : nodes)
+    if (!n.state) return false;
+  return true;
+}
+
+node::NodeProvider* OpenedNodes::find(const std::string& peer) const {
+  for (const auto& [name, p] : providers)
+    if (name == peer) return p.get();
+  return nullptr;
+}
+
+Result<OpenedNodes> open_nodes(const node::NodeOpenContext& context, const spec::Spec& spec) {
+  OpenedNodes out;
+  for (const spec::Peer& peer : spec.peers) {
+    auto p = node::open_node(context, spec, peer);
+    if (!p) return std::unexpected(p.error());
+    out.providers.emplace_back(peer.name, std::move(*p));
+  }
+  return out;
+}
+
+ClusterLive read_cluster(OpenedNodes& nodes) {
+  ClusterLive live;
+  for (auto& [name, provider] : nodes.providers) {
+    NodeLive n;
+    n.peer = name;
+    auto st = provider->read_state();
+    if (st) {
+      n.summary = node_summary(*st);
+      n.fingerprint = pki::sha256_hex(n.summary.dump());
+      n.state = std::move(*st);
+    } else {
+      n.error = st.error();
+      n.summary = nullptr;
+    }
+    live.nodes.push_back(std::move(n));
+  }
+  return live;
+}
+
+nlohmann::json certificate_summary(const pki::Certificate& c) {
+  auto sans = c.subject_alt_names();
+  return {{"sha256", c.sha256_fingerprint()},
+          {"subject", c.subject()},
+          {"common_name", c.subject_cn()},
+          {"dns_names", sans.dns},
+          {"issuer", c.issuer()},
+          {"serial", c.serial_hex()},
+          {"not_before", pki::format_time(c.not_before())},
+          {"not_after", pki::format_time(c.not_after())},
+          {"key", key_text(c.key_info())},
+          {"spki_sha256", pki::spki_sha256(c)},
+          {"digest", c.signature_digest()}};
+}
+
+nlohmann::json node_summary(const node::NodeState& s) {
+  nlohmann::json j;
+  j["software_version"] = s.software_version;
+  j["server_certificate"] = s.server_chain.empty() ? nlohmann::json(nullptr)
+                                                   : certificate_summary(s.server_chain.front());
+  j["server_chain"] = nlohmann::json::array();
+  for (const auto& c : s.server_chain) j["server_chain"].push_back(c.sha256_fingerprint());
+  j["staged_certificate"] = s.staged_chain.empty() ? nlohmann::json(nullptr)
+                                                   : certificate_summary(s.staged_chain.front());
+  if (s.pending_csr) {
+    j["pending_csr"] = {{"common_name", s.pending_csr->common_name},
+                        {"dns_names", s.pending_csr->dns_names},
+                        {"key", key_text(s.pending_csr->key)},
+                        {"digest", s.pending_csr->digest},
+                        {"sha256", pki::sha256_fingerprint(s.pending_csr->pem)}};
+  } else {
+    j["pending_csr"] = nullptr;
+  }
+  j["trusted_cas"] = nlohmann::json::array();
+  for (const auto& c : s.trusted_cas) j["trusted_cas"].push_back(c.sha256_fingerprint());
+  j["crl"] = {{"automatic_updates", s.crl.automatic_updates},
+              {"distribution_points", s.crl.distribution_points},
+              {"daily_update_minute", s.crl.daily_update_minute}};
+  j["manual_crl_sha256"] = s.manual_crl_sha256 ? nlohmann::json(*s.manual_crl_sha256) : nullptr;
+  j["revocation_checking"] = {{"enabled", s.revocation.enabled},
+                              {"ocsp", s.revocation.ocsp},
+                              {"crl", s.revocation.crl},
+                              {"cdp_downloads", s.revocation.cdp_downloads},
+                              {"fallback", spec::revocation_fallback_name(s.revocation.fallback)}};
+  j["tls_verification"] = spec::tls_verification_name(s.tls_verification);
+  j["acme"] = {
+      {"provider_name", s.acme.provider_name},
+      {"provider_directory", s.acme.provider_directory},
+      {"email", s.acme.email},
+      {"terms_accepted", s.acme.terms_accepted},
+      {"mode", spec::acme_mode_name(s.acme.mode)},
+      {"renew_key", spec::key_rotation_name(s.acme.renew_key)},
+      {"schedule", s.acme.schedule
+                       ? nlohmann::json{{"days", s.acme.schedule->days},
+                                        {"minute_of_day", s.acme.schedule->minute_of_day}}
+                       : nlohmann::json(nullptr)},
+      {"pending_certificate",
+       s.acme_status.pending_certificate_pem
+           ? nlohmann::json(pki::sha256_fingerprint(*s.acme_status.pending_certificate_pem))
+           : nlohmann::json(nullptr)}};
+  j["restart_required"] = s.restart_required;
+  return j;
+}
+
+std::vector<std::string> summary_changes(const nlohmann::json& before,
+                                         const nlohmann::json& after) {
+  std::map<std::string, std::string> a, b;
+  flatten(before, "", a);
+  flatten(after, "", b);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end())
+      out.push_back(fmt::format("{}: {} -> (absent)", k, v));
+    else if (it->second != v)
+      out.push_back(fmt::format("{}: {} -> {}", k, v, it->second));
+  }
+  for (const auto& [k, v] : b)
+    if (!a.count(k)) out.push_back(fmt::format("{}: (absent) -> {}", k, v));
+  return out;
+}
+
+}  // namespace edgecert

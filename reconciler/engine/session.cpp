@@ -1,0 +1,140 @@
+#include "reconciler/engine/session.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "providers/pki/checks.h"
+#include "providers/pki/spki.h"
+#include "reconciler/engine/windows.h"
+#include "schema/loader.h"
+
+namespace edgecert {
+
+OpenedSession open_session(Env& env, const std::string& spec_path, const SessionOptions& options) {
+  OpenedSession out;
+  auto fail = [&out](Error e) -> OpenedSession {
+    out.session.reset();
+    out.error = std::move(e);
+    return std::move(out);
+  };
+  auto text = env.read_file(spec_path);
+  if (!text) {
+    out.diagnostics.push_back({spec_path, 0, 0, Severity::kError, text.error().message});
+    return out;
+  }
+  schema::LoadResult loaded = schema::load_spec_text(*text, spec_path, env);
+  out.diagnostics = loaded.diagnostics.sorted();
+  if (!loaded.ok()) return out;
+
+  Session& s = out.session.emplace();
+  s.spec = std::move(*loaded.spec);
+  s.spec_sha256 = pki::sha256_hex(*text);
+  std::string root = options.state_dir.empty() ? ".edgecert/state" : options.state_dir;
+  s.state_dir = path_join(root, s.spec.name);
+
+  // Targets: every name must be a peer; --exclude removes from the set.
+  for (const auto* list : {&options.targets, &options.excludes})
+    for (const auto& name : *list)
+      if (!s.spec.find_peer(name)) {
+        std::vector<std::string> peers;
+        for (const auto& p : s.spec.peers) peers.push_back(p.name);
+        return fail(Error{ErrorCode::kInvalidArgument,
+                          fmt::format("'{}' is not a peer of {} (peers: {})", name, s.spec.name,
+                                      fmt::join(peers, ", "))});
+      }
+  if (!options.targets.empty() || !options.excludes.empty()) {
+    for (const auto& p : s.spec.peers) {
+      bool in = options.targets.empty() || std::find(options.targets.begin(), options.targets.end(),
+                                                     p.name) != options.targets.end();
+      bool excluded = std::find(options.excludes.begin(), options.excludes.end(), p.name) !=
+                      options.excludes.end();
+      if (in && !excluded) s.targets.push_back(p.name);
+    }
+    if (s.targets.empty())
+      return fail(
+          Error{ErrorCode::kInvalidArgument, "--target/--exclude leave no node to change"});
+  }
+
+  if (options.insecure)
+    out.warnings.push_back(
+        "--insecure: HTTPS nodes' management certificates are NOT verified; anyone on the path "
+        "can impersonate them");
+  s.open_context = std::make_unique<node::NodeOpenContext>(env);
+  s.open_context->sim_dir = options.sim_dir;
+  s.open_context->insecure = options.insecure;
+  auto nodes = open_nodes(*s.open_context, s.spec);
+  if (!nodes) return fail(nodes.error());
+  s.nodes = std::move(*nodes);
+
+  issuer::IssuerContext ictx{env, s.state_dir};
+  auto iss = issuer::open_issuer(s.spec, ictx);
+  if (!iss) return fail(iss.error());
+  s.issuer = std::move(*iss);
+  auto cas = s.issuer->ca_certificates();
+  if (!cas) return fail(cas.error().with_context("issuer " + s.issuer->type()));
+  s.trust.issuer_cas = *cas;
+  s.issuer_description = s.issuer->type();
+  if (!cas->empty()) s.issuer_description += " '" + cas->front().subject_cn() + "'";
+  if (node_signs(s.spec) && s.spec.acme)
+    s.issuer_description +=
+        " (the nodes' ACME service, provider '" + s.spec.acme->provider_name + "')";
+  if (s.spec.trusted_cas) {
+    for (const auto& file : s.spec.trusted_cas->certificates) {
+      auto certs = pki::load_certificates(env, file);
+      if (!certs) return fail(certs.error());
+      s.trust.anchors.insert(s.trust.anchors.end(), certs->begin(), certs->end());
+    }
+  }
+  return out;
+}
+
+ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify& notify) {
+  ClusterLive live = read_cluster(session.nodes);
+  if (wait_for_unavailable && !live.all_readable()) {
+    bool waited = false;
+    for (const auto& n : live.nodes) {
+      if (!n.error || n.error->code != ErrorCode::kUnavailable) continue;
+      auto timeout =
+          std::chrono::duration_cast<std::chrono::seconds>(session.spec.rollout.health_timeout);
+      if (notify)
+        notify(fmt::format("{}: unreachable ({}); waiting up to {}s for it to come back", n.peer,
+                           n.error->message, timeout.count()));
+      if (auto st = session.nodes.find(n.peer)->wait_until_up(timeout); st) waited = true;
+    }
+    if (waited) live = read_cluster(session.nodes);
+  }
+  return live;
+}
+
+Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
+  TimePoint now = env.now();
+  auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets);
+  if (!diff) return std::unexpected(diff.error());
+  PlanInputs in;
+  in.spec = &s.spec;
+  in.spec_sha256 = s.spec_sha256;
+  in.live = &live;
+  in.diff = &*diff;
+  in.issuer_description = s.issuer_description;
+  in.issuer_cas = s.trust.issuer_cas;
+  in.targets = s.targets;
+  in.now = now;
+  Plan plan = build_plan(in);
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(s.spec.path, ec);
+  plan.spec_absolute_path = ec ? s.spec.path : abs.lexically_normal().string();
+  if (!s.spec.rollout.windows.empty()) {
+    auto ws = window_status(s.spec.rollout.windows, now);
+    if (ws && !ws->open && ws->next_open)
+      plan.next_window = format_in_zone(*ws->next_open, s.spec.rollout.windows.front().timezone);
+    else if (ws && ws->open && ws->closes)
+      plan.notes.push_back("a rollout window is open until " +
+                           format_in_zone(*ws->closes, s.spec.rollout.windows.front().timezone));
+  }
+  return plan;
+}
+
+}  // namespace edgecert

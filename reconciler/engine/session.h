@@ -1,0 +1,76 @@
+// A session: everything plan and apply share — the loaded spec, its digest,
+// the opened nodes and issuer, the desired trust, the live state.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "providers/issuer/issuer.h"
+#include "providers/node/node.h"
+#include "reconciler/engine/diff.h"
+#include "reconciler/engine/live_state.h"
+#include "reconciler/engine/plan.h"
+#include "schema/diagnostic.h"
+#include "schema/spec.h"
+
+namespace edgecert {
+
+// What a run was asked to touch, from the command line or a caller.
+struct SessionOptions {
+  std::string sim_dir;                // simulator node files ("" = default)
+  std::string state_dir;              // root of the run state ("" = .edgecert/state)
+  bool insecure = false;              // HTTPS: skip management certificate checks
+  std::vector<std::string> targets;   // only these peers (empty = all)
+  std::vector<std::string> excludes;  // never these peers
+};
+
+struct Session {
+  spec::Spec spec;
+  std::string spec_sha256;  // of the spec file's bytes
+  std::string state_dir;    // <root>/<cluster>
+  std::unique_ptr<node::NodeOpenContext> open_context;
+  OpenedNodes nodes;
+  std::unique_ptr<issuer::Issuer> issuer;
+  std::string issuer_description;
+  DesiredTrust trust;
+  std::vector<std::string> targets;  // resolved: empty = all peers
+};
+
+// The outcome of open_session: a session, or why there is none. Nothing is
+// printed here; the caller renders diagnostics, warnings and the error.
+struct OpenedSession {
+  std::optional<Session> session;
+  // The spec's diagnostics, sorted: its warnings on success; its errors (and
+  // warnings) when it did not load. An unreadable spec file is one error
+  // positioned at 0:0.
+  std::vector<Diagnostic> diagnostics;
+  // Other warnings the operator must see (e.g. --insecure).
+  std::vector<std::string> warnings;
+  // Set when the session could not be opened for a reason other than the
+  // spec's diagnostics (a --target that is no peer, a node or issuer that
+  // cannot be opened, an unreadable trusted CA file).
+  std::optional<Error> error;
+};
+
+// Loads and validates the spec, resolves targets, opens the nodes and the
+// issuer and loads the trusted CAs.
+OpenedSession open_session(Env& env, const std::string& spec_path, const SessionOptions& options);
+
+// Progress notices for a person ("edge1: unreachable (...); waiting up to
+// 600s for it to come back").
+using Notify = std::function<void(const std::string&)>;
+
+// Reads every node's live state. With `wait_for_unavailable` (apply), a node
+// that answers kUnavailable (it may be restarting after an interrupted run)
+// is first given rollout.healthTimeout to come back, announced through
+// `notify`. Nodes that could not be read carry their error in the result
+// (ClusterLive::all_readable() is false).
+ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify& notify);
+
+// Diff + plan (+ the next rollout window) at env.now().
+Result<Plan> make_plan(Session& session, const ClusterLive& live, Env& env);
+
+}  // namespace edgecert

@@ -1,0 +1,160 @@
+#include <catch2/catch.hpp>
+
+#include <fmt/core.h>
+
+#include "providers/issuers/openssl_ca.h"
+#include "providers/pki/csr.h"
+#include "providers/pki/key.h"
+#include "providers/pki/spki.h"
+#include "providers/pki/verify.h"
+#include "tests/support/test_support.h"
+
+using namespace edgecert;
+using namespace edgecert::issuer;
+
+namespace {
+
+pki::CertificateRequest make_csr(const pki::PrivateKey& key, const std::string& cn,
+                                 std::vector<std::string> sans) {
+  pki::CsrOptions o;
+  o.common_name = cn;
+  o.subject.country = "JP";
+  o.subject.organization = "Example KK";
+  o.dns_names = std::move(sans);
+  auto csr = pki::CertificateRequest::create(key, o);
+  REQUIRE(csr);
+  return *csr;
+}
+
+CaInitOptions fast_ca() {
+  CaInitOptions o;
+  o.common_name = "Test Local CA";
+  o.algorithm = spec::KeyAlgorithm::kEcdsa;
+  o.key_size = 256;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("openssl-ca: init creates the openssl ca layout with a 0600 key", "[issuer]") {
+  testing::TempDir dir;
+  auto env = make_posix_env();
+  std::string ca = dir.file("ca");
+  REQUIRE(init_openssl_ca(*env, ca, fast_ca()));
+  CHECK(openssl_ca_exists(*env, ca));
+  CHECK(*env->file_mode(ca + "/private/cakey.pem") == 0600u);
+  CHECK(*env->read_file(ca + "/serial") == "1000\n");
+  CHECK(env->is_directory(ca + "/newcerts"));
+  // The CA certificate is a proper CA and openssl agrees it verifies itself.
+  auto certs = pki::load_certificates(*env, ca + "/cacert.pem");
+  REQUIRE(certs);
+  CHECK(certs->front().is_ca());
+  CHECK(certs->front().subject_cn() == "Test Local CA");
+  auto r = testing::run_command(
+      fmt::format("openssl verify -CAfile {0}/cacert.pem {0}/cacert.pem 2>&1", ca));
+  CHECK(r.status == 0);
+  // Never overwritten.
+  auto again = init_openssl_ca(*env, ca, fast_ca());
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == ErrorCode::kAlreadyExists);
+}
+
+TEST_CASE("openssl-ca: signs a node CSR with its SANs and both EKUs", "[issuer]") {
+  testing::TempDir dir;
+  auto env = make_posix_env();
+  std::string ca = dir.file("ca");
+  REQUIRE(init_openssl_ca(*env, ca, fast_ca()));
+  auto issuer = make_openssl_ca_issuer(*env, ca);
+
+  auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  REQUIRE(key);
+  auto csr = make_csr(*key, "edge.example.com", {"edge.example.com", "edge1.example.com"});
+  auto out = issuer->sign({"tokyo", "edge1", csr.to_pem(), spec::Digest::kSha384});
+  REQUIRE(out);
+  REQUIRE(out->state == SignState::kIssued);
+  REQUIRE(out->chain.size() == 1);  // a root CA: no intermediates to send
+  const pki::Certificate& leaf = out->chain.front();
+  CHECK(leaf.serial_hex() == "1000");
+  CHECK(leaf.subject_cn() == "edge.example.com");
+  CHECK(leaf.subject_alt_names().dns ==
+        std::vector<std::string>{"edge.example.com", "edge1.example.com"});
+  auto eku = leaf.extended_key_usage();
+  CHECK(std::find(eku.begin(), eku.end(), "serverAuth") != eku.end());
+  CHECK(std::find(eku.begin(), eku.end(), "clientAuth") != eku.end());
+  CHECK(leaf.signature_digest() == "sha384");
+  CHECK(pki::spki_sha256(leaf) == pki::spki_sha256(*key));
+
+  auto anchors = issuer->ca_certificates();
+  REQUIRE(anchors);
+  pki::VerifyOptions vo;
+  vo.hostname = "edge1.example.com";
+  vo.at = env->now();
+  CHECK(pki::verify_chain(leaf, {}, *anchors, vo).ok);
+
+  // Bookkeeping is openssl-compatible: serial moved on, index and newcerts hold it.
+  CHECK(*env->read_file(ca + "/serial") == "1001\n");
+  auto index = *env->read_file(ca + "/index.txt");
+  CHECK(index.rfind("V\t", 0) == 0);
+  CHECK(index.find("\t1000\tunknown\t/C=JP/O=Example KK/CN=edge.example.com") != std::string::npos);
+  auto r = testing::run_command(
+      fmt::format("openssl verify -CAfile {0}/cacert.pem {0}/newcerts/1000.pem 2>&1", ca));
+  CHECK(r.status == 0);
+
+  // A second signature gets the next serial.
+  auto out2 = issuer->sign({"tokyo", "edge2", csr.to_pem(), spec::Digest::kSha256});
+  REQUIRE(out2);
+  CHECK(out2->chain.front().serial_hex() == "1001");
+}
+
+TEST_CASE("openssl-ca: revoke marks the index and publishes a CRL listing the serial",
+          "[issuer]") {
+  testing::TempDir dir;
+  auto env = make_posix_env();
+  std::string ca = dir.file("ca");
+  REQUIRE(init_openssl_ca(*env, ca, fast_ca()));
+  auto issuer = make_openssl_ca_issuer(*env, ca);
+  auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  REQUIRE(key);
+  auto out = issuer->sign({"c", "n", make_csr(*key, "a.example.com", {}).to_pem(),
+                           spec::Digest::kSha256});
+  REQUIRE(out);
+  REQUIRE(issuer->revoke(out->chain.front(), RevocationReason::kSuperseded));
+  auto index = *env->read_file(ca + "/index.txt");
+  CHECK(index.rfind("R\t", 0) == 0);
+  CHECK(index.find(",superseded\t1000\t") != std::string::npos);
+  auto r = testing::run_command(fmt::format("openssl crl -in {}/crl.pem -noout -text 2>&1", ca));
+  CHECK(r.status == 0);
+  CHECK(r.out.find("Serial Number: 1000") != std::string::npos);
+  // Idempotent; unknown serials are refused.
+  CHECK(issuer->revoke(out->chain.front(), RevocationReason::kSuperseded));
+  auto cas = issuer->ca_certificates();
+  auto foreign = issuer->revoke(cas->front(), RevocationReason::kSuperseded);
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().code == ErrorCode::kNotFound);
+}
+
+TEST_CASE("openssl-ca: garbage CSRs are refused with the node named", "[issuer]") {
+  testing::TempDir dir;
+  auto env = make_posix_env();
+  REQUIRE(init_openssl_ca(*env, dir.file("ca"), fast_ca()));
+  auto issuer = make_openssl_ca_issuer(*env, dir.file("ca"));
+  auto out = issuer->sign({"tokyo", "edge9", "not a csr", spec::Digest::kSha256});
+  REQUIRE_FALSE(out);
+  CHECK(out.error().message.find("edge9") != std::string::npos);
+  // Nothing was consumed.
+  CHECK(*env->read_file(dir.file("ca/serial")) == "1000\n");
+}
+
+TEST_CASE("cli: ca init creates a CA, refuses to overwrite, --if-missing is idempotent",
+          "[issuer][cli]") {
+  testing::TempDir dir;
+  std::string ca = dir.file("ca");
+  auto r = testing::run_cli({"ca", "init", ca, "--key", "ecdsa:256", "--cn", "Demo CA"});
+  CHECK(r.status == 0);
+  CHECK(r.out.find("Created CA in " + ca) != std::string::npos);
+  CHECK(r.out.find("PRIVATE KEY") == std::string::npos);
+  auto again = testing::run_cli({"ca", "init", ca});
+  CHECK(again.status == 1);
+  CHECK(again.err.find("already exists") != std::string::npos);
+  CHECK(testing::run_cli({"ca", "init", ca, "--if-missing"}).status == 0);
+}
