@@ -63,6 +63,10 @@ inline constexpr EnumTable<Role, 4> kRoleNames{{
 using pki::Digest;
 using pki::KeyAlgorithm;
 enum class DomainFormat { kDns, kCollabEdgeDns };
+inline constexpr EnumTable<DomainFormat, 2> kDomainFormatNames{{
+    {DomainFormat::kDns, "dns"},
+    {DomainFormat::kCollabEdgeDns, "collab-edge-dns"},
+}};
 enum class KeyRotation { kRotate, kRetain };
 inline constexpr EnumTable<KeyRotation, 2> kKeyRotationNames{{
     {KeyRotation::kRotate, "rotate"},

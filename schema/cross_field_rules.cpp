@@ -1,0 +1,143 @@
+// Rules that span sections: cluster shape, endpoints vs. access, the
+// role/product table (which SAN lists and issuers go with which product and
+// roles) and the rollout order. They run after decoding and position their
+// findings through the recorded key positions.
+#include <algorithm>
+#include <set>
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include "schema/decode_internal.h"
+#include "providers/base/fqdn.h"
+#include "schema/values.h"
+
+namespace edgecert::schema::detail {
+
+// A cluster of several peers needs its own name, distinct from every peer's.
+void Decoder::check_cluster_shape(bool has_cluster_fqdn) {
+  if (peer_count_ > 1 && !has_cluster_fqdn)
+    error(at("spec.peers"), fmt::format("spec.clusterFqdn is required when the cluster has more "
+                                        "than one peer ({} peers)",
+                                        peer_count_));
+  if (spec_.cluster_fqdn) {
+    for (const spec::Peer& p : spec_.peers)
+      if (to_lower_ascii(p.fqdn) == to_lower_ascii(*spec_.cluster_fqdn) && spec_.clustered())
+        error(at("spec.clusterFqdn"),
+              fmt::format("spec.clusterFqdn '{}' is also the FQDN of peer '{}'; the cluster name "
+                          "must be its own DNS name",
+                          *spec_.cluster_fqdn, p.name));
+  }
+}
+
+void Decoder::check_endpoints_and_access() {
+  bool any_https = false;
+  for (const spec::Peer& p : spec_.peers)
+    if (p.endpoint.starts_with("https://")) any_https = true;
+  if (any_https && !spec_.access) {
+    error(at("spec.peers"),
+          "spec.access is required when a peer has an https:// endpoint "
+          "(username and passwordFrom for the management API)");
+  }
+  if (spec_.access && !spec_.peers.empty() && !any_https)
+    warning(at("spec.access"), "spec.access is not used: every peer has a sim:// endpoint");
+}
+
+void Decoder::check_roles() {
+  const spec::ServerCertificate& sc = spec_.server_certificate;
+  bool e = spec_.product == spec::Product::kExpresswayE;
+  const char* product = spec::product_name(spec_.product);
+  const std::string base = "spec.serverCertificate.";
+  auto has = [&](const char* key) { return spec_.positions.all().count(base + key) > 0; };
+
+  if (has("unifiedCmRegistrationDomains")) {
+    if (!e)
+      error(at(base + "unifiedCmRegistrationDomains"),
+            fmt::format("unifiedCmRegistrationDomains apply only to expressway-e (product is {}); "
+                        "Unified CM registration domains are an Expressway-E SAN for MRA",
+                        product));
+    else if (!sc.has_role(spec::Role::kMra))
+      error(at(base + "unifiedCmRegistrationDomains"),
+            "unifiedCmRegistrationDomains need the 'mra' role in spec.serverCertificate.roles");
+  }
+  if (has("xmppFederationDomains")) {
+    if (!e)
+      error(
+          at(base + "xmppFederationDomains"),
+          fmt::format("xmppFederationDomains apply only to expressway-e (product is {})", product));
+    else if (!sc.has_role(spec::Role::kXmppFederation))
+      error(
+          at(base + "xmppFederationDomains"),
+          "xmppFederationDomains need the 'xmpp-federation' role in spec.serverCertificate.roles");
+  }
+  if (has("chatNodeAliases") && !sc.has_role(spec::Role::kXmppFederation))
+    error(at(base + "chatNodeAliases"),
+          "chatNodeAliases need the 'xmpp-federation' role in spec.serverCertificate.roles");
+  if (has("phoneSecurityProfiles")) {
+    if (e)
+      error(at(base + "phoneSecurityProfiles"),
+            "phoneSecurityProfiles apply only to expressway-c (product is expressway-e)");
+    else if (!sc.has_role(spec::Role::kMra))
+      error(at(base + "phoneSecurityProfiles"),
+            "phoneSecurityProfiles need the 'mra' role in spec.serverCertificate.roles");
+  }
+
+  bool expressway_acme = issuer_type_ == IssuerType::kExpresswayAcme;
+  bool acme_issuer = issuer_type_ == IssuerType::kAcme;
+  if (spec_.positions.all().count("spec.acme") && !e)
+    error(at("spec.acme"), fmt::format("spec.acme: the ACME service exists only on expressway-e "
+                                       "(product is {})",
+                                       product));
+  if (expressway_acme) {
+    if (!e)
+      error(at(base + "issuer.type"),
+            fmt::format("issuer type expressway-acme needs product expressway-e (product is {})",
+                        product));
+    else if (!spec_.positions.all().count("spec.acme"))
+      error(at(base + "issuer.type"),
+            "issuer type expressway-acme needs spec.acme (the node's ACME service settings)");
+    else if (spec_.acme && spec_.acme->mode == spec::AcmeMode::kDisabled)
+      // The node signs only while its ACME service is on.
+      error(at(spec_.positions.all().count("spec.acme.mode") ? "spec.acme.mode" : "spec.acme"),
+            "spec.acme.mode: issuer type expressway-acme signs through the node's ACME service, "
+            "which mode disabled turns off; use manual or automated");
+  }
+  if ((expressway_acme || acme_issuer) && sc.has_role(spec::Role::kJabberGuest)) {
+    std::string key = base + "roles";
+    for (size_t i = 0; i < sc.roles.size(); ++i)
+      if (sc.roles[i] == spec::Role::kJabberGuest) key = base + "roles." + std::to_string(i);
+    error(at(key), fmt::format("role jabber-guest cannot be used with an ACME issuer ({}): "
+                               "Expressway ACME does not support Jabber Guest",
+                               enum_name(*issuer_type_)));
+  }
+}
+
+void Decoder::check_rollout_order() {
+  if (!order_field_) {
+    for (const spec::Peer& p : spec_.peers) spec_.rollout.order.push_back(p.name);
+    return;
+  }
+  if (!order_field_->value.IsSequence()) return;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < order_field_->value.size(); ++i) {
+    std::string key = fmt::format("{}.{}", order_field_->path, i);
+    if (!order_field_->value[i].IsScalar()) continue;
+    std::string name = order_field_->value[i].Scalar();
+    if (std::find(peer_names_.begin(), peer_names_.end(), name) == peer_names_.end()) {
+      std::string msg = fmt::format("spec.rollout.order: '{}' is not a peer name", name);
+      if (auto s = suggest(name, peer_names_)) msg += fmt::format("; did you mean '{}'?", *s);
+      error(at(key), std::move(msg));
+    } else if (!seen.insert(name).second) {
+      error(at(key), fmt::format("spec.rollout.order: peer '{}' is listed twice", name));
+    }
+  }
+  std::vector<std::string> missing;
+  for (const std::string& name : peer_names_)
+    if (!seen.count(name)) missing.push_back(name);
+  if (!missing.empty())
+    error(order_field_->key_pos,
+          fmt::format("spec.rollout.order: must list every peer exactly once; missing: {}",
+                      fmt::join(missing, ", ")));
+}
+
+}  // namespace edgecert::schema::detail

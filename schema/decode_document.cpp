@@ -1,0 +1,200 @@
+// Decoding the document root and the spec sections that describe the cluster
+// itself: apiVersion/kind, metadata, spec (dispatching to the other section
+// decoders), peers and access.
+#include <fmt/core.h>
+
+#include "schema/decode_internal.h"
+#include "providers/base/fqdn.h"
+
+namespace edgecert::schema::detail {
+namespace {
+
+const KeyList kRootKeys = {"apiVersion", "kind", "metadata", "spec"};
+const KeyList kMetadataKeys = {"name"};
+const KeyList kSpecKeys = {
+    "product",    "clusterFqdn", "tlsVerification",    "peers", "access", "serverCertificate",
+    "trustedCAs", "crl",         "revocationChecking", "acme",  "rollout"};
+const KeyList kPeerKeys = {"name", "fqdn", "endpoint"};
+const KeyList kAccessKeys = {"username", "passwordFrom", "caBundle"};
+
+}  // namespace
+
+Decoder::Decoder(const std::string& path, Env& env, const LoadOptions& options, Diagnostics& diags)
+    : path_(path), env_(env), options_(options), diags_(diags) {
+  spec_.path = path;
+  spec_.directory = path_dirname(path);
+  if (spec_.directory.empty()) spec_.directory = ".";
+}
+
+void Decoder::run(const YAML::Node& root) {
+  SourcePos start = mark_of(root);
+  if (start.line == 0) start = {1, 1};
+  Field doc{"", root, start, start};
+  if (!root.IsDefined() || root.IsNull()) {
+    error({1, 1}, fmt::format("the spec is empty; expected apiVersion: {} and kind: {}",
+                              kApiVersion, kKind));
+    return;
+  }
+  Map m = map(doc, kRootKeys);
+  if (!m.ok) return;
+  for (const char* k : {"apiVersion", "kind", "metadata", "spec"}) require(m, k);
+  if (const Field* f = m.get("apiVersion")) {
+    if (auto s = str(*f)) {
+      spec_.api_version = *s;
+      if (*s != kApiVersion)
+        error(f->value_pos,
+              fmt::format("unsupported apiVersion '{}'; supported: {}", *s, kApiVersion));
+    }
+  }
+  if (const Field* f = m.get("kind")) {
+    if (auto s = str(*f)) {
+      spec_.kind = *s;
+      if (*s != kKind)
+        error(f->value_pos, fmt::format("unsupported kind '{}'; supported: {}", *s, kKind));
+    }
+  }
+  if (const Field* f = m.get("metadata")) decode_metadata(*f);
+  if (const Field* f = m.get("spec")) decode_spec(*f);
+}
+
+void Decoder::decode_metadata(const Field& f) {
+  Map m = map(f, kMetadataKeys);
+  require(m, "name");
+  if (const Field* n = m.get("name"))
+    if (auto s = simple_name(*n)) spec_.name = *s;
+}
+
+void Decoder::decode_spec(const Field& f) {
+  Map m = map(f, kSpecKeys);
+  if (!m.ok) return;
+  require(m, "product");
+  require(m, "peers");
+  require(m, "serverCertificate");
+  if (auto p = enumeration<spec::Product>(m, "product")) {
+    spec_.product = *p;
+    have_product_ = true;
+  }
+  if (const Field* c = m.get("clusterFqdn")) spec_.cluster_fqdn = fqdn(*c);
+  if (auto t = enumeration<spec::TlsVerification>(m, "tlsVerification"))
+    spec_.tls_verification = *t;
+  if (const Field* p = m.get("peers")) decode_peers(*p);
+  if (const Field* a = m.get("access")) decode_access(*a);
+  if (const Field* s = m.get("serverCertificate")) decode_server_certificate(*s);
+  if (const Field* t = m.get("trustedCAs")) decode_trusted_cas(*t);
+  if (const Field* c = m.get("crl")) decode_crl(*c);
+  if (const Field* r = m.get("revocationChecking")) decode_revocation(*r);
+  if (const Field* a = m.get("acme")) decode_acme(*a);
+  if (const Field* r = m.get("rollout")) decode_rollout(*r);
+
+  check_cluster_shape(m.has("clusterFqdn"));
+  check_endpoints_and_access();
+  if (have_product_) check_roles();
+  check_rollout_order();
+  if (options_.check_files) check_trusted_ca_files();
+}
+
+void Decoder::decode_peers(const Field& f) {
+  std::vector<Field> items = seq(f);
+  peer_count_ = items.size();
+  if (f.value.IsSequence() && (items.empty() || items.size() > kMaxPeers))
+    error(f.key_pos,
+          fmt::format("spec.peers: a cluster has 1 to {} peers, got {}", kMaxPeers, items.size()));
+  std::map<std::string, SourcePos> names, fqdns, endpoints;
+  for (const Field& item : items) {
+    Map m = map(item, kPeerKeys);
+    if (!m.ok) continue;
+    for (const char* k : {"name", "fqdn", "endpoint"}) require(m, k);
+    spec::Peer peer;
+    bool ok = m.has("name") && m.has("fqdn") && m.has("endpoint");
+    const Field* nf = m.get("name");
+    if (auto s = nf ? simple_name(*nf) : std::nullopt) {
+      if (auto it = names.find(*s); it != names.end()) {
+        error(nf->value_pos, fmt::format("{}: duplicate peer name '{}' (first at line {})",
+                                         nf->name(), *s, it->second.line));
+        ok = false;
+      } else {
+        names[*s] = nf->value_pos;
+        peer_names_.push_back(*s);
+        peer.name = *s;
+      }
+    } else {
+      ok = false;
+    }
+    if (const Field* ff = m.get("fqdn")) {
+      if (auto s = fqdn(*ff)) {
+        std::string lower = to_lower_ascii(*s);
+        if (auto it = fqdns.find(lower); it != fqdns.end()) {
+          error(ff->value_pos, fmt::format("{}: duplicate peer FQDN '{}' (first at line {})",
+                                           ff->name(), *s, it->second.line));
+          ok = false;
+        } else {
+          fqdns[lower] = ff->value_pos;
+          peer.fqdn = *s;
+        }
+      } else {
+        ok = false;
+      }
+    }
+    if (const Field* ef = m.get("endpoint")) {
+      if (auto s = str(*ef)) {
+        std::string why;
+        if (s->starts_with("sim://")) {
+          if (!is_simple_name(s->substr(6))) {
+            error(
+                ef->value_pos,
+                fmt::format("{}: '{}': a sim:// endpoint names the simulated node with lower-case "
+                            "letters, digits and hyphens (sim://NAME)",
+                            ef->name(), *s));
+            ok = false;
+          }
+        } else if (s->starts_with("https://")) {
+          if (!split_host_port(s->substr(8), false, nullptr, &why)) {
+            error(ef->value_pos,
+                  fmt::format("{}: '{}' must be https://HOST[:PORT]: {}", ef->name(), *s, why));
+            ok = false;
+          }
+        } else {
+          error(ef->value_pos, fmt::format("{}: '{}' has an unsupported scheme; use sim://NAME or "
+                                           "https://HOST[:PORT]",
+                                           ef->name(), *s));
+          ok = false;
+        }
+        if (ok || s->starts_with("sim://") || s->starts_with("https://")) {
+          if (auto it = endpoints.find(*s); it != endpoints.end()) {
+            error(ef->value_pos, fmt::format("{}: endpoint '{}' is already used by another peer "
+                                             "(line {})",
+                                             ef->name(), *s, it->second.line));
+            ok = false;
+          } else {
+            endpoints[*s] = ef->value_pos;
+          }
+        }
+        peer.endpoint = *s;
+      } else {
+        ok = false;
+      }
+    }
+    if (ok) spec_.peers.push_back(std::move(peer));
+  }
+}
+
+void Decoder::decode_access(const Field& f) {
+  Map m = map(f, kAccessKeys,
+              {{"password",
+                "spec.access.password: inline passwords are not allowed (specs live in git); use "
+                "passwordFrom: env:VARIABLE or passwordFrom: file:PATH"}});
+  if (!m.ok) return;
+  require(m, "username");
+  if (!f.value["password"]) require(m, "passwordFrom");  // the "inline password" error says it
+  spec::Access a;
+  if (auto u = str(m, "username")) {
+    if (u->empty()) error(m.get("username")->value_pos, "spec.access.username: must not be empty");
+    a.username = *u;
+  }
+  if (const Field* p = m.get("passwordFrom"))
+    if (auto r = secret_ref(*p)) a.password_from = *r;
+  if (const Field* c = m.get("caBundle")) a.ca_bundle = ca_bundle(*c);
+  spec_.access = std::move(a);
+}
+
+}  // namespace edgecert::schema::detail

@@ -1,0 +1,88 @@
+// Decoding spec.rollout: peer order, health timeout and maintenance
+// windows. Whether the order names every peer is a cross-field rule
+// (cross_field_rules.cpp).
+#include <fmt/core.h>
+
+#include "schema/decode_internal.h"
+#include "schema/values.h"
+
+namespace edgecert::schema::detail {
+namespace {
+
+const KeyList kRolloutKeys = {"order", "healthTimeout", "relaxTlsVerification", "windows",
+                              "revokeSuperseded"};
+const KeyList kWindowKeys = {"days", "start", "duration", "timezone"};
+
+}  // namespace
+
+void Decoder::decode_rollout(const Field& f) {
+  Map m = map(f, kRolloutKeys);
+  if (!m.ok) return;
+  spec::Rollout& r = spec_.rollout;
+  if (const Field* o = m.get("order")) {
+    order_field_ = *o;
+    for (const Field& item : seq(*o))
+      if (auto s = str(item)) r.order.push_back(*s);
+  }
+  if (const Field* h = m.get("healthTimeout")) {
+    if (auto d = duration(*h)) {
+      if (d->count() <= 0)
+        error(h->value_pos, "spec.rollout.healthTimeout: must be longer than zero");
+      else
+        r.health_timeout = *d;
+    }
+  }
+  if (auto v = boolean(m, "relaxTlsVerification")) r.relax_tls_verification = *v;
+  if (auto v = boolean(m, "revokeSuperseded")) r.revoke_superseded = *v;
+  if (const Field* wf = m.get("windows")) {
+    std::vector<Field> items = seq(*wf);
+    if (wf->value.IsSequence() && items.empty())
+      error(wf->value_pos,
+            "spec.rollout.windows: an empty list of windows never opens; omit "
+            "windows to allow rollouts at any time");
+    bool any_long_enough = false;
+    for (const Field& item : items) {
+      Map w = map(item, kWindowKeys);
+      if (!w.ok) continue;
+      spec::RolloutWindow win;
+      bool ok = weekly_time(w, "start", &win.days, &win.start_minute);
+      require(w, "duration");
+      if (!w.has("duration")) ok = false;
+      if (const Field* d = w.get("duration")) {
+        if (auto dur = duration(*d)) {
+          if (dur->count() <= 0 || dur->count() > kMaxWindowSeconds) {
+            error(d->value_pos, fmt::format("{}: must be longer than zero and at most 7d (a window "
+                                            "of zero length never opens)",
+                                            d->name()));
+            ok = false;
+          } else {
+            win.duration = *dur;
+          }
+        } else {
+          ok = false;
+        }
+      }
+      if (const Field* tz = w.get("timezone")) {
+        if (auto z = str(*tz)) {
+          if (check_timezone(*tz, *z))
+            win.timezone = *z;
+          else
+            ok = false;
+        } else {
+          ok = false;
+        }
+      }
+      if (ok) {
+        if (win.duration >= r.health_timeout) any_long_enough = true;
+        r.windows.push_back(std::move(win));
+      }
+    }
+    if (!r.windows.empty() && r.windows.size() == items.size() && !any_long_enough)
+      warning(wf->key_pos, fmt::format("spec.rollout.windows: no window is as long as "
+                                       "healthTimeout ({}); a peer that needs the full health "
+                                       "timeout cannot finish inside a window",
+                                       format_duration(r.health_timeout)));
+  }
+}
+
+}  // namespace edgecert::schema::detail
