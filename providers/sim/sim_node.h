@@ -4,14 +4,17 @@
 //
 // Storage: `<dir>/<name>.json` (JSON, mode 0600 because it holds the node's
 // private keys, server, CSR and ACME account keys: that file is the node's
-// own disk, and no operation returns a key) and `<dir>/<name>.audit.jsonl`
+// own disk, and no appliance operation returns a key; only tls_identity(),
+// for the node's own TLS listener, does) and `<dir>/<name>.audit.jsonl`
 // (one JSON object per operation: time, operation, outcome, non-secret
 // details such as fingerprints). Every change is written through
 // Env::write_file_atomic, and the file is re-read at the start of every
 // operation, so two processes (edgecert and an HTTP front end such as
 // edgecert-sim) see one node. There is no cross-process lock: concurrent
 // writers race (last writer wins), which is acceptable for a test double
-// driven one request at a time.
+// driven one request at a time. The file's format is private to SimNode
+// (providers/sim/sim_node_internal.h): code outside providers/sim asks
+// SimNode instead of reading the file (tests may inspect it).
 //
 // A node without a file boots like a fresh install: a "TEMPORARY CA ..." in
 // its trusted list, a server certificate for its FQDN issued by that CA (EC
@@ -51,6 +54,7 @@
 
 #include "providers/base/env.h"
 #include "providers/node/node.h"
+#include "providers/pki/key.h"
 
 namespace edgecert::sim {
 
@@ -90,12 +94,22 @@ struct FaultConfig {
   int restart_delay_seconds = 0;
 };
 
+// What a TLS handshake on the node's admin port presents.
+struct TlsIdentity {
+  std::vector<std::string> chain;  // PEM, leaf first
+  pki::SecretString key;           // PEM of the leaf's private key
+};
+
 struct AuditEntry {
   std::string time;       // "2027-01-01T00:00:00Z"
   std::string operation;  // "upload_server_certificate"
   std::string outcome;    // "ok" or "error: <category>: <message>"
   std::string details;    // JSON object text, non-secret
 };
+
+namespace internal {
+struct NodeFiles;  // sim_node_internal.h
+}  // namespace internal
 
 // One simulated node. Cheap to construct: nothing is read until an operation
 // runs. Not thread-safe; one instance per thread.
@@ -155,6 +169,17 @@ class SimNode {
   // The chain a TLS handshake on the admin port would show (leaf first).
   Result<std::vector<pki::Certificate>> served_chain();
 
+  // --- The node's own TLS listener (edgecert-sim) ---
+  // The certificate chain and private key a TLS handshake on the admin port
+  // presents now: the active ones. Only for the listener that serves this
+  // node (the one call that returns a key). When a restart's time is up, the
+  // node's next request finishes it; this makes that request (a ping(),
+  // faulted and audited like any) first, so a handshake shows what the node
+  // serves after the restart. A node still restarting, or one that never
+  // comes back, presents its old certificate. Never boots a node: kNotFound
+  // without a node file, kCorrupt for an unreadable one.
+  Result<TlsIdentity> tls_identity();
+
   // --- Test/administration API (not reachable through NodeProvider) ---
   // Boots the node if it has no file yet. Subject to no faults.
   Status ensure_booted();
@@ -190,6 +215,9 @@ class SimNode {
   Result<std::vector<AuditEntry>> audit();
 
  private:
+  // This node's Env and file paths, for the implementation files.
+  internal::NodeFiles files() const;
+
   Env& env_;
   std::string dir_;
   std::string name_;
