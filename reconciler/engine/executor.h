@@ -12,8 +12,11 @@
 //   state and what to do next.
 // - An issuer that must wait (external) stops the run cleanly before any node
 //   is disrupted (signing precedes every upload in a plan).
+// - An action runs only when every action it depends on is done in this run;
+//   otherwise the run stops before it (kFailed), nothing more is touched.
 // - Every wait goes through Env::sleep_for; every side effect through the
-//   node providers, the issuer and the Env.
+//   ActionRunner (runner.h): the NodeRunner for apply, the DryRunRunner for
+//   plan and tests. The rules above are the executor's alone.
 #pragma once
 
 #include <functional>
@@ -22,33 +25,29 @@
 #include <string>
 #include <vector>
 
-#include "providers/issuer/issuer.h"
 #include "reconciler/engine/diff.h"
 #include "reconciler/engine/journal.h"
 #include "reconciler/engine/live_state.h"
 #include "reconciler/engine/plan.h"
+#include "reconciler/engine/runner.h"
 
 namespace edgecert {
 
 struct ExecutorContext {
-  ExecutorContext(Env& e, const spec::Spec& sp, OpenedNodes& n, issuer::Issuer* i,
-                  const DesiredTrust& t, Journal& j, std::string run)
-      : env(e), spec(sp), nodes(n), issuer(i), trust(t), journal(j), run_id(std::move(run)) {}
+  ExecutorContext(Env& e, ActionRunner& r, Journal& j, std::string run)
+      : env(e), runner(r), journal(j), run_id(std::move(run)) {}
 
-  Env& env;  // clock, sleeping, spec-side files (manual CRL); journal and audit use their own Env
-  const spec::Spec& spec;
-  OpenedNodes& nodes;
-  issuer::Issuer* issuer = nullptr;  // needed when the plan signs or revokes
-  const DesiredTrust& trust;
+  Env& env;  // the clock (windows, timings) and sleeping between retries
+  ActionRunner& runner;
   Journal& journal;
   std::string run_id;
-  // Signed chains (PEM, leaf first) from an unfinished earlier run, keyed by
-  // the SHA-256 fingerprint of the CSR they answer: reused instead of signing
-  // the same CSR twice.
-  std::map<std::string, std::vector<std::string>> signed_chains;
+  // sign-csr goes to an ACME CA (issuer acme): every attempt is a new order
+  // against its rate limits, so it is not retried within the run.
+  bool signs_through_acme = false;
   // End of the rollout window apply started in (unset: no windows, or
-  // --ignore-windows). No restart begins at or after it: the run stops
-  // cleanly (kWaiting) and the next window's apply resumes.
+  // --ignore-windows). No window-gated action (restart, ACME deploy) begins at
+  // or after it: the run stops cleanly (kWaiting) and the next window's apply
+  // resumes.
   std::optional<TimePoint> window_closes;
   // One line per step, e.g. "[2/3 edge2] restart: up after 41s".
   std::function<void(const std::string&)> progress;
@@ -79,6 +78,15 @@ struct ApplyReport {
 };
 
 ApplyReport execute_plan(const Plan& plan, ExecutorContext& context);
+
+// Walks `plan` through the executor with a DryRunRunner and an in-memory
+// journal: every action's dependencies come earlier and are done, so apply
+// can run it. The report's outcome is kComplete for a runnable plan; any
+// other outcome names the action that could not run.
+ApplyReport dry_run_plan(const Plan& plan, TimePoint now);
+
+// A verify-served action for `node` (resume: a restart never verified).
+Action resume_verify_action(const std::string& node, const std::string& fqdn);
 
 // Signed chains recorded in the journal (sign-csr action-done entries of any
 // run), keyed by the CSR's SHA-256: a CSR still pending on a node is never

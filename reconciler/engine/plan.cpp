@@ -6,41 +6,11 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 
 namespace edgecert {
 namespace {
-
-constexpr std::pair<ActionKind, const char*> kKinds[] = {
-    {ActionKind::kDiscardCsr, "discard-csr"},
-    {ActionKind::kAppendTrustedCas, "append-trusted-cas"},
-    {ActionKind::kGenerateCsr, "generate-csr"},
-    {ActionKind::kSignCsr, "sign-csr"},
-    {ActionKind::kSetTlsVerification, "set-tls-verification"},
-    {ActionKind::kUploadCertificate, "upload-certificate"},
-    {ActionKind::kRestart, "restart"},
-    {ActionKind::kWaitHealthy, "wait-healthy"},
-    {ActionKind::kVerifyServed, "verify-served"},
-    {ActionKind::kRevokeSuperseded, "revoke-superseded"},
-    {ActionKind::kDeleteTrustedCa, "delete-trusted-ca"},
-    {ActionKind::kSetCrlSettings, "set-crl-settings"},
-    {ActionKind::kUploadManualCrl, "upload-manual-crl"},
-    {ActionKind::kSetRevocationChecking, "set-revocation-checking"},
-    {ActionKind::kSetAcmeSettings, "set-acme-settings"},
-    {ActionKind::kAcmeSign, "acme-sign"},
-    {ActionKind::kAcmeDeploy, "acme-deploy"},
-    {ActionKind::kAcmeDiscardPending, "acme-discard-pending"},
-};
-
-constexpr const char* kDayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-
-nlohmann::json subject_json(const spec::Subject& s) {
-  return {{"country", s.country},
-          {"state", s.state},
-          {"locality", s.locality},
-          {"organization", s.organization},
-          {"organizational_unit", s.organizational_unit}};
-}
 
 nlohmann::json desired_json(const DesiredCertificate& d, const std::string& issuer) {
   return {{"common_name", d.common_name},
@@ -50,93 +20,16 @@ nlohmann::json desired_json(const DesiredCertificate& d, const std::string& issu
           {"issuer", issuer}};
 }
 
-nlohmann::json csr_params(const DesiredCertificate& d) {
-  return {{"common_name", d.common_name},
-          {"dns_names", d.subject_alt_names},
-          {"subject", subject_json(d.subject)},
-          {"key_algorithm", spec::key_algorithm_name(d.key.algorithm)},
-          {"key_size", d.key.size},
-          {"digest", spec::digest_name(d.digest)}};
-}
-
-nlohmann::json revocation_json(const spec::RevocationChecking& r) {
-  return {{"enabled", r.enabled},
-          {"ocsp", r.ocsp},
-          {"crl", r.crl},
-          {"cdp_downloads", r.cdp_downloads},
-          {"fallback", spec::revocation_fallback_name(r.fallback)}};
-}
-
-nlohmann::json crl_json(const node::CrlSettings& c) {
-  return {{"automatic_updates", c.automatic_updates},
-          {"distribution_points", c.distribution_points},
-          {"daily_update_minute", c.daily_update_minute}};
+CsrParams csr_params(const DesiredCertificate& d) {
+  return {d.common_name, d.subject_alt_names, d.subject, d.key.algorithm, d.key.size, d.digest};
 }
 
 }  // namespace
 
-nlohmann::json acme_settings_json(const node::AcmeSettings& a) {
-  nlohmann::json schedule = nullptr;
-  if (a.schedule) {
-    std::vector<std::string> days;
-    for (auto d : a.schedule->days) days.push_back(d < 7 ? kDayNames[d] : "?");
-    schedule = {{"days", days},
-                {"time", fmt::format("{:02}:{:02}", a.schedule->minute_of_day / 60,
-                                     a.schedule->minute_of_day % 60)}};
-  }
-  return {{"provider_name", a.provider_name},
-          {"provider_directory", a.provider_directory},
-          {"email", a.email},
-          {"terms_accepted", a.terms_accepted},
-          {"mode", spec::acme_mode_name(a.mode)},
-          {"renew_key", spec::key_rotation_name(a.renew_key)},
-          {"schedule", schedule}};
-}
-
-Result<node::AcmeSettings> acme_settings_from_json(const nlohmann::json& j) {
-  try {
-    node::AcmeSettings a;
-    a.provider_name = j.at("provider_name").get<std::string>();
-    a.provider_directory = j.at("provider_directory").get<std::string>();
-    a.email = j.at("email").get<std::string>();
-    a.terms_accepted = j.at("terms_accepted").get<bool>();
-    std::string mode = j.at("mode").get<std::string>();
-    bool mode_ok = false;
-    for (auto m : {spec::AcmeMode::kDisabled, spec::AcmeMode::kManual, spec::AcmeMode::kAutomated})
-      if (mode == spec::acme_mode_name(m)) a.mode = m, mode_ok = true;
-    std::string key = j.at("renew_key").get<std::string>();
-    bool key_ok = false;
-    for (auto k : {spec::KeyRotation::kRotate, spec::KeyRotation::kRetain})
-      if (key == spec::key_rotation_name(k)) a.renew_key = k, key_ok = true;
-    if (!mode_ok || !key_ok)
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("unknown ACME mode '{}' or renew key '{}'", mode, key));
-    const auto& sch = j.at("schedule");
-    if (!sch.is_null()) {
-      spec::Schedule schedule;
-      for (const auto& d : sch.at("days")) {
-        auto it = std::find(std::begin(kDayNames), std::end(kDayNames), d.get<std::string>());
-        if (it == std::end(kDayNames))
-          return make_error(ErrorCode::kInvalidArgument, "unknown day " + d.dump());
-        schedule.days.push_back(static_cast<spec::Weekday>(it - std::begin(kDayNames)));
-      }
-      std::string t = sch.at("time").get<std::string>();
-      int h = 0, m = 0;
-      if (std::sscanf(t.c_str(), "%d:%d", &h, &m) != 2)
-        return make_error(ErrorCode::kInvalidArgument, "bad schedule time '" + t + "'");
-      schedule.minute_of_day = h * 60 + m;
-      a.schedule = schedule;
-    }
-    return a;
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::kInvalidArgument, std::string("ACME settings: ") + e.what());
-  }
-}
-
 namespace {
 
 std::string now_rfc3339(TimePoint t) {
-  return pki::format_time(t);
+  return format_time(t);
 }
 
 class Builder {
@@ -152,9 +45,8 @@ class Builder {
     Action a;
     a.id = id;
     a.node = node;
-    a.kind = kind;
+    a.params = default_params(kind);
     a.reason = std::move(reason);
-    a.disruptive = kind == ActionKind::kRestart;
     plan_.actions.push_back(std::move(a));
     return plan_.actions.back();
   }
@@ -166,27 +58,15 @@ class Builder {
 
 }  // namespace
 
-const char* action_kind_name(ActionKind k) {
-  for (auto& [kind, name] : kKinds)
-    if (kind == k) return name;
-  return "?";
-}
-
-std::optional<ActionKind> parse_action_kind(const std::string& s) {
-  for (auto& [kind, name] : kKinds)
-    if (s == name) return kind;
-  return std::nullopt;
-}
-
 size_t Plan::deploy_count() const {
   return static_cast<size_t>(std::count_if(actions.begin(), actions.end(), [](const Action& a) {
-    return a.kind == ActionKind::kAcmeDeploy;
+    return a.kind() == ActionKind::kAcmeDeploy;
   }));
 }
 
 size_t Plan::restart_count() const {
   return static_cast<size_t>(std::count_if(actions.begin(), actions.end(), [](const Action& a) {
-    return a.kind == ActionKind::kRestart;
+    return a.kind() == ActionKind::kRestart;
   }));
 }
 
@@ -269,7 +149,7 @@ Plan build_plan(const PlanInputs& in) {
           fmt::format("{} CA certificate{} the spec trusts {} missing on the node", names.size(),
                       names.size() == 1 ? "" : "s", names.size() == 1 ? "is" : "are"));
       a.after = {{"certificates", names}, {"sha256", fps}};
-      a.params = {{"pem", pems}, {"sha256", fps}};
+      a.params = AppendTrustedCasParams{pems, fps};
       append_ids[d->peer] = a.id;
     }
     if (d->discard_pending_acme && targeted(d->peer)) {
@@ -277,7 +157,7 @@ Plan build_plan(const PlanInputs& in) {
       Action& a = b.add(d->peer, ActionKind::kAcmeDiscardPending, d->discard_pending_acme_reason);
       if (auto pending = pending_acme_chain(st)) {
         a.before = certificate_summary(pending->front());
-        a.params = {{"sha256", pending->front().sha256_fingerprint()}};
+        a.params = AcmeDiscardPendingParams{pending->front().sha256_fingerprint()};
       }
     }
     if (d->acme_settings && targeted(d->peer)) {
@@ -287,7 +167,7 @@ Plan build_plan(const PlanInputs& in) {
                         "the node's ACME service settings differ from spec.acme");
       a.before = acme_settings_json(st.acme);
       a.after = acme_settings_json(*d->acme_settings);
-      a.params = a.after;
+      a.params = SetAcmeSettingsParams{*d->acme_settings};
       acme_ids[d->peer] = a.id;
     }
   }
@@ -310,7 +190,7 @@ Plan build_plan(const PlanInputs& in) {
       g.before = st.server_chain.empty() ? nlohmann::json(nullptr)
                                          : certificate_summary(st.server_chain.front());
       g.after = desired_json(d->desired, in.issuer_description);
-      g.params = csr_params(d->desired);
+      g.params = GenerateCsrParams{csr_params(d->desired)};
       gen_id = g.id;
     }
     std::string sign_reason = d->reuse_pending_csr
@@ -324,7 +204,7 @@ Plan build_plan(const PlanInputs& in) {
     }
     Action& s = b.add(d->peer, ActionKind::kSignCsr, sign_reason);
     s.after = desired_json(d->desired, in.issuer_description);
-    s.params = csr_params(d->desired);
+    s.params = SignCsrParams{csr_params(d->desired)};
     if (!gen_id.empty()) s.depends_on.push_back(gen_id);
     sign_ids[d->peer] = s.id;
   }
@@ -345,7 +225,7 @@ Plan build_plan(const PlanInputs& in) {
                         "(rollout.relaxTlsVerification)");
       a.before = "enforce";
       a.after = "permissive";
-      a.params = {{"mode", "permissive"}};
+      a.params = SetTlsVerificationParams{spec::TlsVerification::kPermissive};
       for (const auto& [peer, id] : append_ids) a.depends_on.push_back(id);
       for (const auto& [peer, id] : sign_ids) a.depends_on.push_back(id);
       for (const auto& [peer, id] : csr_ids) a.depends_on.push_back(id);
@@ -365,7 +245,7 @@ Plan build_plan(const PlanInputs& in) {
                       "check the certificate the node really serves: the new leaf, a chain valid "
                       "against the spec's CAs, and the node's FQDN");
     v.depends_on.push_back(after_id);
-    v.params = {{"fqdn", p ? p->fqdn : node}};
+    v.params = VerifyServedParams{p ? p->fqdn : node};
     v.after = expected;
     previous_verify = v.id;
     verify_ids.push_back(v.id);
@@ -384,7 +264,7 @@ Plan build_plan(const PlanInputs& in) {
       if (reissue) {
         Action& sg = b.add(d->peer, ActionKind::kAcmeSign, sign_reasons[d->peer]);
         sg.after = desired_json(d->desired, in.issuer_description);
-        sg.params = csr_params(d->desired);
+        sg.params = AcmeSignParams{csr_params(d->desired)};
         if (csr_ids.count(d->peer)) sg.depends_on.push_back(csr_ids[d->peer]);
         if (acme_ids.count(d->peer)) sg.depends_on.push_back(acme_ids[d->peer]);
         // The node checks its ACME server's TLS and the new chain against
@@ -408,7 +288,7 @@ Plan build_plan(const PlanInputs& in) {
       if (deploy_only) {
         auto pending = pending_acme_chain(st);
         dp.after = pending ? certificate_summary(pending->front()) : nlohmann::json(nullptr);
-        dp.params = {{"sha256", d->pending_acme_sha256}};
+        dp.params = AcmeDeployParams{d->pending_acme_sha256};
       } else {
         dp.after = desired_json(d->desired, in.issuer_description);
       }
@@ -453,7 +333,7 @@ Plan build_plan(const PlanInputs& in) {
               fmt::format("health gate: the node must answer within {}s (rollout.healthTimeout)",
                           timeout.count()));
     w.depends_on.push_back(restart_id);
-    w.params = {{"timeout_seconds", timeout.count()}};
+    w.params = WaitHealthyParams{timeout};
     const std::string wait_id = w.id;
     add_verify(d->peer, wait_id, restart_after);
   }
@@ -463,14 +343,14 @@ Plan build_plan(const PlanInputs& in) {
   for (const NodeLive& n : in.live->nodes) {
     if (mode_after[n.peer] == spec.tls_verification) continue;
     bool restoring = std::find_if(plan.actions.begin(), plan.actions.end(), [&](const Action& a) {
-                       return a.node == n.peer && a.kind == ActionKind::kSetTlsVerification;
+                       return a.node == n.peer && a.kind() == ActionKind::kSetTlsVerification;
                      }) != plan.actions.end();
     Action& a = b.add(n.peer, ActionKind::kSetTlsVerification,
                       restoring ? "restore cluster TLS verification to the spec's value"
                                 : "cluster TLS verification differs from the spec");
     a.before = spec::tls_verification_name(mode_after[n.peer]);
     a.after = spec::tls_verification_name(spec.tls_verification);
-    a.params = {{"mode", spec::tls_verification_name(spec.tls_verification)}};
+    a.params = SetTlsVerificationParams{spec.tls_verification};
     for (const auto& id : verify_ids) a.depends_on.push_back(id);
     restore_ids.push_back(a.id);
   }
@@ -505,9 +385,9 @@ Plan build_plan(const PlanInputs& in) {
     for (const auto& id : verify_ids) rv.depends_on.push_back(id);
     for (const auto& id : restore_ids) rv.depends_on.push_back(id);
     rv.before = certificate_summary(*d->superseded);
-    rv.params = {{"pem", d->superseded->to_pem()},
-                 {"sha256", d->superseded->sha256_fingerprint()},
-                 {"reason", "superseded"}};
+    rv.params = RevokeSupersededParams{d->superseded->to_pem(),
+                                       d->superseded->sha256_fingerprint(),
+                                       pki::RevocationReason::kSuperseded};
   }
 
   // 6. Prune, 7. settings that need no restart.
@@ -517,7 +397,7 @@ Plan build_plan(const PlanInputs& in) {
                         "not in the spec's trustedCAs (prune: true) and no certificate needs it");
       a.before = {{"certificate", ca.subject_cn().empty() ? ca.subject() : ca.subject_cn()},
                   {"sha256", ca.sha256_fingerprint()}};
-      a.params = {{"sha256", ca.sha256_fingerprint()}};
+      a.params = DeleteTrustedCaParams{ca.sha256_fingerprint()};
       for (const auto& id : verify_ids) a.depends_on.push_back(id);
       for (const auto& id : restore_ids) a.depends_on.push_back(id);
     }
@@ -528,9 +408,9 @@ Plan build_plan(const PlanInputs& in) {
     if (d->crl_settings) {
       Action& a =
           b.add(d->peer, ActionKind::kSetCrlSettings, "automatic CRL updates differ from the spec");
-      a.before = crl_json(st.crl);
-      a.after = crl_json(*d->crl_settings);
-      a.params = a.after;
+      a.before = crl_settings_json(st.crl);
+      a.after = crl_settings_json(*d->crl_settings);
+      a.params = SetCrlSettingsParams{*d->crl_settings};
     }
     if (d->manual_crl_path) {
       Action& a =
@@ -538,7 +418,7 @@ Plan build_plan(const PlanInputs& in) {
                 st.manual_crl_sha256 ? "the manual CRL on the node differs from the spec's file"
                                      : "the node has no manual CRL");
       a.before = st.manual_crl_sha256 ? nlohmann::json(*st.manual_crl_sha256) : nullptr;
-      a.params = {{"path", *d->manual_crl_path}, {"sha256", d->manual_crl_sha256}};
+      a.params = UploadManualCrlParams{*d->manual_crl_path, d->manual_crl_sha256};
       a.after = {{"file", *d->manual_crl_path}};
     }
     if (d->revocation) {
@@ -546,210 +426,13 @@ Plan build_plan(const PlanInputs& in) {
       // it depends on is in place.
       Action& a = b.add(d->peer, ActionKind::kSetRevocationChecking,
                         "SIP TLS revocation checking differs from the spec");
-      a.before = revocation_json(st.revocation);
-      a.after = revocation_json(*d->revocation);
-      a.params = a.after;
+      a.before = revocation_checking_json(st.revocation);
+      a.after = revocation_checking_json(*d->revocation);
+      a.params = SetRevocationCheckingParams{*d->revocation};
       for (const auto& id : verify_ids) a.depends_on.push_back(id);
     }
   }
   return plan;
-}
-
-nlohmann::json plan_to_json(const Plan& p) {
-  nlohmann::json j;
-  j["format_version"] = p.format_version;
-  j["edgecert_version"] = p.edgecert_version;
-  j["spec"] = {
-      {"path", p.spec_path}, {"absolute_path", p.spec_absolute_path}, {"sha256", p.spec_sha256}};
-  j["cluster"] = p.cluster;
-  j["created_at"] = p.created_at;
-  j["targets"] = p.targets;
-  j["nodes"] = nlohmann::json::object();
-  for (const auto& [name, snap] : p.nodes)
-    j["nodes"][name] = {{"fingerprint", snap.fingerprint}, {"live_state", snap.summary}};
-  j["node_order"] = nlohmann::json::array();
-  for (const auto& [name, snap] : p.nodes) j["node_order"].push_back(name);
-  j["actions"] = nlohmann::json::array();
-  for (const Action& a : p.actions) {
-    j["actions"].push_back({{"id", a.id},
-                            {"node", a.node},
-                            {"kind", action_kind_name(a.kind)},
-                            {"reason", a.reason},
-                            {"before", a.before},
-                            {"after", a.after},
-                            {"disruptive", a.disruptive},
-                            {"depends_on", a.depends_on},
-                            {"params", a.params}});
-  }
-  j["notes"] = p.notes;
-  j["next_window"] = p.next_window ? nlohmann::json(*p.next_window) : nullptr;
-  j["summary"] = {{"actions", p.actions.size()},
-                  {"nodes", p.touched_nodes().size()},
-                  {"restarts", p.restart_count()},
-                  {"acme_deploys", p.deploy_count()},
-                  {"text", p.summary_line()}};
-  return j;
-}
-
-Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) {
-  try {
-    Plan p;
-    p.format_version = j.at("format_version").get<int>();
-    if (p.format_version != 1)
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("{}: plan format_version {} is not supported (this edgecert "
-                                    "reads version 1)",
-                                    source, p.format_version));
-    p.edgecert_version = j.value("edgecert_version", "");
-    p.spec_path = j.at("spec").at("path").get<std::string>();
-    p.spec_absolute_path = j.at("spec").value("absolute_path", p.spec_path);
-    p.spec_sha256 = j.at("spec").at("sha256").get<std::string>();
-    p.cluster = j.at("cluster").get<std::string>();
-    p.created_at = j.at("created_at").get<std::string>();
-    p.targets = j.value("targets", std::vector<std::string>{});
-    for (const auto& name : j.at("node_order")) {
-      const auto& n = j.at("nodes").at(name.get<std::string>());
-      p.nodes.emplace_back(
-          name.get<std::string>(),
-          NodeSnapshot{n.at("fingerprint").get<std::string>(), n.at("live_state")});
-    }
-    for (const auto& a : j.at("actions")) {
-      Action act;
-      act.id = a.at("id").get<std::string>();
-      act.node = a.at("node").get<std::string>();
-      auto kind = parse_action_kind(a.at("kind").get<std::string>());
-      if (!kind)
-        return make_error(ErrorCode::kInvalidArgument,
-                          fmt::format("{}: action {}: unknown kind '{}'", source, act.id,
-                                      a.at("kind").get<std::string>()));
-      act.kind = *kind;
-      act.reason = a.value("reason", "");
-      act.before = a.value("before", nlohmann::json(nullptr));
-      act.after = a.value("after", nlohmann::json(nullptr));
-      act.disruptive = a.value("disruptive", false);
-      act.depends_on = a.value("depends_on", std::vector<std::string>{});
-      act.params = a.value("params", nlohmann::json::object());
-      p.actions.push_back(std::move(act));
-    }
-    p.notes = j.value("notes", std::vector<std::string>{});
-    if (j.contains("next_window") && j["next_window"].is_string())
-      p.next_window = j["next_window"].get<std::string>();
-    return p;
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("{}: not an edgecert plan: {}", source, e.what()));
-  }
-}
-
-namespace {
-
-std::string cert_line(const nlohmann::json& c) {
-  if (c.is_null()) return "(none)";
-  std::string sans;
-  for (const auto& s : c.value("dns_names", nlohmann::json::array()))
-    sans += (sans.empty() ? "" : ", ") + s.get<std::string>();
-  std::string out = fmt::format("CN {}", c.value("common_name", "?"));
-  if (!sans.empty()) out += fmt::format(", SANs [{}]", sans);
-  if (c.contains("key")) out += ", " + c["key"].get<std::string>();
-  if (c.contains("digest")) out += ", " + c["digest"].get<std::string>();
-  if (c.contains("not_after")) out += ", expires " + c["not_after"].get<std::string>();
-  if (c.contains("issuer") && c["issuer"].is_string())
-    out += ", issuer " + c["issuer"].get<std::string>();
-  return out;
-}
-
-const char* symbol(const Action& a) {
-  switch (a.kind) {
-    case ActionKind::kAppendTrustedCas:
-    case ActionKind::kGenerateCsr:
-    case ActionKind::kUploadManualCrl:
-      return "+";
-    case ActionKind::kDiscardCsr:
-    case ActionKind::kAcmeDiscardPending:
-    case ActionKind::kDeleteTrustedCa:
-    case ActionKind::kRevokeSuperseded:
-      return "-";
-    case ActionKind::kRestart:
-      return "!";
-    default:
-      return "~";
-  }
-}
-
-std::string scalar(const nlohmann::json& j) {
-  return j.is_string() ? j.get<std::string>() : j.dump();
-}
-
-}  // namespace
-
-std::string render_plan_text(const Plan& p) {
-  if (p.empty()) {
-    std::string out = "No changes. Live state matches the spec.\n";
-    for (const auto& n : p.notes) out += "Note: " + n + "\n";
-    return out;
-  }
-  std::string out = fmt::format(
-      "edgecert will perform the following actions on cluster {} (in this order):\n"
-      "Symbols: + add  ~ change  - remove  ! restart (disrupts that node)\n",
-      p.cluster);
-  // Grouped by node, nodes in the order they are first touched.
-  std::vector<std::string> nodes;
-  for (const auto& a : p.actions)
-    if (std::find(nodes.begin(), nodes.end(), a.node) == nodes.end()) nodes.push_back(a.node);
-  size_t index = 0;
-  std::map<std::string, size_t> position;
-  for (const auto& a : p.actions) position[a.id] = ++index;
-  for (const auto& node : nodes) {
-    out += fmt::format("\n  # {}\n", node);
-    for (const auto& a : p.actions) {
-      if (a.node != node) continue;
-      // Several reasons ("a; b; c") read better one per line.
-      std::vector<std::string> reasons;
-      for (size_t start = 0;;) {
-        size_t sep = a.reason.find("; ", start);
-        reasons.push_back(a.reason.substr(start, sep == std::string::npos ? sep : sep - start));
-        if (sep == std::string::npos) break;
-        start = sep + 2;
-      }
-      out += fmt::format("  {} [{:>2}] {}: {}\n", symbol(a), position[a.id],
-                         action_kind_name(a.kind), reasons.front());
-      for (size_t i = 1; i < reasons.size(); ++i) out += fmt::format("          {}\n", reasons[i]);
-      switch (a.kind) {
-        case ActionKind::kGenerateCsr:
-        case ActionKind::kRestart:
-        case ActionKind::kAcmeDeploy:
-          out += fmt::format("          before: {}\n          after:  {}\n", cert_line(a.before),
-                             cert_line(a.after));
-          break;
-        case ActionKind::kAppendTrustedCas:
-          for (const auto& name : a.after["certificates"])
-            out += fmt::format("          + {}\n", name.get<std::string>());
-          break;
-        case ActionKind::kDeleteTrustedCa:
-          out += fmt::format("          - {} ({})\n", scalar(a.before["certificate"]),
-                             scalar(a.before["sha256"]));
-          break;
-        case ActionKind::kSetTlsVerification:
-          out += fmt::format("          {} -> {}\n", scalar(a.before), scalar(a.after));
-          break;
-        case ActionKind::kSetCrlSettings:
-        case ActionKind::kSetRevocationChecking:
-        case ActionKind::kSetAcmeSettings:
-          for (auto it = a.after.begin(); it != a.after.end(); ++it)
-            if (a.before.is_null() || a.before.value(it.key(), nlohmann::json()) != it.value())
-              out += fmt::format("          {}: {} -> {}\n", it.key(),
-                                 a.before.is_null() ? "?" : scalar(a.before[it.key()]),
-                                 scalar(it.value()));
-          break;
-        default:
-          break;
-      }
-    }
-  }
-  for (const auto& n : p.notes) out += "\nNote: " + n + "\n";
-  if (p.next_window) out += fmt::format("\nNext rollout window opens {}\n", *p.next_window);
-  out += "\n" + p.summary_line() + ".\n";
-  return out;
 }
 
 }  // namespace edgecert

@@ -32,46 +32,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "reconciler/engine/action.h"
 #include "reconciler/engine/diff.h"
 #include "reconciler/engine/live_state.h"
 #include "schema/spec.h"
 
 namespace edgecert {
-
-enum class ActionKind {
-  kDiscardCsr,
-  kAppendTrustedCas,
-  kGenerateCsr,
-  kSignCsr,
-  kSetTlsVerification,
-  kUploadCertificate,
-  kRestart,
-  kWaitHealthy,
-  kVerifyServed,
-  kRevokeSuperseded,
-  kDeleteTrustedCa,
-  kSetCrlSettings,
-  kUploadManualCrl,
-  kSetRevocationChecking,
-  kSetAcmeSettings,  // the node's ACME service settings (spec.acme)
-  kAcmeSign,         // expressway-acme: the node signs its pending CSR with its ACME provider
-  kAcmeDeploy,       // expressway-acme: the node deploys its pending ACME certificate, no restart
-  kAcmeDiscardPending,  // drop a pending ACME certificate that does not match the spec
-};
-const char* action_kind_name(ActionKind k);  // "generate-csr", ...
-std::optional<ActionKind> parse_action_kind(const std::string& s);
-
-struct Action {
-  std::string id;    // "<node>/<kind>[/<n>]", unique in the plan
-  std::string node;  // peer name
-  ActionKind kind = ActionKind::kRestart;
-  std::string reason;
-  nlohmann::json before = nullptr;  // non-secret summary of the live value
-  nlohmann::json after = nullptr;   // non-secret summary of the desired value
-  bool disruptive = false;          // the node stops serving (restart)
-  std::vector<std::string> depends_on;
-  nlohmann::json params = nlohmann::json::object();  // what the executor needs
-};
 
 struct NodeSnapshot {
   std::string fingerprint;  // sha256 hex of summary
@@ -113,14 +79,16 @@ struct PlanInputs {
 
 Plan build_plan(const PlanInputs& in);
 
-// ACME service settings in plans (before/after/params of set-acme-settings):
-// {"provider_name", "provider_directory", "email", "terms_accepted", "mode",
-// "renew_key", "schedule": {"days": ["mon"], "time": "04:00"} | null}.
-nlohmann::json acme_settings_json(const node::AcmeSettings& settings);
-Result<node::AcmeSettings> acme_settings_from_json(const nlohmann::json& j);
-
+// The saved-plan file (docs/plan-format.md).
 nlohmann::json plan_to_json(const Plan& plan);
+// Decodes and checks a saved plan. Never throws. Refused, with a message
+// naming `source`, the action id and the field: a missing or wrongly typed
+// field, an unknown kind, a duplicate action id, a node that is not among the
+// plan's nodes, a depends_on naming an action that is missing or comes later.
 Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source);
+// The same checks on a plan in memory (ids unique, nodes known, every
+// dependency an earlier action); the error names the action and field.
+Status check_plan(const Plan& plan);
 
 // Terraform-like readable form, grouped by node, with the summary line.
 std::string render_plan_text(const Plan& plan);

@@ -8,6 +8,7 @@
 
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
+#include "reconciler/engine/executor.h"
 #include "reconciler/engine/windows.h"
 #include "schema/loader.h"
 
@@ -123,6 +124,12 @@ Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   in.targets = s.targets;
   in.now = now;
   Plan plan = build_plan(in);
+  // The plan is what apply will run: the same executor walks it first with a
+  // runner that touches nothing, so a plan apply would refuse is a bug here.
+  if (auto st = check_plan(plan); !st)
+    return make_error(ErrorCode::kInternal, "planner bug: " + st.error().message);
+  if (ApplyReport dry = dry_run_plan(plan, now); dry.outcome != ApplyOutcome::kComplete)
+    return make_error(ErrorCode::kInternal, "planner bug: the dry run stopped: " + dry.message);
   std::error_code ec;
   auto abs = std::filesystem::absolute(s.spec.path, ec);
   plan.spec_absolute_path = ec ? s.spec.path : abs.lexically_normal().string();

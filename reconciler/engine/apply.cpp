@@ -1,0 +1,256 @@
+#include "reconciler/engine/apply.h"
+
+#include <algorithm>
+#include <random>
+
+#include <fmt/core.h>
+
+#include "providers/base/time.h"
+#include "reconciler/engine/journal.h"
+#include "reconciler/engine/lock.h"
+#include "reconciler/engine/node_runner.h"
+#include "reconciler/engine/vcs.h"
+#include "reconciler/engine/windows.h"
+
+namespace edgecert {
+namespace {
+
+std::string new_run_id(TimePoint now) {
+  std::random_device rd;
+  return fmt::format(
+      "{}-{:06x}", std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count(),
+      rd() & 0xffffff);
+}
+
+ApplyResult refused(ApplyResult r, Error e, std::vector<std::string> details = {}) {
+  r.status = ApplyStatus::kRefused;
+  r.error = std::move(e);
+  r.details = std::move(details);
+  return r;
+}
+
+Error invalid(std::string message) { return Error{ErrorCode::kInvalidArgument, std::move(message)}; }
+
+// Staleness of a saved plan: every node's live state must be what the plan saw.
+std::vector<std::string> live_changes(const Plan& saved, const ClusterLive& live) {
+  std::vector<std::string> changes;
+  for (const auto& [name, snap] : saved.nodes) {
+    const NodeLive* now = live.find(name);
+    if (!now) {
+      changes.push_back(name + ": no longer a peer of the spec");
+      continue;
+    }
+    if (now->fingerprint == snap.fingerprint) continue;
+    auto fields = summary_changes(snap.summary, now->summary);
+    if (fields.empty())  // an edited plan, or a summary of another version
+      changes.push_back(name + ": live state fingerprint differs from the plan's");
+    for (const auto& c : fields) changes.push_back(name + ": " + c);
+  }
+  return changes;
+}
+
+// A restart whose result was never verified (in any earlier run) is verified
+// first.
+void verify_unverified_restarts(Plan& plan, const spec::Spec& spec,
+                                const std::vector<JournalEntry>& entries) {
+  std::vector<Action> checks;
+  for (const auto& node : unverified_restarts(entries)) {
+    const spec::Peer* peer = spec.find_peer(node);
+    if (!peer) continue;
+    bool planned = std::any_of(plan.actions.begin(), plan.actions.end(), [&](const Action& a) {
+      return a.node == node && a.kind() == ActionKind::kVerifyServed;
+    });
+    if (!planned) checks.push_back(resume_verify_action(node, peer->fqdn));
+  }
+  plan.actions.insert(plan.actions.begin(), checks.begin(), checks.end());
+}
+
+void close_run(Journal& journal, const std::string& run_id, std::string message, Status& st) {
+  JournalEntry end;
+  end.run_id = run_id;
+  end.event = JournalEvent::kRunEnd;
+  end.message = std::move(message);
+  st = journal.append(end);
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path) {
+  auto text = env.read_file(path);
+  if (!text) return std::nullopt;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("format_version")) return std::nullopt;
+  return j;
+}
+
+ApplyResult apply(Env& env, const ApplyRequest& req) {
+  ApplyResult result;
+  auto notice = [&](const std::string& line) {
+    if (req.notice) req.notice(line);
+  };
+
+  SessionOptions options = req.options;
+  std::optional<Plan> saved;
+  std::string spec_path = req.input;
+  if (auto j = read_saved_plan(env, req.input)) {
+    auto p = plan_from_json(*j, req.input);
+    if (!p) return refused(std::move(result), p.error());
+    saved = std::move(*p);
+    // The path as given works when apply runs where plan ran (the CI case);
+    // the absolute one when it does not.
+    spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;
+    if (!options.targets.empty() || !options.excludes.empty())
+      return refused(std::move(result),
+                     invalid("--target/--exclude cannot change a saved plan; plan again with them"));
+    options.targets = saved->targets;
+  }
+
+  OpenedSession opened = open_session(env, spec_path, options);
+  result.diagnostics = std::move(opened.diagnostics);
+  result.warnings = std::move(opened.warnings);
+  if (!opened.session) {
+    result.status = ApplyStatus::kRefused;
+    result.error = std::move(opened.error);
+    return result;
+  }
+  Session& s = *opened.session;
+
+  if (saved && saved->spec_sha256 != s.spec_sha256)
+    return refused(std::move(result),
+                   Error{ErrorCode::kConflict,
+                         fmt::format("the plan is stale: {} changed since the plan was made "
+                                     "(sha256 {} -> {}); nothing was changed. Plan again.",
+                                     spec_path, saved->spec_sha256.substr(0, 16),
+                                     s.spec_sha256.substr(0, 16))});
+
+  auto lock = ClusterLock::acquire(env, s.state_dir, "apply", current_process(env));
+  if (!lock) return refused(std::move(result), lock.error());
+
+  Journal journal(env, path_join(s.state_dir, "journal.jsonl"));
+  auto entries = journal.read_all();
+  if (!entries)
+    return refused(std::move(result), entries.error(),
+                   {"refusing to touch the cluster until the journal is looked at"});
+  std::optional<RunRecord> unfinished;
+  if (auto last = last_run(*entries); last && !last->finished) unfinished = last;
+
+  ClusterLive live = read_live(s, /*wait_for_unavailable=*/true, notice);
+  if (!live.all_readable()) {
+    std::vector<std::string> errors;
+    for (const auto& n : live.nodes)
+      if (n.error) errors.push_back(n.error->message);
+    return refused(std::move(result),
+                   Error{ErrorCode::kUnavailable,
+                         "cannot plan without the live state of every node; nothing was changed"},
+                   std::move(errors));
+  }
+
+  Plan plan;
+  if (saved) {
+    if (auto changes = live_changes(*saved, live); !changes.empty())
+      return refused(std::move(result),
+                     Error{ErrorCode::kConflict,
+                           "the plan is stale: the live state changed since the plan was made; "
+                           "nothing was changed. Plan again. Changes:"},
+                     std::move(changes));
+    plan = std::move(*saved);
+  } else {
+    auto p = make_plan(s, live, env);
+    if (!p) return refused(std::move(result), p.error());
+    plan = std::move(*p);
+  }
+
+  if (unfinished)
+    notice(fmt::format(
+        "Resuming: the previous run {} did not finish; the plan below was made from the live "
+        "state now, so finished work is not repeated.",
+        unfinished->run_id));
+  verify_unverified_restarts(plan, s.spec, *entries);
+
+  if (plan.empty()) {
+    result.status = ApplyStatus::kNoChanges;
+    result.plan = std::move(plan);
+    if (unfinished) {
+      Status st;
+      close_run(journal, unfinished->run_id,
+                "closed: a later apply found the live state matching the spec", st);
+      if (!st)
+        result.warnings.push_back("could not close the earlier run in the journal: " +
+                                  st.error().message);
+    }
+    return result;
+  }
+
+  std::optional<TimePoint> window_closes;
+  if (!s.spec.rollout.windows.empty() && !req.ignore_windows) {
+    auto ws = window_status(s.spec.rollout.windows, env.now());
+    if (!ws) return refused(std::move(result), ws.error());
+    if (!ws->open) {
+      std::string msg = "outside the spec's rollout windows; nothing was changed.";
+      if (ws->next_open)
+        msg += " The next window opens " +
+               format_in_zone(*ws->next_open, s.spec.rollout.windows.front().timezone) + ".";
+      msg += " Use --ignore-windows to apply anyway.";
+      return refused(std::move(result), Error{ErrorCode::kConflict, msg});
+    }
+    window_closes = ws->closes;
+  }
+
+  if (!saved && req.approve && !req.approve(plan)) {
+    result.status = ApplyStatus::kCancelled;
+    result.plan = std::move(plan);
+    return result;
+  }
+
+  // Audit context: spec digest and, when the spec is in git, the commit.
+  auto vcs = make_git_vcs()->describe(s.spec.path);
+  std::string audit_path = path_join(s.state_dir, "audit.jsonl");
+  ProcessIdentity who = current_process(env);
+  std::string run_id = new_run_id(env.now());
+
+  NodeRunner runner(env, s.spec, s.nodes, s.issuer.get(), s.trust);
+  runner.reuse_signed_chains(signed_chains_from_journal(*entries));
+  ExecutorContext ec{env, runner, journal, run_id};
+  ec.signs_through_acme = std::holds_alternative<spec::AcmeIssuer>(s.spec.server_certificate.issuer);
+  ec.window_closes = window_closes;
+  ec.progress = req.progress;
+  ec.after_journal_write = req.after_journal_write;
+  ec.audit = [&](const Action& a, const std::string& outcome, const std::string& message,
+                 TimePoint started, TimePoint finished) {
+    nlohmann::json j = {{"run", run_id},
+                        {"cluster", s.spec.name},
+                        {"action", a.id},
+                        {"node", a.node},
+                        {"kind", action_kind_name(a.kind())},
+                        {"outcome", outcome},
+                        {"message", message},
+                        {"started", format_time(started)},
+                        {"finished", format_time(finished)},
+                        {"spec_sha256", s.spec_sha256},
+                        {"user", who.user},
+                        {"host", who.host}};
+    if (vcs) {
+      j["git_commit"] = vcs->commit;
+      j["git_dirty"] = vcs->dirty;
+    }
+    if (auto st = env.append_file(audit_path, j.dump() + "\n", 0644); !st)
+      result.warnings.push_back("audit log: " + st.error().message);
+  };
+  if (unfinished) {
+    Status st;
+    close_run(journal, unfinished->run_id, "superseded by run " + run_id, st);
+    if (!st) return refused(std::move(result), st.error());
+  }
+
+  if (req.on_execute) req.on_execute();
+  ApplyReport report = execute_plan(plan, ec);
+  // A run that could not write its journal died as far as anyone can tell:
+  // its lock stays, so the next run has to look first.
+  if (report.outcome == ApplyOutcome::kAborted) lock->keep();
+  result.status = ApplyStatus::kExecuted;
+  result.plan = std::move(plan);
+  result.report = std::move(report);
+  return result;
+}
+
+}  // namespace edgecert

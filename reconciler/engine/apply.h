@@ -1,0 +1,66 @@
+// apply: the whole of `edgecert apply` below the command line.
+//
+// From a spec: open the session, take the cluster lock, read the journal and
+// the live state, plan (verifying first any restart an earlier run never
+// verified), check the rollout window, ask for approval, close an unfinished
+// earlier run, execute with the NodeRunner, keep the audit log. From a saved
+// plan: the same, but the plan is exactly the saved one and is refused when
+// the spec file or any node's live state changed since it was made.
+//
+// Nothing is printed here: the caller is told through the callbacks (in this
+// order: notices, the plan for approval, the start of execution, progress)
+// and renders the returned result. Any refusal before the first action leaves
+// everything as it was: no node touched, no lock left.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reconciler/engine/executor.h"
+#include "reconciler/engine/plan.h"
+#include "reconciler/engine/session.h"
+
+namespace edgecert {
+
+struct ApplyRequest {
+  std::string input;  // a spec file, or a plan saved by `plan --out`
+  SessionOptions options;
+  bool ignore_windows = false;
+  // Notices for people ("Resuming: ...", "edge1: unreachable; waiting ...").
+  std::function<void(const std::string&)> notice;
+  // A plan made now (not a saved one) is shown here before anything is
+  // changed; return false to cancel (nothing is changed). Unset: approved.
+  std::function<bool(const Plan&)> approve;
+  // Called once, right before the first action runs.
+  std::function<void()> on_execute;
+  // One line per step of the executor.
+  std::function<void(const std::string&)> progress;
+  // Tests: called after each journal write; false stops the run as if killed.
+  std::function<bool(long seq)> after_journal_write;
+};
+
+enum class ApplyStatus {
+  kRefused,    // stopped before touching anything; see error (and details)
+  kCancelled,  // approval refused; nothing changed
+  kNoChanges,  // the live state matches the spec (an unfinished earlier run was closed)
+  kExecuted,   // the plan ran; see report
+};
+
+struct ApplyResult {
+  ApplyStatus status = ApplyStatus::kRefused;
+  std::vector<Diagnostic> diagnostics;  // the spec's (warnings, or why it did not load)
+  std::vector<std::string> warnings;    // other warnings for people
+  std::optional<Error> error;           // kRefused: why
+  std::vector<std::string> details;     // kRefused: one line each (e.g. what changed)
+  Plan plan;                            // what was (or would have been) applied
+  std::optional<ApplyReport> report;    // kExecuted
+};
+
+ApplyResult apply(Env& env, const ApplyRequest& request);
+
+// A saved plan is JSON with a format_version; anything else is a spec.
+std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path);
+
+}  // namespace edgecert

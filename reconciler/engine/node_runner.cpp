@@ -1,0 +1,485 @@
+#include "reconciler/engine/node_runner.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "providers/base/time.h"
+#include "providers/pki/checks.h"
+#include "providers/pki/csr.h"
+#include "providers/pki/spki.h"
+#include "providers/pki/verify.h"
+
+namespace edgecert {
+namespace {
+
+std::string seconds(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms < 10000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+  return fmt::format("{}s", ms / 1000);
+}
+
+std::string short_fp(const std::string& fp) { return fp.substr(0, 23); }
+
+Error invalid_peer() { return Error{ErrorCode::kInvalidArgument, "not a peer of the spec"}; }
+
+node::CsrRequest csr_request(const CsrParams& c) {
+  node::CsrRequest req;
+  req.common_name = c.common_name;
+  req.dns_names = c.dns_names;
+  req.subject = c.subject;
+  req.key_algorithm = c.key_algorithm;
+  req.key_size = c.key_size;
+  req.digest = c.digest;
+  return req;
+}
+
+}  // namespace
+
+std::optional<Error> NodeRunner::pending_csr_problem(const node::NodeState& st,
+                                                     const spec::Peer& pr) const {
+  // Signing needs the CSR the plan asked for: a missing or replaced one (an
+  // operator at the node, another tool) stops the run before anything is
+  // signed.
+  if (!st.pending_csr)
+    return Error{ErrorCode::kNotFound,
+                 "no CSR is pending on the node (discarded by someone?); plan again"};
+  if (!csr_matches(*st.pending_csr, desired_certificate(spec_, pr)))
+    return Error{ErrorCode::kConflict,
+                 fmt::format("the CSR pending on the node (CN '{}') is not the one this plan "
+                             "asked for (replaced by someone?); nothing was signed, plan again",
+                             st.pending_csr->common_name)};
+  return std::nullopt;
+}
+
+std::string NodeRunner::problems_of(const std::vector<pki::Certificate>& chain,
+                                    const spec::Peer& pr) const {
+  Assessment as = assess_certificate(chain, desired_certificate(spec_, pr), trust_,
+                                     spec_.server_certificate, env_.now());
+  return fmt::format("{}", fmt::join(as.problems, "; "));
+}
+
+// The handlers, one per action kind. Each returns the output or an error; the
+// dispatcher adds node and action to errors that do not name them yet.
+struct NodeRunner::Handlers {
+  NodeRunner& r;
+  const Action& a;
+  node::NodeProvider& p;
+
+  using Out = Result<ActionOutput>;
+  static Out fail(Error e) { return std::unexpected(std::move(e)); }
+  const spec::Peer* peer() const { return r.peer(a.node); }
+
+  Out operator()(const DiscardCsrParams&) {
+    auto st = p.discard_csr();
+    if (!st && st.error().code != ErrorCode::kNotFound) return fail(st.error());
+    return ActionOutput{"CSR discarded"};
+  }
+
+  Out operator()(const AppendTrustedCasParams& pa) {
+    std::string bundle = fmt::format("{}", fmt::join(pa.pem, ""));
+    auto res = p.append_trusted_cas(bundle);
+    if (!res) return fail(res.error());
+    return ActionOutput{
+        fmt::format("{} added, {} already trusted", res->added.size(), res->skipped.size()),
+        {{"added", res->added}}};
+  }
+
+  Out operator()(const GenerateCsrParams& pa) {
+    const spec::Peer* pr = peer();
+    if (!pr) return fail(invalid_peer());
+    DesiredCertificate want = desired_certificate(r.spec_, *pr);
+    auto st = p.read_state();
+    if (!st) return fail(st.error());
+    if (st->pending_csr && csr_matches(*st->pending_csr, want))
+      return ActionOutput{"a matching CSR is already pending on the node",
+                          {{"csr_sha256", pki::sha256_fingerprint(st->pending_csr->pem)}}};
+    auto csr = p.generate_csr(csr_request(pa.csr));
+    if (!csr) return fail(csr.error());
+    return ActionOutput{"CSR generated on the node (the key stays there)",
+                        {{"csr_sha256", pki::sha256_fingerprint(*csr)}}};
+  }
+
+  Out operator()(const SignCsrParams& pa) {
+    if (!r.issuer_) return fail(Error{ErrorCode::kInternal, "no issuer configured"});
+    auto st = p.read_state();
+    if (!st) return fail(st.error());
+    const spec::Peer* pr = peer();
+    if (!pr) return fail(invalid_peer());
+    if (auto e = r.pending_csr_problem(*st, *pr)) return fail(*e);
+    std::string csr_fp = pki::sha256_fingerprint(st->pending_csr->pem);
+    std::vector<std::string> chain_pem;
+    if (auto it = r.signed_chains_.find(csr_fp); it != r.signed_chains_.end()) {
+      chain_pem = it->second;
+    } else {
+      issuer::SignRequest req{r.spec_.name, a.node, st->pending_csr->pem, pa.csr.digest};
+      auto out = r.issuer_->sign(req);
+      if (!out) return fail(out.error());
+      if (out->state == issuer::SignState::kWaiting) {
+        ActionOutput w;
+        w.waiting = true;
+        w.message = fmt::format("{}: {}", a.node, out->message);
+        return w;
+      }
+      for (const auto& c : out->chain) chain_pem.push_back(c.to_pem());
+    }
+    r.signed_[a.node] = chain_pem;
+    auto leaf = pki::Certificate::parse_one(chain_pem.front(), a.node + " signed certificate");
+    if (!leaf) return fail(leaf.error());
+    return ActionOutput{fmt::format("signed: serial {}, expires {}", leaf->serial_hex(),
+                                    format_time(leaf->not_after())),
+                        {{"csr_sha256", csr_fp},
+                         {"leaf_sha256", leaf->sha256_fingerprint()},
+                         {"chain", chain_pem}}};
+  }
+
+  Out operator()(const AcmeSignParams&) {
+    const spec::Peer* pr = peer();
+    if (!pr) return fail(invalid_peer());
+    auto st = p.read_state();
+    if (!st) return fail(st.error());
+    // Level-triggered: a certificate the node already signed for this spec
+    // (a lost reply, an interrupted run) is not ordered twice.
+    if (auto pending = pending_acme_chain(*st); pending && r.problems_of(*pending, *pr).empty()) {
+      std::string fp = pending->front().sha256_fingerprint();
+      r.acme_signed_[a.node] = fp;
+      return ActionOutput{"a matching certificate is already pending in the node's ACME service",
+                          {{"leaf_sha256", fp}}};
+    }
+    if (auto e = r.pending_csr_problem(*st, *pr)) return fail(*e);
+    if (auto s2 = p.acme_sign(); !s2) return fail(s2.error());
+    auto after = p.read_state();
+    if (!after) return fail(after.error());
+    auto pending = pending_acme_chain(*after);
+    if (!pending)
+      return fail(Error{ErrorCode::kUnavailable,
+                        "the node reported the ACME sign done but holds no pending certificate"
+                        " (last sign status: " +
+                            after->acme_status.last_sign_status + ")"});
+    // Check it before it can be deployed, and take a wrong one away: in
+    // automated mode the node would deploy it at its next slot.
+    if (auto why = r.problems_of(*pending, *pr); !why.empty()) {
+      auto dropped = p.acme_discard_pending();
+      return fail(Error{ErrorCode::kConflict,
+                        "the certificate the node's ACME provider signed is not right, so it "
+                        "is not deployed" +
+                            std::string(dropped ? " (discarded from the node)"
+                                                : " (NOT discarded from the node: " +
+                                                      dropped.error().message + ")") +
+                            ": " + why});
+    }
+    const auto& leaf = pending->front();
+    r.acme_signed_[a.node] = leaf.sha256_fingerprint();
+    return ActionOutput{fmt::format("signed by the node's ACME provider: serial {}, expires {}",
+                                    leaf.serial_hex(), format_time(leaf.not_after())),
+                        {{"leaf_sha256", leaf.sha256_fingerprint()}}};
+  }
+
+  Out operator()(const AcmeDeployParams& pa) {
+    std::string want;
+    if (auto it = r.acme_signed_.find(a.node); it != r.acme_signed_.end())
+      want = it->second;
+    else
+      want = pa.sha256.value_or("");
+    if (want.empty())
+      return fail(
+          Error{ErrorCode::kInternal, "no certificate was signed for this node in this run"});
+    auto st = p.read_state();
+    if (!st) return fail(st.error());
+    if (!st->server_chain.empty() && st->server_chain.front().sha256_fingerprint() == want) {
+      r.uploaded_[a.node] = want;
+      return ActionOutput{"already deployed", {{"leaf_sha256", want}}};
+    }
+    auto pending = pending_acme_chain(*st);
+    if (!pending || pending->front().sha256_fingerprint() != want)
+      return fail(
+          Error{ErrorCode::kConflict,
+                fmt::format("the node's pending ACME certificate is {}, not {} signed for this "
+                            "plan (replaced, e.g. by the node's automated renewal?); nothing was "
+                            "deployed, plan again",
+                            pending ? short_fp(pending->front().sha256_fingerprint()) : "none",
+                            short_fp(want))});
+    if (auto s2 = p.acme_deploy(); !s2) return fail(s2.error());
+    r.uploaded_[a.node] = want;
+    return ActionOutput{"deployed " + short_fp(want) + " (no restart)", {{"leaf_sha256", want}}};
+  }
+
+  Out operator()(const AcmeDiscardPendingParams& pa) {
+    auto st = p.read_state();
+    if (!st) return fail(st.error());
+    auto pending = pending_acme_chain(*st);
+    if (!pending) return ActionOutput{"nothing pending (already gone)"};
+    // Only the certificate the plan judged; a newer one is judged again by
+    // the next plan.
+    if (pa.sha256 && pending->front().sha256_fingerprint() != *pa.sha256)
+      return ActionOutput{"the pending certificate changed since the plan; left for the next plan"};
+    auto d2 = p.acme_discard_pending();
+    if (!d2 && d2.error().code != ErrorCode::kNotFound) return fail(d2.error());
+    return ActionOutput{"pending ACME certificate discarded"};
+  }
+
+  Out operator()(const SetAcmeSettingsParams& pa) {
+    if (auto st = p.set_acme_settings(pa.settings); !st) return fail(st.error());
+    return ActionOutput{"ACME service settings updated"};
+  }
+
+  Out operator()(const UploadCertificateParams&) {
+    auto it = r.signed_.find(a.node);
+    if (it == r.signed_.end())
+      return fail(Error{ErrorCode::kInternal, "no signed certificate for this node in this run"});
+    std::string chain_text = fmt::format("{}", fmt::join(it->second, ""));
+    auto chain = pki::Certificate::parse_all(chain_text, a.node + " signed chain");
+    if (!chain) return fail(chain.error());
+    std::string leaf_fp = chain->front().sha256_fingerprint();
+    // Check what the issuer returned before it can cost a restart.
+    const spec::Peer* pr = peer();
+    if (!pr) return fail(invalid_peer());
+    if (auto why = r.problems_of(*chain, *pr); !why.empty())
+      return fail(Error{ErrorCode::kConflict,
+                        "the signed certificate is not right, so it was not uploaded: " + why});
+    auto st = p.read_state();
+    if (!st) return fail(st.error());
+    if (!st->staged_chain.empty() && st->staged_chain.front().sha256_fingerprint() == leaf_fp) {
+      r.uploaded_[a.node] = leaf_fp;
+      return ActionOutput{"already staged", {{"leaf_sha256", leaf_fp}}};
+    }
+    // The appliance refuses a certificate whose issuer chain it does not
+    // trust: make sure the chain's CAs are in the list first.
+    std::string missing;
+    for (size_t i = 1; i < chain->size(); ++i) {
+      const auto& ca = (*chain)[i];
+      bool have = std::any_of(st->trusted_cas.begin(), st->trusted_cas.end(),
+                              [&](const pki::Certificate& c) {
+                                return c.sha256_fingerprint() == ca.sha256_fingerprint();
+                              });
+      if (!have) missing += ca.to_pem();
+    }
+    size_t appended = 0;
+    if (!missing.empty()) {
+      auto res = p.append_trusted_cas(missing);
+      if (!res) return fail(res.error());
+      appended = res->added.size();
+    }
+    node::CertificateUpload up;
+    up.chain_pem = chain_text;
+    auto res = p.upload_server_certificate(up);
+    if (!res) {
+      Error e = res.error();
+      if (appended > 0)
+        e.message += fmt::format(
+            " ({} CA certificate{} of the chain were appended first and stay trusted)", appended,
+            appended == 1 ? "" : "s");
+      return fail(e);
+    }
+    r.uploaded_[a.node] = leaf_fp;
+    std::string msg = "staged " + short_fp(leaf_fp);
+    for (const auto& w : res->warnings) msg += "; node warning: " + w.message;
+    return ActionOutput{msg, {{"leaf_sha256", leaf_fp}}};
+  }
+
+  // A real appliance accepts a restart and keeps answering for a while before
+  // it goes down: waiting for "up" right away would pass against the old
+  // instance and let the next node restart while this one is about to. So a
+  // restart is done only once the node was seen down, or is seen already back
+  // with its staged certificate active and no restart pending.
+  Out operator()(const RestartParams&) {
+    if (auto st = p.restart(); !st) return fail(st.error());
+    auto deadline = r.env_.now() + std::chrono::seconds(600);
+    for (;;) {
+      auto st = p.read_state();
+      if (!st && st.error().code == ErrorCode::kUnavailable)
+        return ActionOutput{"node went down"};
+      if (st && !st->restart_required && st->staged_chain.empty())
+        return ActionOutput{"node restarted (seen back already)"};
+      if (r.env_.now() >= deadline)
+        return fail(Error{ErrorCode::kUnavailable,
+                          fmt::format("{}: restart: the node accepted the restart but did not "
+                                      "go down",
+                                      a.node)});
+      r.env_.sleep_for(std::chrono::seconds(1));
+    }
+  }
+
+  Out operator()(const WaitHealthyParams& pa) {
+    TimePoint t0 = r.env_.now();
+    if (auto st = p.wait_until_up(pa.timeout); !st) return fail(st.error());
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(r.env_.now() - t0);
+    return ActionOutput{"up after " + seconds(took)};
+  }
+
+  Out operator()(const VerifyServedParams&) {
+    auto served = p.served_chain();
+    if (!served) return fail(served.error());
+    if (served->empty())
+      return fail(Error{ErrorCode::kUnavailable, "the node presented no certificate"});
+    std::string got = served->front().sha256_fingerprint();
+    std::string want;
+    if (auto it = r.uploaded_.find(a.node); it != r.uploaded_.end())
+      want = it->second;
+    else if (a.after.is_object() && a.after.contains("sha256") && a.after["sha256"].is_string())
+      want = a.after["sha256"].get<std::string>();
+    if (!want.empty() && got != want)
+      return fail(Error{ErrorCode::kConflict,
+                        fmt::format("the node serves {} ('{}'), not the new certificate {}; "
+                                    "it came back with the old certificate",
+                                    short_fp(got), served->front().subject_cn(), short_fp(want))});
+    const spec::Peer* pr = peer();
+    if (!pr) return fail(invalid_peer());
+    if (auto why = r.problems_of(*served, *pr); !why.empty())
+      return fail(Error{ErrorCode::kConflict, "the served certificate is not right: " + why});
+    return ActionOutput{fmt::format("serving {} (verified for {})", short_fp(got), pr->fqdn),
+                        {{"served_sha256", got}}};
+  }
+
+  Out operator()(const RevokeSupersededParams& pa) {
+    auto old = pki::Certificate::parse_one(pa.pem, a.id);
+    if (!old) return fail(old.error());
+    // Never the certificate in use (the plan saw it replaced; check again).
+    auto served = p.served_chain();
+    if (!served) return fail(served.error());
+    if (!served->empty() && served->front().sha256_fingerprint() == old->sha256_fingerprint())
+      return fail(
+          Error{ErrorCode::kConflict, "the superseded certificate is still in use; not revoked"});
+    if (node_signs(r.spec_)) {
+      // An ACME CA refuses what it did not issue; already revoked (a lost
+      // reply) is done.
+      auto st = p.acme_revoke(old->to_pem(), static_cast<int>(pa.reason));
+      if (!st && st.error().code == ErrorCode::kAlreadyExists)
+        return ActionOutput{fmt::format("serial {} was already revoked", old->serial_hex())};
+      if (!st) return fail(st.error());
+      return ActionOutput{fmt::format(
+          "revoked serial {} ({}) through the node's ACME service", old->serial_hex(),
+          pki::revocation_reason_name(pa.reason))};
+    }
+    if (!r.issuer_) return fail(Error{ErrorCode::kInternal, "no issuer configured"});
+    if (auto st = r.issuer_->revoke(*old, pa.reason); !st) return fail(st.error());
+    return ActionOutput{fmt::format("revoked serial {} ({})", old->serial_hex(),
+                                    pki::revocation_reason_name(pa.reason))};
+  }
+
+  Out operator()(const DeleteTrustedCaParams& pa) {
+    // Re-check at the last moment: a chain that needs the CA may have
+    // appeared since the plan was made.
+    for (auto& [name, prov] : r.nodes_.providers) {
+      auto st = prov->read_state();
+      if (!st) return fail(st.error());
+      for (const auto* chain : {&st->server_chain, &st->staged_chain}) {
+        auto cas = chain_ca_fingerprints(*chain, st->trusted_cas, r.env_.now());
+        if (std::find(cas.begin(), cas.end(), pa.sha256) != cas.end())
+          return fail(Error{ErrorCode::kConflict,
+                            fmt::format("refused: {}'s {} certificate chains to this CA; "
+                                        "deleting it would break that certificate",
+                                        name, chain == &st->server_chain ? "serving" : "staged")});
+      }
+    }
+    auto st = p.delete_trusted_ca(pa.sha256);
+    if (!st && st.error().code != ErrorCode::kNotFound) return fail(st.error());
+    return ActionOutput{"deleted " + short_fp(pa.sha256)};
+  }
+
+  Out operator()(const SetTlsVerificationParams& pa) {
+    if (auto st = p.set_tls_verification(pa.mode); !st) return fail(st.error());
+    return ActionOutput{std::string("TLS verification ") + spec::tls_verification_name(pa.mode)};
+  }
+
+  Out operator()(const SetCrlSettingsParams& pa) {
+    if (auto st = p.set_crl_settings(pa.settings); !st) return fail(st.error());
+    return ActionOutput{"CRL settings updated"};
+  }
+
+  Out operator()(const UploadManualCrlParams& pa) {
+    auto data = r.env_.read_file(pa.path);
+    if (!data) return fail(data.error());
+    if (!pa.sha256.empty() && pa.sha256 != pki::sha256_fingerprint(*data))
+      return fail(Error{ErrorCode::kConflict,
+                        fmt::format("{} changed since the plan was made; plan again", pa.path)});
+    if (auto st = p.upload_manual_crl(*data); !st) return fail(st.error());
+    return ActionOutput{"manual CRL uploaded " + short_fp(pki::sha256_fingerprint(*data))};
+  }
+
+  Out operator()(const SetRevocationCheckingParams& pa) {
+    if (auto st = p.set_revocation_checking(pa.settings); !st) return fail(st.error());
+    return ActionOutput{"revocation checking updated"};
+  }
+};
+
+Result<ActionOutput> NodeRunner::run(const Action& a) {
+  node::NodeProvider* p = nodes_.find(a.node);
+  if (!p)
+    return make_error(ErrorCode::kInvalidArgument, a.node + ": not a peer of this cluster");
+  Result<ActionOutput> out = std::visit(Handlers{*this, a, *p}, a.params);
+  if (out) return out;
+  // Provider errors already name node and action; others get both here.
+  const Error& e = out.error();
+  if (e.message.rfind(a.node + ":", 0) == 0) return out;
+  return std::unexpected(e.with_context(fmt::format("{}: {}", a.node, action_kind_name(a.kind()))));
+}
+
+std::optional<std::string> NodeRunner::restart_happened(const Action& a) {
+  node::NodeProvider* p = nodes_.find(a.node);
+  if (!p) return std::nullopt;
+  auto st = p->read_state();
+  if (!st && st.error().code == ErrorCode::kUnavailable)
+    return "restart requested (the reply was lost; the node is down, so it restarts)";
+  if (st && !st->restart_required && st->staged_chain.empty())
+    return "restart requested (the reply was lost; the node already restarted)";
+  return std::nullopt;
+}
+
+RecoveryAssessment NodeRunner::assess_recovery() {
+  RecoveryAssessment out;
+  out.restore_to = spec::tls_verification_name(spec_.tls_verification);
+  for (auto& [name, prov] : nodes_.providers) {
+    auto st = prov->read_state();
+    const spec::Peer* pr = peer(name);
+    if (!st || !pr || st->server_chain.empty()) {
+      out.not_valid.push_back(name);
+      continue;
+    }
+    // Valid = what verify-served accepts, minus the renewal window: a
+    // certificate that is merely due for renewal still serves.
+    if (!assess_certificate(st->server_chain, desired_certificate(spec_, *pr), trust_,
+                            spec_.server_certificate, env_.now(), /*check_renewal=*/false)
+             .ok) {
+      out.not_valid.push_back(name);
+      continue;
+    }
+    if (st->tls_verification != spec_.tls_verification) out.to_restore.push_back(name);
+  }
+  return out;
+}
+
+Status NodeRunner::restore_tls_verification(const std::string& node) {
+  node::NodeProvider* p = nodes_.find(node);
+  if (!p) return make_error(ErrorCode::kInvalidArgument, node + ": not a peer of this cluster");
+  return p->set_tls_verification(spec_.tls_verification);
+}
+
+std::vector<std::string> NodeRunner::describe_nodes() {
+  std::vector<std::string> out;
+  for (auto& [name, prov] : nodes_.providers) {
+    auto st = prov->read_state();
+    if (!st) {
+      out.push_back(fmt::format("{}: unreachable: {}", name, st.error().message));
+      continue;
+    }
+    std::string line = name + ": ";
+    if (st->server_chain.empty()) {
+      line += "no server certificate";
+    } else {
+      const auto& leaf = st->server_chain.front();
+      line += fmt::format("serving '{}' {} until {}", leaf.subject_cn(),
+                          short_fp(leaf.sha256_fingerprint()), format_time(leaf.not_after()));
+    }
+    if (!st->staged_chain.empty())
+      line += fmt::format("; staged {} awaiting restart",
+                          short_fp(st->staged_chain.front().sha256_fingerprint()));
+    if (st->pending_csr) line += "; CSR pending";
+    line += fmt::format("; TLS verification {}", spec::tls_verification_name(st->tls_verification));
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace edgecert

@@ -1,0 +1,177 @@
+// The saved-plan file (docs/plan-format.md): encoding, and a decoder that
+// never throws and refuses any plan that is malformed or tampered with.
+#include <map>
+#include <set>
+
+#include <fmt/core.h>
+
+#include "reconciler/engine/json_fields.h"
+#include "reconciler/engine/plan.h"
+
+namespace edgecert {
+
+nlohmann::json plan_to_json(const Plan& p) {
+  nlohmann::json j;
+  j["format_version"] = p.format_version;
+  j["edgecert_version"] = p.edgecert_version;
+  j["spec"] = {
+      {"path", p.spec_path}, {"absolute_path", p.spec_absolute_path}, {"sha256", p.spec_sha256}};
+  j["cluster"] = p.cluster;
+  j["created_at"] = p.created_at;
+  j["targets"] = p.targets;
+  j["nodes"] = nlohmann::json::object();
+  for (const auto& [name, snap] : p.nodes)
+    j["nodes"][name] = {{"fingerprint", snap.fingerprint}, {"live_state", snap.summary}};
+  j["node_order"] = nlohmann::json::array();
+  for (const auto& [name, snap] : p.nodes) j["node_order"].push_back(name);
+  j["actions"] = nlohmann::json::array();
+  for (const Action& a : p.actions) {
+    j["actions"].push_back({{"id", a.id},
+                            {"node", a.node},
+                            {"kind", action_kind_name(a.kind())},
+                            {"reason", a.reason},
+                            {"before", a.before},
+                            {"after", a.after},
+                            {"disruptive", a.disruptive()},
+                            {"depends_on", a.depends_on},
+                            {"params", params_to_json(a.params)}});
+  }
+  j["notes"] = p.notes;
+  j["next_window"] = p.next_window ? nlohmann::json(*p.next_window) : nullptr;
+  j["summary"] = {{"actions", p.actions.size()},
+                  {"nodes", p.touched_nodes().size()},
+                  {"restarts", p.restart_count()},
+                  {"acme_deploys", p.deploy_count()},
+                  {"text", p.summary_line()}};
+  return j;
+}
+
+namespace {
+
+Error invalid(std::string message) { return Error{ErrorCode::kInvalidArgument, std::move(message)}; }
+
+// One action of a saved plan; the error names the action (by id, or by its
+// position when the id itself is the problem) and the field.
+Result<Action> action_from_json(const nlohmann::json& a, size_t index) {
+  std::string where = fmt::format("action #{}", index + 1);
+  if (a.is_object()) {
+    auto id = a.find("id");
+    if (id != a.end() && id->is_string() && !id->get<std::string>().empty())
+      where = "action " + id->get<std::string>();
+  }
+  auto fail = [&](const Error& e) { return std::unexpected(invalid(where + ": " + e.message)); };
+  JsonFields f(a, "field");
+  Action act;
+  act.id = f.string("id");
+  act.node = f.string("node");
+  std::string kind_name = f.string("kind");
+  act.reason = f.string("reason");
+  act.depends_on = f.strings("depends_on");
+  const nlohmann::json* params = f.object("params");
+  if (!f.ok()) return fail(*f.error());
+  if (act.id.empty()) return fail(invalid("field id: empty"));
+  auto kind = parse_action_kind(kind_name);
+  if (!kind) return fail(invalid(fmt::format("field kind: unknown kind '{}'", kind_name)));
+  auto decoded = params_from_json(*kind, *params);
+  if (!decoded) return fail(invalid("field " + decoded.error().message));
+  act.params = std::move(*decoded);
+  // before/after are for people (plan text); disruptive is derived from the
+  // kind, and a saved value that disagrees means the file was edited.
+  act.before = a.value("before", nlohmann::json(nullptr));
+  act.after = a.value("after", nlohmann::json(nullptr));
+  if (auto d = a.find("disruptive"); d != a.end()) {
+    if (!d->is_boolean())
+      return fail(invalid(fmt::format("field disruptive: expected true or false, got {}",
+                                      JsonFields::describe(*d))));
+    if (d->get<bool>() != act.disruptive())
+      return fail(invalid(fmt::format("field disruptive: {} is {}disruptive, the plan says {}",
+                                      kind_name, act.disruptive() ? "" : "not ", d->dump())));
+  }
+  return act;
+}
+
+}  // namespace
+
+Status check_plan(const Plan& plan) {
+  std::set<std::string> nodes;
+  for (const auto& [name, snap] : plan.nodes) nodes.insert(name);
+  std::map<std::string, size_t> position;
+  for (size_t i = 0; i < plan.actions.size(); ++i) {
+    const Action& a = plan.actions[i];
+    if (!position.emplace(a.id, i).second)
+      return std::unexpected(
+          invalid(fmt::format("action {}: field id: duplicate action id", a.id)));
+    if (!nodes.count(a.node))
+      return std::unexpected(invalid(fmt::format(
+          "action {}: field node: '{}' is not one of the plan's nodes", a.id, a.node)));
+  }
+  for (size_t i = 0; i < plan.actions.size(); ++i) {
+    const Action& a = plan.actions[i];
+    for (const std::string& dep : a.depends_on) {
+      auto it = position.find(dep);
+      if (it == position.end())
+        return std::unexpected(invalid(fmt::format(
+            "action {}: field depends_on: '{}' is not an action of this plan", a.id, dep)));
+      if (it->second >= i)
+        return std::unexpected(invalid(
+            fmt::format("action {}: field depends_on: '{}' comes {} it; an action can only "
+                        "depend on earlier ones",
+                        a.id, dep, it->second == i ? "at" : "after")));
+    }
+  }
+  return {};
+}
+
+Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) {
+  auto fail = [&](const std::string& message) {
+    return std::unexpected(invalid(fmt::format("{}: not a valid edgecert plan: {}", source, message)));
+  };
+  JsonFields f(j, "field");
+  Plan p;
+  p.format_version = static_cast<int>(f.integer("format_version", 0, 1000000));
+  if (!f.ok()) return fail(f.error()->message);
+  if (p.format_version != 1)
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("{}: plan format_version {} is not supported (this edgecert "
+                                  "reads version 1)",
+                                  source, p.format_version));
+  p.edgecert_version = f.optional_string("edgecert_version").value_or("");
+  if (const nlohmann::json* spec = f.object("spec")) {
+    JsonFields sf(*spec, "field spec");
+    p.spec_path = sf.string("path");
+    p.spec_sha256 = sf.string("sha256");
+    p.spec_absolute_path = sf.optional_string("absolute_path").value_or(p.spec_path);
+    f.adopt(sf);
+  }
+  p.cluster = f.string("cluster");
+  p.created_at = f.string("created_at");
+  if (j.is_object() && j.contains("targets")) p.targets = f.strings("targets");
+  const nlohmann::json* nodes = f.object("nodes");
+  std::vector<std::string> order = f.strings("node_order");
+  const nlohmann::json* actions = f.array("actions");
+  if (!f.ok()) return fail(f.error()->message);
+  for (const std::string& name : order) {
+    auto n = nodes->find(name);
+    if (n == nodes->end()) return fail(fmt::format("field nodes: no entry for '{}'", name));
+    JsonFields nf(*n, "field nodes." + name);
+    std::string fingerprint = nf.string("fingerprint");
+    const nlohmann::json* summary = nf.object("live_state");
+    if (!nf.ok()) return fail(nf.error()->message);
+    p.nodes.emplace_back(name, NodeSnapshot{fingerprint, *summary});
+  }
+  for (size_t i = 0; i < actions->size(); ++i) {
+    auto act = action_from_json((*actions)[i], i);
+    if (!act) return fail(act.error().message);
+    p.actions.push_back(std::move(*act));
+  }
+  if (j.contains("notes")) {
+    p.notes = f.strings("notes");
+    if (!f.ok()) return fail(f.error()->message);
+  }
+  p.next_window = f.optional_string("next_window");
+  if (!f.ok()) return fail(f.error()->message);
+  if (auto st = check_plan(p); !st) return fail(st.error().message);
+  return p;
+}
+
+}  // namespace edgecert

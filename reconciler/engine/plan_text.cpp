@@ -1,0 +1,103 @@
+// The readable form of a plan (render_plan_text), Terraform-like.
+#include <algorithm>
+#include <map>
+
+#include <fmt/core.h>
+
+#include "reconciler/engine/plan.h"
+
+namespace edgecert {
+namespace {
+
+std::string cert_line(const nlohmann::json& c) {
+  if (c.is_null()) return "(none)";
+  std::string sans;
+  for (const auto& s : c.value("dns_names", nlohmann::json::array()))
+    sans += (sans.empty() ? "" : ", ") + s.get<std::string>();
+  std::string out = fmt::format("CN {}", c.value("common_name", "?"));
+  if (!sans.empty()) out += fmt::format(", SANs [{}]", sans);
+  if (c.contains("key")) out += ", " + c["key"].get<std::string>();
+  if (c.contains("digest")) out += ", " + c["digest"].get<std::string>();
+  if (c.contains("not_after")) out += ", expires " + c["not_after"].get<std::string>();
+  if (c.contains("issuer") && c["issuer"].is_string())
+    out += ", issuer " + c["issuer"].get<std::string>();
+  return out;
+}
+
+std::string scalar(const nlohmann::json& j) {
+  return j.is_string() ? j.get<std::string>() : j.dump();
+}
+
+}  // namespace
+
+std::string render_plan_text(const Plan& p) {
+  if (p.empty()) {
+    std::string out = "No changes. Live state matches the spec.\n";
+    for (const auto& n : p.notes) out += "Note: " + n + "\n";
+    return out;
+  }
+  std::string out = fmt::format(
+      "edgecert will perform the following actions on cluster {} (in this order):\n"
+      "Symbols: + add  ~ change  - remove  ! restart (disrupts that node)\n",
+      p.cluster);
+  // Grouped by node, nodes in the order they are first touched.
+  std::vector<std::string> nodes;
+  for (const auto& a : p.actions)
+    if (std::find(nodes.begin(), nodes.end(), a.node) == nodes.end()) nodes.push_back(a.node);
+  size_t index = 0;
+  std::map<std::string, size_t> position;
+  for (const auto& a : p.actions) position[a.id] = ++index;
+  for (const auto& node : nodes) {
+    out += fmt::format("\n  # {}\n", node);
+    for (const auto& a : p.actions) {
+      if (a.node != node) continue;
+      // Several reasons ("a; b; c") read better one per line.
+      std::vector<std::string> reasons;
+      for (size_t start = 0;;) {
+        size_t sep = a.reason.find("; ", start);
+        reasons.push_back(a.reason.substr(start, sep == std::string::npos ? sep : sep - start));
+        if (sep == std::string::npos) break;
+        start = sep + 2;
+      }
+      out += fmt::format("  {} [{:>2}] {}: {}\n", a.traits().symbol, position[a.id],
+                         action_kind_name(a.kind()), reasons.front());
+      for (size_t i = 1; i < reasons.size(); ++i) out += fmt::format("          {}\n", reasons[i]);
+      switch (a.kind()) {
+        case ActionKind::kGenerateCsr:
+        case ActionKind::kRestart:
+        case ActionKind::kAcmeDeploy:
+          out += fmt::format("          before: {}\n          after:  {}\n", cert_line(a.before),
+                             cert_line(a.after));
+          break;
+        case ActionKind::kAppendTrustedCas:
+          for (const auto& name : a.after["certificates"])
+            out += fmt::format("          + {}\n", name.get<std::string>());
+          break;
+        case ActionKind::kDeleteTrustedCa:
+          out += fmt::format("          - {} ({})\n", scalar(a.before["certificate"]),
+                             scalar(a.before["sha256"]));
+          break;
+        case ActionKind::kSetTlsVerification:
+          out += fmt::format("          {} -> {}\n", scalar(a.before), scalar(a.after));
+          break;
+        case ActionKind::kSetCrlSettings:
+        case ActionKind::kSetRevocationChecking:
+        case ActionKind::kSetAcmeSettings:
+          for (auto it = a.after.begin(); it != a.after.end(); ++it)
+            if (a.before.is_null() || a.before.value(it.key(), nlohmann::json()) != it.value())
+              out += fmt::format("          {}: {} -> {}\n", it.key(),
+                                 a.before.is_null() ? "?" : scalar(a.before[it.key()]),
+                                 scalar(it.value()));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  for (const auto& n : p.notes) out += "\nNote: " + n + "\n";
+  if (p.next_window) out += fmt::format("\nNext rollout window opens {}\n", *p.next_window);
+  out += "\n" + p.summary_line() + ".\n";
+  return out;
+}
+
+}  // namespace edgecert

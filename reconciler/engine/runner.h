@@ -1,0 +1,62 @@
+// ActionRunner: the seam between the executor and what actions touch.
+//
+// The executor (executor.h) owns the rules of a rollout: order and
+// dependencies, the journal, retries, rollout windows, the waiting issuer,
+// recovery after a failure. A runner only performs. `apply` runs a plan with
+// the NodeRunner (node_runner.h: nodes and the issuer); `plan` and the engine's
+// tests walk the very same executor with the DryRunRunner (dry_run_runner.h),
+// which touches nothing — ninja's DryRunCommandRunner idea.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "providers/base/error.h"
+#include "reconciler/engine/action.h"
+
+namespace edgecert {
+
+// What one action produced.
+struct ActionOutput {
+  std::string message;                                     // one line for people
+  nlohmann::json data = nlohmann::json::object();          // public data for the journal
+  bool waiting = false;  // an issuer is waiting for a certificate; nothing was changed
+};
+
+// After a failure: whether cluster TLS verification can be restored.
+struct RecoveryAssessment {
+  // Nodes not serving a valid certificate (or unreadable). Non-empty: the
+  // cluster stays as it is (permissive keeps it talking).
+  std::vector<std::string> not_valid;
+  // Nodes whose TLS verification differs from the spec's value.
+  std::vector<std::string> to_restore;
+  std::string restore_to;  // the spec's value, for messages ("enforce")
+};
+
+class ActionRunner {
+ public:
+  virtual ~ActionRunner() = default;
+
+  // Performs `action` once. A transient failure is kUnavailable (the executor
+  // decides about retrying); every handler re-reads what it changes, so a
+  // retry after a lost reply does not do the work twice. Errors name the node
+  // and the action.
+  virtual Result<ActionOutput> run(const Action& action) = 0;
+
+  // After a restart's reply was lost: the message to record when the node is
+  // seen to have restarted anyway (down, or back with the staged certificate
+  // active); nullopt when it cannot tell (the executor retries).
+  virtual std::optional<std::string> restart_happened(const Action& action) = 0;
+
+  virtual RecoveryAssessment assess_recovery() = 0;
+  // Sets `node`'s cluster TLS verification back to the spec's value.
+  virtual Status restore_tls_verification(const std::string& node) = 0;
+
+  // One line per node for the end-of-run report ("edge1: serving ...").
+  virtual std::vector<std::string> describe_nodes() = 0;
+};
+
+}  // namespace edgecert
