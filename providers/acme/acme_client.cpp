@@ -1,4 +1,4 @@
-// RFC 8555 ACME client over an AcmeTransport.
+// RFC 8555 ACME client over an http::Transport.
 #include "providers/acme/acme_client.h"
 
 #include <algorithm>
@@ -105,7 +105,7 @@ ErrorCode code_for(const Problem& p, long status) {
   }
 }
 
-std::optional<std::chrono::seconds> parse_retry_after(const AcmeHttpResponse& r) {
+std::optional<std::chrono::seconds> parse_retry_after(const http::Response& r) {
   auto v = r.header("retry-after");
   if (!v || v->empty()) return std::nullopt;
   if (std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -181,7 +181,7 @@ std::string names_text(const std::vector<std::string>& names) {
 }
 
 // Link: <url>;rel="alternate", <url2>;rel="up"
-std::vector<std::string> links_with_rel(const AcmeHttpResponse& r, const std::string& rel) {
+std::vector<std::string> links_with_rel(const http::Response& r, const std::string& rel) {
   std::vector<std::string> out;
   for (const auto& value : r.header_all("link")) {
     size_t pos = 0;
@@ -242,6 +242,14 @@ ProblemKind problem_kind(const std::string& type) {
   return ProblemKind::kOther;
 }
 
+http::ClientOptions acme_client_options() {
+  http::ClientOptions o;
+  o.user_agent = "edgecert-acme";
+  o.allow_loopback_http = true;
+  o.reuse_connections_for_writes = true;
+  return o;
+}
+
 Result<pki::PrivateKey> load_or_create_account_key(Env& env, const std::string& path) {
   if (env.exists(path)) {
     auto data = env.read_file(path);
@@ -272,7 +280,7 @@ Result<std::string> ari_cert_id(const pki::Certificate& cert) {
   return pki::base64url_encode(*aki) + "." + pki::base64url_encode(s);
 }
 
-AcmeClient::AcmeClient(Env& env, AcmeTransport& transport, AcmeClientOptions options,
+AcmeClient::AcmeClient(Env& env, http::Transport& transport, AcmeClientOptions options,
                        pki::PrivateKey account_key)
     : env_(env),
       transport_(transport),
@@ -281,7 +289,8 @@ AcmeClient::AcmeClient(Env& env, AcmeTransport& transport, AcmeClientOptions opt
 
 Result<Directory> AcmeClient::directory() {
   if (dir_) return *dir_;
-  AcmeHttpRequest req{"GET", options_.directory_url, "", "", "application/json"};
+  http::Request req{
+      .method = "GET", .target = options_.directory_url, .accept = "application/json"};
   auto r = transport_.perform(req);
   std::string what = fmt::format("ACME GET {}", url_path(options_.directory_url));
   if (!r) return std::unexpected(r.error().with_context(what));
@@ -311,7 +320,7 @@ Result<Directory> AcmeClient::directory() {
   return d;
 }
 
-void AcmeClient::take_nonce(const AcmeHttpResponse& r) {
+void AcmeClient::take_nonce(const http::Response& r) {
   if (auto n = r.header("replay-nonce"); n && !n->empty()) {
     if (nonces_.size() >= kMaxPooledNonces) nonces_.erase(nonces_.begin());
     nonces_.push_back(*n);
@@ -323,7 +332,7 @@ Result<std::string> AcmeClient::nonce() {
     auto d = directory();
     if (!d) return std::unexpected(d.error());
     ++new_nonce_requests_;
-    AcmeHttpRequest req{"HEAD", d->new_nonce, "", "", ""};
+    http::Request req{.method = "HEAD", .target = d->new_nonce};
     auto r = transport_.perform(req);
     std::string what = fmt::format("ACME HEAD {}", url_path(d->new_nonce));
     if (!r) return std::unexpected(r.error().with_context(what));
@@ -338,7 +347,7 @@ Result<std::string> AcmeClient::nonce() {
 }
 
 Error AcmeClient::problem_error(const std::string& method, const std::string& url,
-                                const AcmeHttpResponse& r, const std::string& what) {
+                                const http::Response& r, const std::string& what) {
   Problem p;
   json j = json::parse(r.body, nullptr, false);
   if (!j.is_discarded() && j.is_object()) p = problem_from_json(j);
@@ -381,7 +390,8 @@ Result<AcmeClient::Reply> AcmeClient::post_with(const std::string& url, const st
       prot["kid"] = kid_;
     auto body = pki::jws_flattened(key, prot.dump(), payload);
     if (!body) return std::unexpected(body.error().with_context(what));
-    AcmeHttpRequest req{"POST", url, std::move(*body), kJose, accept};
+    http::Request req{
+        .method = "POST", .target = url, .body = *body, .content_type = kJose, .accept = accept};
     auto r = transport_.perform(req);
     if (!r)
       return std::unexpected(
@@ -403,7 +413,7 @@ Result<AcmeClient::Reply> AcmeClient::post_with(const std::string& url, const st
   }
 }
 
-milliseconds AcmeClient::wait_time(const AcmeHttpResponse& r, milliseconds& backoff,
+milliseconds AcmeClient::wait_time(const http::Response& r, milliseconds& backoff,
                                    TimePoint deadline) {
   auto remaining = std::chrono::duration_cast<milliseconds>(deadline - env_.now());
   if (remaining <= milliseconds(0)) return milliseconds(0);
@@ -680,7 +690,7 @@ Status AcmeClient::authorize_http01(const Order& order, Http01Responder& respond
         result = std::unexpected(*e);
         break;
       }
-      AcmeHttpResponse hint;
+      http::Response hint;
       if (last_retry_after_)
         hint.headers.emplace_back("retry-after", std::to_string(last_retry_after_->count()));
       milliseconds w = wait_time(hint, backoff, deadline);
@@ -727,7 +737,7 @@ Result<Order> AcmeClient::finalize(const Order& order, const std::string& csr_de
     if (!j) return std::unexpected(j.error());
     current = order_from_json(*j, order.url);
     backoff = options_.poll_initial;
-    AcmeHttpResponse last = r->http;
+    http::Response last = r->http;
     while (current.status == "processing") {
       milliseconds w = wait_time(last, backoff, deadline);
       if (w <= milliseconds(0))
@@ -802,7 +812,8 @@ Result<RenewalWindow> AcmeClient::renewal_info(const pki::Certificate& cert) {
   if (url.empty() || url.back() != '/') url += '/';
   url += *id;
   std::string what = fmt::format("ACME GET {} (renewalInfo)", url_path(url));
-  auto r = transport_.perform(AcmeHttpRequest{"GET", url, "", "", "application/json"});
+  auto r = transport_.perform(
+      http::Request{.method = "GET", .target = url, .accept = "application/json"});
   if (!r) return std::unexpected(r.error().with_context(what));
   take_nonce(*r);
   if (r->status != 200) return std::unexpected(problem_error("GET", url, *r, "renewalInfo"));
