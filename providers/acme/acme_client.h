@@ -32,10 +32,10 @@
 #include <string>
 #include <vector>
 
-#include "providers/acme/acme_transport.h"
 #include "providers/acme/http01.h"
 #include "providers/base/env.h"
 #include "providers/base/error.h"
+#include "providers/http/http_client.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
@@ -152,6 +152,13 @@ struct AcmeClientOptions {
   std::chrono::seconds poll_timeout{90};  // per authorization / order wait
 };
 
+// The HTTP client settings ACME needs, for make_curl_transport: plain
+// http:// only towards loopback hosts (local test servers, as the spec's
+// directory rule allows), keep-alive for POSTs too (a replayed POST is
+// refused: each carries a single-use nonce), User-Agent "edgecert-acme".
+// Callers add the trust (ca_bundle or ca_pem) and may change the rest.
+http::ClientOptions acme_client_options();
+
 // Loads the ACME account key at `path`, or generates a P-256 key and stores
 // it there (mode 0600, atomically, via pki::write_private_key) when absent.
 Result<pki::PrivateKey> load_or_create_account_key(Env& env, const std::string& path);
@@ -170,7 +177,7 @@ Result<std::string> ari_cert_id(const pki::Certificate& cert);
 class AcmeClient {
  public:
   // `account_key` signs every request; env and transport must outlive us.
-  AcmeClient(Env& env, AcmeTransport& transport, AcmeClientOptions options,
+  AcmeClient(Env& env, http::Transport& transport, AcmeClientOptions options,
              pki::PrivateKey account_key);
 
   Result<Directory> directory();
@@ -232,7 +239,7 @@ class AcmeClient {
 
  private:
   struct Reply {
-    AcmeHttpResponse http;
+    http::Response http;
     std::string location;
   };
   Result<Reply> post(const std::string& url, const std::string& payload, bool use_jwk,
@@ -241,14 +248,14 @@ class AcmeClient {
                           const pki::PrivateKey& key, bool use_jwk, const std::string& what,
                           const std::string& accept = "");
   Result<std::string> nonce();
-  void take_nonce(const AcmeHttpResponse& r);
-  Error problem_error(const std::string& method, const std::string& url, const AcmeHttpResponse& r,
+  void take_nonce(const http::Response& r);
+  Error problem_error(const std::string& method, const std::string& url, const http::Response& r,
                       const std::string& what);
-  std::chrono::milliseconds wait_time(const AcmeHttpResponse& r, std::chrono::milliseconds& backoff,
+  std::chrono::milliseconds wait_time(const http::Response& r, std::chrono::milliseconds& backoff,
                                       TimePoint deadline);
 
   Env& env_;
-  AcmeTransport& transport_;
+  http::Transport& transport_;
   AcmeClientOptions options_;
   pki::PrivateKey key_;
   std::optional<Directory> dir_;

@@ -112,13 +112,13 @@ class AcmeIssuer final : public Issuer {
   // account when the key has none (sign); revoke only ever uses an existing one.
   Status connect(bool create) {
     if (!client_) {
-      Result<std::unique_ptr<acme::AcmeTransport>> t;
+      Result<std::unique_ptr<http::Transport>> t;
       if (options_.make_transport) {
         t = options_.make_transport();
       } else {
-        acme::AcmeCurlOptions co;
+        http::ClientOptions co = acme::acme_client_options();
         co.ca_bundle = config_.ca_bundle;
-        t = acme::make_acme_curl_transport(co);
+        t = http::make_curl_transport(std::move(co));
       }
       if (!t) return std::unexpected(t.error());
       std::string path = key_path();
@@ -159,7 +159,7 @@ class AcmeIssuer final : public Issuer {
   Env& env_;
   spec::AcmeIssuer config_;
   AcmeIssuerOptions options_;
-  std::unique_ptr<acme::AcmeTransport> transport_;
+  std::unique_ptr<http::Transport> transport_;
   std::unique_ptr<acme::AcmeClient> client_;
 };
 

@@ -38,7 +38,6 @@
 #include <string>
 
 #include "providers/acme/acme_client.h"
-#include "providers/acme/acme_transport.h"
 #include "providers/issuer/issuer.h"
 #include "providers/pki/key.h"
 #include "schema/spec.h"
@@ -63,7 +62,7 @@ struct AcmeIssuerOptions {
     return o;
   }();
   // Tests: replaces the libcurl transport (which honours config.ca_bundle).
-  std::function<Result<std::unique_ptr<acme::AcmeTransport>>()> make_transport;
+  std::function<Result<std::unique_ptr<http::Transport>>()> make_transport;
 };
 
 // "<state_dir>/acme/<first 16 hex digits of sha256(directory_url)>/account.key".

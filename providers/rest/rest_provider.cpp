@@ -53,7 +53,7 @@ bool is_fingerprint(const std::string& s) {
 
 class RestNodeProvider final : public node::NodeProvider {
  public:
-  RestNodeProvider(std::string name, Env& env, std::unique_ptr<HttpTransport> t, RestOptions o)
+  RestNodeProvider(std::string name, Env& env, std::unique_ptr<http::Transport> t, RestOptions o)
       : name_(std::move(name)), env_(env), transport_(std::move(t)), options_(o) {}
 
   const std::string& name() const override { return name_; }
@@ -184,7 +184,7 @@ class RestNodeProvider final : public node::NodeProvider {
     std::chrono::milliseconds backoff = options_.initial_backoff;
     std::string last = "no answer";
     for (;;) {
-      HttpRequest req = get(kPingPath);
+      http::Request req = get(kPingPath);
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - env_.now());
       // A hung connection must not outlast the deadline by a whole request
       // timeout; a liveness probe needs neither more than 30 s nor less than 1 s.
@@ -210,7 +210,7 @@ class RestNodeProvider final : public node::NodeProvider {
 
   Result<std::vector<pki::Certificate>> served_chain() override {
     constexpr const char* action = "TLS handshake";
-    HttpRequest req = get(kServerCertPath);
+    http::Request req = get(kServerCertPath);
     req.capture_peer_chain = true;
     auto r = call(action, std::move(req));
     if (!r) return std::unexpected(r.error());
@@ -229,17 +229,17 @@ class RestNodeProvider final : public node::NodeProvider {
   }
 
  private:
-  static HttpRequest get(std::string path) {
-    HttpRequest r;
+  static http::Request get(std::string path) {
+    http::Request r;
     r.method = "GET";
-    r.path = std::move(path);
+    r.target = std::move(path);
     return r;
   }
-  static HttpRequest with_body(const char* method, std::string path, std::string_view body,
-                               std::string content_type) {
-    HttpRequest r;
+  static http::Request with_body(const char* method, std::string path, std::string_view body,
+                                 std::string content_type) {
+    http::Request r;
     r.method = method;
-    r.path = std::move(path);
+    r.target = std::move(path);
     r.body = body;
     r.content_type = std::move(content_type);
     return r;
@@ -250,7 +250,7 @@ class RestNodeProvider final : public node::NodeProvider {
     return done(call(action, with_body("PUT", path, body, "application/json")));
   }
 
-  static Status done(const Result<HttpResponse>& r) {
+  static Status done(const Result<http::Response>& r) {
     if (!r) return std::unexpected(r.error());
     return {};
   }
@@ -267,15 +267,17 @@ class RestNodeProvider final : public node::NodeProvider {
 
   // Performs `req` (retrying GETs), returns a 2xx response or an Error naming
   // node, action, method, path and status.
-  Result<HttpResponse> call(const char* action, HttpRequest req, int attempts = 0) {
+  Result<http::Response> call(const char* action, http::Request req, int attempts = 0) {
     const bool idempotent = req.method == "GET";
     if (!idempotent) req.headers.emplace_back(kCsrfHeader, "edgecert");
+    // Nodes answer JSON, or PEM for certificate resources.
+    req.accept = "application/json, application/x-pem-file, */*";
     if (attempts <= 0) attempts = idempotent ? std::max(1, options_.get_attempts) : 1;
-    const std::string where = fmt::format("{}: {}: {} {}", name_, action, req.method, req.path);
+    const std::string where = fmt::format("{}: {}: {} {}", name_, action, req.method, req.target);
     std::chrono::milliseconds backoff = options_.initial_backoff;
     Error last{ErrorCode::kInternal, ""};
     for (int attempt = 1;; ++attempt) {
-      Result<HttpResponse> r = transport_->perform(req);
+      Result<http::Response> r = transport_->perform(req);
       bool retry = false;
       if (!r) {
         std::string msg = r.error().message;
@@ -305,7 +307,7 @@ class RestNodeProvider final : public node::NodeProvider {
 
   std::string name_;
   Env& env_;
-  std::unique_ptr<HttpTransport> transport_;
+  std::unique_ptr<http::Transport> transport_;
   RestOptions options_;
 };
 
@@ -341,7 +343,7 @@ Result<Endpoint> parse_https_endpoint(const std::string& endpoint) {
 }
 
 std::unique_ptr<node::NodeProvider> make_rest_node_provider(
-    std::string peer_name, Env& env, std::unique_ptr<HttpTransport> transport,
+    std::string peer_name, Env& env, std::unique_ptr<http::Transport> transport,
     RestOptions options) {
   return std::make_unique<RestNodeProvider>(std::move(peer_name), env, std::move(transport),
                                             options);
@@ -364,17 +366,21 @@ Result<std::unique_ptr<node::NodeProvider>> make_https_node_provider_with(
                 : node::resolve_password_from(context.env, spec.access->password_from);
   if (!pw) return fail(pw.error().code, pw.error().message);
 
-  CurlTransportOptions o;
-  o.host = ep->host;
+  // Connect to the endpoint's address but verify the peer FQDN (SNI and
+  // certificate name): the endpoint may be an IP or a management alias.
+  http::ClientOptions o;
+  o.connect_host = ep->host;
   o.port = ep->port;
   o.server_name = peer.fqdn.empty() ? ep->host : peer.fqdn;
   o.ca_bundle = spec.access->ca_bundle;
   o.insecure = context.insecure;
+  o.tls_failure_hint =
+      "the node's certificate does not verify against access.caBundle for the peer FQDN";
   o.username = spec.access->username;
   o.password = std::move(*pw);
   o.connect_timeout = context.connect_timeout;
   o.request_timeout = context.request_timeout;
-  auto t = make_curl_transport(std::move(o));
+  auto t = http::make_curl_transport(std::move(o));
   if (!t) return fail(t.error().code, t.error().message);
   return make_rest_node_provider(peer.name, context.env, std::move(*t), options);
 }

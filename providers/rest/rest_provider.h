@@ -1,6 +1,6 @@
 // The `https://HOST[:PORT]` node provider: the Expressway REST API
-// (rest_api.h; docs/rest-mapping.md) over an HttpTransport (libcurl for real
-// nodes, a fake in tests).
+// (rest_api.h; docs/rest-mapping.md) over an http::Transport (libcurl for
+// real nodes, a fake in tests).
 //
 // Behaviour beyond the NodeProvider contract:
 // - HTTP Basic auth with spec.access.username and the password from
@@ -25,8 +25,8 @@
 #include <memory>
 #include <string>
 
+#include "providers/http/http_client.h"
 #include "providers/node/node.h"
-#include "providers/rest/http_transport.h"
 
 namespace edgecert::rest {
 
@@ -46,7 +46,7 @@ Result<Endpoint> parse_https_endpoint(const std::string& endpoint);
 
 // A provider over any transport (tests pass a fake).
 std::unique_ptr<node::NodeProvider> make_rest_node_provider(
-    std::string peer_name, Env& env, std::unique_ptr<HttpTransport> transport,
+    std::string peer_name, Env& env, std::unique_ptr<http::Transport> transport,
     RestOptions options = {});
 
 // Factory registered for the "https" scheme (default RestOptions).

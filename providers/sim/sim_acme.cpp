@@ -32,18 +32,19 @@ std::optional<std::string> http01_listen_problem(const std::string& listen) {
   return std::nullopt;
 }
 
-Result<std::unique_ptr<acme::AcmeTransport>> make_trusted_list_transport(
+Result<std::unique_ptr<http::Transport>> make_trusted_list_transport(
     const std::vector<std::string>& trusted_ca_pems) {
   std::string bundle;
   for (const std::string& pem : trusted_ca_pems) {
     bundle += pem;
     if (!bundle.empty() && bundle.back() != '\n') bundle += '\n';
   }
-  acme::AcmeCurlOptions o;
+  http::ClientOptions o = acme::acme_client_options();
   o.ca_pem = std::move(bundle);  // only the node's list: no system store
-  o.tls_failure_hint = "is the ACME provider's CA in the node's trusted CA list?";
+  o.tls_failure_hint =
+      "the ACME provider's certificate does not verify against the node's trusted CA list";
   o.user_agent = "edgecert-sim-expressway-acme";
-  return acme::make_acme_curl_transport(std::move(o));
+  return http::make_curl_transport(std::move(o));
 }
 
 bool is_acme_revocation_reason(int reason) {

@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "providers/acme/acme_client.h"
-#include "providers/acme/acme_transport.h"
 #include "providers/acme/http01.h"
 #include "providers/base/env.h"
+#include "providers/http/http_client.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
@@ -41,10 +41,10 @@ inline constexpr const char* kDefaultHttp01Listen = acme::kDefaultHttp01Listen;
 // "none", or HOST:PORT with a port 1-65535; the reason otherwise.
 std::optional<std::string> http01_listen_problem(const std::string& listen);
 
-// A libcurl AcmeTransport that trusts exactly the given CA certificates (PEM
+// A libcurl transport that trusts exactly the given CA certificates (PEM
 // text held in memory, as the node keeps them), not a bundle file: the node's
 // trusted list lives in the node file, which may be in a MemoryEnv.
-Result<std::unique_ptr<acme::AcmeTransport>> make_trusted_list_transport(
+Result<std::unique_ptr<http::Transport>> make_trusted_list_transport(
     const std::vector<std::string>& trusted_ca_pems);
 
 // One ACME conversation of the node with its provider.
@@ -71,7 +71,7 @@ class NodeAcmeClient {
 
  private:
   NodeAcmeClient() = default;
-  std::unique_ptr<acme::AcmeTransport> transport_;
+  std::unique_ptr<http::Transport> transport_;
   std::unique_ptr<acme::AcmeClient> client_;
 };
 

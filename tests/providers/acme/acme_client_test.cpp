@@ -20,17 +20,15 @@ constexpr const char* kBase = "https://ca.test/acme";
 
 // A fake server: the directory and newNonce built in, every other URL routed
 // to `handler`. Every response carries a fresh Replay-Nonce.
-class FakeTransport : public AcmeTransport {
+class FakeTransport : public http::Transport {
  public:
   bool ari = false;
-  std::function<AcmeHttpResponse(const AcmeHttpRequest&, const json& payload)> handler;
-  std::vector<AcmeHttpRequest> requests;
+  std::function<http::Response(const http::Request&, const json& payload)> handler;
   int heads = 0;
 
-  Result<AcmeHttpResponse> perform(const AcmeHttpRequest& req) override {
-    requests.push_back(req);
-    AcmeHttpResponse r;
-    if (req.url == std::string(kBase) + "/dir") {
+  Result<http::Response> perform(const http::Request& req) override {
+    http::Response r;
+    if (req.target == std::string(kBase) + "/dir") {
       json d = {{"newNonce", std::string(kBase) + "/new-nonce"},
                 {"newAccount", std::string(kBase) + "/new-acct"},
                 {"newOrder", std::string(kBase) + "/new-order"},
@@ -53,7 +51,7 @@ class FakeTransport : public AcmeTransport {
       auto p = pki::base64url_decode(body["payload"].get<std::string>());
       if (p && !p->empty()) payload = json::parse(*p);
     }
-    AcmeHttpResponse h = handler(req, payload);
+    http::Response h = handler(req, payload);
     h.headers.insert(h.headers.end(), r.headers.begin(), r.headers.end());
     return h;
   }
@@ -62,9 +60,9 @@ class FakeTransport : public AcmeTransport {
   int counter_ = 0;
 };
 
-AcmeHttpResponse problem(long status, const std::string& type, const std::string& detail,
-                         json extra = json::object()) {
-  AcmeHttpResponse r;
+http::Response problem(long status, const std::string& type, const std::string& detail,
+                       json extra = json::object()) {
+  http::Response r;
   r.status = status;
   json j = {{"type", "urn:ietf:params:acme:error:" + type}, {"detail", detail}, {"status", status}};
   j.update(extra);
@@ -73,8 +71,8 @@ AcmeHttpResponse problem(long status, const std::string& type, const std::string
   return r;
 }
 
-AcmeHttpResponse created(const std::string& location, json body) {
-  AcmeHttpResponse r;
+http::Response created(const std::string& location, json body) {
+  http::Response r;
   r.status = 201;
   r.body = body.dump();
   r.headers.emplace_back("location", location);
@@ -123,7 +121,7 @@ TEST_CASE("badNonce is retried with the nonce the rejection carried", "[acme]") 
   MemoryEnv env;
   FakeTransport t;
   int rejections = 0;
-  t.handler = [&](const AcmeHttpRequest&, const json&) {
+  t.handler = [&](const http::Request&, const json&) {
     if (rejections < 3) {
       ++rejections;
       return problem(400, "badNonce", "JWS has an invalid anti-replay nonce");
@@ -143,7 +141,7 @@ TEST_CASE("badNonce retries are bounded", "[acme]") {
   MemoryEnv env;
   FakeTransport t;
   int posts = 0;
-  t.handler = [&](const AcmeHttpRequest&, const json&) {
+  t.handler = [&](const http::Request&, const json&) {
     ++posts;
     return problem(400, "badNonce", "no");
   };
@@ -160,9 +158,9 @@ TEST_CASE("rateLimited is not retried and reports Retry-After", "[acme]") {
   MemoryEnv env;
   FakeTransport t;
   int posts = 0;
-  t.handler = [&](const AcmeHttpRequest& req, const json&) {
+  t.handler = [&](const http::Request& req, const json&) {
     ++posts;
-    if (req.url.ends_with("/new-acct"))
+    if (req.target.ends_with("/new-acct"))
       return created(std::string(kBase) + "/acct/1", json::object());
     auto r = problem(429, "rateLimited", "too many new orders");
     r.headers.emplace_back("retry-after", "120");
@@ -183,8 +181,8 @@ TEST_CASE("rateLimited is not retried and reports Retry-After", "[acme]") {
 TEST_CASE("problem subproblems name their identifiers", "[acme]") {
   MemoryEnv env;
   FakeTransport t;
-  t.handler = [&](const AcmeHttpRequest& req, const json&) {
-    if (req.url.ends_with("/new-acct"))
+  t.handler = [&](const http::Request& req, const json&) {
+    if (req.target.ends_with("/new-acct"))
       return created(std::string(kBase) + "/acct/1", json::object());
     json sub = json::array({{{"type", "urn:ietf:params:acme:error:rejectedIdentifier"},
                              {"detail", "policy forbids"},
@@ -214,7 +212,7 @@ TEST_CASE("EAB key never appears in requests' errors, EAB JWS is HS256 over the 
   MemoryEnv env;
   FakeTransport t;
   json seen;
-  t.handler = [&](const AcmeHttpRequest&, const json& payload) {
+  t.handler = [&](const http::Request&, const json& payload) {
     seen = payload;
     return problem(401, "unauthorized", "bad EAB");
   };
@@ -242,15 +240,15 @@ TEST_CASE("finalize polls processing honouring Retry-After through Env", "[acme]
   FakeTransport t;
   int polls = 0;
   const std::string order_url = std::string(kBase) + "/order/1";
-  t.handler = [&](const AcmeHttpRequest& req, const json&) {
-    if (req.url.ends_with("/new-acct"))
+  t.handler = [&](const http::Request& req, const json&) {
+    if (req.target.ends_with("/new-acct"))
       return created(std::string(kBase) + "/acct/1", json::object());
     json o = {{"status", "processing"},
               {"identifiers", {{{"type", "dns"}, {"value", "a.example"}}}},
               {"finalize", std::string(kBase) + "/finalize/1"}};
-    AcmeHttpResponse r;
+    http::Response r;
     r.status = 200;
-    if (req.url == order_url && ++polls >= 3) {
+    if (req.target == order_url && ++polls >= 3) {
       o["status"] = "valid";
       o["certificate"] = std::string(kBase) + "/cert/1";
     }
@@ -277,18 +275,18 @@ TEST_CASE("authorization and challenge already valid are not re-posted", "[acme]
   MemoryEnv env;
   FakeTransport t;
   std::vector<std::string> posted;
-  t.handler = [&](const AcmeHttpRequest& req, const json& payload) {
-    posted.push_back(req.url);
-    if (req.url.ends_with("/new-acct"))
+  t.handler = [&](const http::Request& req, const json& payload) {
+    posted.push_back(req.target);
+    if (req.target.ends_with("/new-acct"))
       return created(std::string(kBase) + "/acct/1", json::object());
-    AcmeHttpResponse r;
+    http::Response r;
     r.status = 200;
-    if (req.url.ends_with("/authz/1")) {  // valid, challenges list empty
+    if (req.target.ends_with("/authz/1")) {  // valid, challenges list empty
       r.body = json({{"status", "valid"},
                      {"identifier", {{"type", "dns"}, {"value", "a.example"}}},
                      {"challenges", json::array()}})
                    .dump();
-    } else if (req.url.ends_with("/authz/2")) {  // pending, but the challenge is valid
+    } else if (req.target.ends_with("/authz/2")) {  // pending, but the challenge is valid
       r.body = json({{"status", posted.size() > 3 ? "valid" : "pending"},
                      {"identifier", {{"type", "dns"}, {"value", "b.example"}}},
                      {"challenges",
@@ -298,7 +296,7 @@ TEST_CASE("authorization and challenge already valid are not re-posted", "[acme]
                         {"token", "tok2"}}}}})
                    .dump();
     } else {
-      r = problem(404, "malformed", "unexpected " + req.url);
+      r = problem(404, "malformed", "unexpected " + req.target);
     }
     (void)payload;
     return r;
@@ -335,12 +333,12 @@ TEST_CASE("ARI: random time inside suggestedWindow, replaces only with renewalIn
     FakeTransport t;
     t.ari = ari;
     json order_payload;
-    t.handler = [&](const AcmeHttpRequest& req, const json& payload) {
-      if (req.url.ends_with("/new-acct"))
+    t.handler = [&](const http::Request& req, const json& payload) {
+      if (req.target.ends_with("/new-acct"))
         return created(std::string(kBase) + "/acct/1", json::object());
       if (req.method == "GET") {
-        CHECK(req.url == std::string(kBase) + "/renewal-info/" + *id);
-        AcmeHttpResponse r;
+        CHECK(req.target == std::string(kBase) + "/renewal-info/" + *id);
+        http::Response r;
         r.status = 200;
         r.body =
             R"({"suggestedWindow":{"start":"2027-01-10T00:00:00Z","end":"2027-01-12T00:00:00.5Z"}})";

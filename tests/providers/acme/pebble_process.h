@@ -31,7 +31,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "providers/acme/acme_transport.h"
+#include "providers/acme/acme_client.h"
+#include "providers/http/http_client.h"
 #include "providers/pki/certificate.h"
 #include "tests/support/test_support.h"
 
@@ -153,12 +154,12 @@ class PebbleProcess {
   }
 
  private:
-  acme::AcmeHttpResponse management_request(const std::string& path) const {
-    acme::AcmeCurlOptions co;
+  http::Response management_request(const std::string& path) const {
+    http::ClientOptions co = acme::acme_client_options();
     co.ca_bundle = ca_bundle();
-    auto t = acme::make_acme_curl_transport(co);
+    auto t = http::make_curl_transport(std::move(co));
     REQUIRE(t);
-    auto r = (*t)->perform(acme::AcmeHttpRequest{"GET", management_url() + path, "", "", ""});
+    auto r = (*t)->perform(http::Request{.method = "GET", .target = management_url() + path});
     REQUIRE(r);
     return std::move(*r);
   }
@@ -269,17 +270,17 @@ class PebbleProcess {
     env.push_back("PEBBLE_AUTHZREUSE=0");
     pid_ = spawn(args, env, dir_.file("pebble.log"));
 
-    acme::AcmeCurlOptions co;
+    http::ClientOptions co = acme::acme_client_options();
     co.ca_bundle = ca_bundle();
     co.connect_timeout = std::chrono::seconds(1);
     co.request_timeout = std::chrono::seconds(2);
-    auto t = acme::make_acme_curl_transport(co);
+    auto t = http::make_curl_transport(std::move(co));
     REQUIRE(t);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
       // A child that died (a port taken in the meantime?): retry on new ports.
       if (exited(pid_) || exited(dns_pid_)) return;
-      auto r = (*t)->perform(acme::AcmeHttpRequest{"GET", directory_url(), "", "", ""});
+      auto r = (*t)->perform(http::Request{.method = "GET", .target = directory_url()});
       if (r && r->status == 200) {
         ready_ = true;
         return;

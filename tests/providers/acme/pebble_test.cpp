@@ -25,10 +25,10 @@ pki::PrivateKey ec_key() {
   return std::move(*k);
 }
 
-std::unique_ptr<AcmeTransport> transport_for(const PebbleProcess& p) {
-  AcmeCurlOptions o;
+std::unique_ptr<http::Transport> transport_for(const PebbleProcess& p) {
+  http::ClientOptions o = acme_client_options();
   o.ca_bundle = p.ca_bundle();
-  auto t = make_acme_curl_transport(o);
+  auto t = http::make_curl_transport(std::move(o));
   REQUIRE(t);
   return std::move(*t);
 }

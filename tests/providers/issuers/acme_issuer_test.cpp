@@ -83,15 +83,15 @@ std::vector<std::string> dns_of(const pki::Certificate& c) {
 }
 
 // A scripted ACME server for what Pebble cannot produce.
-class ScriptedTransport : public acme::AcmeTransport {
+class ScriptedTransport : public http::Transport {
  public:
-  std::function<acme::AcmeHttpResponse(const acme::AcmeHttpRequest&)> handler;
+  std::function<http::Response(const http::Request&)> handler;
   int requests = 0;
 
-  Result<acme::AcmeHttpResponse> perform(const acme::AcmeHttpRequest& req) override {
+  Result<http::Response> perform(const http::Request& req) override {
     ++requests;
-    acme::AcmeHttpResponse r;
-    if (req.url == "https://ca.test/dir") {
+    http::Response r;
+    if (req.target == "https://ca.test/dir") {
       r.status = 200;
       r.body = nlohmann::json{{"newNonce", "https://ca.test/nonce"},
                               {"newAccount", "https://ca.test/account"},
@@ -358,13 +358,13 @@ TEST_CASE("acme issuer: rateLimited carries its Retry-After, unprovable names ar
   AcmeIssuerOptions o;
   o.state_dir = "/state/cluster";
   ScriptedTransport* last = nullptr;
-  o.make_transport = [&last]() -> Result<std::unique_ptr<acme::AcmeTransport>> {
+  o.make_transport = [&last]() -> Result<std::unique_ptr<http::Transport>> {
     auto t = std::make_unique<ScriptedTransport>();
-    t->handler = [](const acme::AcmeHttpRequest& req) {
-      acme::AcmeHttpResponse r;
+    t->handler = [](const http::Request& req) {
+      http::Response r;
       if (req.method == "HEAD") {
         r.status = 200;
-      } else if (req.url == "https://ca.test/account") {
+      } else if (req.target == "https://ca.test/account") {
         r.status = 200;
         r.body = R"({"status":"valid"})";
         r.headers.emplace_back("location", "https://ca.test/acct/1");
@@ -377,7 +377,7 @@ TEST_CASE("acme issuer: rateLimited carries its Retry-After, unprovable names ar
       return r;
     };
     last = t.get();
-    return std::unique_ptr<acme::AcmeTransport>(std::move(t));
+    return std::unique_ptr<http::Transport>(std::move(t));
   };
   auto issuer = make_acme_issuer(env, cfg, o);
 

@@ -8,10 +8,10 @@
 #include <fmt/core.h>
 #include <catch2/catch.hpp>
 
+#include "providers/http/http_client.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
 #include "providers/pki/signer.h"
-#include "providers/rest/http_transport.h"
 #include "providers/rest/rest_api.h"
 #include "providers/rest/rest_provider.h"
 #include "providers/sim/sim_node.h"
@@ -22,8 +22,8 @@
 namespace {
 
 using namespace edgecert;
-using rest::HttpRequest;
-using rest::HttpResponse;
+using http::Request;
+using http::Response;
 
 // ---------------------------------------------------------------------------
 // Fake transport.
@@ -40,32 +40,32 @@ struct SeenRequest {
   }
 };
 
-class FakeTransport : public rest::HttpTransport {
+class FakeTransport : public http::Transport {
  public:
   std::vector<SeenRequest>* seen;
-  std::deque<Result<HttpResponse>>* replies;
-  FakeTransport(std::vector<SeenRequest>* s, std::deque<Result<HttpResponse>>* r)
+  std::deque<Result<Response>>* replies;
+  FakeTransport(std::vector<SeenRequest>* s, std::deque<Result<Response>>* r)
       : seen(s), replies(r) {}
-  Result<HttpResponse> perform(const HttpRequest& r) override {
-    seen->push_back({r.method, r.path, r.headers, std::string(r.body)});
-    if (replies->empty()) return HttpResponse{200, "{}", {}};
+  Result<Response> perform(const Request& r) override {
+    seen->push_back({r.method, r.target, r.headers, std::string(r.body)});
+    if (replies->empty()) return Response{.status = 200, .body = "{}"};
     auto next = std::move(replies->front());
     replies->pop_front();
     return next;
   }
 };
 
-HttpResponse reply(long status, std::string body) {
-  return HttpResponse{status, std::move(body), {}};
+Response reply(long status, std::string body) {
+  return Response{.status = status, .body = std::move(body)};
 }
-Result<HttpResponse> dropped() {
+Result<Response> dropped() {
   return make_error(ErrorCode::kUnavailable, "connection dropped without a reply: Empty reply");
 }
 
 struct FakeFixture {
   MemoryEnv env;
   std::vector<SeenRequest> seen;
-  std::deque<Result<HttpResponse>> replies;
+  std::deque<Result<Response>> replies;
   std::unique_ptr<node::NodeProvider> node;
   explicit FakeFixture(std::string name = "edge1") {
     node = rest::make_rest_node_provider(std::move(name), env,
@@ -340,18 +340,18 @@ TEST_CASE("rest live: wrong password is 401 -> kPermission naming the node", "[r
 
 TEST_CASE("rest live: a POST without X-CSRF-Header is refused with 403", "[rest][live]") {
   Live l;
-  rest::CurlTransportOptions o;
-  o.host = "127.0.0.1";
+  http::ClientOptions o;
+  o.connect_host = "127.0.0.1";
   o.port = l.sim->port("edge1");
   o.server_name = "edge1.example.com";
   o.insecure = true;
   o.username = "admin";
   o.password = pki::SecretString("live-pw");
-  auto t = rest::make_curl_transport(std::move(o));
+  auto t = http::make_curl_transport(std::move(o));
   REQUIRE(t);
-  HttpRequest post;
+  Request post;
   post.method = "POST";
-  post.path = rest::kRestartPath;
+  post.target = rest::kRestartPath;
   auto r = (*t)->perform(post);
   REQUIRE(r);
   CHECK(r->status == 403);
@@ -511,10 +511,10 @@ TEST_CASE("rest live: GETs retry through injected failures, POSTs never retry", 
 TEST_CASE("rest live: no HTTP response or server log ever contains a private key", "[rest][live]") {
   Live l;
   // Records every response body and error the provider receives.
-  struct Recording : rest::HttpTransport {
-    std::unique_ptr<rest::HttpTransport> inner;
+  struct Recording : http::Transport {
+    std::unique_ptr<http::Transport> inner;
     std::string* seen;
-    Result<HttpResponse> perform(const HttpRequest& r) override {
+    Result<Response> perform(const Request& r) override {
       auto resp = inner->perform(r);
       if (resp) {
         *seen += resp->body + "\n";
@@ -527,14 +527,14 @@ TEST_CASE("rest live: no HTTP response or server log ever contains a private key
   };
   std::string seen;
   auto make = [&] {
-    rest::CurlTransportOptions o;
-    o.host = "127.0.0.1";
+    http::ClientOptions o;
+    o.connect_host = "127.0.0.1";
     o.port = l.sim->port("edge1");
     o.server_name = "edge1.example.com";
     o.insecure = true;
     o.username = "admin";
     o.password = pki::SecretString("live-pw");
-    auto t = rest::make_curl_transport(std::move(o));
+    auto t = http::make_curl_transport(std::move(o));
     REQUIRE(t);
     auto rec = std::make_unique<Recording>();
     rec->inner = std::move(*t);
@@ -585,9 +585,9 @@ TEST_CASE("rest live: no HTTP response or server log ever contains a private key
   for (const char* path : {rest::kServerCertPath, rest::kRootCertsPath, rest::kGenerateCsrPath,
                            rest::kRevocationPath, rest::kStatusPath, rest::kCrlSettingsPath,
                            rest::kClusterTlsPath, rest::kAcmeSettingsPath, rest::kPingPath}) {
-    HttpRequest g;
+    Request g;
     g.method = "GET";
-    g.path = path;
+    g.target = path;
     (void)raw->perform(g);
   }
 

@@ -37,7 +37,7 @@ class OffsetClockEnv : public testing::PosixFilesEnv {
 };
 
 // The node's listener, as admin/pw.
-std::unique_ptr<rest::HttpTransport> client(int port) {
+std::unique_ptr<http::Transport> client(int port) {
   return testing::sim_server_client(port, "edge1.example.com", "pw");
 }
 using testing::sim_server_request;

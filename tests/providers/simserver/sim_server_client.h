@@ -6,30 +6,30 @@
 
 #include <catch2/catch.hpp>
 
-#include "providers/rest/http_transport.h"
+#include "providers/http/http_client.h"
 
 namespace edgecert::testing {
 
 // Basic auth as admin/`password`, TLS to `fqdn` on 127.0.0.1:`port`, not
 // verified.
-inline std::unique_ptr<rest::HttpTransport> sim_server_client(int port, const std::string& fqdn,
-                                                              const std::string& password) {
-  rest::CurlTransportOptions o;
-  o.host = "127.0.0.1";
+inline std::unique_ptr<http::Transport> sim_server_client(int port, const std::string& fqdn,
+                                                          const std::string& password) {
+  http::ClientOptions o;
+  o.connect_host = "127.0.0.1";
   o.port = port;
   o.server_name = fqdn;
   o.insecure = true;
   o.username = "admin";
   o.password = pki::SecretString(password);
-  auto t = rest::make_curl_transport(std::move(o));
+  auto t = http::make_curl_transport(std::move(o));
   REQUIRE(t);
   return std::move(*t);
 }
 
-inline rest::HttpRequest sim_server_request(const char* method, const std::string& path) {
-  rest::HttpRequest r;
+inline http::Request sim_server_request(const char* method, const std::string& path) {
+  http::Request r;
   r.method = method;
-  r.path = path;
+  r.target = path;
   return r;
 }
 
