@@ -39,6 +39,7 @@
 #include "providers/pki/certificate.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::acme {
 
@@ -129,13 +130,8 @@ struct CertificateChain {
 };
 
 // Revocation reasons (RFC 5280 CRLReason).
-enum class RevocationReason : int {
-  kUnspecified = 0,
-  kKeyCompromise = 1,
-  kAffiliationChanged = 3,
-  kSuperseded = 4,
-  kCessationOfOperation = 5,
-};
+// The one revocation-reason enum; its values are the RFC 5280 codes sent.
+using pki::RevocationReason;
 
 struct RenewalWindow {
   TimePoint start, end;

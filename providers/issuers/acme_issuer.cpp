@@ -92,7 +92,7 @@ class AcmeIssuer final : public Issuer {
         fmt::format("revoke serial {} ('{}')", certificate.serial_hex(), certificate.subject_cn());
     if (auto s = connect(false); !s)
       return std::unexpected(s.error().with_context(prefix() + what));
-    auto r = client_->revoke(certificate, static_cast<acme::RevocationReason>(reason));
+    auto r = client_->revoke(certificate, reason);
     // Already revoked is the state asked for: a rerun after a crash between
     // the CA's answer and the journal must not fail.
     if (!r && r.error().code != ErrorCode::kAlreadyExists)

@@ -257,9 +257,10 @@ std::vector<std::string> registered_node_schemes();
 Result<std::unique_ptr<NodeProvider>> open_node(const NodeOpenContext& context,
                                                 const spec::Spec& spec, const spec::Peer& peer);
 
-// "edge1: upload server certificate" prefixed onto an error.
+// "edge1: upload server certificate" prefixed onto an error, and the node and
+// action recorded in its fields (an error that already names a node is kept).
 inline Error node_error(const std::string& node, const char* action, const Error& e) {
-  return e.with_context(node + ": " + action);
+  return e.at(node, action);
 }
 
 }  // namespace edgecert::node

@@ -79,9 +79,9 @@ class SimNodeProvider final : public node::NodeProvider {
       if (env_.now() >= deadline) break;
       env_.sleep_for(std::chrono::seconds(1));
     }
-    return make_error(ErrorCode::kUnavailable,
-                      fmt::format("{}: wait until up: no answer within {} s (last: {})", peer_name_,
-                                  timeout.count(), last.message));
+    return node_err("wait until up",
+                    Error::Unavailable(fmt::format("no answer within {} s (last: {})",
+                                                   timeout.count(), last.message)));
   }
 
   Result<std::vector<pki::Certificate>> served_chain() override {

@@ -286,9 +286,17 @@ std::map<std::string, std::vector<std::string>> signed_chains_from_journal(
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& e : entries) {
     if (e.event != JournalEvent::kActionDone || e.kind != "sign-csr") continue;
-    if (e.data.contains("csr_sha256") && e.data.contains("chain"))
-      out[e.data["csr_sha256"].get<std::string>()] =
-          e.data["chain"].get<std::vector<std::string>>();
+    // A damaged or edited entry is skipped (that CSR is signed again), never
+    // trusted and never thrown over.
+    auto csr = e.data.find("csr_sha256");
+    auto chain = e.data.find("chain");
+    if (csr == e.data.end() || !csr->is_string() || chain == e.data.end() ||
+        !chain->is_array() || chain->empty())
+      continue;
+    std::vector<std::string> pems;
+    for (const auto& pem : *chain)
+      if (pem.is_string()) pems.push_back(pem.get<std::string>());
+    if (pems.size() == chain->size()) out[csr->get<std::string>()] = std::move(pems);
   }
   return out;
 }

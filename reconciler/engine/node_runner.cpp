@@ -293,10 +293,8 @@ struct NodeRunner::Handlers {
       if (st && !st->restart_required && st->staged_chain.empty())
         return ActionOutput{"node restarted (seen back already)"};
       if (r.env_.now() >= deadline)
-        return fail(Error{ErrorCode::kUnavailable,
-                          fmt::format("{}: restart: the node accepted the restart but did not "
-                                      "go down",
-                                      a.node)});
+        return fail(Error::Unavailable("the node accepted the restart but did not go down")
+                        .at(a.node, "restart"));
       r.env_.sleep_for(std::chrono::seconds(1));
     }
   }
@@ -407,13 +405,12 @@ struct NodeRunner::Handlers {
 Result<ActionOutput> NodeRunner::run(const Action& a) {
   node::NodeProvider* p = nodes_.find(a.node);
   if (!p)
-    return make_error(ErrorCode::kInvalidArgument, a.node + ": not a peer of this cluster");
+    return Error::InvalidArgument("not a peer of this cluster").at(a.node, action_kind_name(a.kind()));
   Result<ActionOutput> out = std::visit(Handlers{*this, a, *p}, a.params);
   if (out) return out;
-  // Provider errors already name node and action; others get both here.
-  const Error& e = out.error();
-  if (e.message.rfind(a.node + ":", 0) == 0) return out;
-  return std::unexpected(e.with_context(fmt::format("{}: {}", a.node, action_kind_name(a.kind()))));
+  // Provider errors already name node and action (Error::node); others get
+  // both here.
+  return std::unexpected(out.error().at(a.node, action_kind_name(a.kind())));
 }
 
 std::optional<std::string> NodeRunner::restart_happened(const Action& a) {
