@@ -544,7 +544,7 @@ class Run {
         if (on_node) {
           // An ACME CA refuses what it did not issue; already revoked (a
           // lost reply) is done.
-          auto st = p.acme_revoke(old->to_pem(), node::kRevokeSuperseded);
+          auto st = p.acme_revoke(old->to_pem(), pki::RevocationReason::kSuperseded);
           if (!st && st.error().code == ErrorCode::kAlreadyExists)
             return Output{fmt::format("serial {} was already revoked", old->serial_hex())};
           if (!st) return fail(st.error());
