@@ -5,8 +5,9 @@
 
 #include <fmt/core.h>
 
-#include "schema/decode_internal.h"
 #include "providers/base/fqdn.h"
+#include "providers/base/time.h"
+#include "schema/decode_internal.h"
 #include "schema/values.h"
 
 namespace edgecert::schema::detail {
@@ -309,15 +310,7 @@ std::optional<std::string> Decoder::email(const Field& f) {
 }
 
 bool Decoder::check_timezone(const Field& f, const std::string& zone) {
-  // IANA names are path-like ("Asia/Tokyo"); refuse anything that could
-  // escape the zoneinfo folder before touching the file system.
-  bool syntax =
-      !zone.empty() && zone.front() != '/' && zone.find("..") == std::string::npos &&
-      all_of_chars(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-");
-  if (syntax) {
-    auto data = env_.read_file("/usr/share/zoneinfo/" + zone);
-    if (data && data->starts_with("TZif")) return true;
-  }
+  if (is_known_time_zone(env_, zone)) return true;
   error(f.value_pos, fmt::format("{}: '{}' is not a known IANA time zone (e.g. UTC, Asia/Tokyo, "
                                  "Europe/Berlin)",
                                  f.name(), zone));

@@ -11,8 +11,11 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 namespace edgecert {
 
@@ -45,12 +48,7 @@ constexpr std::optional<E> enum_parse(const EnumTable<E, N>& table, std::string_
 // "rsa, ecdsa": every accepted spelling, in table order, for error messages.
 template <class E, size_t N>
 std::string enum_spellings(const EnumTable<E, N>& table) {
-  std::string out;
-  for (const EnumName<E>& e : table) {
-    if (!out.empty()) out += ", ";
-    out += e.name;
-  }
-  return out;
+  return fmt::format("{}", fmt::join(table | std::views::transform(&EnumName<E>::name), ", "));
 }
 
 }  // namespace edgecert

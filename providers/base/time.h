@@ -1,9 +1,16 @@
-// Time points as edgecert prints and stores them. One formatter per format,
-// so every command, plan, journal and simulator prints the same instant the
-// same way.
+// Time points as edgecert prints and stores them, and the time zones it
+// accepts. One function per format, so every command, plan, journal,
+// simulator and CA file prints the same instant the same way.
+//
+// libstdc++ 12 has no std::chrono time-zone database, so zone-local times go
+// through the C library (TZ + localtime_r/mktime) under one process-wide lock:
+// every zone-local conversion in the process must use the functions here.
 #pragma once
 
+#include <ctime>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "providers/base/env.h"
 
@@ -13,5 +20,29 @@ namespace edgecert {
 std::string format_time(TimePoint t);
 // "2026-11-27T13:00:00Z" (RFC 3339, UTC, whole seconds): for files and JSON.
 std::string format_time_iso(TimePoint t);
+// "2026-11-27" (UTC): a date alone, where the time of day is noise.
+std::string format_date(TimePoint t);
+
+// openssl ca's index.txt time "261127130000Z" (YYMMDDHHMMSSZ, UTC).
+std::string format_openssl_index_time(TimePoint t);
+// The inverse for index.txt's revocation dates (years 50-99 are 19xx, as in
+// RFC 5280's UTCTime); the epoch for text that is not one.
+TimePoint parse_openssl_index_time(std::string_view s);
+
+// Whether `zone` names an IANA time zone: "UTC" (which the C library knows
+// without a file), or a path-like name ("Asia/Tokyo") that stays inside
+// /usr/share/zoneinfo and whose file there, read through `env`, is a TZif
+// file.
+bool is_known_time_zone(Env& env, std::string_view zone);
+
+// "2026-11-28T01:00:00+0900 (Asia/Tokyo)": `t` in `zone` (an IANA name; an
+// unknown one reads as UTC, the C library's fallback).
+std::string format_in_zone(TimePoint t, const std::string& zone);
+// The calendar fields of `t` in `zone`.
+std::tm local_time_in_zone(TimePoint t, const std::string& zone);
+// The instant at which `zone`'s clocks show `local` (tm_isdst -1: the zone
+// decides). Normalises `local` the way mktime does (out-of-range fields
+// carried, tm_wday and tm_yday set); nullopt when it cannot be represented.
+std::optional<TimePoint> time_from_local_in_zone(std::tm& local, const std::string& zone);
 
 }  // namespace edgecert

@@ -1,11 +1,11 @@
 #include "providers/issuers/openssl_ca.h"
 
-#include <fmt/chrono.h>
 #include <fmt/core.h>
 
 #include <cstdlib>
 #include <sstream>
 
+#include "providers/base/time.h"
 #include "providers/pki/crl.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
@@ -49,11 +49,6 @@ std::string trim(std::string s) {
   return s;
 }
 
-// openssl ca's index.txt time: YYMMDDHHMMSSZ.
-std::string index_time(TimePoint t) {
-  return fmt::format("{:%y%m%d%H%M%S}Z", std::chrono::floor<std::chrono::seconds>(t));
-}
-
 std::string oneline_subject(const pki::Certificate& c) {
   std::string out;
   for (const auto& a : c.subject_attributes()) out += "/" + a.short_name + "=" + a.value;
@@ -95,20 +90,6 @@ std::string format_index(const std::vector<IndexLine>& lines) {
     out += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\n", l.status, l.expiry, l.revocation, l.serial,
                        l.file, l.subject);
   return out;
-}
-
-// Parses index.txt's "YYMMDDHHMMSSZ" back to a time point (revocation dates).
-TimePoint parse_index_time(const std::string& s) {
-  if (s.size() < 13) return TimePoint{};
-  std::tm tm{};
-  int yy = std::stoi(s.substr(0, 2));
-  tm.tm_year = (yy < 50 ? 2000 + yy : 1900 + yy) - 1900;
-  tm.tm_mon = std::stoi(s.substr(2, 2)) - 1;
-  tm.tm_mday = std::stoi(s.substr(4, 2));
-  tm.tm_hour = std::stoi(s.substr(6, 2));
-  tm.tm_min = std::stoi(s.substr(8, 2));
-  tm.tm_sec = std::stoi(s.substr(10, 2));
-  return Clock::from_time_t(timegm(&tm));
 }
 
 // Serialises writers of one CA directory (two clusters may share a CA).
@@ -201,8 +182,8 @@ class OpensslCa final : public Issuer {
       return std::unexpected(st.error());
     auto index_text = env_.read_file(paths_.index());
     std::string index = index_text ? *index_text : "";
-    index += format_index(
-        {{"V", index_time(leaf->not_after()), "", serial, "unknown", oneline_subject(*leaf)}});
+    index += format_index({{"V", format_openssl_index_time(leaf->not_after()), "", serial,
+                            "unknown", oneline_subject(*leaf)}});
     if (auto st = env_.write_file_atomic(paths_.index(), index, 0644); !st)
       return std::unexpected(st.error());
 
@@ -239,7 +220,7 @@ class OpensslCa final : public Issuer {
       found = true;
       if (l.status == "R") continue;  // already revoked; the CRL is re-published below
       l.status = "R";
-      l.revocation = index_time(now) + "," + revocation_reason_name(reason);
+      l.revocation = format_openssl_index_time(now) + "," + revocation_reason_name(reason);
     }
     if (!found)
       return make_error(
@@ -265,7 +246,7 @@ class OpensslCa final : public Issuer {
     opts.number = std::stol(number, nullptr, 16);
     for (const auto& l : lines)
       if (l.status == "R")
-        opts.revoked.push_back({l.serial, parse_index_time(l.revocation.substr(0, 13))});
+        opts.revoked.push_back({l.serial, parse_openssl_index_time(l.revocation)});
     auto crl = pki::Crl::create(cas->front(), *ca_key, opts);
     if (!crl) return std::unexpected(crl.error());
     if (auto st = env_.write_file_atomic(paths_.crlnumber(), hex_increment(number) + "\n", 0644);

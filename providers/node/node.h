@@ -33,6 +33,7 @@
 #include "providers/base/error.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/key.h"
+#include "providers/pki/types.h"
 #include "schema/spec.h"
 
 namespace edgecert::node {
@@ -77,13 +78,6 @@ struct AcmeStatus {
   // The signed chain (PEM, leaf first) waiting for acme_deploy().
   std::optional<std::string> pending_certificate_pem;
 };
-
-// RFC 5280 CRLReason codes an ACME provider accepts from a subscriber.
-inline constexpr int kRevokeUnspecified = 0;
-inline constexpr int kRevokeKeyCompromise = 1;
-inline constexpr int kRevokeAffiliationChanged = 3;
-inline constexpr int kRevokeSuperseded = 4;
-inline constexpr int kRevokeCessationOfOperation = 5;
 
 // An alarm raised by the node. Ids 40068/40069 are the appliance's
 // certificate-expiry alarms; other ids are the provider's own (documented
@@ -200,13 +194,14 @@ class NodeProvider {
   // Drops the pending ACME certificate. kNotFound when nothing is pending.
   virtual Status acme_discard_pending() = 0;
   // Revokes a certificate through the provider with the node's ACME account,
-  // with an RFC 5280 reason code (kRevoke*; others kInvalidArgument).
+  // with an RFC 5280 reason (a value outside pki::RevocationReason's
+  // enumerators, e.g. a cast wire code, is kInvalidArgument naming the code).
   // kInvalidArgument "... is in use ..." for the certificate the node serves;
   // kAlreadyExists when it is already revoked.
-  virtual Status acme_revoke(std::string_view certificate_pem, int reason) = 0;
+  virtual Status acme_revoke(std::string_view certificate_pem, pki::RevocationReason reason) = 0;
   // The appliance's own command takes no reason: "unspecified".
   Status acme_revoke(std::string_view certificate_pem) {
-    return acme_revoke(certificate_pem, kRevokeUnspecified);
+    return acme_revoke(certificate_pem, pki::RevocationReason::kUnspecified);
   }
 
   // Asks the node to restart; returns once the restart has been accepted.

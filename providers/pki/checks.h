@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "providers/base/env.h"
+#include "providers/base/severity.h"
 #include "providers/base/time.h"
 #include "providers/pki/certificate.h"
 #include "providers/pki/crl.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
-#include "providers/base/severity.h"
 #include "providers/pki/types.h"
 
 namespace edgecert::pki {
@@ -41,6 +41,10 @@ std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint
 // Recommended maximum size of a trusted CA list (guide ch.6).
 inline constexpr size_t kMaxTrustedCas = 1000;
 
+// Deprecated spellings of edgecert::format_time* (providers/base/time.h), the
+// one home of time formats. Kept only while reconciler/engine and
+// reconciler/cli/cmd_apply.cpp still say pki::format_time; new code must not
+// use them, and they go once those callers are moved.
 using edgecert::format_time;
 using edgecert::format_time_iso;
 

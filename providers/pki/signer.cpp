@@ -1,6 +1,7 @@
 #include "providers/pki/signer.h"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "providers/pki/ossl.h"
 
@@ -75,15 +76,6 @@ Result<Certificate> issue(Profile& p) {
   return wrap_certificate(std::move(x));
 }
 
-std::string join(const std::vector<std::string>& v, const std::string& prefix) {
-  std::string out;
-  for (const std::string& s : v) {
-    if (!out.empty()) out += ',';
-    out += prefix + s;
-  }
-  return out;
-}
-
 Result<Certificate> make_ca(const PrivateKey& key, const CaOptions& options, X509* issuer,
                             EVP_PKEY* issuer_key) {
   auto name = build_subject_name(options.common_name, options.subject);
@@ -128,13 +120,16 @@ Result<Certificate> sign_csr(const CertificateRequest& csr, const Certificate& c
                                              ? "critical,digitalSignature,keyEncipherment"
                                              : "critical,digitalSignature"});
   if (!options.extended_key_usage.empty()) {
-    p.extensions.push_back({NID_ext_key_usage, join(options.extended_key_usage, "")});
+    p.extensions.push_back(
+        {NID_ext_key_usage, fmt::format("{}", fmt::join(options.extended_key_usage, ","))});
   }
   p.extensions.push_back({NID_subject_key_identifier, "hash"});
   p.extensions.push_back({NID_authority_key_identifier, "keyid,issuer"});
   if (!options.crl_distribution_points.empty()) {
+    // openssl's config syntax: "URI:a,URI:b".
     p.extensions.push_back(
-        {NID_crl_distribution_points, join(options.crl_distribution_points, "URI:")});
+        {NID_crl_distribution_points,
+         fmt::format("URI:{}", fmt::join(options.crl_distribution_points, ",URI:"))});
   }
   if (!options.ocsp_url.empty()) {
     p.extensions.push_back({NID_info_access, "OCSP;URI:" + options.ocsp_url});

@@ -376,14 +376,16 @@ Result<node::AcmeSettings> decode_acme_settings(std::string_view body) {
 }
 
 json encode_acme_revoke(const AcmeRevokeRequest& r) {
-  return json{{"Certificate", r.certificate_pem}, {"Reason", r.reason}};
+  // The wire carries the RFC 5280 code.
+  return json{{"Certificate", r.certificate_pem}, {"Reason", static_cast<int>(r.reason)}};
 }
 Result<AcmeRevokeRequest> decode_acme_revoke(std::string_view body) {
   return decode<AcmeRevokeRequest>(body, "ACME revoke", [](const json& j) {
     AcmeRevokeRequest r;
     r.certificate_pem = j.at("Certificate").get<std::string>();
-    // The reason's range is the node's to judge (400 with its message).
-    r.reason = j.value("Reason", node::kRevokeUnspecified);
+    // The reason's range is the node's to judge (400 with its message), so
+    // any code passes through (the enum's underlying int holds it).
+    r.reason = static_cast<pki::RevocationReason>(j.value("Reason", 0));
     return r;
   });
 }

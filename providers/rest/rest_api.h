@@ -20,6 +20,7 @@
 
 #include "providers/base/error.h"
 #include "providers/node/node.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::rest {
 
@@ -95,7 +96,7 @@ Result<node::AcmeSettings> decode_acme_settings(std::string_view body);
 
 struct AcmeRevokeRequest {
   std::string certificate_pem;
-  int reason = node::kRevokeUnspecified;
+  pki::RevocationReason reason = pki::RevocationReason::kUnspecified;
 };
 nlohmann::json encode_acme_revoke(const AcmeRevokeRequest& request);
 Result<AcmeRevokeRequest> decode_acme_revoke(std::string_view body);

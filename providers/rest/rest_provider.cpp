@@ -170,7 +170,7 @@ class RestNodeProvider final : public node::NodeProvider {
                      with_body("DELETE", kAcmePendingCertPath, "", "")));
   }
   using node::NodeProvider::acme_revoke;
-  Status acme_revoke(std::string_view certificate_pem, int reason) override {
+  Status acme_revoke(std::string_view certificate_pem, pki::RevocationReason reason) override {
     std::string body = encode_acme_revoke({std::string(certificate_pem), reason}).dump();
     return done(call("ACME revoke", with_body("POST", kAcmeRevokePath, body, "application/json")));
   }

@@ -47,10 +47,6 @@ Result<std::unique_ptr<http::Transport>> make_trusted_list_transport(
   return http::make_curl_transport(std::move(o));
 }
 
-bool is_acme_revocation_reason(int reason) {
-  return reason == 0 || reason == 1 || reason == 3 || reason == 4 || reason == 5;
-}
-
 Result<std::unique_ptr<NodeAcmeClient>> NodeAcmeClient::open(
     Env& env, const std::string& directory_url, const std::vector<std::string>& trusted_ca_pems,
     pki::PrivateKey account_key) {
@@ -100,8 +96,9 @@ Result<std::string> NodeAcmeClient::sign(const pki::CertificateRequest& csr,
   return chain->pem;
 }
 
-Status NodeAcmeClient::revoke(const pki::Certificate& cert, int reason) {
-  return client_->revoke(cert, static_cast<acme::RevocationReason>(reason));
+Status NodeAcmeClient::revoke(const pki::Certificate& cert, pki::RevocationReason reason) {
+  // acme::RevocationReason has the same RFC 5280 codes as its values.
+  return client_->revoke(cert, static_cast<acme::RevocationReason>(static_cast<int>(reason)));
 }
 
 }  // namespace edgecert::sim

@@ -29,6 +29,7 @@
 #include "providers/pki/certificate.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::sim {
 
@@ -66,18 +67,13 @@ class NodeAcmeClient {
   // PEM (leaf first).
   Result<std::string> sign(const pki::CertificateRequest& csr, const std::string& http01_listen);
 
-  // Revokes with the account key; `reason` is an RFC 5280 CRLReason code.
-  Status revoke(const pki::Certificate& cert, int reason);
+  // Revokes with the account key.
+  Status revoke(const pki::Certificate& cert, pki::RevocationReason reason);
 
  private:
   NodeAcmeClient() = default;
   std::unique_ptr<http::Transport> transport_;
   std::unique_ptr<acme::AcmeClient> client_;
 };
-
-// RFC 5280 reason codes an ACME server accepts for a subscriber's revocation
-// (0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded,
-// 5 cessationOfOperation).
-bool is_acme_revocation_reason(int reason);
 
 }  // namespace edgecert::sim

@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/sim/sim_node_internal.h"
 
@@ -27,7 +28,7 @@ double unit_random(uint64_t seed, uint64_t counter) {
 
 void write_audit(const NodeFiles& f, TimePoint t, const std::string& op, const std::string& outcome,
                  const json& details) {
-  json line{{"time", pki::format_time_iso(t)},
+  json line{{"time", format_time_iso(t)},
             {"node", f.name},
             {"operation", op},
             {"outcome", outcome},

@@ -160,11 +160,13 @@ class SimNode {
   // when nothing is pending. Works in any mode.
   Status acme_discard_pending();
   // Revokes the first certificate of `certificate_pem` with the node's
-  // account key and RFC 5280 reason code `reason` (0, 1, 3, 4 or 5; others
-  // kInvalidArgument). kInvalidArgument "... is in use ..." for the
-  // certificate the node serves (guide: never revoke the certificate in
-  // use); kAlreadyExists when the provider says it is already revoked.
-  Status acme_revoke(std::string_view certificate_pem, int reason = 0);
+  // account key and RFC 5280 reason `reason` (a value outside the enumerators,
+  // e.g. a cast wire code, is kInvalidArgument naming the code).
+  // kInvalidArgument "... is in use ..." for the certificate the node serves
+  // (guide: never revoke the certificate in use); kAlreadyExists when the
+  // provider says it is already revoked.
+  Status acme_revoke(std::string_view certificate_pem,
+                     pki::RevocationReason reason = pki::RevocationReason::kUnspecified);
   Status restart();
   // The chain a TLS handshake on the admin port would show (leaf first).
   Result<std::vector<pki::Certificate>> served_chain();

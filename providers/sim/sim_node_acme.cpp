@@ -4,6 +4,7 @@
 // sim_node_scheduler.cpp.
 #include <fmt/core.h>
 
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
@@ -72,7 +73,7 @@ bool acme_account_registered(const State& s) {
 }
 
 std::string status_line(const char* what, TimePoint t) {
-  return fmt::format("{}: {}", what, pki::format_time_iso(t));
+  return fmt::format("{}: {}", what, format_time_iso(t));
 }
 
 std::string failed_status_line(TimePoint t, const std::string& reason) {
@@ -105,7 +106,7 @@ Result<std::vector<std::string>> acme_sign_csr(Env& env, State& s, const std::st
   for (const pki::Certificate& c : *chain) out.push_back(c.to_pem());
   details["sha256"] = chain->front().sha256_fingerprint();
   details["serial"] = chain->front().serial_hex();
-  details["not_after"] = pki::format_time(chain->front().not_after());
+  details["not_after"] = format_time(chain->front().not_after());
   return out;
 }
 
@@ -213,17 +214,19 @@ Status SimNode::acme_discard_pending() {
   });
 }
 
-Status SimNode::acme_revoke(std::string_view certificate_pem, int reason) {
+Status SimNode::acme_revoke(std::string_view certificate_pem, pki::RevocationReason reason) {
   Env& env = env_;
+  const int code = static_cast<int>(reason);
   return run_op(files(), "acme_revoke", [&](OpContext& c) -> Status {
     State& s = c.state;
-    c.details["reason"] = reason;
+    c.details["reason"] = code;  // the audit trail keeps the wire code
     if (auto e = internal::acme_unusable(s.acme)) return std::unexpected(*e);
-    if (!is_acme_revocation_reason(reason)) {
+    // The enum can hold any int (a wire code cast by edgecert-sim's route).
+    if (!pki::revocation_reason_from_code(code)) {
       return std::unexpected(invalid(
           fmt::format("revocation reason {} is not one an ACME provider accepts (0 unspecified, 1 "
                       "keyCompromise, 3 affiliationChanged, 4 superseded, 5 cessationOfOperation)",
-                      reason)));
+                      code)));
     }
     if (certificate_pem.find("-----BEGIN") == std::string_view::npos) {
       return std::unexpected(invalid("the certificate to revoke is not a PEM file"));

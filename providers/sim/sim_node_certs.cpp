@@ -5,14 +5,16 @@
 #include <cctype>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
+#include "providers/base/fqdn.h"
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
 #include "providers/sim/sim_node_internal.h"
-#include "providers/base/fqdn.h"
 
 namespace edgecert::sim {
 
@@ -56,7 +58,7 @@ std::vector<node::Alarm> alarms_for(const pki::Certificate& leaf, TimePoint now)
   if (leaf.is_expired_at(now) || days < 1) {
     out.push_back({"40068", fmt::format("Security alert: the server certificate has expired or "
                                         "expires today ({})",
-                                        pki::format_time(leaf.not_after()))});
+                                        format_time(leaf.not_after()))});
   } else if (days <= 30) {
     out.push_back(
         {"40069", fmt::format("Security alert: the server certificate expires in {} days", days)});
@@ -240,9 +242,7 @@ Result<node::UploadResult> SimNode::upload_server_certificate(
           }
         }
         if (!errors.empty()) {
-          std::string msg;
-          for (const std::string& e : errors) msg += (msg.empty() ? "" : "; ") + e;
-          return std::unexpected(invalid(msg));
+          return std::unexpected(invalid(fmt::format("{}", fmt::join(errors, "; "))));
         }
 
         auto anchors = parse_pems(s.trusted_cas, "trusted CA");

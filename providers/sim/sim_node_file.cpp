@@ -169,9 +169,10 @@ State state_from(const json& j) {
     sch.minute_of_day = a["schedule"].at("minute_of_day").get<int>();
     s.acme.schedule = sch;
   }
-  s.tls = j.at("tls_verification").get<std::string>() == "permissive"
-              ? spec::TlsVerification::kPermissive
-              : spec::TlsVerification::kEnforce;
+  const std::string tls = j.at("tls_verification").get<std::string>();
+  auto mode = enum_parse(spec::kTlsVerificationNames, tls);  // as state_json wrote it
+  if (!mode) throw std::runtime_error("unknown tls_verification '" + tls + "'");
+  s.tls = *mode;
   s.restart_required = j.at("restart_required").get<bool>();
   if (!j.at("restarting").is_null()) {
     const json& rs = j["restarting"];

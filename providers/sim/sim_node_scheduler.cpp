@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
@@ -92,7 +93,7 @@ bool run_acme_scheduler(const NodeFiles& f, State& s, TimePoint now) {
     const TimePoint t{std::chrono::milliseconds(e.at_ms)};
     if (e.deploy_slot) {
       if (!s.acme_pending) continue;
-      json details{{"slot", pki::format_time_iso(t)}};
+      json details{{"slot", format_time_iso(t)}};
       acme_activate(s, t, details);
       write_audit(f, t, "acme_automated_deploy", "ok", details);
       changed = true;

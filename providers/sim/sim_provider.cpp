@@ -61,7 +61,7 @@ class SimNodeProvider final : public node::NodeProvider {
     return wrap(sim_.acme_discard_pending(), "ACME discard pending certificate");
   }
   using node::NodeProvider::acme_revoke;
-  Status acme_revoke(std::string_view certificate_pem, int reason) override {
+  Status acme_revoke(std::string_view certificate_pem, pki::RevocationReason reason) override {
     return wrap(sim_.acme_revoke(certificate_pem, reason), "ACME revoke");
   }
   Status restart() override { return wrap(sim_.restart(), "restart"); }

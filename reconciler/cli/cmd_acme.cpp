@@ -3,17 +3,17 @@
 // certificate comes through the same `acme` issuer apply uses.
 #include <chrono>
 
-#include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "providers/acme/http01.h"
+#include "providers/base/fqdn.h"
+#include "providers/base/time.h"
 #include "providers/issuers/acme_issuer.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
 #include "reconciler/cli/cli.h"
-#include "providers/base/fqdn.h"
 
 namespace edgecert {
 namespace {
@@ -168,8 +168,7 @@ std::function<int()> setup_acme(CLI::App& app, CliContext& ctx) {
                              fmt::join(names.begin(), names.begin() + 3, ", "), names.size());
     ctx.out << fmt::format("  serial:    {}\n", leaf.serial_hex());
     ctx.out << fmt::format("  issuer:    {}\n", leaf.issuer_cn());
-    ctx.out << fmt::format("  notAfter:  {:%Y-%m-%d %H:%M:%S} UTC\n",
-                           std::chrono::floor<std::chrono::seconds>(leaf.not_after()));
+    ctx.out << fmt::format("  notAfter:  {}\n", format_time(leaf.not_after()));
     ctx.out << fmt::format("  chain:     {} (leaf + {} intermediate{})\n", cert_out,
                            out->chain.size() - 1, out->chain.size() == 2 ? "" : "s");
     ctx.out << fmt::format("  key:       {} (mode 0600)\n", key_out);

@@ -1,8 +1,8 @@
 // `edgecert ca init DIR`: create a local CA for the openssl-ca issuer.
-#include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include "providers/base/time.h"
 #include "providers/issuers/openssl_ca.h"
 #include "providers/pki/certificate.h"
 #include "reconciler/cli/cli.h"
@@ -53,9 +53,8 @@ std::function<int()> setup_ca(CLI::App& app, CliContext& ctx) {
     auto certs = pki::load_certificates(ctx.env, path_join(o->dir, "cacert.pem"));
     ctx.out << fmt::format("Created CA in {}\n", o->dir);
     if (certs && !certs->empty()) {
-      ctx.out << fmt::format("  subject:     {}\n  expires:     {:%Y-%m-%d}\n  sha256:      {}\n",
-                             certs->front().subject(),
-                             std::chrono::floor<std::chrono::seconds>(certs->front().not_after()),
+      ctx.out << fmt::format("  subject:     {}\n  expires:     {}\n  sha256:      {}\n",
+                             certs->front().subject(), format_date(certs->front().not_after()),
                              certs->front().sha256_fingerprint());
     }
     ctx.out << fmt::format("  private key: {} (mode 0600; keep it safe)\n",

@@ -10,11 +10,12 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include "providers/base/fqdn.h"
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "reconciler/cli/cli.h"
-#include "reconciler/engine/lock.h"
 #include "reconciler/cli/session_cli.h"
-#include "providers/base/fqdn.h"
+#include "reconciler/engine/lock.h"
 
 namespace edgecert {
 namespace {
@@ -107,7 +108,7 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
         "  subject: {}\n  issuer:  {}\n  serial:  {}\n  expires: {}\n  sha256:  {}\n"
         "  through: {}\n",
         pki::revocation_reason_name(*reason), cert.subject(), cert.issuer(), cert.serial_hex(),
-        pki::format_time(cert.not_after()), fp,
+        format_time(cert.not_after()), fp,
         on_node ? o->node + "'s ACME service" : "issuer " + s.issuer_description);
     auto names = cert.subject_alt_names().dns;
     names.push_back(cert.subject_cn());
@@ -135,9 +136,8 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
 
     TimePoint started = ctx.env.now();
     // issuer::RevocationReason values are the RFC 5280 codes the node takes.
-    Status st = on_node
-                    ? s.nodes.find(o->node)->acme_revoke(cert.to_pem(), static_cast<int>(*reason))
-                    : s.issuer->revoke(cert, *reason);
+    Status st = on_node ? s.nodes.find(o->node)->acme_revoke(cert.to_pem(), *reason)
+                        : s.issuer->revoke(cert, *reason);
     ProcessIdentity who = current_process(ctx.env);
     nlohmann::json audit = {{"cluster", s.spec.name},
                             {"action", o->node + "/revoke"},
@@ -148,8 +148,8 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
                             {"serial", cert.serial_hex()},
                             {"sha256", fp},
                             {"reason", pki::revocation_reason_name(*reason)},
-                            {"started", pki::format_time(started)},
-                            {"finished", pki::format_time(ctx.env.now())},
+                            {"started", format_time(started)},
+                            {"finished", format_time(ctx.env.now())},
                             {"spec_sha256", s.spec_sha256},
                             {"user", who.user},
                             {"host", who.host}};

@@ -6,12 +6,14 @@
 // file cannot be read or decoded ("PATH: block N: ..." on stderr); findings
 // themselves do not change the exit status (show is for looking).
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <ostream>
 
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/decode.h"
 #include "reconciler/cli/cli.h"
@@ -24,15 +26,6 @@ using pki::Certificate;
 using pki::DecodedObject;
 using pki::Finding;
 using pki::ObjectKind;
-
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string out;
-  for (const std::string& s : v) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
 
 // openssl's long names for EKU and key usage, for the text form.
 std::string eku_label(const std::string& sn) {
@@ -126,8 +119,8 @@ nlohmann::json object_json(const Shown& s) {
     j["subjectAttributes"] = attrs_json(c.subject_attributes());
     j["issuer"] = c.issuer();
     j["issuerAttributes"] = attrs_json(c.issuer_attributes());
-    j["notBefore"] = pki::format_time(c.not_before());
-    j["notAfter"] = pki::format_time(c.not_after());
+    j["notBefore"] = format_time(c.not_before());
+    j["notAfter"] = format_time(c.not_after());
     j["publicKey"] = key_info_json(c.key_info());
     j["signatureAlgorithm"] = c.signature_algorithm();
     j["signatureDigest"] = c.signature_digest();
@@ -158,14 +151,14 @@ nlohmann::json object_json(const Shown& s) {
   } else if (o.crl) {
     const pki::Crl& c = *o.crl;
     j["issuer"] = c.issuer();
-    j["lastUpdate"] = pki::format_time(c.last_update());
+    j["lastUpdate"] = format_time(c.last_update());
     j["nextUpdate"] =
-        c.next_update() ? nlohmann::json(pki::format_time(*c.next_update())) : nlohmann::json();
+        c.next_update() ? nlohmann::json(format_time(*c.next_update())) : nlohmann::json();
     j["crlNumber"] = c.number() ? nlohmann::json(*c.number()) : nlohmann::json();
     j["signatureAlgorithm"] = c.signature_algorithm();
     nlohmann::json revoked = nlohmann::json::array();
     for (const auto& r : c.revoked())
-      revoked.push_back({{"serial", r.serial_hex}, {"revoked", pki::format_time(r.revoked_at)}});
+      revoked.push_back({{"serial", r.serial_hex}, {"revoked", format_time(r.revoked_at)}});
     j["revoked"] = revoked;
   } else if (o.key) {
     j["encrypted"] = o.key->encrypted;
@@ -195,8 +188,8 @@ void print_object(std::ostream& out, const std::string& path, const Shown& s) {
     out << "    Signature Algorithm: " << c.signature_algorithm() << "\n";
     out << "    Issuer: " << c.issuer() << "\n";
     out << "    Validity\n";
-    out << "        Not Before: " << pki::format_time(c.not_before()) << "\n";
-    out << "        Not After : " << pki::format_time(c.not_after()) << "\n";
+    out << "        Not Before: " << format_time(c.not_before()) << "\n";
+    out << "        Not After : " << format_time(c.not_after()) << "\n";
     out << "    Subject: " << c.subject() << "\n";
     out << "    Subject Public Key Info:\n";
     print_key_info(out, c.key_info(), "        ");
@@ -209,28 +202,28 @@ void print_object(std::ostream& out, const std::string& path, const Shown& s) {
     if (c.has_key_usage()) {
       std::vector<std::string> ku;
       for (const auto& k : c.key_usage()) ku.push_back(ku_label(k));
-      out << "        X509v3 Key Usage: " << join(ku) << "\n";
+      out << fmt::format("        X509v3 Key Usage: {}\n", fmt::join(ku, ", "));
     }
     if (c.has_extended_key_usage()) {
       std::vector<std::string> eku;
       for (const auto& e : c.extended_key_usage()) eku.push_back(eku_label(e));
-      out << "        X509v3 Extended Key Usage: " << join(eku) << "\n";
+      out << fmt::format("        X509v3 Extended Key Usage: {}\n", fmt::join(eku, ", "));
     }
     if (auto ski = c.subject_key_id(); !ski.empty())
       out << "        X509v3 Subject Key Identifier: " << ski << "\n";
     if (auto aki = c.authority_key_id(); !aki.empty())
       out << "        X509v3 Authority Key Identifier: " << aki << "\n";
     if (auto sans = san_entries(c.subject_alt_names()); !sans.empty())
-      out << "        X509v3 Subject Alternative Name: " << join(sans) << "\n";
+      out << fmt::format("        X509v3 Subject Alternative Name: {}\n", fmt::join(sans, ", "));
     if (auto dps = c.crl_distribution_points(); !dps.empty()) {
       std::vector<std::string> uris;
       for (const auto& u : dps) uris.push_back("URI:" + u);
-      out << "        X509v3 CRL Distribution Points: " << join(uris) << "\n";
+      out << fmt::format("        X509v3 CRL Distribution Points: {}\n", fmt::join(uris, ", "));
     }
     if (auto ocsp = c.ocsp_urls(); !ocsp.empty()) {
       std::vector<std::string> uris;
       for (const auto& u : ocsp) uris.push_back("OCSP - URI:" + u);
-      out << "        Authority Information Access: " << join(uris) << "\n";
+      out << fmt::format("        Authority Information Access: {}\n", fmt::join(uris, ", "));
     }
     out << "    SHA256 Fingerprint: " << c.sha256_fingerprint() << "\n";
   } else if (o.request) {
@@ -244,22 +237,22 @@ void print_object(std::ostream& out, const std::string& path, const Shown& s) {
     if (auto ku = r.key_usage(); !ku.empty()) {
       std::vector<std::string> l;
       for (const auto& k : ku) l.push_back(ku_label(k));
-      out << "        X509v3 Key Usage: " << join(l) << "\n";
+      out << fmt::format("        X509v3 Key Usage: {}\n", fmt::join(l, ", "));
     }
     if (auto eku = r.extended_key_usage(); !eku.empty()) {
       std::vector<std::string> l;
       for (const auto& e : eku) l.push_back(eku_label(e));
-      out << "        X509v3 Extended Key Usage: " << join(l) << "\n";
+      out << fmt::format("        X509v3 Extended Key Usage: {}\n", fmt::join(l, ", "));
     }
     if (auto sans = san_entries(r.subject_alt_names()); !sans.empty())
-      out << "        X509v3 Subject Alternative Name: " << join(sans) << "\n";
+      out << fmt::format("        X509v3 Subject Alternative Name: {}\n", fmt::join(sans, ", "));
   } else if (o.crl) {
     const pki::Crl& c = *o.crl;
     out << "    Signature Algorithm: " << c.signature_algorithm() << "\n";
     out << "    Issuer: " << c.issuer() << "\n";
-    out << "    Last Update: " << pki::format_time(c.last_update()) << "\n";
+    out << "    Last Update: " << format_time(c.last_update()) << "\n";
     out << "    Next Update: "
-        << (c.next_update() ? pki::format_time(*c.next_update()) : std::string("NONE")) << "\n";
+        << (c.next_update() ? format_time(*c.next_update()) : std::string("NONE")) << "\n";
     if (auto n = c.number()) out << "    X509v3 CRL Number: " << *n << "\n";
     auto revoked = c.revoked();
     if (revoked.empty()) {
@@ -268,7 +261,7 @@ void print_object(std::ostream& out, const std::string& path, const Shown& s) {
       out << "    Revoked Certificates:\n";
       for (const auto& r : revoked) {
         out << "        Serial Number: " << r.serial_hex << "\n";
-        out << "            Revocation Date: " << pki::format_time(r.revoked_at) << "\n";
+        out << "            Revocation Date: " << format_time(r.revoked_at) << "\n";
       }
     }
   } else if (o.key) {

@@ -5,9 +5,11 @@
 // status 1, but never hides the other nodes. Nothing here can print a secret:
 // NodeState carries no private key and provider errors never contain one.
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "providers/base/time.h"
 #include "providers/node/node.h"
 #include "providers/pki/checks.h"
 #include "reconciler/cli/cli.h"
@@ -22,16 +24,10 @@ struct NodeRow {
   std::string error;
 };
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 nlohmann::json cert_json(const pki::Certificate& c) {
   return nlohmann::json{{"subject_cn", c.subject_cn()},
                         {"sans", c.subject_alt_names().dns},
-                        {"not_after", pki::format_time(c.not_after())},
+                        {"not_after", format_time(c.not_after())},
                         {"issuer_cn", c.issuer_cn()},
                         {"sha256", c.sha256_fingerprint()}};
 }
@@ -92,8 +88,8 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
     } else {
       const pki::Certificate& c = s.server_chain.front();
       line.push_back(c.subject_cn().empty() ? "(no CN)" : c.subject_cn());
-      line.push_back(join(c.subject_alt_names().dns, ","));
-      line.push_back(pki::format_time(c.not_after()));
+      line.push_back(fmt::format("{}", fmt::join(c.subject_alt_names().dns, ",")));
+      line.push_back(format_time(c.not_after()));
       line.push_back(c.issuer_cn());
     }
     line.push_back(s.pending_csr ? "yes (" + s.pending_csr->common_name + ")" : "no");
@@ -127,7 +123,7 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
       if (auto c = pki::Certificate::parse_all(*s.acme_status.pending_certificate_pem, "pending");
           c && !c->empty())
         pending = fmt::format("{} until {}", c->front().subject_cn(),
-                              pki::format_time(c->front().not_after()));
+                              format_time(c->front().not_after()));
     out << fmt::format(
         "{}: ACME {} ({}): {}; last sign: {}; last deploy: {}; pending: {}\n", r.peer->name,
         spec::acme_mode_name(s.acme.mode), s.acme.provider_name, s.acme_status.status,

@@ -342,7 +342,7 @@ struct NodeRunner::Handlers {
     if (node_signs(r.spec_)) {
       // An ACME CA refuses what it did not issue; already revoked (a lost
       // reply) is done.
-      auto st = p.acme_revoke(old->to_pem(), static_cast<int>(pa.reason));
+      auto st = p.acme_revoke(old->to_pem(), pa.reason);
       if (!st && st.error().code == ErrorCode::kAlreadyExists)
         return ActionOutput{fmt::format("serial {} was already revoked", old->serial_hex())};
       if (!st) return fail(st.error());

@@ -1,9 +1,9 @@
 // Rollout windows: when apply may disrupt nodes.
 //
 // A window is a set of weekdays, a start time and a duration in an IANA time
-// zone; it may run past midnight (and for up to 7 days). libstdc++ 12 has no
-// std::chrono time-zone database, so local times are converted with the C
-// library (TZ + mktime/localtime_r) under a process-wide lock.
+// zone; it may run past midnight (and for up to 7 days). Local times are
+// converted by providers/base/time.h (the C library's zone database), which
+// also renders a window time in its zone: format_in_zone.
 #pragma once
 
 #include <optional>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "providers/base/env.h"
+#include "providers/base/time.h"
 #include "schema/spec.h"
 
 namespace edgecert {
@@ -21,10 +22,9 @@ struct WindowStatus {
   std::optional<TimePoint> next_open;  // next window start after `now` (within 8 days)
 };
 
-// No windows = always open. Errors only for an unknown time zone.
+// No windows = always open. Errors only for an unknown time zone
+// (is_known_time_zone on the machine's own zone files: the C library reads
+// those, whatever Env the spec was validated through).
 Result<WindowStatus> window_status(const std::vector<spec::RolloutWindow>& windows, TimePoint now);
-
-// "2026-11-28T01:00:00+09:00 (Asia/Tokyo)"-style rendering of a UTC time in a zone.
-std::string format_in_zone(TimePoint t, const std::string& zone);
 
 }  // namespace edgecert

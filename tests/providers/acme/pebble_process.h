@@ -24,12 +24,14 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "providers/acme/acme_client.h"
 #include "providers/http/http_client.h"
@@ -66,11 +68,21 @@ inline bool pebble_dns_available() {
   return pebble_available() && access("/usr/bin/pebble-challtestsrv", X_OK) == 0;
 }
 
-// Whether PebbleProcess(o) can run here; warns that the test is skipped when
-// not: `if (!can_run_pebble(o)) return;`.
+// Whether Pebble must be present: EDGECERT_REQUIRE_PEBBLE=1 (CI sets it), so
+// a machine without it fails the Pebble tests instead of passing them empty.
+inline bool pebble_required() {
+  const char* v = std::getenv("EDGECERT_REQUIRE_PEBBLE");
+  return v && std::string(v) == "1";
+}
+
+// Whether PebbleProcess(o) can run here: `if (!can_run_pebble(o)) return;`.
+// When it cannot, the test is skipped with a warning, or fails (FAIL ends the
+// test case) when pebble_required().
 inline bool can_run_pebble(const PebbleOptions& o = {}) {
   if (o.with_dns ? pebble_dns_available() : pebble_available()) return true;
-  WARN((o.with_dns ? "pebble / pebble-challtestsrv" : "pebble") << " not installed: skipped");
+  const char* what = o.with_dns ? "pebble / pebble-challtestsrv" : "pebble";
+  if (pebble_required()) FAIL(what << " not installed and EDGECERT_REQUIRE_PEBBLE=1");
+  WARN(what << " not installed: skipped");
   return false;
 }
 
@@ -231,12 +243,7 @@ class PebbleProcess {
     port_ = free_loopback_port();
     mgmt_port_ = free_loopback_port();
     http_port_ = free_loopback_port();
-    std::string eab = "{";
-    for (const auto& [kid, key] : o.eab_keys) {
-      if (eab.size() > 1) eab += ",";
-      eab += "\"" + kid + "\":\"" + key + "\"";
-    }
-    eab += "}";
+    const std::string eab = nlohmann::json(o.eab_keys).dump();  // {"kid": "key", ...}
     std::string cfg =
         "{\"pebble\":{\"listenAddress\":\"127.0.0.1:" + std::to_string(port_) +
         "\",\"managementListenAddress\":\"127.0.0.1:" + std::to_string(mgmt_port_) +

@@ -73,10 +73,7 @@ std::string names_of(const pki::Certificate& c) {
 
 TEST_CASE("Pebble: account, issuance, alternate chains, account key stored 0600",
           "[acme][pebble]") {
-  if (!pebble_available()) {
-    WARN("pebble not installed: skipped");
-    return;
-  }
+  if (!can_run_pebble()) return;
   PebbleOptions po;
   po.alternate_roots = 1;
   PebbleProcess pebble(po);
@@ -143,10 +140,7 @@ TEST_CASE("Pebble: account, issuance, alternate chains, account key stored 0600"
 }
 
 TEST_CASE("Pebble: real http-01 validation through the standalone listener", "[acme][pebble]") {
-  if (!pebble_available()) {
-    WARN("pebble not installed: skipped");
-    return;
-  }
+  if (!can_run_pebble()) return;
   PebbleOptions po;
   po.always_valid = false;
   PebbleProcess pebble(po);
@@ -173,10 +167,7 @@ TEST_CASE("Pebble: real http-01 validation through the standalone listener", "[a
 }
 
 TEST_CASE("Pebble: real http-01 through a webroot served by another web server", "[acme][pebble]") {
-  if (!pebble_available()) {
-    WARN("pebble not installed: skipped");
-    return;
-  }
+  if (!can_run_pebble()) return;
   PebbleOptions po;
   po.always_valid = false;
   PebbleProcess pebble(po);
@@ -200,10 +191,7 @@ TEST_CASE("Pebble: real http-01 through a webroot served by another web server",
 }
 
 TEST_CASE("Pebble: external account binding required", "[acme][pebble]") {
-  if (!pebble_available()) {
-    WARN("pebble not installed: skipped");
-    return;
-  }
+  if (!can_run_pebble()) return;
   const std::string hmac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
   PebbleOptions po;
   po.eab_keys["kid-1"] = hmac;
@@ -236,10 +224,7 @@ TEST_CASE("Pebble: external account binding required", "[acme][pebble]") {
 }
 
 TEST_CASE("Pebble: revoke with the account key and with the certificate key", "[acme][pebble]") {
-  if (!pebble_available()) {
-    WARN("pebble not installed: skipped");
-    return;
-  }
+  if (!can_run_pebble()) return;
   PebbleProcess pebble(PebbleOptions{});
   auto t = transport_for(pebble);
   AcmeClient c(default_env(), *t, options_for(pebble), ec_key());
@@ -271,10 +256,7 @@ TEST_CASE("Pebble: revoke with the account key and with the certificate key", "[
 
 TEST_CASE("Pebble: key rollover, then the new key works and the old one does not",
           "[acme][pebble]") {
-  if (!pebble_available()) {
-    WARN("pebble not installed: skipped");
-    return;
-  }
+  if (!can_run_pebble()) return;
   PebbleProcess pebble(PebbleOptions{});
   auto t = transport_for(pebble);
   Env& env = default_env();
@@ -307,10 +289,7 @@ TEST_CASE("Pebble: key rollover, then the new key works and the old one does not
 }
 
 TEST_CASE("Pebble: 50% nonce rejection, 10 of 10 issuances succeed", "[acme][pebble]") {
-  if (!pebble_available()) {
-    WARN("pebble not installed: skipped");
-    return;
-  }
+  if (!can_run_pebble()) return;
   PebbleOptions po;
   po.nonce_reject_percent = 50;
   PebbleProcess pebble(po);
@@ -340,10 +319,7 @@ TEST_CASE("Pebble: 50% nonce rejection, 10 of 10 issuances succeed", "[acme][peb
 }
 
 TEST_CASE("Pebble: one order with 20 names", "[acme][pebble]") {
-  if (!pebble_available()) {
-    WARN("pebble not installed: skipped");
-    return;
-  }
+  if (!can_run_pebble()) return;
   PebbleProcess pebble(PebbleOptions{});
   auto t = transport_for(pebble);
   AcmeClient c(default_env(), *t, options_for(pebble), ec_key());

@@ -327,7 +327,7 @@ TEST_CASE("acme issuer: a bad directory or CA bundle gives a clear error", "[iss
     CHECK(contains(r.error().message, "acme issuer https://127.0.0.1:1/directory: cluster/edge1"));
     CHECK(contains(r.error().message, "GET /directory"));
   }
-  if (!testing::pebble_available()) return;
+  if (!testing::can_run_pebble()) return;
   PebbleProcess pebble(PebbleOptions{});
   SECTION("not a directory") {
     cfg.directory = pebble.management_url() + "/no-such-path";

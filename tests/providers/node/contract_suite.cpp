@@ -644,9 +644,11 @@ void contract_acme(const ContractTargetFactory& make) {
     require_error(f.node->acme_sign(), ErrorCode::kNotFound, "no CSR is in progress");
     require_error(f.node->acme_deploy(), ErrorCode::kNotFound, "no ACME certificate is pending");
     require_error(f.node->acme_revoke(served), ErrorCode::kInvalidArgument, "is in use");
-    require_error(f.node->acme_revoke(served, node::kRevokeSuperseded), ErrorCode::kInvalidArgument,
-                  "is in use");
-    require_error(f.node->acme_revoke(served, 2), ErrorCode::kInvalidArgument, "reason 2");
+    require_error(f.node->acme_revoke(served, pki::RevocationReason::kSuperseded),
+                  ErrorCode::kInvalidArgument, "is in use");
+    // A code outside the enum (as a wire code may arrive) is refused.
+    require_error(f.node->acme_revoke(served, static_cast<pki::RevocationReason>(2)),
+                  ErrorCode::kInvalidArgument, "reason 2");
     require_error(f.node->acme_revoke("x"), ErrorCode::kInvalidArgument, "not a PEM");
     CHECK(f.state().acme_status.last_sign_status.empty());
 

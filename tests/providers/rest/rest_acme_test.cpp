@@ -81,14 +81,14 @@ TEST_CASE("rest ACME: sign, deploy without restart, revoke over https:// with ed
   const pki::Certificate first = sign_and_deploy();
   const pki::Certificate second = sign_and_deploy();
 
-  require_error(n.acme_revoke(second.to_pem(), node::kRevokeSuperseded),
+  require_error(n.acme_revoke(second.to_pem(), pki::RevocationReason::kSuperseded),
                 ErrorCode::kInvalidArgument, "400: certificate serial");
-  require_ok(n.acme_revoke(first.to_pem(), node::kRevokeSuperseded), "revoke");
+  require_ok(n.acme_revoke(first.to_pem(), pki::RevocationReason::kSuperseded), "revoke");
   std::string st = pebble.cert_status(first);
   CHECK(st.find("Revoked") != std::string::npos);
   CHECK(st.find("\"Reason\": 4") != std::string::npos);
-  require_error(n.acme_revoke(first.to_pem(), node::kRevokeSuperseded), ErrorCode::kAlreadyExists,
-                "409");
+  require_error(n.acme_revoke(first.to_pem(), pki::RevocationReason::kSuperseded),
+                ErrorCode::kAlreadyExists, "409");
   require_error(n.acme_discard_pending(), ErrorCode::kNotFound,
                 "DELETE /api/provisioning/certs/acme/pendingcert: 404");
   require_error(n.acme_deploy(), ErrorCode::kNotFound,

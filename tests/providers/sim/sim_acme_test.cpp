@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 #include <catch2/catch.hpp>
 
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "providers/sim/sim_node.h"
@@ -260,16 +261,17 @@ TEST_CASE("sim ACME: revoke refuses the certificate in use, revokes a superseded
   pki::Certificate second = n.sign_and_deploy();
   CHECK(first.sha256_fingerprint() != second.sha256_fingerprint());
 
-  require_error(n.node->acme_revoke(second.to_pem(), node::kRevokeSuperseded),
+  require_error(n.node->acme_revoke(second.to_pem(), pki::RevocationReason::kSuperseded),
                 ErrorCode::kInvalidArgument, "is in use");
   CHECK(pebble.cert_status(second).find("Valid") != std::string::npos);
-  require_error(n.node->acme_revoke(first.to_pem(), 6), ErrorCode::kInvalidArgument, "reason 6");
+  require_error(n.node->acme_revoke(first.to_pem(), static_cast<pki::RevocationReason>(6)),
+                ErrorCode::kInvalidArgument, "reason 6");
 
-  require_ok(n.node->acme_revoke(first.to_pem(), node::kRevokeSuperseded), "revoke");
+  require_ok(n.node->acme_revoke(first.to_pem(), pki::RevocationReason::kSuperseded), "revoke");
   std::string st = pebble.cert_status(first);
   CHECK(st.find("Revoked") != std::string::npos);
   CHECK(st.find("\"Reason\": 4") != std::string::npos);
-  require_error(n.node->acme_revoke(first.to_pem(), node::kRevokeSuperseded),
+  require_error(n.node->acme_revoke(first.to_pem(), pki::RevocationReason::kSuperseded),
                 ErrorCode::kAlreadyExists, "");
   CHECK(n.served().sha256_fingerprint() == second.sha256_fingerprint());
 
@@ -354,8 +356,8 @@ TEST_CASE("sim ACME: automated mode renews after two thirds, deploys only at the
   REQUIRE(signs.size() == 1);
   CHECK(signs[0].outcome == "ok");
   // At a check time after the due time, within the day.
-  CHECK(signs[0].time >= pki::format_time_iso(due));
-  CHECK(signs[0].time <= pki::format_time_iso(due + std::chrono::hours(24)));
+  CHECK(signs[0].time >= format_time_iso(due));
+  CHECK(signs[0].time <= format_time_iso(due + std::chrono::hours(24)));
 
   // Just before the slot: still waiting.
   n.env.set_now(slot - std::chrono::seconds(1));
@@ -367,10 +369,10 @@ TEST_CASE("sim ACME: automated mode renews after two thirds, deploys only at the
   s = n.state();
   CHECK_FALSE(s.restart_required);
   CHECK_FALSE(s.acme_status.pending_certificate_pem.has_value());
-  CHECK(s.acme_status.last_deploy_status == "Success: " + pki::format_time_iso(slot));
+  CHECK(s.acme_status.last_deploy_status == "Success: " + format_time_iso(slot));
   auto deploys = n.audit("acme_automated_deploy");
   REQUIRE(deploys.size() == 1);
-  CHECK(deploys[0].time == pki::format_time_iso(slot));
+  CHECK(deploys[0].time == format_time_iso(slot));
 
   // Retain re-submits the stored CSR (same key); rotate makes a new key.
   if (retain) {
