@@ -71,7 +71,7 @@ TEST_CASE("diff: a fresh cluster serves factory certificates and lacks the issue
   CHECK(d.diff.find("edge9") == nullptr);
 }
 
-TEST_CASE("diff: after apply nothing differs; the renewal window brings a reissue back",
+TEST_CASE("diff: after apply nothing differs, the renewal window brings a reissue back",
           "[engine][diff]") {
   SimCluster c(testing::with_peers(2));
   REQUIRE(c.apply().status == 0);

@@ -539,3 +539,29 @@ TEST_CASE("executor: journal helpers read signed chains and unverified restarts"
   auto chains = signed_chains_from_journal({signed_entry});
   CHECK(chains["C5"] == std::vector<std::string>{"LEAF", "CA"});
 }
+
+// BUG: signed_chains_from_journal (executor.cpp) reads data.csr_sha256 and
+// data.chain of a sign-csr action-done entry with json::get<>() after only
+// checking that the keys exist: a journal line whose values have the wrong
+// type (a hand-edited or damaged journal that Journal::read_all accepts,
+// since it does not look inside "data") makes it throw nlohmann type_error,
+// which escapes apply() instead of a refusal or the entry being skipped.
+TEST_CASE("executor: signed chains from a journal with wrongly typed data do not throw",
+          "[engine][executor][journal][!mayfail]") {
+  MemoryEnv memory;
+  memory.put("journal.jsonl",
+             R"({"seq":1,"time_ms":0,"run":"r1","event":"action-done","action":"edge1/sign-csr",)"
+             R"("node":"edge1","kind":"sign-csr","data":{"csr_sha256":5,"chain":"LEAF"}})"
+             "\n"
+             R"({"seq":2,"time_ms":0,"run":"r1","event":"action-done","action":"edge2/sign-csr",)"
+             R"("node":"edge2","kind":"sign-csr","data":{"csr_sha256":"C5","chain":["LEAF"]}})"
+             "\n");
+  Journal journal(memory, "journal.jsonl");
+  auto entries = journal.read_all();
+  REQUIRE(entries);  // read_all accepts the line: it does not look inside "data"
+  REQUIRE(entries->size() == 2);
+  std::map<std::string, std::vector<std::string>> chains;
+  CHECK_NOTHROW(chains = signed_chains_from_journal(*entries));
+  CHECK(chains.size() == 1);
+  CHECK(chains["C5"] == std::vector<std::string>{"LEAF"});
+}

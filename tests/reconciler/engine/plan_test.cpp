@@ -172,7 +172,7 @@ TEST_CASE("build_plan: a fresh cluster reissues every node in rollout order, one
   }
 }
 
-TEST_CASE("build_plan: no changes after apply; a SAN change reissues with a reason naming it",
+TEST_CASE("build_plan: no changes after apply, a SAN change reissues with a reason naming it",
           "[engine][plan]") {
   SimCluster c(testing::with_peers(2));
   REQUIRE(c.apply().status == 0);
