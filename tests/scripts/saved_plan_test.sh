@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Saved plans end to end, with the real binary and real processes.
+#
+# Usage: saved_plan_test.sh PATH/TO/edgecert   (CTest passes the built binary;
+# the working folder is the repository root).
+#
+# On a copy of examples/quickstart (its CA made by `edgecert ca init`, sim
+# nodes and run state inside a temporary folder):
+#   plan --out plan.json, then
+#   (a) a plan with one action's params deleted: apply exits 1 naming the
+#       action and params, leaves no lock, changes no node;
+#   (b) a reordered plan (edge1's restart before its upload): exit 1 naming the
+#       action and depends_on, nothing changed, no lock;
+#   (c) an unknown kind: exit 1;
+#   (d) the untouched plan applies (exit 0), a second plan shows no changes;
+#   (e) apply killed with SIGKILL mid-run on a fresh cluster: force-unlock the
+#       lock it left (if any), apply again: exit 0, plan --detailed-exitcode 0.
+set -uo pipefail
+
+fail() {
+  echo "saved_plan_test: FAIL: $*" >&2
+  exit 1
+}
+
+[[ $# -ge 1 ]] || fail "usage: $0 PATH/TO/edgecert"
+[[ -x $1 ]] || fail "edgecert binary '$1' is not executable"
+edgecert=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+command -v jq >/dev/null || fail "jq is not installed (scripts/install-deps installs it)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-saved-plan.XXXXXX") || fail "mktemp failed"
+bg_pid=
+cleanup() {
+  if [[ -n $bg_pid ]]; then kill -9 "$bg_pid" 2>/dev/null; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || fail "cannot enter $work"
+
+cp "$root/examples/quickstart/cluster.yaml" spec.yaml || fail "cannot copy the quickstart spec"
+"$edgecert" ca init "$work/ca" --cn "Saved Plan Test CA" >ca-init.log 2>&1 ||
+  fail "ca init failed: $(cat ca-init.log)"
+sed -i "s#directory: ca/#directory: $work/ca#" spec.yaml
+grep -q "directory: $work/ca" spec.yaml || fail "could not point the spec's issuer at $work/ca"
+
+sim=$work/sim
+state=$work/state
+lock=$state/quickstart/lock.json
+
+# ec ARGS...: edgecert with this test's sim and state folders; sets $out, $rc.
+ec() {
+  out=$("$edgecert" "$@" --sim-dir "$sim" --state-dir "$state" </dev/null 2>&1)
+  rc=$?
+}
+expect_rc() {  # expect_rc CODE WHAT
+  [[ $rc -eq $1 ]] || fail "$2: expected exit $1, got $rc; output:
+$out"
+}
+expect_out() {  # expect_out TEXT WHAT
+  grep -qF -- "$1" <<<"$out" || fail "$2: output does not mention '$1'; output:
+$out"
+}
+no_lock() {  # no_lock WHAT
+  local left
+  left=$(find "$state" -name lock.json 2>/dev/null)
+  [[ -z $left ]] || fail "$1: a lock was left behind: $left"
+}
+node_status() {
+  "$edgecert" status spec.yaml -o json --sim-dir "$sim" 2>&1
+}
+
+# --- plan --out -----------------------------------------------------------
+ec plan spec.yaml --out plan.json
+expect_rc 0 "plan --out"
+[[ -s plan.json ]] || fail "plan --out wrote no plan.json"
+jq -e '.format_version == 1 and (.actions | length) > 0' plan.json >/dev/null ||
+  fail "plan.json is not a non-empty format 1 plan"
+for id in edge1/upload-certificate edge1/restart edge2/restart; do
+  jq -e --arg id "$id" 'any(.actions[]; .id == $id)' plan.json >/dev/null ||
+    fail "plan.json has no action $id"
+done
+before=$(node_status) || fail "status failed: $before"
+grep -q '"edge1"' <<<"$before" || fail "status names no edge1: $before"
+
+# --- (a) a missing params ---------------------------------------------------
+jq 'del(.actions[] | select(.id == "edge2/restart") | .params)' plan.json >no-params.json ||
+  fail "jq could not edit the plan"
+jq -e 'any(.actions[]; .id == "edge2/restart" and (has("params") | not))' no-params.json \
+  >/dev/null || fail "the edit did not remove params"
+ec apply no-params.json
+expect_rc 1 "(a) apply of a plan without params"
+expect_out "edge2/restart" "(a)"
+expect_out "params" "(a)"
+expect_out "missing" "(a)"
+no_lock "(a)"
+[[ $(node_status) == "$before" ]] || fail "(a) the nodes changed after a refused plan"
+[[ ! -e $state/quickstart/journal.jsonl ]] || ! grep -q '"action-start"' "$state/quickstart/journal.jsonl" ||
+  fail "(a) the refused plan started an action"
+
+# --- (b) a reordered plan ---------------------------------------------------
+jq '(.actions | map(.id)) as $ids
+    | ($ids | index("edge1/upload-certificate")) as $u
+    | ($ids | index("edge1/restart")) as $r
+    | .actions = (.actions[:$u] + [.actions[$r]]
+                  + (.actions[$u:] | map(select(.id != "edge1/restart"))))' \
+  plan.json >reordered.json || fail "jq could not reorder the plan"
+[[ $(jq '.actions | length' reordered.json) == $(jq '.actions | length' plan.json) ]] ||
+  fail "the reordered plan lost actions"
+[[ $(jq -r '.actions | map(.id) | index("edge1/restart") < index("edge1/upload-certificate")' \
+  reordered.json) == true ]] || fail "the reordered plan does not put the restart first"
+ec apply reordered.json
+expect_rc 1 "(b) apply of a reordered plan"
+expect_out "edge1/restart" "(b)"
+expect_out "depends_on" "(b)"
+expect_out "edge1/upload-certificate" "(b)"
+no_lock "(b)"
+[[ $(node_status) == "$before" ]] || fail "(b) the nodes changed after a refused plan"
+
+# --- (c) an unknown kind ----------------------------------------------------
+jq '(.actions[] | select(.id == "edge1/restart") | .kind) = "reboot-everything"' plan.json \
+  >unknown-kind.json || fail "jq could not edit the kind"
+ec apply unknown-kind.json
+expect_rc 1 "(c) apply of a plan with an unknown kind"
+expect_out "reboot-everything" "(c)"
+expect_out "edge1/restart" "(c)"
+no_lock "(c)"
+[[ $(node_status) == "$before" ]] || fail "(c) the nodes changed after a refused plan"
+
+# --- (d) the untouched plan applies -----------------------------------------
+ec apply plan.json
+expect_rc 0 "(d) apply of the saved plan"
+no_lock "(d)"
+[[ $(node_status) != "$before" ]] || fail "(d) the nodes did not change"
+ec plan spec.yaml --detailed-exitcode
+expect_rc 0 "(d) plan after apply (no changes)"
+# A saved plan is applied once: the nodes it was made against have changed.
+ec apply plan.json
+expect_rc 1 "(d) the same saved plan applied twice"
+
+# --- (e) apply killed with SIGKILL --------------------------------------------
+sim=$work/sim-kill
+state=$work/state-kill
+lock=$state/quickstart/lock.json
+"$edgecert" apply spec.yaml --auto-approve --sim-dir "$sim" --state-dir "$state" \
+  </dev/null >killed.log 2>&1 &
+bg_pid=$!
+sleep 0.3
+kill -9 "$bg_pid" 2>/dev/null
+wait "$bg_pid" 2>/dev/null
+bg_pid=
+ec apply spec.yaml --auto-approve
+if [[ $rc -ne 0 ]]; then
+  # The killed run left its lock: the error names it, and so does lock.json.
+  expect_rc 1 "(e) apply after the kill"
+  expect_out "force-unlock" "(e)"
+  [[ -f $lock ]] || fail "(e) apply refused but there is no lock.json: $out"
+  id=$(jq -r .id "$lock") || fail "(e) unreadable lock.json"
+  expect_out "force-unlock $id" "(e)"
+  out=$("$edgecert" force-unlock "$id" --state-dir "$state" 2>&1)
+  rc=$?
+  expect_rc 0 "(e) force-unlock $id"
+  no_lock "(e) after force-unlock"
+  ec apply spec.yaml --auto-approve
+fi
+expect_rc 0 "(e) apply after the kill"
+no_lock "(e)"
+ec plan spec.yaml --detailed-exitcode
+expect_rc 0 "(e) plan --detailed-exitcode after the resumed apply"
+
+echo "saved_plan_test: ok"
