@@ -218,6 +218,32 @@ const NodeDiff* ClusterDiff::find(const std::string& peer) const {
   return nullptr;
 }
 
+namespace {
+
+ClusterTlsChange tls_change(const spec::Spec& spec, const ClusterLive& live,
+                            const ClusterDiff& diff, const std::vector<std::string>& targets) {
+  auto targeted = [&](const std::string& peer) {
+    return targets.empty() || std::find(targets.begin(), targets.end(), peer) != targets.end();
+  };
+  bool cert_changes = std::any_of(diff.nodes.begin(), diff.nodes.end(), [&](const NodeDiff& d) {
+    return targeted(d.peer) &&
+           (d.certificate != CertificateChange::kNone || d.restart_required_other);
+  });
+  ClusterTlsChange out;
+  for (const NodeLive& n : live.nodes) {
+    spec::TlsVerification mode = n.state->tls_verification;
+    if (cert_changes && spec.rollout.relax_tls_verification &&
+        mode != spec::TlsVerification::kPermissive) {
+      out.relax.push_back(n.peer);
+      mode = spec::TlsVerification::kPermissive;
+    }
+    if (mode != spec.tls_verification) out.restore.emplace_back(n.peer, mode);
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
                                  const DesiredTrust& trust, Env& env, TimePoint now,
                                  const std::vector<std::string>& targets) {
@@ -381,6 +407,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
       }
     }
   }
+  out.tls = tls_change(spec, live, out, targets);
   return out;
 }
 

@@ -103,8 +103,21 @@ struct NodeDiff {
   bool has_changes() const;
 };
 
+// Cluster TLS verification through a run, decided here and only here: the
+// mode is cluster-wide, so these lists cover every peer, targeted or not.
+struct ClusterTlsChange {
+  // Peers set to permissive before the first certificate change
+  // (rollout.relaxTlsVerification, only when a targeted node's certificate
+  // changes or it needs a restart), in live-state order.
+  std::vector<std::string> relax;
+  // Peers whose mode, after the relax, differs from the spec's value and is
+  // set back at the end: (peer, its mode before that).
+  std::vector<std::pair<std::string, spec::TlsVerification>> restore;
+};
+
 struct ClusterDiff {
   std::vector<NodeDiff> nodes;  // spec peer order
+  ClusterTlsChange tls;
   bool any_certificate_change() const;
   bool has_changes() const;
   const NodeDiff* find(const std::string& peer) const;

@@ -209,29 +209,20 @@ Plan build_plan(const PlanInputs& in) {
     sign_ids[d->peer] = s.id;
   }
 
-  // 3. Relax cluster TLS verification while certificates change. The mode is
-  // cluster-wide, so it is set on every peer, targeted or not.
-  bool cert_changes = std::any_of(order.begin(), order.end(), [](const NodeDiff* d) {
-    return d->certificate != CertificateChange::kNone || d->restart_required_other;
-  });
+  // 3. Relax cluster TLS verification while certificates change (decided by
+  // the diff: ClusterDiff::tls).
   std::vector<std::string> relax_ids;
-  std::map<std::string, spec::TlsVerification> mode_after;  // per peer, after step 3
-  for (const NodeLive& n : in.live->nodes) mode_after[n.peer] = n.state->tls_verification;
-  if (cert_changes && spec.rollout.relax_tls_verification) {
-    for (const NodeLive& n : in.live->nodes) {
-      if (n.state->tls_verification == spec::TlsVerification::kPermissive) continue;
-      Action& a = b.add(n.peer, ActionKind::kSetTlsVerification,
-                        "relax cluster TLS verification while certificates change "
-                        "(rollout.relaxTlsVerification)");
-      a.before = "enforce";
-      a.after = "permissive";
-      a.params = SetTlsVerificationParams{spec::TlsVerification::kPermissive};
-      for (const auto& [peer, id] : append_ids) a.depends_on.push_back(id);
-      for (const auto& [peer, id] : sign_ids) a.depends_on.push_back(id);
-      for (const auto& [peer, id] : csr_ids) a.depends_on.push_back(id);
-      relax_ids.push_back(a.id);
-      mode_after[n.peer] = spec::TlsVerification::kPermissive;
-    }
+  for (const std::string& peer : diff.tls.relax) {
+    Action& a = b.add(peer, ActionKind::kSetTlsVerification,
+                      "relax cluster TLS verification while certificates change "
+                      "(rollout.relaxTlsVerification)");
+    a.before = "enforce";
+    a.after = "permissive";
+    a.params = SetTlsVerificationParams{spec::TlsVerification::kPermissive};
+    for (const auto& [p, id] : append_ids) a.depends_on.push_back(id);
+    for (const auto& [p, id] : sign_ids) a.depends_on.push_back(id);
+    for (const auto& [p, id] : csr_ids) a.depends_on.push_back(id);
+    relax_ids.push_back(a.id);
   }
 
   // 4. One node at a time.
@@ -340,15 +331,13 @@ Plan build_plan(const PlanInputs& in) {
 
   // 5. TLS verification to the spec's value.
   std::vector<std::string> restore_ids;
-  for (const NodeLive& n : in.live->nodes) {
-    if (mode_after[n.peer] == spec.tls_verification) continue;
-    bool restoring = std::find_if(plan.actions.begin(), plan.actions.end(), [&](const Action& a) {
-                       return a.node == n.peer && a.kind() == ActionKind::kSetTlsVerification;
-                     }) != plan.actions.end();
-    Action& a = b.add(n.peer, ActionKind::kSetTlsVerification,
+  for (const auto& [peer, mode_before] : diff.tls.restore) {
+    bool restoring = std::find(diff.tls.relax.begin(), diff.tls.relax.end(), peer) !=
+                     diff.tls.relax.end();
+    Action& a = b.add(peer, ActionKind::kSetTlsVerification,
                       restoring ? "restore cluster TLS verification to the spec's value"
                                 : "cluster TLS verification differs from the spec");
-    a.before = spec::tls_verification_name(mode_after[n.peer]);
+    a.before = spec::tls_verification_name(mode_before);
     a.after = spec::tls_verification_name(spec.tls_verification);
     a.params = SetTlsVerificationParams{spec.tls_verification};
     for (const auto& id : verify_ids) a.depends_on.push_back(id);
