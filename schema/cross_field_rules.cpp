@@ -8,8 +8,8 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
-#include "schema/decode_internal.h"
 #include "providers/base/fqdn.h"
+#include "schema/decode_internal.h"
 #include "schema/values.h"
 
 namespace edgecert::schema::detail {

@@ -3,8 +3,8 @@
 // decoders), peers and access.
 #include <fmt/core.h>
 
-#include "schema/decode_internal.h"
 #include "providers/base/fqdn.h"
+#include "schema/decode_internal.h"
 
 namespace edgecert::schema::detail {
 namespace {

@@ -20,13 +20,17 @@ void Diagnostics::warning(const std::string& path, int line, int column, std::st
   items_.push_back({path, line, column, Severity::kWarning, std::move(message)});
 }
 
-void Diagnostics::add(Diagnostic d) { items_.push_back(std::move(d)); }
+void Diagnostics::add(Diagnostic d) {
+  items_.push_back(std::move(d));
+}
 
 void Diagnostics::append(const Diagnostics& other) {
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());
 }
 
-bool Diagnostics::has_errors() const { return error_count() > 0; }
+bool Diagnostics::has_errors() const {
+  return error_count() > 0;
+}
 
 size_t Diagnostics::error_count() const {
   return static_cast<size_t>(std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) {
@@ -34,7 +38,9 @@ size_t Diagnostics::error_count() const {
   }));
 }
 
-size_t Diagnostics::warning_count() const { return items_.size() - error_count(); }
+size_t Diagnostics::warning_count() const {
+  return items_.size() - error_count();
+}
 
 std::vector<Diagnostic> Diagnostics::sorted() const {
   std::vector<Diagnostic> out = items_;

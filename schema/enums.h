@@ -2,16 +2,16 @@
 // error messages list them), and one parser over it.
 //
 // The spelling of each value lives once, in the enum's EnumTable (schema/spec.h,
-// providers/pki/types.h); this header only adapts the tables to the decoder. parse_enum returns nullopt for an
-// unknown spelling: callers must report it, never fall back to a default.
+// providers/pki/types.h); this header only adapts the tables to the decoder. parse_enum returns
+// nullopt for an unknown spelling: callers must report it, never fall back to a default.
 #pragma once
 
 #include <array>
 #include <optional>
-#include <tuple>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "schema/spec.h"
@@ -24,18 +24,18 @@ std::span<const E> enum_values();
 
 // enum_name(E) and enum_values<E>() of a spec enum, both from its one table
 // in schema/spec.h or providers/pki/types.h.
-#define EDGECERT_ENUM_TABLE(E, TABLE)                                 \
-  inline const char* enum_name(E v) {                                 \
-    return ::edgecert::enum_name(TABLE, v).data();                    \
-  }                                                                   \
-  template <>                                                         \
-  inline std::span<const E> enum_values<E>() {                        \
-    static const auto kValues = [] {                                  \
-      std::array<E, std::tuple_size_v<decltype(TABLE)>> values{};     \
+#define EDGECERT_ENUM_TABLE(E, TABLE)                                        \
+  inline const char* enum_name(E v) {                                        \
+    return ::edgecert::enum_name(TABLE, v).data();                           \
+  }                                                                          \
+  template <>                                                                \
+  inline std::span<const E> enum_values<E>() {                               \
+    static const auto kValues = [] {                                         \
+      std::array<E, std::tuple_size_v<decltype(TABLE)>> values{};            \
       for (size_t i = 0; i < values.size(); ++i) values[i] = TABLE[i].value; \
-      return values;                                                  \
-    }();                                                              \
-    return kValues;                                                   \
+      return values;                                                         \
+    }();                                                                     \
+    return kValues;                                                          \
   }
 
 EDGECERT_ENUM_TABLE(spec::Product, spec::kProductNames)
@@ -51,7 +51,9 @@ EDGECERT_ENUM_TABLE(spec::RevocationFallback, spec::kRevocationFallbackNames)
 #undef EDGECERT_ENUM_TABLE
 
 // "dns", "collab-edge-dns".
-inline const char* domain_format_name(spec::DomainFormat f) { return enum_name(f); }
+inline const char* domain_format_name(spec::DomainFormat f) {
+  return enum_name(f);
+}
 
 // The spellings of E's values, in documentation order.
 template <class E>

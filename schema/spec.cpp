@@ -37,13 +37,21 @@ const char* issuer_type_name(const Issuer& issuer) {
   return std::visit(V{}, issuer);
 }
 
-const char* product_name(Product p) { return enum_name(kProductNames, p).data(); }
-const char* role_name(Role r) { return enum_name(kRoleNames, r).data(); }
+const char* product_name(Product p) {
+  return enum_name(kProductNames, p).data();
+}
+const char* role_name(Role r) {
+  return enum_name(kRoleNames, r).data();
+}
 const char* tls_verification_name(TlsVerification t) {
   return enum_name(kTlsVerificationNames, t).data();
 }
-const char* acme_mode_name(AcmeMode m) { return enum_name(kAcmeModeNames, m).data(); }
-const char* key_rotation_name(KeyRotation k) { return enum_name(kKeyRotationNames, k).data(); }
+const char* acme_mode_name(AcmeMode m) {
+  return enum_name(kAcmeModeNames, m).data();
+}
+const char* key_rotation_name(KeyRotation k) {
+  return enum_name(kKeyRotationNames, k).data();
+}
 const char* revocation_fallback_name(RevocationFallback f) {
   return enum_name(kRevocationFallbackNames, f).data();
 }

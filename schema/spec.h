@@ -87,7 +87,13 @@ inline constexpr EnumTable<RevocationFallback, 2> kRevocationFallbackNames{{
 // 0 = Sunday .. 6 = Saturday (std::chrono::weekday encoding).
 using Weekday = unsigned;
 inline constexpr EnumTable<Weekday, 7> kWeekdayNames{{
-    {0, "sun"}, {1, "mon"}, {2, "tue"}, {3, "wed"}, {4, "thu"}, {5, "fri"}, {6, "sat"},
+    {0, "sun"},
+    {1, "mon"},
+    {2, "tue"},
+    {3, "wed"},
+    {4, "thu"},
+    {5, "fri"},
+    {6, "sat"},
 }};
 
 struct Peer {
@@ -242,12 +248,12 @@ struct Spec {
 // Stable names used in output, JSON and the YAML spelling.
 const char* product_name(Product p);  // "expressway-e"
 const char* role_name(Role r);        // "mra", "jabber-guest", ...
-using pki::digest_name;         // "sha256"
-using pki::key_algorithm_name;  // "rsa"
+using pki::digest_name;               // "sha256"
+using pki::key_algorithm_name;        // "rsa"
 const char* tls_verification_name(TlsVerification t);
 const char* acme_mode_name(AcmeMode m);
 const char* key_rotation_name(KeyRotation k);
 const char* revocation_fallback_name(RevocationFallback f);  // "treat-as-not-revoked"
-using pki::key_display_name;  // "RSA 4096", "ECDSA P-256"
+using pki::key_display_name;                                 // "RSA 4096", "ECDSA P-256"
 
 }  // namespace edgecert::spec

@@ -51,7 +51,9 @@ struct Error {
   std::string action;
 
   // Named factories, one per code.
-  static Error InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
+  static Error InvalidArgument(std::string m) {
+    return {ErrorCode::kInvalidArgument, std::move(m)};
+  }
   static Error NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
   static Error AlreadyExists(std::string m) { return {ErrorCode::kAlreadyExists, std::move(m)}; }
   static Error Conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }
@@ -77,8 +79,8 @@ struct Error {
     // A message a transport already wrote as "NODE: ..." (the REST
     // provider's request errors carry method, path and status in between)
     // only gets the fields.
-    Error e = message.rfind(on_node + ": ", 0) == 0 ? *this
-                                                     : with_context(on_node + ": " + in_action);
+    Error e =
+        message.rfind(on_node + ": ", 0) == 0 ? *this : with_context(on_node + ": " + in_action);
     e.node = on_node;
     e.action = in_action;
     return e;

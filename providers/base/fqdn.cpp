@@ -7,8 +7,12 @@
 namespace edgecert {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 
@@ -58,8 +62,8 @@ std::string describe_fqdn_problem(std::string_view name, FqdnProblem problem) {
     size_t start = 0;
     while (start <= name.size()) {
       size_t dot = name.find('.', start);
-      std::string_view label = name.substr(
-          start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+      std::string_view label =
+          name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
       if (pred(label)) return std::string(label);
       if (dot == std::string_view::npos) break;
       start = dot + 1;
@@ -68,8 +72,10 @@ std::string describe_fqdn_problem(std::string_view name, FqdnProblem problem) {
   };
   std::string why;
   switch (problem) {
-    case FqdnProblem::kOk: return "";
-    case FqdnProblem::kEmpty: return "an empty name is not a valid FQDN";
+    case FqdnProblem::kOk:
+      return "";
+    case FqdnProblem::kEmpty:
+      return "an empty name is not a valid FQDN";
     case FqdnProblem::kWildcard:
       why = "wildcard names are not supported by Expressway";
       break;
@@ -79,30 +85,33 @@ std::string describe_fqdn_problem(std::string_view name, FqdnProblem problem) {
     case FqdnProblem::kTooLong:
       why = fmt::format("it is {} characters long (at most 253)", name.size());
       break;
-    case FqdnProblem::kEmptyLabel: why = "it has an empty label"; break;
+    case FqdnProblem::kEmptyLabel:
+      why = "it has an empty label";
+      break;
     case FqdnProblem::kLabelTooLong:
       why = fmt::format("label '{}' is longer than 63 characters",
                         bad_label([](std::string_view l) { return l.size() > 63; }));
       break;
     case FqdnProblem::kBadCharacter:
-      why = fmt::format(
-          "label '{}' has a character other than letters, digits and hyphens",
-          bad_label([](std::string_view l) {
-            for (char c : l)
-              if (!is_alpha(c) && !is_digit(c) && c != '-') return true;
-            return false;
-          }));
+      why = fmt::format("label '{}' has a character other than letters, digits and hyphens",
+                        bad_label([](std::string_view l) {
+                          for (char c : l)
+                            if (!is_alpha(c) && !is_digit(c) && c != '-') return true;
+                          return false;
+                        }));
       break;
     case FqdnProblem::kHyphenAtLabelEdge:
-      why = fmt::format("label '{}' starts or ends with a hyphen",
-                        bad_label([](std::string_view l) {
-                          return !l.empty() && (l.front() == '-' || l.back() == '-');
-                        }));
+      why =
+          fmt::format("label '{}' starts or ends with a hyphen", bad_label([](std::string_view l) {
+                        return !l.empty() && (l.front() == '-' || l.back() == '-');
+                      }));
       break;
     case FqdnProblem::kSingleLabel:
       why = "it is a bare host name (an FQDN needs at least two labels)";
       break;
-    case FqdnProblem::kLastLabelNotLetter: why = "its last label does not start with a letter"; break;
+    case FqdnProblem::kLastLabelNotLetter:
+      why = "its last label does not start with a letter";
+      break;
   }
   return fmt::format("'{}' is not a valid FQDN: {}", name, why);
 }

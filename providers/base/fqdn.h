@@ -16,10 +16,10 @@ enum class FqdnProblem {
   kEmpty,
   kWildcard,
   kIpAddress,
-  kTooLong,           // > 253
-  kEmptyLabel,        // "a..b", leading or trailing dot
-  kLabelTooLong,      // > 63
-  kBadCharacter,      // not [A-Za-z0-9-]
+  kTooLong,       // > 253
+  kEmptyLabel,    // "a..b", leading or trailing dot
+  kLabelTooLong,  // > 63
+  kBadCharacter,  // not [A-Za-z0-9-]
   kHyphenAtLabelEdge,
   kSingleLabel,
   kLastLabelNotLetter,
@@ -27,7 +27,9 @@ enum class FqdnProblem {
 
 // A trailing dot (absolute form) is not accepted: certificates never carry it.
 FqdnProblem check_fqdn(std::string_view name);
-inline bool is_valid_fqdn(std::string_view name) { return check_fqdn(name) == FqdnProblem::kOk; }
+inline bool is_valid_fqdn(std::string_view name) {
+  return check_fqdn(name) == FqdnProblem::kOk;
+}
 
 // "'edge_1.example.com' is not a valid FQDN: label 'edge_1' has a character
 // other than letters, digits and hyphens"

@@ -2,6 +2,8 @@
 
 namespace edgecert {
 
-const char* severity_name(Severity s) { return s == Severity::kError ? "error" : "warning"; }
+const char* severity_name(Severity s) {
+  return s == Severity::kError ? "error" : "warning";
+}
 
 }  // namespace edgecert

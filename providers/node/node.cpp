@@ -62,7 +62,9 @@ void register_node_provider(const std::string& scheme, NodeProviderFactory facto
   registry().add(scheme, std::move(factory));
 }
 
-std::vector<std::string> registered_node_schemes() { return registry().names(); }
+std::vector<std::string> registered_node_schemes() {
+  return registry().names();
+}
 
 Result<std::unique_ptr<NodeProvider>> open_node(const NodeOpenContext& context,
                                                 const spec::Spec& spec, const spec::Peer& peer) {

@@ -26,7 +26,9 @@ std::string key_display_name(KeyAlgorithm a, int size) {
   return a == KeyAlgorithm::kRsa ? fmt::format("RSA {}", size) : fmt::format("ECDSA P-{}", size);
 }
 
-const char* digest_name(Digest d) { return enum_name(kDigestNames, d).data(); }
+const char* digest_name(Digest d) {
+  return enum_name(kDigestNames, d).data();
+}
 
 const char* revocation_reason_name(RevocationReason r) {
   return enum_name(kRevocationReasonNames, r).data();

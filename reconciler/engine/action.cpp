@@ -33,16 +33,16 @@ constexpr std::array<ActionTraits, std::variant_size_v<ActionParams>> kTraits{{
     // reported for a human to finish, never undoes or stops the rollout.
     {ActionKind::kRevokeSuperseded, "revoke-superseded", '-', kNo, kNo, kNo,
      RetryPolicy::kTransient, kNo},
-    {ActionKind::kDeleteTrustedCa, "delete-trusted-ca", '-', kNo, kNo, kNo,
-     RetryPolicy::kTransient, kYes},
+    {ActionKind::kDeleteTrustedCa, "delete-trusted-ca", '-', kNo, kNo, kNo, RetryPolicy::kTransient,
+     kYes},
     {ActionKind::kSetCrlSettings, "set-crl-settings", '~', kNo, kNo, kNo, RetryPolicy::kTransient,
      kYes},
-    {ActionKind::kUploadManualCrl, "upload-manual-crl", '+', kNo, kNo, kNo,
-     RetryPolicy::kTransient, kYes},
+    {ActionKind::kUploadManualCrl, "upload-manual-crl", '+', kNo, kNo, kNo, RetryPolicy::kTransient,
+     kYes},
     {ActionKind::kSetRevocationChecking, "set-revocation-checking", '~', kNo, kNo, kNo,
      RetryPolicy::kTransient, kYes},
-    {ActionKind::kSetAcmeSettings, "set-acme-settings", '~', kNo, kNo, kNo,
-     RetryPolicy::kTransient, kYes},
+    {ActionKind::kSetAcmeSettings, "set-acme-settings", '~', kNo, kNo, kNo, RetryPolicy::kTransient,
+     kYes},
     // Every ACME attempt is a new order against the CA's rate limits.
     {ActionKind::kAcmeSign, "acme-sign", '~', kNo, kNo, kNo, RetryPolicy::kNever, kYes},
     {ActionKind::kAcmeDeploy, "acme-deploy", '~', kNo, kYes, kNo, RetryPolicy::kTransient, kYes},
@@ -129,7 +129,8 @@ struct ToJson {
   }
   json operator()(const VerifyServedParams& p) const { return {{"fqdn", p.fqdn}}; }
   json operator()(const RevokeSupersededParams& p) const {
-    return {{"pem", p.pem}, {"sha256", p.sha256}, {"reason", pki::revocation_reason_name(p.reason)}};
+    return {
+        {"pem", p.pem}, {"sha256", p.sha256}, {"reason", pki::revocation_reason_name(p.reason)}};
   }
   json operator()(const DeleteTrustedCaParams& p) const { return {{"sha256", p.sha256}}; }
   json operator()(const SetCrlSettingsParams& p) const { return crl_settings_json(p.settings); }
@@ -151,9 +152,13 @@ struct ToJson {
 
 }  // namespace
 
-const ActionTraits& traits(ActionKind kind) { return kTraits[static_cast<size_t>(kind)]; }
+const ActionTraits& traits(ActionKind kind) {
+  return kTraits[static_cast<size_t>(kind)];
+}
 
-const char* action_kind_name(ActionKind kind) { return traits(kind).name.data(); }
+const char* action_kind_name(ActionKind kind) {
+  return traits(kind).name.data();
+}
 
 std::optional<ActionKind> parse_action_kind(std::string_view name) {
   for (const ActionTraits& t : kTraits)
@@ -166,7 +171,9 @@ ActionParams default_params(ActionKind kind) {
                    std::make_index_sequence<std::variant_size_v<ActionParams>>{});
 }
 
-json params_to_json(const ActionParams& params) { return std::visit(ToJson{}, params); }
+json params_to_json(const ActionParams& params) {
+  return std::visit(ToJson{}, params);
+}
 
 json crl_settings_json(const node::CrlSettings& c) {
   return {{"automatic_updates", c.automatic_updates},

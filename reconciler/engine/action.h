@@ -44,9 +44,9 @@ enum class ActionKind {
   kSetCrlSettings,
   kUploadManualCrl,
   kSetRevocationChecking,
-  kSetAcmeSettings,     // the node's ACME service settings (spec.acme)
-  kAcmeSign,            // expressway-acme: the node signs its pending CSR with its ACME provider
-  kAcmeDeploy,          // expressway-acme: the node deploys its pending ACME certificate, no restart
+  kSetAcmeSettings,  // the node's ACME service settings (spec.acme)
+  kAcmeSign,         // expressway-acme: the node signs its pending CSR with its ACME provider
+  kAcmeDeploy,       // expressway-acme: the node deploys its pending ACME certificate, no restart
   kAcmeDiscardPending,  // drop a pending ACME certificate that does not match the spec
 };
 
@@ -60,13 +60,13 @@ enum class RetryPolicy {
 
 struct ActionTraits {
   ActionKind kind;
-  std::string_view name;      // "generate-csr": plans, journals, audit log
-  char symbol;                // plan text: '+' add, '~' change, '-' remove, '!' restart
-  bool disruptive;            // the node stops serving
-  bool window_gated;          // changes what a node serves: not begun after the window closed
-  bool while_waiting;         // may run while an external signer is waiting (nothing disrupted)
+  std::string_view name;  // "generate-csr": plans, journals, audit log
+  char symbol;            // plan text: '+' add, '~' change, '-' remove, '!' restart
+  bool disruptive;        // the node stops serving
+  bool window_gated;      // changes what a node serves: not begun after the window closed
+  bool while_waiting;     // may run while an external signer is waiting (nothing disrupted)
   RetryPolicy retry;
-  bool failure_stops_run;     // false: reported for a human to finish, the run goes on
+  bool failure_stops_run;  // false: reported for a human to finish, the run goes on
 };
 
 // The traits of every kind, in ActionKind order.
@@ -152,8 +152,8 @@ struct Action {
   std::string id;    // "<node>/<kind>[/<n>]", unique in the plan
   std::string node;  // peer name
   std::string reason;
-  nlohmann::json before = nullptr;  // non-secret summary of the live value
-  nlohmann::json after = nullptr;   // non-secret summary of the desired value
+  nlohmann::json before = nullptr;      // non-secret summary of the live value
+  nlohmann::json after = nullptr;       // non-secret summary of the desired value
   std::vector<std::string> depends_on;  // ids of earlier actions that must be done first
   ActionParams params;                  // what the executor needs; also says the kind
 

@@ -29,7 +29,9 @@ ApplyResult refused(ApplyResult r, Error e, std::vector<std::string> details = {
   return r;
 }
 
-Error invalid(std::string message) { return Error{ErrorCode::kInvalidArgument, std::move(message)}; }
+Error invalid(std::string message) {
+  return Error{ErrorCode::kInvalidArgument, std::move(message)};
+}
 
 // Staleness of a saved plan: every node's live state must be what the plan saw.
 std::vector<std::string> live_changes(const Plan& saved, const ClusterLive& live) {
@@ -100,8 +102,9 @@ ApplyResult apply(Env& env, const ApplyRequest& req) {
     // the absolute one when it does not.
     spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;
     if (!options.targets.empty() || !options.excludes.empty())
-      return refused(std::move(result),
-                     invalid("--target/--exclude cannot change a saved plan; plan again with them"));
+      return refused(
+          std::move(result),
+          invalid("--target/--exclude cannot change a saved plan; plan again with them"));
     options.targets = saved->targets;
   }
 
@@ -211,7 +214,8 @@ ApplyResult apply(Env& env, const ApplyRequest& req) {
   NodeRunner runner(env, s.spec, s.nodes, s.issuer.get(), s.trust);
   runner.reuse_signed_chains(signed_chains_from_journal(*entries));
   ExecutorContext ec{env, runner, journal, run_id};
-  ec.signs_through_acme = std::holds_alternative<spec::AcmeIssuer>(s.spec.server_certificate.issuer);
+  ec.signs_through_acme =
+      std::holds_alternative<spec::AcmeIssuer>(s.spec.server_certificate.issuer);
   ec.window_closes = window_closes;
   ec.progress = req.progress;
   ec.after_journal_write = req.after_journal_write;

@@ -5,10 +5,10 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/fqdn.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
-#include "providers/base/fqdn.h"
 
 namespace edgecert {
 namespace {

@@ -290,8 +290,8 @@ std::map<std::string, std::vector<std::string>> signed_chains_from_journal(
     // trusted and never thrown over.
     auto csr = e.data.find("csr_sha256");
     auto chain = e.data.find("chain");
-    if (csr == e.data.end() || !csr->is_string() || chain == e.data.end() ||
-        !chain->is_array() || chain->empty())
+    if (csr == e.data.end() || !csr->is_string() || chain == e.data.end() || !chain->is_array() ||
+        chain->empty())
       continue;
     std::vector<std::string> pems;
     for (const auto& pem : *chain)

@@ -76,7 +76,8 @@ long long JsonFields::integer(const char* key, long long min, long long max) {
     return min;
   }
   // Unsigned values above the signed range read as negative: refuse both.
-  if (v->is_number_unsigned() && v->get<unsigned long long>() > static_cast<unsigned long long>(max)) {
+  if (v->is_number_unsigned() &&
+      v->get<unsigned long long>() > static_cast<unsigned long long>(max)) {
     fail(key, fmt::format("{} is out of range {}..{}", v->dump(), min, max));
     return min;
   }

@@ -20,9 +20,13 @@ std::string seconds(std::chrono::milliseconds d) {
   return fmt::format("{}s", ms / 1000);
 }
 
-std::string short_fp(const std::string& fp) { return fp.substr(0, 23); }
+std::string short_fp(const std::string& fp) {
+  return fp.substr(0, 23);
+}
 
-Error invalid_peer() { return Error{ErrorCode::kInvalidArgument, "not a peer of the spec"}; }
+Error invalid_peer() {
+  return Error{ErrorCode::kInvalidArgument, "not a peer of the spec"};
+}
 
 node::CsrRequest csr_request(const CsrParams& c) {
   node::CsrRequest req;
@@ -267,9 +271,9 @@ struct NodeRunner::Handlers {
     if (!res) {
       Error e = res.error();
       if (appended > 0)
-        e.message += fmt::format(
-            " ({} CA certificate{} of the chain were appended first and stay trusted)", appended,
-            appended == 1 ? "" : "s");
+        e.message +=
+            fmt::format(" ({} CA certificate{} of the chain were appended first and stay trusted)",
+                        appended, appended == 1 ? "" : "s");
       return fail(e);
     }
     r.uploaded_[a.node] = leaf_fp;
@@ -288,8 +292,7 @@ struct NodeRunner::Handlers {
     auto deadline = r.env_.now() + std::chrono::seconds(600);
     for (;;) {
       auto st = p.read_state();
-      if (!st && st.error().code == ErrorCode::kUnavailable)
-        return ActionOutput{"node went down"};
+      if (!st && st.error().code == ErrorCode::kUnavailable) return ActionOutput{"node went down"};
       if (st && !st->restart_required && st->staged_chain.empty())
         return ActionOutput{"node restarted (seen back already)"};
       if (r.env_.now() >= deadline)
@@ -346,9 +349,8 @@ struct NodeRunner::Handlers {
       if (!st && st.error().code == ErrorCode::kAlreadyExists)
         return ActionOutput{fmt::format("serial {} was already revoked", old->serial_hex())};
       if (!st) return fail(st.error());
-      return ActionOutput{fmt::format(
-          "revoked serial {} ({}) through the node's ACME service", old->serial_hex(),
-          pki::revocation_reason_name(pa.reason))};
+      return ActionOutput{fmt::format("revoked serial {} ({}) through the node's ACME service",
+                                      old->serial_hex(), pki::revocation_reason_name(pa.reason))};
     }
     if (!r.issuer_) return fail(Error{ErrorCode::kInternal, "no issuer configured"});
     if (auto st = r.issuer_->revoke(*old, pa.reason); !st) return fail(st.error());
@@ -405,7 +407,8 @@ struct NodeRunner::Handlers {
 Result<ActionOutput> NodeRunner::run(const Action& a) {
   node::NodeProvider* p = nodes_.find(a.node);
   if (!p)
-    return Error::InvalidArgument("not a peer of this cluster").at(a.node, action_kind_name(a.kind()));
+    return Error::InvalidArgument("not a peer of this cluster")
+        .at(a.node, action_kind_name(a.kind()));
   Result<ActionOutput> out = std::visit(Handlers{*this, a, *p}, a.params);
   if (out) return out;
   // Provider errors already name node and action (Error::node); others get

@@ -332,8 +332,8 @@ Plan build_plan(const PlanInputs& in) {
   // 5. TLS verification to the spec's value.
   std::vector<std::string> restore_ids;
   for (const auto& [peer, mode_before] : diff.tls.restore) {
-    bool restoring = std::find(diff.tls.relax.begin(), diff.tls.relax.end(), peer) !=
-                     diff.tls.relax.end();
+    bool restoring =
+        std::find(diff.tls.relax.begin(), diff.tls.relax.end(), peer) != diff.tls.relax.end();
     Action& a = b.add(peer, ActionKind::kSetTlsVerification,
                       restoring ? "restore cluster TLS verification to the spec's value"
                                 : "cluster TLS verification differs from the spec");
@@ -374,8 +374,7 @@ Plan build_plan(const PlanInputs& in) {
     for (const auto& id : verify_ids) rv.depends_on.push_back(id);
     for (const auto& id : restore_ids) rv.depends_on.push_back(id);
     rv.before = certificate_summary(*d->superseded);
-    rv.params = RevokeSupersededParams{d->superseded->to_pem(),
-                                       d->superseded->sha256_fingerprint(),
+    rv.params = RevokeSupersededParams{d->superseded->to_pem(), d->superseded->sha256_fingerprint(),
                                        pki::RevocationReason::kSuperseded};
   }
 

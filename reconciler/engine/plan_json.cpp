@@ -48,7 +48,9 @@ nlohmann::json plan_to_json(const Plan& p) {
 
 namespace {
 
-Error invalid(std::string message) { return Error{ErrorCode::kInvalidArgument, std::move(message)}; }
+Error invalid(std::string message) {
+  return Error{ErrorCode::kInvalidArgument, std::move(message)};
+}
 
 // One action of a saved plan; the error names the action (by id, or by its
 // position when the id itself is the problem) and the field.
@@ -102,8 +104,8 @@ Status check_plan(const Plan& plan) {
       return std::unexpected(
           invalid(fmt::format("action {}: field id: duplicate action id", a.id)));
     if (!nodes.count(a.node))
-      return std::unexpected(invalid(fmt::format(
-          "action {}: field node: '{}' is not one of the plan's nodes", a.id, a.node)));
+      return std::unexpected(invalid(
+          fmt::format("action {}: field node: '{}' is not one of the plan's nodes", a.id, a.node)));
   }
   for (size_t i = 0; i < plan.actions.size(); ++i) {
     const Action& a = plan.actions[i];
@@ -113,10 +115,10 @@ Status check_plan(const Plan& plan) {
         return std::unexpected(invalid(fmt::format(
             "action {}: field depends_on: '{}' is not an action of this plan", a.id, dep)));
       if (it->second >= i)
-        return std::unexpected(invalid(
-            fmt::format("action {}: field depends_on: '{}' comes {} it; an action can only "
-                        "depend on earlier ones",
-                        a.id, dep, it->second == i ? "at" : "after")));
+        return std::unexpected(
+            invalid(fmt::format("action {}: field depends_on: '{}' comes {} it; an action can only "
+                                "depend on earlier ones",
+                                a.id, dep, it->second == i ? "at" : "after")));
     }
   }
   return {};
@@ -124,7 +126,8 @@ Status check_plan(const Plan& plan) {
 
 Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) {
   auto fail = [&](const std::string& message) {
-    return std::unexpected(invalid(fmt::format("{}: not a valid edgecert plan: {}", source, message)));
+    return std::unexpected(
+        invalid(fmt::format("{}: not a valid edgecert plan: {}", source, message)));
   };
   JsonFields f(j, "field");
   Plan p;

@@ -21,8 +21,8 @@ namespace edgecert {
 
 // What one action produced.
 struct ActionOutput {
-  std::string message;                                     // one line for people
-  nlohmann::json data = nlohmann::json::object();          // public data for the journal
+  std::string message;                             // one line for people
+  nlohmann::json data = nlohmann::json::object();  // public data for the journal
   bool waiting = false;  // an issuer is waiting for a certificate; nothing was changed
 };
 

@@ -55,8 +55,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
       if (in && !excluded) s.targets.push_back(p.name);
     }
     if (s.targets.empty())
-      return fail(
-          Error{ErrorCode::kInvalidArgument, "--target/--exclude leave no node to change"});
+      return fail(Error{ErrorCode::kInvalidArgument, "--target/--exclude leave no node to change"});
   }
 
   if (options.insecure)

@@ -21,8 +21,7 @@ std::string csr_pem(const pki::PrivateKey& key) {
 
 }  // namespace
 
-TEST_CASE("external: writes the CSR, waits, then picks up the matching certificate",
-          "[issuer]") {
+TEST_CASE("external: writes the CSR, waits, then picks up the matching certificate", "[issuer]") {
   MemoryEnv env;
   auto ext = make_external_issuer(env, "/pki/requests", "/pki/certificates");
   auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
@@ -41,7 +40,8 @@ TEST_CASE("external: writes the CSR, waits, then picks up the matching certifica
   co.algorithm = spec::KeyAlgorithm::kEcdsa;
   co.key_size = 256;
   REQUIRE(init_openssl_ca(env, "/ca", co));
-  auto signed_out = make_openssl_ca_issuer(env, "/ca")->sign({"x", "core1", pem, spec::Digest::kSha256});
+  auto signed_out =
+      make_openssl_ca_issuer(env, "/ca")->sign({"x", "core1", pem, spec::Digest::kSha256});
   REQUIRE(signed_out);
   env.put("/pki/certificates/tokyo-core/core1.pem", signed_out->chain.front().to_der());
 
@@ -62,8 +62,8 @@ TEST_CASE("external: a certificate for an older key is never picked up", "[issue
   co.algorithm = spec::KeyAlgorithm::kEcdsa;
   co.key_size = 256;
   REQUIRE(init_openssl_ca(env, "/ca", co));
-  auto old_cert =
-      make_openssl_ca_issuer(env, "/ca")->sign({"c", "n", csr_pem(*old_key), spec::Digest::kSha256});
+  auto old_cert = make_openssl_ca_issuer(env, "/ca")
+                      ->sign({"c", "n", csr_pem(*old_key), spec::Digest::kSha256});
   REQUIRE(old_cert);
   env.put("/crt/c/n.pem", old_cert->chain.front().to_pem());
 
@@ -81,7 +81,8 @@ TEST_CASE("external: revoke explains that the CA must do it", "[issuer]") {
   REQUIRE(init_openssl_ca(env, "/ca", co));
   auto cas = make_openssl_ca_issuer(env, "/ca")->ca_certificates();
   REQUIRE(cas);
-  auto st = make_external_issuer(env, "/r", "/c")->revoke(cas->front(), RevocationReason::kSuperseded);
+  auto st =
+      make_external_issuer(env, "/r", "/c")->revoke(cas->front(), RevocationReason::kSuperseded);
   REQUIRE_FALSE(st);
   CHECK(st.error().message.find("serial") != std::string::npos);
 }

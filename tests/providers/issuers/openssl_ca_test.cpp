@@ -106,8 +106,7 @@ TEST_CASE("openssl-ca: signs a node CSR with its SANs and both EKUs", "[issuer]"
   CHECK(out2->chain.front().serial_hex() == "1001");
 }
 
-TEST_CASE("openssl-ca: revoke marks the index and publishes a CRL listing the serial",
-          "[issuer]") {
+TEST_CASE("openssl-ca: revoke marks the index and publishes a CRL listing the serial", "[issuer]") {
   testing::TempDir dir;
   auto env = make_posix_env();
   std::string ca = dir.file("ca");
@@ -115,8 +114,8 @@ TEST_CASE("openssl-ca: revoke marks the index and publishes a CRL listing the se
   auto issuer = make_openssl_ca_issuer(*env, ca);
   auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
   REQUIRE(key);
-  auto out = issuer->sign({"c", "n", make_csr(*key, "a.example.com", {}).to_pem(),
-                           spec::Digest::kSha256});
+  auto out =
+      issuer->sign({"c", "n", make_csr(*key, "a.example.com", {}).to_pem(), spec::Digest::kSha256});
   REQUIRE(out);
   REQUIRE(issuer->revoke(out->chain.front(), RevocationReason::kSuperseded));
   auto index = *env->read_file(ca + "/index.txt");

@@ -6,8 +6,7 @@
 using namespace edgecert;
 
 TEST_CASE("sha256 of data matches sha256sum", "[pki][spki]") {
-  CHECK(pki::sha256_hex("") ==
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(pki::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(pki::sha256_fingerprint("abc").substr(0, 8) == "BA:78:16");
   testing::TempDir dir;
   std::string p = dir.write("x.txt", "edgecert\n");
@@ -40,4 +39,3 @@ TEST_CASE("sha256_fingerprint matches FIPS 180-4 test vectors", "[pki][spki]") {
         "24:8D:6A:61:D2:06:38:B8:E5:C0:26:93:0C:3E:60:39:A3:3C:E4:59:64:FF:21:67:F6:EC:ED:D4:19:DB:"
         "06:C1");
 }
-

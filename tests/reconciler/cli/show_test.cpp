@@ -168,8 +168,8 @@ TEST_CASE("show: the real binary decodes a PEM file from disk", "[show]") {
 
 TEST_CASE("show: decodes every certificate and CRL shipped under examples/", "[show]") {
   std::vector<std::string> files;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(
-           edgecert::testing::source_path("examples"))) {
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(edgecert::testing::source_path("examples"))) {
     auto ext = entry.path().extension().string();
     // examples/*/ca/ is a git-ignored demo CA that may exist locally.
     if (entry.path().string().find("/ca/") != std::string::npos) continue;
