@@ -4,6 +4,7 @@
 
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
+#include "reconciler/engine/action.h"
 
 namespace edgecert {
 namespace {
@@ -108,15 +109,9 @@ nlohmann::json node_summary(const node::NodeState& s) {
   }
   j["trusted_cas"] = nlohmann::json::array();
   for (const auto& c : s.trusted_cas) j["trusted_cas"].push_back(c.sha256_fingerprint());
-  j["crl"] = {{"automatic_updates", s.crl.automatic_updates},
-              {"distribution_points", s.crl.distribution_points},
-              {"daily_update_minute", s.crl.daily_update_minute}};
+  j["crl"] = crl_settings_json(s.crl);
   j["manual_crl_sha256"] = s.manual_crl_sha256 ? nlohmann::json(*s.manual_crl_sha256) : nullptr;
-  j["revocation_checking"] = {{"enabled", s.revocation.enabled},
-                              {"ocsp", s.revocation.ocsp},
-                              {"crl", s.revocation.crl},
-                              {"cdp_downloads", s.revocation.cdp_downloads},
-                              {"fallback", spec::revocation_fallback_name(s.revocation.fallback)}};
+  j["revocation_checking"] = revocation_checking_json(s.revocation);
   j["tls_verification"] = spec::tls_verification_name(s.tls_verification);
   j["acme"] = {
       {"provider_name", s.acme.provider_name},
