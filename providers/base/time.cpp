@@ -115,4 +115,10 @@ std::optional<TimePoint> time_from_local_in_zone(std::tm& local, const std::stri
   });
 }
 
+std::string format_elapsed(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms < 10000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+  return fmt::format("{}s", ms / 1000);
+}
+
 }  // namespace edgecert

@@ -20,6 +20,8 @@ namespace edgecert {
 std::string format_time(TimePoint t);
 // "2026-11-27T13:00:00Z" (RFC 3339, UTC, whole seconds): for files and JSON.
 std::string format_time_iso(TimePoint t);
+// "0.4s", "9.9s", "41s": how long a step took, for progress lines.
+std::string format_elapsed(std::chrono::milliseconds d);
 // "2026-11-27" (UTC): a date alone, where the time of day is noise.
 std::string format_date(TimePoint t);
 

@@ -41,13 +41,6 @@ std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint
 // Recommended maximum size of a trusted CA list (guide ch.6).
 inline constexpr size_t kMaxTrustedCas = 1000;
 
-// Deprecated spellings of edgecert::format_time* (providers/base/time.h), the
-// one home of time formats. Kept only while reconciler/engine and
-// reconciler/cli/cmd_apply.cpp still say pki::format_time; new code must not
-// use them, and they go once those callers are moved.
-using edgecert::format_time;
-using edgecert::format_time_iso;
-
 // Where the certificate will serve, when known (from the spec / the desired
 // certificate profile).
 struct RoleContext {

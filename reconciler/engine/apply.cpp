@@ -67,12 +67,12 @@ void verify_unverified_restarts(Plan& plan, const spec::Spec& spec,
   plan.actions.insert(plan.actions.begin(), checks.begin(), checks.end());
 }
 
-void close_run(Journal& journal, const std::string& run_id, std::string message, Status& st) {
+Status close_run(Journal& journal, const std::string& run_id, std::string message) {
   JournalEntry end;
   end.run_id = run_id;
   end.event = JournalEvent::kRunEnd;
   end.message = std::move(message);
-  st = journal.append(end);
+  return journal.append(end);
 }
 
 }  // namespace
@@ -174,9 +174,8 @@ ApplyResult apply(Env& env, const ApplyRequest& req) {
     result.status = ApplyStatus::kNoChanges;
     result.plan = std::move(plan);
     if (unfinished) {
-      Status st;
-      close_run(journal, unfinished->run_id,
-                "closed: a later apply found the live state matching the spec", st);
+      Status st = close_run(journal, unfinished->run_id,
+                            "closed: a later apply found the live state matching the spec");
       if (!st)
         result.warnings.push_back("could not close the earlier run in the journal: " +
                                   st.error().message);
@@ -241,9 +240,8 @@ ApplyResult apply(Env& env, const ApplyRequest& req) {
       result.warnings.push_back("audit log: " + st.error().message);
   };
   if (unfinished) {
-    Status st;
-    close_run(journal, unfinished->run_id, "superseded by run " + run_id, st);
-    if (!st) return refused(std::move(result), st.error());
+    if (Status st = close_run(journal, unfinished->run_id, "superseded by run " + run_id); !st)
+      return refused(std::move(result), st.error());
   }
 
   if (req.on_execute) req.on_execute();

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "providers/base/fqdn.h"
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
@@ -59,7 +60,7 @@ std::string san_difference(const std::set<std::string>& have, const std::set<std
 
 std::string renewal_reason(const pki::Certificate& leaf, const spec::ServerCertificate& config,
                            TimePoint now) {
-  std::string expiry = pki::format_time(leaf.not_after());
+  std::string expiry = format_time(leaf.not_after());
   if (now > leaf.not_after()) return fmt::format("expired on {}", expiry);
   if (config.renew_before) {
     auto days = std::chrono::duration_cast<std::chrono::hours>(*config.renew_before).count() / 24;

@@ -6,18 +6,13 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include "providers/base/time.h"
 #include "reconciler/engine/dry_run_runner.h"
 
 namespace edgecert {
 namespace {
 
 using nlohmann::json;
-
-std::string seconds(std::chrono::milliseconds d) {
-  auto ms = d.count();
-  if (ms < 10000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
-  return fmt::format("{}s", ms / 1000);
-}
 
 class Run {
  public:
@@ -67,7 +62,8 @@ class Run {
         std::string msg = r ? r->message : r.error().message;
         if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return aborted();
         audit(a, r ? "waiting" : "failed", msg, t0);
-        progress(a, fmt::format("{} ({})", r ? "waiting" : "FAILED: " + msg, seconds(elapsed)));
+        progress(a,
+                 fmt::format("{} ({})", r ? "waiting" : "FAILED: " + msg, format_elapsed(elapsed)));
         if (r) {
           waiting = true;
           report_.outcome = ApplyOutcome::kWaiting;
@@ -91,8 +87,8 @@ class Run {
       done_.insert(a.id);
       audit(a, "done", r->message, t0);
       ++report_.actions_done;
-      progress(a,
-               fmt::format("{} ({})", r->message.empty() ? "done" : r->message, seconds(elapsed)));
+      progress(a, fmt::format("{} ({})", r->message.empty() ? "done" : r->message,
+                              format_elapsed(elapsed)));
     }
     if (!journal(JournalEvent::kRunEnd, nullptr, apply_outcome_name(report_.outcome),
                  json::object()))
@@ -184,7 +180,7 @@ class Run {
       if (!may_retry(a)) return r;
       if (a.traits().retry == RetryPolicy::kRestart)
         if (auto happened = ctx_.runner.restart_happened(a)) return ActionOutput{*happened};
-      progress(a, fmt::format("transient failure, retrying in {}: {}", seconds(backoff),
+      progress(a, fmt::format("transient failure, retrying in {}: {}", format_elapsed(backoff),
                               r.error().message));
       ctx_.env.sleep_for(backoff);
       backoff *= 2;

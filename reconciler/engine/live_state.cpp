@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "reconciler/engine/action.h"
@@ -82,8 +83,8 @@ nlohmann::json certificate_summary(const pki::Certificate& c) {
           {"dns_names", sans.dns},
           {"issuer", c.issuer()},
           {"serial", c.serial_hex()},
-          {"not_before", pki::format_time(c.not_before())},
-          {"not_after", pki::format_time(c.not_after())},
+          {"not_before", format_time(c.not_before())},
+          {"not_after", format_time(c.not_after())},
           {"key", key_text(c.key_info())},
           {"spki_sha256", pki::spki_sha256(c)},
           {"digest", c.signature_digest()}};

@@ -14,12 +14,6 @@
 namespace edgecert {
 namespace {
 
-std::string seconds(std::chrono::milliseconds d) {
-  auto ms = d.count();
-  if (ms < 10000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
-  return fmt::format("{}s", ms / 1000);
-}
-
 std::string short_fp(const std::string& fp) {
   return fp.substr(0, 23);
 }
@@ -306,7 +300,7 @@ struct NodeRunner::Handlers {
     TimePoint t0 = r.env_.now();
     if (auto st = p.wait_until_up(pa.timeout); !st) return fail(st.error());
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(r.env_.now() - t0);
-    return ActionOutput{"up after " + seconds(took)};
+    return ActionOutput{"up after " + format_elapsed(took)};
   }
 
   Out operator()(const VerifyServedParams&) {
