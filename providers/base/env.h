@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ namespace edgecert {
 
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
+
+// An advisory lock taken with Env::lock_file. Destroying it releases the lock.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
 
 class Env {
  public:
@@ -43,6 +50,14 @@ class Env {
   // Appends and fsyncs (journals, audit logs). Creates the file with `mode`.
   virtual Status append_file(const std::string& path, const std::string& data,
                              unsigned mode = 0644) = 0;
+
+  // Takes an exclusive advisory lock on `path` without waiting (leveldb's
+  // Env::LockFile): the file is created with mode 0600 if needed and stays
+  // when the lock is released. Conflict when any other holder has it, in this
+  // process or another. The operating system drops the lock when the holder
+  // exits however it exits (kill -9 included), so a crashed holder never
+  // leaves a stale lock behind: callers need no "is it stale?" guesswork.
+  virtual Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) = 0;
 
   virtual bool exists(const std::string& path) = 0;
   virtual bool is_directory(const std::string& path) = 0;
@@ -77,6 +92,7 @@ class MemoryEnv : public Env {
                            unsigned mode) override;
   Status create_exclusive(const std::string& path, const std::string& data, unsigned mode) override;
   Status append_file(const std::string& path, const std::string& data, unsigned mode) override;
+  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
   bool exists(const std::string& path) override;
   bool is_directory(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
@@ -101,6 +117,9 @@ class MemoryEnv : public Env {
   std::map<std::string, File> files_;
   std::map<std::string, unsigned> dirs_;
   std::map<std::string, std::string> vars_;
+  // Paths locked through lock_file; shared with the FileLock objects so a
+  // lock outliving its MemoryEnv does not touch freed memory.
+  std::shared_ptr<std::set<std::string>> locked_ = std::make_shared<std::set<std::string>>();
   TimePoint now_;
 };
 

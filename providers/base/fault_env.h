@@ -46,6 +46,11 @@ class FaultInjectionEnv : public Env {
                            unsigned mode) override;
   Status create_exclusive(const std::string& path, const std::string& data, unsigned mode) override;
   Status append_file(const std::string& path, const std::string& data, unsigned mode) override;
+  // Not numbered (a lock writes no data), but a crashed process takes no locks.
+  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override {
+    if (crashed_) return make_error(ErrorCode::kCancelled, path + ": cannot lock: crashed");
+    return base_.lock_file(path);
+  }
   bool exists(const std::string& path) override { return base_.exists(path); }
   bool is_directory(const std::string& path) override { return base_.is_directory(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) override {

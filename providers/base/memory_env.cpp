@@ -51,6 +51,30 @@ Status MemoryEnv::append_file(const std::string& path, const std::string& data, 
   return {};
 }
 
+namespace {
+class MemoryFileLock final : public FileLock {
+ public:
+  MemoryFileLock(std::shared_ptr<std::set<std::string>> locked, std::string path)
+      : locked_(std::move(locked)), path_(std::move(path)) {}
+  ~MemoryFileLock() override { locked_->erase(path_); }
+
+ private:
+  std::shared_ptr<std::set<std::string>> locked_;
+  std::string path_;
+};
+}  // namespace
+
+Result<std::unique_ptr<FileLock>> MemoryEnv::lock_file(const std::string& path) {
+  std::string p = normalize(path);
+  if (locked_->count(p))
+    return make_error(ErrorCode::kConflict, p + ": cannot lock: held by another holder");
+  if (!files_.count(p)) {
+    if (auto st = write_file_atomic(p, "", 0600); !st) return std::unexpected(st.error());
+  }
+  locked_->insert(p);
+  return std::unique_ptr<FileLock>(std::make_unique<MemoryFileLock>(locked_, p));
+}
+
 bool MemoryEnv::exists(const std::string& path) {
   std::string p = normalize(path);
   return files_.count(p) || dirs_.count(p);

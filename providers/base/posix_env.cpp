@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,16 @@ Status write_all(int fd, const std::string& data, const std::string& path) {
   }
   return {};
 }
+
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  // Closing the descriptor drops the flock.
+  ~PosixFileLock() override { ::close(fd_); }
+
+ private:
+  int fd_;
+};
 
 class PosixEnv final : public Env {
  public:
@@ -125,6 +136,23 @@ class PosixEnv final : public Env {
     if (st && ::fsync(fd) != 0) st = std::unexpected(errno_error("fsync", path, errno));
     ::close(fd);
     return st;
+  }
+
+  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override {
+    // flock, not fcntl: fcntl locks belong to the process, so two holders in
+    // one process (two threads signing through one CA) would not exclude each
+    // other, and closing any descriptor of the file would drop the lock.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return std::unexpected(errno_error("cannot open lock file", path, errno));
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK)
+        return make_error(ErrorCode::kConflict, path + ": locked by another process");
+      return std::unexpected(errno_error("flock", path, err));
+    }
+    return std::unique_ptr<FileLock>(std::make_unique<PosixFileLock>(fd));
   }
 
   bool exists(const std::string& path) override {

@@ -92,43 +92,33 @@ std::string format_index(const std::vector<IndexLine>& lines) {
   return out;
 }
 
-// Serialises writers of one CA directory (two clusters may share a CA).
+// Serialises writers of one CA directory (two clusters, or two signing
+// threads, may share a CA). An OS advisory lock: a signer killed mid-write
+// releases it by dying, so no stale lock can block the next run.
 class DirLock {
  public:
-  // A signature takes milliseconds: a lock older than this was left by a
-  // killed signer and is taken over.
-  static constexpr auto kStale = std::chrono::seconds(20);
+  // A signature takes milliseconds; a holder this slow is another signer
+  // stuck on something (a hung NFS mount), which the operator must look at.
+  static constexpr auto kWait = std::chrono::seconds(10);
 
   static Result<DirLock> take(Env& env, const std::string& path) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      auto now_s = std::chrono::duration_cast<std::chrono::seconds>(env.now().time_since_epoch());
-      auto st = env.create_exclusive(path, fmt::format("{}\n", now_s.count()), 0600);
-      if (st) return DirLock(env, path);
-      if (st.error().code != ErrorCode::kAlreadyExists) return std::unexpected(st.error());
-      if (auto held = env.read_file(path); held) {
-        long long since = std::atoll(held->c_str());
-        if (now_s.count() - since > kStale.count()) {
-          (void)env.remove_file(path);
-          continue;
-        }
-      }
-      env.sleep_for(100ms);
+    auto deadline = env.now() + kWait;
+    for (;;) {
+      auto held = env.lock_file(path);
+      if (held) return DirLock(std::move(*held));
+      if (held.error().code != ErrorCode::kConflict) return std::unexpected(held.error());
+      if (env.now() >= deadline) break;
+      env.sleep_for(50ms);
     }
     return make_error(ErrorCode::kConflict,
-                      fmt::format("{}: the CA is busy (another signer has held this lock for "
-                                  "10 s; remove the file if no edgecert is running)",
-                                  path));
-  }
-  DirLock(DirLock&& o) noexcept : env_(o.env_), path_(std::move(o.path_)) { o.env_ = nullptr; }
-  DirLock(const DirLock&) = delete;
-  ~DirLock() {
-    if (env_) (void)env_->remove_file(path_);
+                      fmt::format("{}: the CA is busy: another edgecert process has been signing "
+                                  "with this CA for {} s (look for it with 'fuser {}')",
+                                  path, kWait.count(), path));
   }
 
  private:
-  DirLock(Env& env, std::string path) : env_(&env), path_(std::move(path)) {}
-  Env* env_;
-  std::string path_;
+  explicit DirLock(std::unique_ptr<FileLock> held) : held_(std::move(held)) {}
+  std::unique_ptr<FileLock> held_;
 };
 
 class OpensslCa final : public Issuer {

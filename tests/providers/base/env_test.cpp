@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <fmt/core.h>
+
 #include "providers/base/env.h"
 #include "providers/base/fault_env.h"
 #include "tests/support/test_support.h"
@@ -81,4 +83,50 @@ TEST_CASE("fault env: a crash stops every later mutation and can tear an append"
   CHECK(later.error().code == ErrorCode::kCancelled);
   CHECK(*base.read_file("j") == "first\nsecond");
   CHECK_FALSE(base.exists("other"));
+}
+
+TEST_CASE("posix env: lock_file excludes a second holder until the first lets go", "[env][lock]") {
+  testing::TempDir dir;
+  auto env = make_posix_env();
+  std::string p = dir.file("held.lock");
+  auto first = env->lock_file(p);
+  REQUIRE(first);
+  CHECK(*env->file_mode(p) == 0600u);
+  // Two holders in one process exclude each other too (two signing threads).
+  auto second = env->lock_file(p);
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == ErrorCode::kConflict);
+  CHECK(second.error().message.find(p) != std::string::npos);
+  first->reset();
+  CHECK(env->lock_file(p));
+  CHECK(env->exists(p));  // the file stays; only the lock goes
+}
+
+TEST_CASE("posix env: a holder killed with SIGKILL leaves no lock behind", "[env][lock]") {
+  testing::TempDir dir;
+  std::string p = dir.file("killed.lock");
+  // flock(1) from util-linux holds the lock in another process until killed;
+  // -o keeps the lock out of its child (sleep), so the kill really releases it.
+  auto r = testing::run_command(
+      fmt::format("flock -o {0} sleep 30 & pid=$!; "
+                  "for i in $(seq 100); do flock -n {0} true || break; sleep 0.05; done; "
+                  "echo held; kill -9 $pid; wait $pid 2>/dev/null; true",
+                  p));
+  REQUIRE(r.status == 0);
+  REQUIRE(r.out.find("held") != std::string::npos);
+  auto env = make_posix_env();
+  CHECK(env->lock_file(p));
+}
+
+TEST_CASE("memory env: lock_file conflicts until the lock is destroyed", "[env][lock]") {
+  MemoryEnv env;
+  REQUIRE(env.create_dirs("/x", 0755));
+  auto a = env.lock_file("/x/lock");
+  REQUIRE(a);
+  CHECK(env.exists("/x/lock"));
+  auto b = env.lock_file("/x/lock");
+  REQUIRE_FALSE(b);
+  CHECK(b.error().code == ErrorCode::kConflict);
+  a->reset();
+  CHECK(env.lock_file("/x/lock"));
 }

@@ -2,6 +2,10 @@
 
 #include <fmt/core.h>
 
+#include <chrono>
+#include <set>
+#include <thread>
+
 #include "providers/issuers/openssl_ca.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
@@ -156,4 +160,87 @@ TEST_CASE("cli: ca init creates a CA, refuses to overwrite, --if-missing is idem
   CHECK(again.status == 1);
   CHECK(again.err.find("already exists") != std::string::npos);
   CHECK(testing::run_cli({"ca", "init", ca, "--if-missing"}).status == 0);
+}
+
+TEST_CASE("openssl-ca: a signer killed while holding the CA lock does not block the next",
+          "[issuer][lock]") {
+  testing::TempDir dir;
+  auto env = make_posix_env();
+  std::string ca = dir.file("ca");
+  REQUIRE(init_openssl_ca(*env, ca, fast_ca()));
+  // A lock file as a killed signer leaves it, and another process that holds
+  // the lock and is then killed -9 mid-"signature".
+  REQUIRE(env->write_file_atomic(ca + "/.edgecert-ca.lock", "1798761600\n", 0600));
+  auto held = testing::run_command(
+      fmt::format("flock -o {0} sleep 30 & pid=$!; "
+                  "for i in $(seq 100); do flock -n {0} true || break; sleep 0.05; done; "
+                  "kill -9 $pid; wait $pid 2>/dev/null; true",
+                  ca + "/.edgecert-ca.lock"));
+  REQUIRE(held.status == 0);
+
+  auto issuer = make_openssl_ca_issuer(*env, ca);
+  auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  REQUIRE(key);
+  auto csr = make_csr(*key, "edge.example.com", {"edge.example.com"});
+  auto started = std::chrono::steady_clock::now();
+  auto out = issuer->sign({"tokyo", "edge1", csr.to_pem(), spec::Digest::kSha256});
+  REQUIRE(out);
+  CHECK(out->state == SignState::kIssued);
+  // No waiting for a dead holder (the old timestamp lock waited 10 s).
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
+
+TEST_CASE("openssl-ca: a live holder makes the signer wait, then name the lock", "[issuer][lock]") {
+  testing::TempDir dir;
+  MemoryEnv env;
+  std::string ca = "/ca";
+  REQUIRE(init_openssl_ca(env, ca, fast_ca()));
+  auto holder = env.lock_file(ca + "/.edgecert-ca.lock");
+  REQUIRE(holder);
+  auto issuer = make_openssl_ca_issuer(env, ca);
+  auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  REQUIRE(key);
+  auto csr = make_csr(*key, "edge.example.com", {"edge.example.com"});
+  auto before = env.now();
+  auto out = issuer->sign({"tokyo", "edge1", csr.to_pem(), spec::Digest::kSha256});
+  REQUIRE_FALSE(out);
+  CHECK(out.error().code == ErrorCode::kConflict);
+  CHECK(out.error().message.find("/ca/.edgecert-ca.lock") != std::string::npos);
+  CHECK(env.now() - before >= std::chrono::seconds(10));
+  CHECK(*env.read_file(ca + "/serial") == "1000\n");  // nothing was signed
+  holder->reset();
+  auto again = issuer->sign({"tokyo", "edge1", csr.to_pem(), spec::Digest::kSha256});
+  REQUIRE(again);
+  CHECK(again->state == SignState::kIssued);
+}
+
+TEST_CASE("openssl-ca: concurrent signers through one CA get distinct serials", "[issuer][lock]") {
+  testing::TempDir dir;
+  auto env = make_posix_env();
+  std::string ca = dir.file("ca");
+  REQUIRE(init_openssl_ca(*env, ca, fast_ca()));
+  auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  REQUIRE(key);
+  std::string pem = make_csr(*key, "edge.example.com", {"edge.example.com"}).to_pem();
+  std::vector<std::string> serials(6);
+  std::vector<std::string> errors(6);
+  {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < serials.size(); ++i) {
+      threads.emplace_back([&, i] {
+        // One issuer object per thread, as two edgecert processes would have.
+        auto issuer = make_openssl_ca_issuer(*env, ca);
+        auto out = issuer->sign({"tokyo", fmt::format("edge{}", i), pem, spec::Digest::kSha256});
+        if (out && out->state == SignState::kIssued)
+          serials[i] = out->chain.front().serial_hex();
+        else
+          errors[i] = out ? "not issued" : out.error().message;
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  for (const auto& e : errors) CHECK(e.empty());
+  std::set<std::string> distinct(serials.begin(), serials.end());
+  CHECK(distinct.size() == serials.size());
+  CHECK(*env->read_file(ca + "/serial") == "1006\n");
 }

@@ -24,6 +24,9 @@ class PosixFilesEnv : public Env {
   Status append_file(const std::string& p, const std::string& d, unsigned m) override {
     return files_->append_file(p, d, m);
   }
+  Result<std::unique_ptr<FileLock>> lock_file(const std::string& p) override {
+    return files_->lock_file(p);
+  }
   bool exists(const std::string& p) override { return files_->exists(p); }
   bool is_directory(const std::string& p) override { return files_->is_directory(p); }
   Result<std::vector<std::string>> list_dir(const std::string& p) override {

@@ -36,6 +36,9 @@ class VarsEnv final : public Env {
   Status append_file(const std::string& p, const std::string& d, unsigned m) override {
     return real_.append_file(at(p), d, m);
   }
+  Result<std::unique_ptr<FileLock>> lock_file(const std::string& p) override {
+    return real_.lock_file(at(p));
+  }
   bool exists(const std::string& p) override { return real_.exists(at(p)); }
   bool is_directory(const std::string& p) override { return real_.is_directory(at(p)); }
   Result<std::vector<std::string>> list_dir(const std::string& p) override {
