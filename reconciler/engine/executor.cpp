@@ -98,8 +98,10 @@ class Run {
   enum class Settled { kContinue, kStop, kAborted };
 
   // Journals, audits and reports one finished action (its action-start is
-  // already in the journal). kStop: the run stops here (after recovery).
-  Settled settle(const Action& a, Attempt& at, bool& waiting) {
+  // already in the journal). kStop: the run stops here — after recovery,
+  // unless `defer_recovery` (the concurrent phase settles the rest of the
+  // wave first; the first failure is the one reported).
+  Settled settle(const Action& a, Attempt& at, bool& waiting, bool defer_recovery = false) {
     const ActionTraits& t = a.traits();
     Result<ActionOutput>& r = at.result;
     for (const auto& note : at.notes) progress(a, note);
@@ -122,9 +124,12 @@ class Run {
                         a.before.is_object() ? a.before.value("serial", "?") : "?", msg));
         return Settled::kContinue;
       }
-      report_.failed_action = a.id;
-      report_.message = msg;
+      if (report_.failed_action.empty()) {
+        report_.failed_action = a.id;
+        report_.message = msg;
+      }
       report_.outcome = ApplyOutcome::kFailed;
+      if (defer_recovery) return Settled::kStop;
       return recover() ? Settled::kStop : Settled::kAborted;
     }
     if (!journal(JournalEvent::kActionDone, &a, r->message, r->data)) return Settled::kAborted;
@@ -203,11 +208,13 @@ class Run {
         if (!journal(JournalEvent::kActionStart, a, a->reason, json::object()))
           return PhaseEnd::kAborted;
       std::vector<Attempt> attempts = run_wave(wave);
+      bool stop = false;
       for (size_t k = 0; k < wave.size(); ++k) {
-        Settled st = settle(*wave[k], attempts[k], waiting);
+        Settled st = settle(*wave[k], attempts[k], waiting, /*defer_recovery=*/true);
         if (st == Settled::kAborted) return PhaseEnd::kAborted;
-        if (st == Settled::kStop) return PhaseEnd::kStop;
+        stop = stop || st == Settled::kStop;
       }
+      if (stop) return recover() ? PhaseEnd::kStop : PhaseEnd::kAborted;
       next += wave.size();
     }
     return PhaseEnd::kContinue;
