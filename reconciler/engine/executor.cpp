@@ -347,6 +347,11 @@ class Run {
           return false;
       return true;
     }
+    if (!as.not_valid.empty() && relaxed_.empty() && !disrupted_) {
+      report_.next_steps.push_back(
+          "cluster TLS verification was not touched: the run stopped before relaxing it");
+      return true;
+    }
     if (!as.not_valid.empty()) {
       report_.next_steps.push_back(fmt::format(
           "cluster TLS verification was left as it is: {} not serving a valid certificate",

@@ -80,7 +80,8 @@ Result<std::vector<std::string>> NodeRunner::check_issued(
   return std::unexpected(
       Error{ErrorCode::kConflict,
             fmt::format("the certificate {} returned for {} fails the Expressway checks and is "
-                        "refused before any node is touched: {}",
+                        "refused before any node is touched: {}. Have a corrected certificate "
+                        "signed (issuer external: replace the file), then run apply again",
                         source.empty() ? "the issuer" : source, pr.name, fmt::join(errors, "; "))});
 }
 
@@ -190,7 +191,7 @@ struct NodeRunner::Handlers {
       }
       if (out->chain.empty())
         return fail(Error{ErrorCode::kCorrupt, "the issuer returned an empty chain"});
-      auto checked = r.check_issued(out->chain, *pr, r.issuer_->type() + " issuer");
+      auto checked = r.check_issued(out->chain, *pr, "the " + r.issuer_->type() + " issuer");
       if (!checked) return fail(checked.error());
       chain = std::move(out->chain);
       warnings = std::move(*checked);
@@ -241,11 +242,11 @@ struct NodeRunner::Handlers {
     auto checked = r.check_issued(*pending, *pr, "the node's ACME provider");
     if (!checked) {
       auto dropped = p.acme_discard_pending();
-      return fail(Error{ErrorCode::kConflict,
-                        checked.error().message + ", so it is not deployed" +
-                            std::string(dropped ? " (discarded from the node)"
-                                                : " (NOT discarded from the node: " +
-                                                      dropped.error().message + ")")});
+      return fail(Error{ErrorCode::kConflict, std::string("not deployed") +
+                                                  (dropped ? " (discarded from the node)"
+                                                           : " (NOT discarded from the node: " +
+                                                                 dropped.error().message + ")") +
+                                                  ": " + checked.error().message});
     }
     const auto& leaf = pending->front();
     {
