@@ -51,6 +51,9 @@ class Issuer {
   // the issuer cannot know ahead (external before the first certificate).
   virtual Result<std::vector<pki::Certificate>> ca_certificates() = 0;
 
+  // Called from several threads at once (apply signs every node's CSR
+  // concurrently, executor.h), one node per call: an implementation
+  // serialises what it must itself.
   virtual Result<SignOutcome> sign(const SignRequest& request) = 0;
 
   // Revokes a certificate this issuer issued.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -33,6 +34,7 @@ class AcmeIssuer final : public Issuer {
   }
 
   Result<SignOutcome> sign(const SignRequest& request) override {
+    std::lock_guard lock(mu_);
     std::string who = request.cluster.empty() && request.node.empty()
                           ? std::string()
                           : request.cluster + "/" + request.node + ": ";
@@ -88,6 +90,7 @@ class AcmeIssuer final : public Issuer {
   }
 
   Status revoke(const pki::Certificate& certificate, RevocationReason reason) override {
+    std::lock_guard lock(mu_);
     std::string what =
         fmt::format("revoke serial {} ('{}')", certificate.serial_hex(), certificate.subject_cn());
     if (auto s = connect(false); !s)
@@ -156,6 +159,10 @@ class AcmeIssuer final : public Issuer {
     return {};
   }
 
+  // One order at a time: the client (its account, nonce pool and keep-alive
+  // connection) is shared, and a standalone http-01 listener owns its port
+  // for the whole order.
+  std::mutex mu_;
   Env& env_;
   spec::AcmeIssuer config_;
   AcmeIssuerOptions options_;

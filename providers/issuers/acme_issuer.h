@@ -29,7 +29,9 @@
 //   sent Retry-After.
 // - Nothing touches the network when the issuer is opened (plan stays
 //   offline); the first sign or revoke opens one keep-alive connection that
-//   later calls reuse. Not thread-safe.
+//   later calls reuse. sign() and revoke() may be called from several
+//   threads: they run one at a time (one account, one nonce pool, one
+//   http-01 listener port).
 #pragma once
 
 #include <chrono>

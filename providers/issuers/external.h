@@ -5,7 +5,9 @@
 // certificatesDir/<cluster>/<node>.pem (PEM or DER, optionally followed by its
 // chain, in any order). A certificate whose public key is not the current
 // CSR's (left from an earlier round) is never picked up. edgecert cannot revoke
-// through a file drop: revoke() says so and names the serial.
+// through a file drop: revoke() says so and names the serial. sign() keeps no
+// state of its own: calls for different nodes may run concurrently (each
+// node has its own files).
 #pragma once
 
 #include <memory>

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <cstdlib>
+#include <mutex>
 #include <sstream>
 
 #include "providers/base/time.h"
@@ -133,6 +134,11 @@ class OpensslCa final : public Issuer {
   }
 
   Result<SignOutcome> sign(const SignRequest& request) override {
+    // Threads of this process take turns here; the lock file below is for
+    // other processes (a thread waiting on it would only spin: signing takes
+    // milliseconds of CPU, and a MemoryEnv's clock runs with the waiter's
+    // sleeps).
+    std::lock_guard turn(mu_);
     auto ctx = [&](const std::string& what) {
       return fmt::format("openssl-ca {}: {}/{}: {}", paths_.dir, request.cluster, request.node,
                          what);
@@ -197,6 +203,7 @@ class OpensslCa final : public Issuer {
                                     "(issuer '{}'); nothing revoked",
                                     paths_.dir, certificate.serial_hex(), certificate.subject_cn(),
                                     certificate.issuer_cn()));
+    std::lock_guard turn(mu_);
     auto lock = DirLock::take(env_, paths_.lock());
     if (!lock) return std::unexpected(lock.error());
     auto index_text = env_.read_file(paths_.index());
@@ -245,6 +252,7 @@ class OpensslCa final : public Issuer {
     return env_.write_file_atomic(paths_.crl(), crl->to_pem(), 0644);
   }
 
+  std::mutex mu_;  // one signer (or revoker) of this process at a time
   Env& env_;
   Paths paths_;
   std::chrono::days validity_;

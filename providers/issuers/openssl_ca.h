@@ -6,7 +6,9 @@
 // serial, hex), index.txt (openssl ca's database), newcerts/<SERIAL>.pem,
 // crlnumber and crl.pem. Signing copies the requested SANs and sets EKU
 // serverAuth + clientAuth (the guide's `copy_extensions = copy`), with
-// policy_anything. A lock file serialises concurrent signers.
+// policy_anything. A lock file serialises concurrent signers of other
+// processes; sign() and revoke() may be called from several threads (apply
+// signs every node's CSR concurrently), which take turns on a mutex first.
 #pragma once
 
 #include <chrono>

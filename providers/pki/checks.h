@@ -73,9 +73,11 @@ struct ServerCheckOptions {
 //           FQDN: ..."), invalid-san ("Subject alternative name must be a
 //           valid FQDN: ..."), encrypted-private-key, key-mismatch,
 //           ca-without-basic-constraints (chain members), sha1-signature
-// warnings: rsa-8192, expires-2050-or-later, missing-common-name,
-//           unsupported-name-oid, key-missing-trailing-newline,
-//           missing-client-auth, expiring-soon, expired
+// warnings: rsa-8192, unsupported-key-size (neither RSA 2048/4096 nor ECDSA
+//           P-256/384/521, guide ch.2), expires-2050-or-later,
+//           missing-common-name, unsupported-name-oid,
+//           key-missing-trailing-newline, missing-client-auth,
+//           expiring-soon, expired
 std::vector<Finding> check_server_certificate(const Certificate& cert,
                                               const ServerCheckOptions& options);
 
@@ -83,6 +85,29 @@ std::vector<Finding> check_server_certificate(const Certificate& cert,
 // ca-without-basic-constraints, expired ("ca-expired"), expires-2050-or-later,
 // unsupported-name-oid.
 std::vector<Finding> check_ca_certificate(const Certificate& cert, TimePoint now);
+
+// Whether `show` checks `cert` as a CA rather than as a server certificate:
+// it may sign certificates (keyCertSign), signed another certificate of
+// `file_certs` (a CA missing BasicConstraints), or is CA:TRUE or self-signed
+// without any SAN. A self-signed CA:TRUE certificate with SANs (what
+// `openssl req -x509` makes) is a server certificate.
+bool looks_like_ca(const Certificate& cert, const std::vector<Certificate>& file_certs);
+
+// The Expressway checks on one certificate, as a CA (check_ca_certificate at
+// options.now) or as a server certificate (check_server_certificate; the
+// other certificates of a file or chain are checked on their own, so pass no
+// options.chain to avoid double findings). `edgecert show` and the engine's
+// check of every issued chain both go through here.
+std::vector<Finding> check_certificate(const Certificate& cert, bool as_ca,
+                                       const ServerCheckOptions& options);
+
+// The checks on a chain an issuer returned (leaf first): the leaf as a server
+// certificate, every other certificate as a CA — what `edgecert show` reports
+// for the same chain in one file. Each finding's `index` is the position in
+// `chain` (0 = the leaf). Errors mean an Expressway refuses the upload or the
+// certificate breaks the node; the caller refuses the chain on any error.
+std::vector<Finding> check_issued_chain(const std::vector<Certificate>& chain,
+                                        const ServerCheckOptions& options);
 
 // Checks a private key file on its own: encrypted-private-key,
 // key-missing-trailing-newline, rsa-8192.

@@ -70,20 +70,6 @@ std::vector<std::string> san_entries(const pki::SubjectAltNames& s) {
   return out;
 }
 
-// Whether to check a certificate as a CA rather than as a server
-// certificate: it may sign certificates (keyCertSign), signed another
-// certificate of the same file (a CA missing BasicConstraints), or is CA:TRUE
-// or self-signed without any SAN. A self-signed CA:TRUE certificate with SANs
-// (what `openssl req -x509` makes) is a server certificate.
-bool looks_like_ca(const Certificate& c, const std::vector<Certificate>& file_certs) {
-  auto ku = c.key_usage();
-  if (std::find(ku.begin(), ku.end(), "keyCertSign") != ku.end()) return true;
-  for (const Certificate& other : file_certs) {
-    if (!(other == c) && other.issuer() == c.subject() && other.is_signed_by(c)) return true;
-  }
-  return (c.is_ca() || c.is_self_signed()) && c.subject_alt_names().empty();
-}
-
 struct Shown {
   const DecodedObject* object;
   std::vector<Finding> findings;
@@ -337,17 +323,11 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
       for (const DecodedObject& d : *objects) {
         Shown s{&d, {}, false};
         if (d.certificate) {
-          s.as_ca = looks_like_ca(*d.certificate, certs);
-          if (s.as_ca) {
-            s.findings = pki::check_ca_certificate(*d.certificate, now);
-          } else {
-            pki::ServerCheckOptions opts;
-            opts.now = now;
-            if (pair_key) opts.key = &*pair_key;
-            // Other certificates of the file are checked on their own (as
-            // CAs), so they are not passed as the chain: no double findings.
-            s.findings = pki::check_server_certificate(*d.certificate, opts);
-          }
+          s.as_ca = pki::looks_like_ca(*d.certificate, certs);
+          pki::ServerCheckOptions opts;
+          opts.now = now;
+          if (pair_key) opts.key = &*pair_key;
+          s.findings = pki::check_certificate(*d.certificate, s.as_ca, opts);
         } else if (d.request) {
           s.findings = pki::check_request(*d.request);
         } else if (d.crl) {

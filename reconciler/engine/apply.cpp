@@ -9,6 +9,7 @@
 #include "reconciler/engine/journal.h"
 #include "reconciler/engine/lock.h"
 #include "reconciler/engine/node_runner.h"
+#include "reconciler/engine/synchronized_env.h"
 #include "reconciler/engine/vcs.h"
 #include "reconciler/engine/windows.h"
 
@@ -85,7 +86,10 @@ std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path)
   return j;
 }
 
-ApplyResult apply(Env& env, const ApplyRequest& req) {
+ApplyResult apply(Env& base_env, const ApplyRequest& req) {
+  // The executor generates and signs CSRs on several threads, and the nodes
+  // and the issuer opened below share this Env.
+  SynchronizedEnv env(base_env);
   ApplyResult result;
   auto notice = [&](const std::string& line) {
     if (req.notice) req.notice(line);
@@ -212,6 +216,7 @@ ApplyResult apply(Env& env, const ApplyRequest& req) {
 
   NodeRunner runner(env, s.spec, s.nodes, s.issuer.get(), s.trust);
   runner.reuse_signed_chains(signed_chains_from_journal(*entries));
+  runner.set_management_trust(&s.management_trust);
   ExecutorContext ec{env, runner, journal, run_id};
   ec.signs_through_acme =
       std::holds_alternative<spec::AcmeIssuer>(s.spec.server_certificate.issuer);

@@ -230,10 +230,13 @@ ClusterTlsChange tls_change(const spec::Spec& spec, const ClusterLive& live,
     return targeted(d.peer) &&
            (d.certificate != CertificateChange::kNone || d.restart_required_other);
   });
+  // An unclustered node (a one-peer spec) has no peer to verify: relaxing
+  // would only weaken it.
+  const bool clustered = spec.peers.size() > 1;
   ClusterTlsChange out;
   for (const NodeLive& n : live.nodes) {
     spec::TlsVerification mode = n.state->tls_verification;
-    if (cert_changes && spec.rollout.relax_tls_verification &&
+    if (clustered && cert_changes && spec.rollout.relax_tls_verification &&
         mode != spec::TlsVerification::kPermissive) {
       out.relax.push_back(n.peer);
       mode = spec::TlsVerification::kPermissive;

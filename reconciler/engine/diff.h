@@ -108,7 +108,8 @@ struct NodeDiff {
 struct ClusterTlsChange {
   // Peers set to permissive before the first certificate change
   // (rollout.relaxTlsVerification, only when a targeted node's certificate
-  // changes or it needs a restart), in live-state order.
+  // changes or it needs a restart, never on a one-peer spec), in live-state
+  // order.
   std::vector<std::string> relax;
   // Peers whose mode, after the relax, differs from the spec's value and is
   // set back at the end: (peer, its mode before that).

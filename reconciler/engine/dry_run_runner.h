@@ -4,6 +4,7 @@
 // ordering) without touching a node or an issuer: `edgecert plan` checks
 // every plan it shows with it, and the engine's tests use it to test the
 // executor's rules on their own. What it ran is kept, in order, in ran().
+// One action at a time (concurrency() 1), so ran() is in plan order.
 #pragma once
 
 #include <string>

@@ -1,7 +1,9 @@
 #include "reconciler/engine/executor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -27,8 +29,16 @@ class Run {
                   {"plan_created_at", plan_.created_at}};
     if (!journal(JournalEvent::kRunStart, nullptr, "", start)) return aborted();
     bool waiting = false;
-    for (const Action& a : plan_.actions) {
+    for (size_t i = 0; i < plan_.actions.size(); ++i) {
+      const Action& a = plan_.actions[i];
       const ActionTraits& t = a.traits();
+      if (size_t n = concurrent_batch(i); n > 1) {
+        PhaseEnd end = run_concurrent_phase(i, n, waiting);
+        if (end == PhaseEnd::kAborted) return aborted();
+        if (end == PhaseEnd::kStop) break;
+        i += n - 1;
+        continue;
+      }
       // A waiting issuer lets the other nodes' CSRs be generated and signed
       // (so one round of manual signing covers all), then stops the run
       // before anything is uploaded or disrupted.
@@ -45,50 +55,15 @@ class Run {
       // not done: a reordered or edited plan cannot restart a node before its
       // certificate is in place.
       if (auto missing = undone_dependency(a)) {
-        report_.failed_action = a.id;
-        report_.message = fmt::format(
-            "{}: refused: it depends on {}, which is not done in this run; nothing more was "
-            "done",
-            a.id, *missing);
-        report_.outcome = ApplyOutcome::kFailed;
-        if (!recover()) return aborted();
+        if (!refuse_undone(a, *missing)) return aborted();
         break;
       }
       if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return aborted();
-      TimePoint t0 = ctx_.env.now();
-      Result<ActionOutput> r = run_with_retries(a);
-      auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.env.now() - t0);
-      if (!r || r->waiting) {
-        std::string msg = r ? r->message : r.error().message;
-        if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return aborted();
-        audit(a, r ? "waiting" : "failed", msg, t0);
-        progress(a,
-                 fmt::format("{} ({})", r ? "waiting" : "FAILED: " + msg, format_elapsed(elapsed)));
-        if (r) {
-          waiting = true;
-          report_.outcome = ApplyOutcome::kWaiting;
-          if (report_.message.empty()) report_.message = "waiting for signed certificates";
-          report_.next_steps.push_back(msg);
-          continue;
-        }
-        if (!t.failure_stops_run) {
-          report_.next_steps.push_back(
-              fmt::format("revocation not done, do it at the CA: serial {} ({})",
-                          a.before.is_object() ? a.before.value("serial", "?") : "?", msg));
-          continue;
-        }
-        report_.failed_action = a.id;
-        report_.message = msg;
-        report_.outcome = ApplyOutcome::kFailed;
-        if (!recover()) return aborted();
-        break;
-      }
-      if (!journal(JournalEvent::kActionDone, &a, r->message, r->data)) return aborted();
-      done_.insert(a.id);
-      audit(a, "done", r->message, t0);
-      ++report_.actions_done;
-      progress(a, fmt::format("{} ({})", r->message.empty() ? "done" : r->message,
-                              format_elapsed(elapsed)));
+      if (t.disruptive || t.window_gated) disrupted_ = true;
+      Attempt at = attempt(a, /*on_worker=*/false);
+      Settled s = settle(a, at, waiting);
+      if (s == Settled::kAborted) return aborted();
+      if (s == Settled::kStop) break;
     }
     if (!journal(JournalEvent::kRunEnd, nullptr, apply_outcome_name(report_.outcome),
                  json::object()))
@@ -102,6 +77,166 @@ class Run {
   }
 
  private:
+  // One action's run: its result and how long it took.
+  struct Attempt {
+    Result<ActionOutput> result = ActionOutput{};
+    TimePoint started;
+    std::chrono::milliseconds elapsed{0};
+    std::vector<std::string> notes;  // retry notices, reported by the run's thread
+  };
+
+  // `on_worker`: called from a worker thread of the concurrent phase, so
+  // retry notices are kept for settle() instead of printed.
+  Attempt attempt(const Action& a, bool on_worker) {
+    Attempt at;
+    at.started = ctx_.env.now();
+    at.result = run_with_retries(a, on_worker ? &at.notes : nullptr);
+    at.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.env.now() - at.started);
+    return at;
+  }
+
+  enum class Settled { kContinue, kStop, kAborted };
+
+  // Journals, audits and reports one finished action (its action-start is
+  // already in the journal). kStop: the run stops here — after recovery,
+  // unless `defer_recovery` (the concurrent phase settles the rest of the
+  // wave first; the first failure is the one reported).
+  Settled settle(const Action& a, Attempt& at, bool& waiting, bool defer_recovery = false) {
+    const ActionTraits& t = a.traits();
+    Result<ActionOutput>& r = at.result;
+    for (const auto& note : at.notes) progress(a, note);
+    if (!r || r->waiting) {
+      std::string msg = r ? r->message : r.error().message;
+      if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return Settled::kAborted;
+      audit(a, r ? "waiting" : "failed", msg, at.started);
+      progress(
+          a, fmt::format("{} ({})", r ? "waiting" : "FAILED: " + msg, format_elapsed(at.elapsed)));
+      if (r) {
+        waiting = true;
+        report_.outcome = ApplyOutcome::kWaiting;
+        if (report_.message.empty()) report_.message = "waiting for signed certificates";
+        report_.next_steps.push_back(msg);
+        return Settled::kContinue;
+      }
+      if (!t.failure_stops_run) {
+        report_.next_steps.push_back(
+            fmt::format("revocation not done, do it at the CA: serial {} ({})",
+                        a.before.is_object() ? a.before.value("serial", "?") : "?", msg));
+        return Settled::kContinue;
+      }
+      if (report_.failed_action.empty()) {
+        report_.failed_action = a.id;
+        report_.message = msg;
+      }
+      report_.outcome = ApplyOutcome::kFailed;
+      if (defer_recovery) return Settled::kStop;
+      return recover() ? Settled::kStop : Settled::kAborted;
+    }
+    if (!journal(JournalEvent::kActionDone, &a, r->message, r->data)) return Settled::kAborted;
+    done_.insert(a.id);
+    if (a.kind() == ActionKind::kSetTlsVerification &&
+        std::get<SetTlsVerificationParams>(a.params).mode == spec::TlsVerification::kPermissive)
+      relaxed_.push_back(a.node);
+    audit(a, "done", r->message, at.started);
+    ++report_.actions_done;
+    progress(a, fmt::format("{} ({})", r->message.empty() ? "done" : r->message,
+                            format_elapsed(at.elapsed)));
+    return Settled::kContinue;
+  }
+
+  // An action whose dependency is not done: the run stops before it.
+  bool refuse_undone(const Action& a, const std::string& missing) {
+    report_.failed_action = a.id;
+    report_.message = fmt::format(
+        "{}: refused: it depends on {}, which is not done in this run; nothing more was done", a.id,
+        missing);
+    report_.outcome = ApplyOutcome::kFailed;
+    return recover();
+  }
+
+  // --- The concurrent phase -------------------------------------------------
+  // CSR generation and signing by the issuer disrupt nothing and touch one
+  // node (and the issuer) each, so consecutive runs of them go through the runner up to
+  // runner.concurrency() at a time. The rest of the executor's rules hold:
+  // an action starts only once its dependencies are done, and the journal,
+  // the audit log and the progress lines come out in plan order, from this
+  // thread only, whatever order the actions finish in.
+
+  static bool may_run_concurrently(const Action& a) {
+    const ActionTraits& t = a.traits();
+    if (t.disruptive || t.window_gated) return false;
+    // Not acme-sign: a node's ACME service proves control with http-01
+    // challenge files placed on every peer of the cluster (guide ch.4), so
+    // two nodes' orders at once would share the peers' challenge listeners.
+    return a.kind() == ActionKind::kGenerateCsr || a.kind() == ActionKind::kSignCsr;
+  }
+
+  // The number of consecutive actions from `i` that may run concurrently
+  // (0 or 1: run it the ordinary way).
+  size_t concurrent_batch(size_t i) const {
+    if (ctx_.runner.concurrency() <= 1) return 0;
+    size_t n = 0;
+    while (i + n < plan_.actions.size() && may_run_concurrently(plan_.actions[i + n])) ++n;
+    return n;
+  }
+
+  enum class PhaseEnd { kContinue, kStop, kAborted };
+
+  // Runs plan_.actions[first, first + count) in waves. A wave is the longest
+  // run of the remaining actions, in plan order, whose dependencies are all
+  // done: its action-start entries are journalled in plan order, its actions
+  // run concurrently, then each is settled in plan order as if it had run
+  // alone. Every action of a wave runs even when another fails (they are
+  // already journalled and disrupt nothing); the next wave does not start.
+  PhaseEnd run_concurrent_phase(size_t first, size_t count, bool& waiting) {
+    size_t next = first;
+    const size_t end = first + count;
+    while (next < end) {
+      std::vector<const Action*> wave;
+      for (size_t k = next; k < end; ++k) {
+        const Action& a = plan_.actions[k];
+        if (waiting && !a.traits().while_waiting) break;
+        if (undone_dependency(a)) break;
+        wave.push_back(&a);
+      }
+      if (wave.empty()) {
+        const Action& a = plan_.actions[next];
+        if (waiting && !a.traits().while_waiting) return PhaseEnd::kStop;
+        return refuse_undone(a, *undone_dependency(a)) ? PhaseEnd::kStop : PhaseEnd::kAborted;
+      }
+      for (const Action* a : wave)
+        if (!journal(JournalEvent::kActionStart, a, a->reason, json::object()))
+          return PhaseEnd::kAborted;
+      std::vector<Attempt> attempts = run_wave(wave);
+      bool stop = false;
+      for (size_t k = 0; k < wave.size(); ++k) {
+        Settled st = settle(*wave[k], attempts[k], waiting, /*defer_recovery=*/true);
+        if (st == Settled::kAborted) return PhaseEnd::kAborted;
+        stop = stop || st == Settled::kStop;
+      }
+      if (stop) return recover() ? PhaseEnd::kStop : PhaseEnd::kAborted;
+      next += wave.size();
+    }
+    return PhaseEnd::kContinue;
+  }
+
+  // Runs the wave's actions on up to runner.concurrency() threads; results
+  // in wave order.
+  std::vector<Attempt> run_wave(const std::vector<const Action*>& wave) {
+    std::vector<Attempt> out(wave.size());
+    const size_t width = std::min(wave.size(), ctx_.runner.concurrency());
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t k = next++; k < wave.size(); k = next++)
+        out[k] = attempt(*wave[k], /*on_worker=*/true);
+    };
+    std::vector<std::thread> threads;
+    for (size_t w = 1; w < width; ++w) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+    return out;
+  }
+
   std::optional<std::string> undone_dependency(const Action& a) const {
     for (const auto& dep : a.depends_on)
       if (!done_.count(dep)) return dep;
@@ -171,7 +306,8 @@ class Run {
   // Transient failures (kUnavailable: a 5xx, a dropped connection) are
   // retried with backoff as the kind's retry policy allows. A restart is
   // checked first: a node that went down after the lost reply did restart.
-  Result<ActionOutput> run_with_retries(const Action& a) {
+  // Retry notices go to `notes` when set (a worker thread), else to progress.
+  Result<ActionOutput> run_with_retries(const Action& a, std::vector<std::string>* notes) {
     constexpr int kAttempts = 4;
     std::chrono::milliseconds backoff(500);
     Result<ActionOutput> r = ctx_.runner.run(a);
@@ -180,8 +316,12 @@ class Run {
       if (!may_retry(a)) return r;
       if (a.traits().retry == RetryPolicy::kRestart)
         if (auto happened = ctx_.runner.restart_happened(a)) return ActionOutput{*happened};
-      progress(a, fmt::format("transient failure, retrying in {}: {}", format_elapsed(backoff),
-                              r.error().message));
+      std::string note = fmt::format("transient failure, retrying in {}: {}",
+                                     format_elapsed(backoff), r.error().message);
+      if (notes)
+        notes->push_back(std::move(note));
+      else
+        progress(a, note);
       ctx_.env.sleep_for(backoff);
       backoff *= 2;
       r = ctx_.runner.run(a);
@@ -193,32 +333,60 @@ class Run {
   // valid certificate; otherwise leave it (permissive keeps the cluster
   // talking) and say so. Returns false when the journal died.
   bool recover() {
+    // Nothing that changes what a node serves has started since this run
+    // relaxed verification: every node serves what it served under the old
+    // mode, so the old mode is safe whatever the nodes serve (a first rollout
+    // from factory certificates included).
     RecoveryAssessment as = ctx_.runner.assess_recovery();
+    if (!disrupted_ && !relaxed_.empty()) {
+      for (const std::string& name : relaxed_)
+        if (!restore_one(name,
+                         "restore TLS verification after the failure: nothing was disrupted "
+                         "since this run relaxed it",
+                         as.restore_to))
+          return false;
+      return true;
+    }
+    if (!as.not_valid.empty() && relaxed_.empty() && !disrupted_) {
+      report_.next_steps.push_back(
+          "cluster TLS verification was not touched: the run stopped before relaxing it");
+      return true;
+    }
     if (!as.not_valid.empty()) {
       report_.next_steps.push_back(fmt::format(
           "cluster TLS verification was left as it is: {} not serving a valid certificate",
           fmt::join(as.not_valid, ", ")));
       return true;
     }
-    for (const std::string& name : as.to_restore) {
-      Action a;
-      a.id = "recover/" + name + "/set-tls-verification";
-      a.node = name;
-      a.params = default_params(ActionKind::kSetTlsVerification);
-      a.reason =
-          "restore TLS verification after the failure: every node serves a valid certificate";
-      if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return false;
-      auto st = ctx_.runner.restore_tls_verification(name);
-      if (!st)
-        report_.next_steps.push_back(fmt::format(
-            "{}: TLS verification could not be restored ({}); the cluster's modes are mixed until "
-            "the next apply",
-            name, st.error().message));
-      if (!journal(st ? JournalEvent::kActionDone : JournalEvent::kActionFailed, &a,
-                   st ? "restored" : st.error().message, json::object()))
+    for (const std::string& name : as.to_restore)
+      if (!restore_one(
+              name,
+              "restore TLS verification after the failure: every node serves a valid certificate",
+              as.restore_to))
         return false;
-      progress(a, st ? "restored to " + as.restore_to : "FAILED: " + st.error().message);
-    }
+    return true;
+  }
+
+  // Sets `name` back to the spec's TLS verification, journalled as a
+  // recover/ action. False when the journal died.
+  bool restore_one(const std::string& name, const std::string& reason,
+                   const std::string& restore_to) {
+    Action a;
+    a.id = "recover/" + name + "/set-tls-verification";
+    a.node = name;
+    a.params = default_params(ActionKind::kSetTlsVerification);
+    a.reason = reason;
+    if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return false;
+    auto st = ctx_.runner.restore_tls_verification(name);
+    if (!st)
+      report_.next_steps.push_back(fmt::format(
+          "{}: TLS verification could not be restored ({}); the cluster's modes are mixed until "
+          "the next apply",
+          name, st.error().message));
+    if (!journal(st ? JournalEvent::kActionDone : JournalEvent::kActionFailed, &a,
+                 st ? "restored" : st.error().message, json::object()))
+      return false;
+    progress(a, st ? "restored to " + restore_to : "FAILED: " + st.error().message);
     return true;
   }
 
@@ -227,6 +395,10 @@ class Run {
   ApplyReport report_;
   std::vector<std::string> positions_;
   std::set<std::string> done_;  // ids of the actions done in this run
+  // Nodes this run set to permissive, and whether anything that changes what
+  // a node serves (restart, ACME deploy) has started since.
+  std::vector<std::string> relaxed_;
+  bool disrupted_ = false;
   long journal_writes_ = 0;
   bool killed_ = false;
 };
@@ -280,8 +452,23 @@ ApplyReport execute_plan(const Plan& plan, ExecutorContext& context) {
 std::map<std::string, std::vector<std::string>> signed_chains_from_journal(
     const std::vector<JournalEntry>& entries) {
   std::map<std::string, std::vector<std::string>> out;
+  std::map<std::string, std::string> node_of;  // csr sha256 -> node
   for (const auto& e : entries) {
-    if (e.event != JournalEvent::kActionDone || e.kind != "sign-csr") continue;
+    if (e.kind != action_kind_name(ActionKind::kSignCsr)) continue;
+    if (e.event == JournalEvent::kActionFailed) {
+      // A later failed sign for the node drops what was recorded for it: the
+      // chain was refused by the checks (or its CSR is gone), and replaying
+      // it would refuse the corrected certificate forever.
+      for (auto it = node_of.begin(); it != node_of.end();)
+        if (it->second == e.node) {
+          out.erase(it->first);
+          it = node_of.erase(it);
+        } else {
+          ++it;
+        }
+      continue;
+    }
+    if (e.event != JournalEvent::kActionDone) continue;
     // A damaged or edited entry is skipped (that CSR is signed again), never
     // trusted and never thrown over.
     auto csr = e.data.find("csr_sha256");
@@ -292,7 +479,9 @@ std::map<std::string, std::vector<std::string>> signed_chains_from_journal(
     std::vector<std::string> pems;
     for (const auto& pem : *chain)
       if (pem.is_string()) pems.push_back(pem.get<std::string>());
-    if (pems.size() == chain->size()) out[csr->get<std::string>()] = std::move(pems);
+    if (pems.size() != chain->size()) continue;
+    out[csr->get<std::string>()] = std::move(pems);
+    node_of[csr->get<std::string>()] = e.node;
   }
   return out;
 }

@@ -1,15 +1,24 @@
-// The apply engine: runs a Plan against the nodes, one action at a time.
+// The apply engine: runs a Plan against the nodes.
 //
 // Contract:
+// - Actions run in plan order, one at a time, except consecutive
+//   generate-csr / sign-csr actions (nothing disrupted, one node each; not
+//   acme-sign, whose http-01 challenges involve every peer): those run in
+//   waves of up to runner.concurrency() at once, each wave the longest run
+//   of them whose dependencies are done. The journal, the audit log and the
+//   progress lines still come out in plan order (a wave's action-starts,
+//   then its outcomes), written from one thread.
 // - Before an action touches anything, "action-start" is in the journal
 //   (fsynced); after its effect is confirmed, "action-done" (with any public
 //   output the rest of the run needs, e.g. a signed chain). If a journal write
 //   fails the engine stops at once and does nothing more: it can no longer
 //   record what it does, exactly as if the process had been killed there.
 // - The first failing action stops the rollout: no further node is touched.
-//   Then, if every node serves a valid certificate, cluster TLS verification
-//   is restored to the spec's value; the report says which node is in which
-//   state and what to do next.
+//   Then cluster TLS verification is restored to the spec's value when
+//   nothing that changes what a node serves (restart, ACME deploy) started
+//   since this run relaxed it, or else when every node serves a valid
+//   certificate; the report says which node is in which state and what to
+//   do next.
 // - An issuer that must wait (external) stops the run cleanly before any node
 //   is disrupted (signing precedes every upload in a plan).
 // - An action runs only when every action it depends on is done in this run;
@@ -90,7 +99,9 @@ Action resume_verify_action(const std::string& node, const std::string& fqdn);
 
 // Signed chains recorded in the journal (sign-csr action-done entries of any
 // run), keyed by the CSR's SHA-256: a CSR still pending on a node is never
-// signed twice.
+// signed twice. A later failed sign-csr of the same node (a chain refused by
+// the Expressway checks, a CSR replaced) drops that node's chains: they are
+// never replayed again.
 std::map<std::string, std::vector<std::string>> signed_chains_from_journal(
     const std::vector<JournalEntry>& entries);
 

@@ -58,6 +58,59 @@ std::string NodeRunner::problems_of(const std::vector<pki::Certificate>& chain,
   return fmt::format("{}", fmt::join(as.problems, "; "));
 }
 
+Result<std::vector<std::string>> NodeRunner::check_issued(
+    const std::vector<pki::Certificate>& chain, const spec::Peer& pr,
+    const std::string& source) const {
+  DesiredCertificate want = desired_certificate(spec_, pr);
+  pki::ServerCheckOptions opts;
+  opts.now = env_.now();
+  opts.roles = role_context(want);
+  std::vector<std::string> errors, warnings;
+  for (const pki::Finding& f : pki::check_issued_chain(chain, opts)) {
+    std::string what = fmt::format(
+        "{} [{}]: {}", f.severity == Severity::kError ? "error" : "warning", f.id, f.message);
+    if (f.index && *f.index > 0) what += fmt::format(" (chain certificate {})", *f.index + 1);
+    (f.severity == Severity::kError ? errors : warnings).push_back(what);
+  }
+  if (auto why = problems_of(chain, pr); !why.empty()) errors.push_back("error [spec]: " + why);
+  if (errors.empty() && management_trust_)
+    if (auto lockout = management_lockout(*management_trust_, pr, chain, opts.now))
+      return std::unexpected(*lockout);
+  if (errors.empty()) return warnings;
+  return std::unexpected(
+      Error{ErrorCode::kConflict,
+            fmt::format("the certificate {} returned for {} fails the Expressway checks and is "
+                        "refused before any node is touched: {}. Have a corrected certificate "
+                        "signed (issuer external: replace the file), then run apply again",
+                        source.empty() ? "the issuer" : source, pr.name, fmt::join(errors, "; "))});
+}
+
+std::optional<std::vector<std::string>> NodeRunner::reusable_chain(const std::string& csr_fp) {
+  std::lock_guard lock(mu_);
+  auto it = signed_chains_.find(csr_fp);
+  if (it == signed_chains_.end()) return std::nullopt;
+  return it->second;
+}
+
+void NodeRunner::forget_chain(const std::string& csr_fp) {
+  std::lock_guard lock(mu_);
+  signed_chains_.erase(csr_fp);
+}
+
+std::optional<std::string> NodeRunner::remembered(const std::map<std::string, std::string>& m,
+                                                  const std::string& node) const {
+  std::lock_guard lock(mu_);
+  auto it = m.find(node);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+void NodeRunner::remember(std::map<std::string, std::string>& m, const std::string& node,
+                          const std::string& value) {
+  std::lock_guard lock(mu_);
+  m[node] = value;
+}
+
 // The handlers, one per action kind. Each returns the output or an error; the
 // dispatcher adds node and action to errors that do not name them yet.
 struct NodeRunner::Handlers {
@@ -107,10 +160,26 @@ struct NodeRunner::Handlers {
     if (!pr) return fail(invalid_peer());
     if (auto e = r.pending_csr_problem(*st, *pr)) return fail(*e);
     std::string csr_fp = pki::sha256_fingerprint(st->pending_csr->pem);
-    std::vector<std::string> chain_pem;
-    if (auto it = r.signed_chains_.find(csr_fp); it != r.signed_chains_.end()) {
-      chain_pem = it->second;
-    } else {
+    std::vector<pki::Certificate> chain;
+    std::vector<std::string> warnings;
+    std::string reused_note;
+    if (auto kept = r.reusable_chain(csr_fp)) {
+      // Checked again: the rules may have changed since it was recorded, and
+      // a chain recorded before the checks existed may be wrong.
+      auto parsed = pki::Certificate::parse_all(fmt::format("{}", fmt::join(*kept, "")),
+                                                a.node + " signed chain (journal)");
+      auto checked = parsed ? r.check_issued(*parsed, *pr, "the recorded chain")
+                            : Result<std::vector<std::string>>(std::unexpected(parsed.error()));
+      if (checked) {
+        chain = std::move(*parsed);
+        warnings = std::move(*checked);
+      } else {
+        r.forget_chain(csr_fp);
+        reused_note = "; the chain recorded by an earlier run was refused (" +
+                      checked.error().message + "), so the issuer was asked again";
+      }
+    }
+    if (chain.empty()) {
       issuer::SignRequest req{r.spec_.name, a.node, st->pending_csr->pem, pa.csr.digest};
       auto out = r.issuer_->sign(req);
       if (!out) return fail(out.error());
@@ -120,16 +189,28 @@ struct NodeRunner::Handlers {
         w.message = fmt::format("{}: {}", a.node, out->message);
         return w;
       }
-      for (const auto& c : out->chain) chain_pem.push_back(c.to_pem());
+      if (out->chain.empty())
+        return fail(Error{ErrorCode::kCorrupt, "the issuer returned an empty chain"});
+      auto checked = r.check_issued(out->chain, *pr, "the " + r.issuer_->type() + " issuer");
+      if (!checked) return fail(checked.error());
+      chain = std::move(out->chain);
+      warnings = std::move(*checked);
     }
-    r.signed_[a.node] = chain_pem;
-    auto leaf = pki::Certificate::parse_one(chain_pem.front(), a.node + " signed certificate");
-    if (!leaf) return fail(leaf.error());
-    return ActionOutput{fmt::format("signed: serial {}, expires {}", leaf->serial_hex(),
-                                    format_time(leaf->not_after())),
+    std::vector<std::string> chain_pem;
+    for (const auto& c : chain) chain_pem.push_back(c.to_pem());
+    {
+      std::lock_guard lock(r.mu_);
+      r.signed_[a.node] = chain_pem;
+    }
+    const pki::Certificate& leaf = chain.front();
+    std::string msg = fmt::format("signed: serial {}, expires {}", leaf.serial_hex(),
+                                  format_time(leaf.not_after()));
+    for (const auto& w : warnings) msg += "; " + w;
+    return ActionOutput{msg + reused_note,
                         {{"csr_sha256", csr_fp},
-                         {"leaf_sha256", leaf->sha256_fingerprint()},
-                         {"chain", chain_pem}}};
+                         {"leaf_sha256", leaf.sha256_fingerprint()},
+                         {"chain", chain_pem},
+                         {"warnings", warnings}}};
   }
 
   Out operator()(const AcmeSignParams&) {
@@ -139,8 +220,9 @@ struct NodeRunner::Handlers {
     if (!st) return fail(st.error());
     // Level-triggered: a certificate the node already signed for this spec
     // (a lost reply, an interrupted run) is not ordered twice.
-    if (auto pending = pending_acme_chain(*st); pending && r.problems_of(*pending, *pr).empty()) {
+    if (auto pending = pending_acme_chain(*st); pending && r.check_issued(*pending, *pr, "")) {
       std::string fp = pending->front().sha256_fingerprint();
+      std::lock_guard lock(r.mu_);
       r.acme_signed_[a.node] = fp;
       return ActionOutput{"a matching certificate is already pending in the node's ACME service",
                           {{"leaf_sha256", fp}}};
@@ -157,36 +239,35 @@ struct NodeRunner::Handlers {
                             after->acme_status.last_sign_status + ")"});
     // Check it before it can be deployed, and take a wrong one away: in
     // automated mode the node would deploy it at its next slot.
-    if (auto why = r.problems_of(*pending, *pr); !why.empty()) {
+    auto checked = r.check_issued(*pending, *pr, "the node's ACME provider");
+    if (!checked) {
       auto dropped = p.acme_discard_pending();
-      return fail(Error{ErrorCode::kConflict,
-                        "the certificate the node's ACME provider signed is not right, so it "
-                        "is not deployed" +
-                            std::string(dropped ? " (discarded from the node)"
-                                                : " (NOT discarded from the node: " +
-                                                      dropped.error().message + ")") +
-                            ": " + why});
+      return fail(Error{ErrorCode::kConflict, std::string("not deployed") +
+                                                  (dropped ? " (discarded from the node)"
+                                                           : " (NOT discarded from the node: " +
+                                                                 dropped.error().message + ")") +
+                                                  ": " + checked.error().message});
     }
     const auto& leaf = pending->front();
-    r.acme_signed_[a.node] = leaf.sha256_fingerprint();
-    return ActionOutput{fmt::format("signed by the node's ACME provider: serial {}, expires {}",
-                                    leaf.serial_hex(), format_time(leaf.not_after())),
-                        {{"leaf_sha256", leaf.sha256_fingerprint()}}};
+    {
+      std::lock_guard lock(r.mu_);
+      r.acme_signed_[a.node] = leaf.sha256_fingerprint();
+    }
+    std::string msg = fmt::format("signed by the node's ACME provider: serial {}, expires {}",
+                                  leaf.serial_hex(), format_time(leaf.not_after()));
+    for (const auto& w : *checked) msg += "; " + w;
+    return ActionOutput{msg, {{"leaf_sha256", leaf.sha256_fingerprint()}, {"warnings", *checked}}};
   }
 
   Out operator()(const AcmeDeployParams& pa) {
-    std::string want;
-    if (auto it = r.acme_signed_.find(a.node); it != r.acme_signed_.end())
-      want = it->second;
-    else
-      want = pa.sha256.value_or("");
+    std::string want = r.remembered(r.acme_signed_, a.node).value_or(pa.sha256.value_or(""));
     if (want.empty())
       return fail(
           Error{ErrorCode::kInternal, "no certificate was signed for this node in this run"});
     auto st = p.read_state();
     if (!st) return fail(st.error());
     if (!st->server_chain.empty() && st->server_chain.front().sha256_fingerprint() == want) {
-      r.uploaded_[a.node] = want;
+      r.remember(r.uploaded_, a.node, want);
       return ActionOutput{"already deployed", {{"leaf_sha256", want}}};
     }
     auto pending = pending_acme_chain(*st);
@@ -199,7 +280,7 @@ struct NodeRunner::Handlers {
                             pending ? short_fp(pending->front().sha256_fingerprint()) : "none",
                             short_fp(want))});
     if (auto s2 = p.acme_deploy(); !s2) return fail(s2.error());
-    r.uploaded_[a.node] = want;
+    r.remember(r.uploaded_, a.node, want);
     return ActionOutput{"deployed " + short_fp(want) + " (no restart)", {{"leaf_sha256", want}}};
   }
 
@@ -223,23 +304,24 @@ struct NodeRunner::Handlers {
   }
 
   Out operator()(const UploadCertificateParams&) {
-    auto it = r.signed_.find(a.node);
-    if (it == r.signed_.end())
-      return fail(Error{ErrorCode::kInternal, "no signed certificate for this node in this run"});
-    std::string chain_text = fmt::format("{}", fmt::join(it->second, ""));
+    std::vector<std::string> signed_pem;
+    {
+      std::lock_guard lock(r.mu_);
+      auto it = r.signed_.find(a.node);
+      if (it == r.signed_.end())
+        return fail(Error{ErrorCode::kInternal, "no signed certificate for this node in this run"});
+      signed_pem = it->second;
+    }
+    std::string chain_text = fmt::format("{}", fmt::join(signed_pem, ""));
     auto chain = pki::Certificate::parse_all(chain_text, a.node + " signed chain");
     if (!chain) return fail(chain.error());
     std::string leaf_fp = chain->front().sha256_fingerprint();
-    // Check what the issuer returned before it can cost a restart.
-    const spec::Peer* pr = peer();
-    if (!pr) return fail(invalid_peer());
-    if (auto why = r.problems_of(*chain, *pr); !why.empty())
-      return fail(Error{ErrorCode::kConflict,
-                        "the signed certificate is not right, so it was not uploaded: " + why});
+    // sign-csr checked the chain (NodeRunner::check_issued) before it was
+    // recorded; nothing reaches this point unchecked.
     auto st = p.read_state();
     if (!st) return fail(st.error());
     if (!st->staged_chain.empty() && st->staged_chain.front().sha256_fingerprint() == leaf_fp) {
-      r.uploaded_[a.node] = leaf_fp;
+      r.remember(r.uploaded_, a.node, leaf_fp);
       return ActionOutput{"already staged", {{"leaf_sha256", leaf_fp}}};
     }
     // The appliance refuses a certificate whose issuer chain it does not
@@ -270,7 +352,7 @@ struct NodeRunner::Handlers {
                         appended, appended == 1 ? "" : "s");
       return fail(e);
     }
-    r.uploaded_[a.node] = leaf_fp;
+    r.remember(r.uploaded_, a.node, leaf_fp);
     std::string msg = "staged " + short_fp(leaf_fp);
     for (const auto& w : res->warnings) msg += "; node warning: " + w.message;
     return ActionOutput{msg, {{"leaf_sha256", leaf_fp}}};
@@ -309,10 +391,9 @@ struct NodeRunner::Handlers {
     if (served->empty())
       return fail(Error{ErrorCode::kUnavailable, "the node presented no certificate"});
     std::string got = served->front().sha256_fingerprint();
-    std::string want;
-    if (auto it = r.uploaded_.find(a.node); it != r.uploaded_.end())
-      want = it->second;
-    else if (a.after.is_object() && a.after.contains("sha256") && a.after["sha256"].is_string())
+    std::string want = r.remembered(r.uploaded_, a.node).value_or("");
+    if (want.empty() && a.after.is_object() && a.after.contains("sha256") &&
+        a.after["sha256"].is_string())
       want = a.after["sha256"].get<std::string>();
     if (!want.empty() && got != want)
       return fail(Error{ErrorCode::kConflict,

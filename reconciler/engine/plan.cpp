@@ -130,6 +130,21 @@ Plan build_plan(const PlanInputs& in) {
   std::map<std::string, std::string> append_ids;
   std::map<std::string, std::string> acme_ids;
   const bool acme_on_node = node_signs(spec);
+  auto add_append = [&](const NodeDiff* d) {
+    std::vector<std::string> names, pems, fps;
+    for (const auto& c : d->missing_cas) {
+      names.push_back(c.subject_cn().empty() ? c.subject() : c.subject_cn());
+      pems.push_back(c.to_pem());
+      fps.push_back(c.sha256_fingerprint());
+    }
+    Action& a = b.add(
+        d->peer, ActionKind::kAppendTrustedCas,
+        fmt::format("{} CA certificate{} the spec trusts {} missing on the node", names.size(),
+                    names.size() == 1 ? "" : "s", names.size() == 1 ? "is" : "are"));
+    a.after = {{"certificates", names}, {"sha256", fps}};
+    a.params = AppendTrustedCasParams{pems, fps};
+    append_ids[d->peer] = a.id;
+  };
   for (const NodeDiff* d : all_in_order) {
     if (d->discard_pending_csr && targeted(d->peer)) {
       const auto& st = *in.live->find(d->peer)->state;
@@ -137,21 +152,7 @@ Plan build_plan(const PlanInputs& in) {
       a.before = {{"common_name", st.pending_csr->common_name},
                   {"dns_names", st.pending_csr->dns_names}};
     }
-    if (!d->missing_cas.empty()) {
-      std::vector<std::string> names, pems, fps;
-      for (const auto& c : d->missing_cas) {
-        names.push_back(c.subject_cn().empty() ? c.subject() : c.subject_cn());
-        pems.push_back(c.to_pem());
-        fps.push_back(c.sha256_fingerprint());
-      }
-      Action& a = b.add(
-          d->peer, ActionKind::kAppendTrustedCas,
-          fmt::format("{} CA certificate{} the spec trusts {} missing on the node", names.size(),
-                      names.size() == 1 ? "" : "s", names.size() == 1 ? "is" : "are"));
-      a.after = {{"certificates", names}, {"sha256", fps}};
-      a.params = AppendTrustedCasParams{pems, fps};
-      append_ids[d->peer] = a.id;
-    }
+    if (!d->missing_cas.empty() && acme_on_node) add_append(d);
     if (d->discard_pending_acme && targeted(d->peer)) {
       const auto& st = *in.live->find(d->peer)->state;
       Action& a = b.add(d->peer, ActionKind::kAcmeDiscardPending, d->discard_pending_acme_reason);
@@ -172,45 +173,87 @@ Plan build_plan(const PlanInputs& in) {
     }
   }
 
-  // 2. CSRs and signatures, every node up front. A node's own ACME service
-  // signs in the node's turn instead (step 4): in automated mode it deploys
-  // whatever is pending at its next scheduled slot, so a certificate pending
-  // on a node whose turn has not come could go live outside the rollout.
+  // 2. CSRs and signatures, every node up front (the executor runs them
+  // concurrently): nothing is disrupted, and a failed or waiting signature
+  // stops the run before TLS verification is relaxed. A node's own ACME
+  // service signs up front too when the node deploys only when told (mode
+  // manual); in automated mode it deploys whatever is pending at its next
+  // scheduled slot, so there the signature is the node's first disruptive
+  // step and waits for the node's turn (step 4).
+  auto signs_in_turn = [&](const NodeDiff* d) {
+    if (!acme_on_node) return false;
+    spec::AcmeMode mode =
+        d->acme_settings ? d->acme_settings->mode : in.live->find(d->peer)->state->acme.mode;
+    return mode == spec::AcmeMode::kAutomated;
+  };
   std::map<std::string, std::string> sign_ids;
   std::map<std::string, std::string> csr_ids;
   std::map<std::string, std::string> sign_reasons;
+  // Every CSR first, then every signature: the executor runs a wave of
+  // actions whose dependencies are done concurrently, so this order lets all
+  // CSRs be generated at once, then all signatures.
+  std::map<std::string, std::string> node_reasons;
   for (const NodeDiff* d : order) {
     if (d->certificate != CertificateChange::kReissue) continue;
     std::string reasons;
     for (const auto& r : d->certificate_reasons) reasons += (reasons.empty() ? "" : "; ") + r;
-    std::string gen_id;
-    if (!d->reuse_pending_csr) {
-      Action& g = b.add(d->peer, ActionKind::kGenerateCsr, reasons);
-      const auto& st = *in.live->find(d->peer)->state;
-      g.before = st.server_chain.empty() ? nlohmann::json(nullptr)
-                                         : certificate_summary(st.server_chain.front());
-      g.after = desired_json(d->desired, in.issuer_description);
-      g.params = GenerateCsrParams{csr_params(d->desired)};
-      gen_id = g.id;
-    }
+    node_reasons[d->peer] = reasons;
+    if (d->reuse_pending_csr) continue;
+    Action& g = b.add(d->peer, ActionKind::kGenerateCsr, reasons);
+    const auto& st = *in.live->find(d->peer)->state;
+    g.before = st.server_chain.empty() ? nlohmann::json(nullptr)
+                                       : certificate_summary(st.server_chain.front());
+    g.after = desired_json(d->desired, in.issuer_description);
+    g.params = GenerateCsrParams{csr_params(d->desired)};
+    csr_ids[d->peer] = g.id;
+  }
+  for (const NodeDiff* d : order) {
+    if (d->certificate != CertificateChange::kReissue) continue;
+    const std::string& reasons = node_reasons[d->peer];
     std::string sign_reason = d->reuse_pending_csr
                                   ? "reuse the matching CSR already pending on the node; " + reasons
                               : acme_on_node ? "the node signs its CSR with its ACME provider"
                                              : "sign the node's CSR with " + in.issuer_description;
     if (acme_on_node) {
-      if (!gen_id.empty()) csr_ids[d->peer] = gen_id;
       sign_reasons[d->peer] = sign_reason;
       continue;
     }
     Action& s = b.add(d->peer, ActionKind::kSignCsr, sign_reason);
     s.after = desired_json(d->desired, in.issuer_description);
     s.params = SignCsrParams{csr_params(d->desired)};
-    if (!gen_id.empty()) s.depends_on.push_back(gen_id);
+    if (csr_ids.count(d->peer)) s.depends_on.push_back(csr_ids[d->peer]);
     sign_ids[d->peer] = s.id;
   }
 
+  // The node signs with its ACME service: CSR, its ACME settings and the
+  // CAs it checks the new chain against first.
+  std::map<std::string, std::string> acme_sign_ids;
+  auto add_acme_sign = [&](const NodeDiff* d, const std::vector<std::string>& after) {
+    Action& sg = b.add(d->peer, ActionKind::kAcmeSign, sign_reasons[d->peer]);
+    sg.after = desired_json(d->desired, in.issuer_description);
+    sg.params = AcmeSignParams{csr_params(d->desired)};
+    if (csr_ids.count(d->peer)) sg.depends_on.push_back(csr_ids[d->peer]);
+    if (acme_ids.count(d->peer)) sg.depends_on.push_back(acme_ids[d->peer]);
+    if (append_ids.count(d->peer)) sg.depends_on.push_back(append_ids[d->peer]);
+    for (const auto& id : after) sg.depends_on.push_back(id);
+    acme_sign_ids[d->peer] = sg.id;
+  };
+  for (const NodeDiff* d : order)
+    if (acme_on_node && d->certificate == CertificateChange::kReissue && !signs_in_turn(d))
+      add_acme_sign(d, {});
+
+  // Other issuers: the CAs after the signatures, so a refused signature
+  // leaves the nodes' trust lists as they were (while an external issuer
+  // waits they are still added: that disrupts nothing); still before the
+  // relax, as the guide's procedure has it (expressway.md §3.1).
+  if (!acme_on_node)
+    for (const NodeDiff* d : all_in_order)
+      if (!d->missing_cas.empty()) add_append(d);
+
   // 3. Relax cluster TLS verification while certificates change (decided by
-  // the diff: ClusterDiff::tls).
+  // the diff: ClusterDiff::tls), right before the first disruptive action:
+  // after every CSR and signature, before the first upload, restart or
+  // deploy (or, automated expressway-acme, the first node's signature).
   std::vector<std::string> relax_ids;
   for (const std::string& peer : diff.tls.relax) {
     Action& a = b.add(peer, ActionKind::kSetTlsVerification,
@@ -222,6 +265,7 @@ Plan build_plan(const PlanInputs& in) {
     for (const auto& [p, id] : append_ids) a.depends_on.push_back(id);
     for (const auto& [p, id] : sign_ids) a.depends_on.push_back(id);
     for (const auto& [p, id] : csr_ids) a.depends_on.push_back(id);
+    for (const auto& [p, id] : acme_sign_ids) a.depends_on.push_back(id);
     relax_ids.push_back(a.id);
   }
 
@@ -252,19 +296,12 @@ Plan build_plan(const PlanInputs& in) {
       // The node's ACME service signs and deploys without a restart; the
       // served certificate still changes, so nodes still go one at a time.
       std::string sign_id;
-      if (reissue) {
-        Action& sg = b.add(d->peer, ActionKind::kAcmeSign, sign_reasons[d->peer]);
-        sg.after = desired_json(d->desired, in.issuer_description);
-        sg.params = AcmeSignParams{csr_params(d->desired)};
-        if (csr_ids.count(d->peer)) sg.depends_on.push_back(csr_ids[d->peer]);
-        if (acme_ids.count(d->peer)) sg.depends_on.push_back(acme_ids[d->peer]);
-        // The node checks its ACME server's TLS and the new chain against
-        // its trusted CAs.
-        if (append_ids.count(d->peer)) sg.depends_on.push_back(append_ids[d->peer]);
-        for (const auto& id : relax_ids) sg.depends_on.push_back(id);
-        if (!previous_verify.empty()) sg.depends_on.push_back(previous_verify);
-        sign_id = sg.id;
+      if (reissue && signs_in_turn(d)) {
+        std::vector<std::string> after = relax_ids;
+        if (!previous_verify.empty()) after.push_back(previous_verify);
+        add_acme_sign(d, after);
       }
+      if (reissue) sign_id = acme_sign_ids[d->peer];
       Action& dp = b.add(d->peer, ActionKind::kAcmeDeploy,
                          deploy_only ? d->certificate_reasons.back()
                                      : "deploy the certificate the node's ACME service signed "

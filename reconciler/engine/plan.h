@@ -2,18 +2,25 @@
 // spec, following the certificate guide's change procedure
 // (../shared/reference/expressway.md §3):
 //
-//   1. trusted CAs appended on every node (issuer chain first), leftover CSRs
-//      discarded, the nodes' ACME service configured (spec.acme);
-//   2. CSRs generated on the nodes and signed by the issuer — for every node
-//      up front: they disrupt nothing, and an issuer that makes us wait
-//      (external) stops the run before anything was disrupted;
-//   3. cluster TLS verification relaxed to permissive (rollout.relaxTlsVerification);
+//   1. leftover CSRs discarded, the nodes' ACME service configured
+//      (spec.acme); issuer expressway-acme: trusted CAs appended here (the
+//      node checks the chain it signs against them);
+//   2. CSRs generated on the nodes and signed — for every node up front, run
+//      concurrently by the executor: they disrupt nothing, and an issuer that
+//      refuses or makes us wait (external) stops the run before anything was
+//      relaxed, uploaded or restarted. Every chain passes the Expressway
+//      checks before it is recorded (node_runner.h). Issuer expressway-acme:
+//      the node signs here too when its ACME mode is manual; in automated
+//      mode it deploys whatever is pending at its next scheduled slot, so
+//      its signature waits for its turn (step 4). Other issuers: the trusted
+//      CAs are appended after the signatures;
+//   3. cluster TLS verification relaxed to permissive (rollout.relaxTlsVerification;
+//      never on a one-peer spec: an unclustered node has no peers to verify),
+//      right before the first disruptive action;
 //   4. per node, in rollout order, one node at a time: upload → restart →
 //      wait until up → verify the certificate really served → next node
-//      (issuer expressway-acme: the node signs with its ACME service → deploys
-//      without a restart → verify → next node; signing waits for the node's
-//      turn because in automated mode a node deploys whatever is pending at
-//      its next scheduled slot);
+//      (issuer expressway-acme: [automated: the node signs →] the node
+//      deploys without a restart → verify → next node);
 //   5. TLS verification restored to the spec's value;
 //   6. CAs pruned (prune: true), never one a serving or staged chain needs;
 //   7. superseded certificates revoked (rollout.revokeSuperseded; a failure is

@@ -44,7 +44,15 @@ class ActionRunner {
   // decides about retrying); every handler re-reads what it changes, so a
   // retry after a lost reply does not do the work twice. Errors name the node
   // and the action.
+  // With concurrency() > 1 the executor calls run() from several threads at
+  // once, for generate-csr and sign-csr actions only (never two on the same
+  // node at once: a node's CSR comes before its signature);
+  // every other call comes from one thread, with no run() in flight.
   virtual Result<ActionOutput> run(const Action& action) = 0;
+
+  // How many actions run() may perform at once (see run()); 1: not
+  // thread-safe, the executor runs one action at a time.
+  virtual size_t concurrency() const { return 1; }
 
   // After a restart's reply was lost: the message to record when the node is
   // seen to have restarted anyway (down, or back with the staged certificate

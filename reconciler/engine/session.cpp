@@ -62,6 +62,9 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
     out.warnings.push_back(
         "--insecure: HTTPS nodes' management certificates are NOT verified; anyone on the path "
         "can impersonate them");
+  auto mtrust = load_management_trust(env, s.spec, options.insecure);
+  if (!mtrust) return fail(mtrust.error());
+  s.management_trust = std::move(*mtrust);
   s.open_context = std::make_unique<node::NodeOpenContext>(env);
   s.open_context->sim_dir = options.sim_dir;
   s.open_context->insecure = options.insecure;
@@ -113,6 +116,14 @@ Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   TimePoint now = env.now();
   auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets);
   if (!diff) return std::unexpected(diff.error());
+  std::vector<std::string> reissued;
+  for (const auto& d : diff->nodes)
+    if (d.certificate == CertificateChange::kReissue &&
+        (s.targets.empty() ||
+         std::find(s.targets.begin(), s.targets.end(), d.peer) != s.targets.end()))
+      reissued.push_back(d.peer);
+  if (auto e = management_lockout_ahead(s.management_trust, reissued, s.trust.issuer_cas, now))
+    return std::unexpected(*e);
   PlanInputs in;
   in.spec = &s.spec;
   in.spec_sha256 = s.spec_sha256;

@@ -12,6 +12,7 @@
 #include "providers/node/node.h"
 #include "reconciler/engine/diff.h"
 #include "reconciler/engine/live_state.h"
+#include "reconciler/engine/management_trust.h"
 #include "reconciler/engine/plan.h"
 #include "schema/diagnostic.h"
 #include "schema/spec.h"
@@ -36,6 +37,7 @@ struct Session {
   std::unique_ptr<issuer::Issuer> issuer;
   std::string issuer_description;
   DesiredTrust trust;
+  ManagementTrust management_trust;  // what edgecert's https:// connection trusts
   std::vector<std::string> targets;  // resolved: empty = all peers
 };
 
@@ -70,7 +72,10 @@ using Notify = std::function<void(const std::string&)>;
 // (ClusterLive::all_readable() is false).
 ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify& notify);
 
-// Diff + plan (+ the next rollout window) at env.now().
+// Diff + plan (+ the next rollout window) at env.now(). Refused (kConflict,
+// naming access.caBundle) when a node would serve a chain from the issuer's
+// known CA that edgecert's management connection does not trust
+// (management_trust.h).
 Result<Plan> make_plan(Session& session, const ClusterLive& live, Env& env);
 
 }  // namespace edgecert

@@ -381,9 +381,15 @@ TEST_CASE("external issuer: a wrong certificate is refused before any node is di
   }
   auto r = c.apply();
   CHECK(r.status == 1);
-  CHECK(contains(r.err, "the signed certificate is not right, so it was not uploaded"));
-  CHECK(contains(r.err, "subject alternative names differ"));
-  for (const auto& name : c.peer_names()) CHECK(c.restarts(name) == 0);
+  CHECK(contains(r.err, "is refused before any node is touched"));
+  CHECK(contains(r.err, "error [spec]: subject alternative names differ"));
+  for (const auto& name : c.peer_names()) {
+    CHECK(c.restarts(name) == 0);
+    // Refused at sign-csr: TLS verification was never relaxed.
+    auto st = c.node(name).read_state();
+    REQUIRE(st);
+    CHECK(st->tls_verification == spec::TlsVerification::kEnforce);
+  }
 }
 
 TEST_CASE(

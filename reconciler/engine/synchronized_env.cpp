@@ -1,0 +1,75 @@
+#include "reconciler/engine/synchronized_env.h"
+
+namespace edgecert {
+
+using Guard = std::lock_guard<std::mutex>;
+
+Result<std::string> SynchronizedEnv::read_file(const std::string& path) {
+  Guard g(mu_);
+  return inner_.read_file(path);
+}
+
+Status SynchronizedEnv::write_file_atomic(const std::string& path, const std::string& data,
+                                          unsigned mode) {
+  Guard g(mu_);
+  return inner_.write_file_atomic(path, data, mode);
+}
+
+Status SynchronizedEnv::create_exclusive(const std::string& path, const std::string& data,
+                                         unsigned mode) {
+  Guard g(mu_);
+  return inner_.create_exclusive(path, data, mode);
+}
+
+Status SynchronizedEnv::append_file(const std::string& path, const std::string& data,
+                                    unsigned mode) {
+  Guard g(mu_);
+  return inner_.append_file(path, data, mode);
+}
+
+bool SynchronizedEnv::exists(const std::string& path) {
+  Guard g(mu_);
+  return inner_.exists(path);
+}
+
+bool SynchronizedEnv::is_directory(const std::string& path) {
+  Guard g(mu_);
+  return inner_.is_directory(path);
+}
+
+Result<std::vector<std::string>> SynchronizedEnv::list_dir(const std::string& path) {
+  Guard g(mu_);
+  return inner_.list_dir(path);
+}
+
+Status SynchronizedEnv::create_dirs(const std::string& path, unsigned mode) {
+  Guard g(mu_);
+  return inner_.create_dirs(path, mode);
+}
+
+Status SynchronizedEnv::remove_file(const std::string& path) {
+  Guard g(mu_);
+  return inner_.remove_file(path);
+}
+
+Result<unsigned> SynchronizedEnv::file_mode(const std::string& path) {
+  Guard g(mu_);
+  return inner_.file_mode(path);
+}
+
+TimePoint SynchronizedEnv::now() {
+  Guard g(mu_);
+  return inner_.now();
+}
+
+void SynchronizedEnv::sleep_for(std::chrono::milliseconds duration) {
+  Guard g(mu_);
+  inner_.sleep_for(duration);
+}
+
+std::optional<std::string> SynchronizedEnv::get_env(const std::string& name) {
+  Guard g(mu_);
+  return inner_.get_env(name);
+}
+
+}  // namespace edgecert
