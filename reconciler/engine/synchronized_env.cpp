@@ -27,6 +27,29 @@ Status SynchronizedEnv::append_file(const std::string& path, const std::string& 
   return inner_.append_file(path, data, mode);
 }
 
+namespace {
+class SynchronizedFileLock final : public FileLock {
+ public:
+  SynchronizedFileLock(std::mutex& mu, std::unique_ptr<FileLock> inner)
+      : mu_(mu), inner_(std::move(inner)) {}
+  ~SynchronizedFileLock() override {
+    std::lock_guard g(mu_);
+    inner_.reset();
+  }
+
+ private:
+  std::mutex& mu_;
+  std::unique_ptr<FileLock> inner_;
+};
+}  // namespace
+
+Result<std::unique_ptr<FileLock>> SynchronizedEnv::lock_file(const std::string& path) {
+  Guard g(mu_);
+  auto held = inner_.lock_file(path);
+  if (!held) return std::unexpected(held.error());
+  return std::unique_ptr<FileLock>(std::make_unique<SynchronizedFileLock>(mu_, std::move(*held)));
+}
+
 bool SynchronizedEnv::exists(const std::string& path) {
   Guard g(mu_);
   return inner_.exists(path);

@@ -26,6 +26,9 @@ class SynchronizedEnv final : public Env {
                            unsigned mode) override;
   Status create_exclusive(const std::string& path, const std::string& data, unsigned mode) override;
   Status append_file(const std::string& path, const std::string& data, unsigned mode) override;
+  // The returned lock takes the mutex again when it is released (MemoryEnv's
+  // lock table is shared state too).
+  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
   bool exists(const std::string& path) override;
   bool is_directory(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
