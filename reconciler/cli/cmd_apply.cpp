@@ -62,9 +62,11 @@ int render(const ApplyResult& r, CliContext& ctx) {
                              report.actions_done == 1 ? "" : "s");
       return kExitOk;
     case ApplyOutcome::kWaiting:
-      ctx.out << "\nApply incomplete: waiting for signed certificates; nothing was disrupted.\n";
+      // Not done and not failed: its own exit status, so CI can tell.
+      ctx.out << fmt::format("\nApply incomplete: {}.\n", report.message);
       for (const auto& n : report.next_steps) ctx.out << "  " << n << "\n";
-      return kExitOk;
+      ctx.out << "Run 'edgecert apply' again then; it resumes where this run stopped.\n";
+      return kExitWaiting;
     case ApplyOutcome::kFailed:
     case ApplyOutcome::kAborted:
       ctx.err << fmt::format("\nedgecert: error: apply {}: {}\n",
