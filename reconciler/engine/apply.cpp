@@ -101,10 +101,10 @@ ApplyResult apply(Env& env, const ApplyRequest& req) {
     // The path as given works when apply runs where plan ran (the CI case);
     // the absolute one when it does not.
     spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;
-    if (!options.targets.empty() || !options.excludes.empty())
-      return refused(
-          std::move(result),
-          invalid("--target/--exclude cannot change a saved plan; plan again with them"));
+    if (!options.targets.empty() || !options.excludes.empty() || !options.replace.empty())
+      return refused(std::move(result),
+                     invalid("--target/--exclude/--replace cannot change a saved plan; plan "
+                             "again with them"));
     options.targets = saved->targets;
   }
 

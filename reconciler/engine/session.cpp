@@ -37,7 +37,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
   s.state_dir = path_join(root, s.spec.name);
 
   // Targets: every name must be a peer; --exclude removes from the set.
-  for (const auto* list : {&options.targets, &options.excludes})
+  for (const auto* list : {&options.targets, &options.excludes, &options.replace})
     for (const auto& name : *list)
       if (!s.spec.find_peer(name)) {
         std::vector<std::string> peers;
@@ -57,6 +57,11 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
     if (s.targets.empty())
       return fail(Error{ErrorCode::kInvalidArgument, "--target/--exclude leave no node to change"});
   }
+  for (const auto& name : options.replace)
+    if (!s.targets.empty() && std::find(s.targets.begin(), s.targets.end(), name) == s.targets.end())
+      return fail(Error{ErrorCode::kInvalidArgument,
+                        fmt::format("--replace {}: the node is outside --target/--exclude", name)});
+  s.replace = options.replace;
 
   if (options.insecure)
     out.warnings.push_back(
@@ -111,7 +116,7 @@ ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify&
 
 Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   TimePoint now = env.now();
-  auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets);
+  auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets, s.replace);
   if (!diff) return std::unexpected(diff.error());
   PlanInputs in;
   in.spec = &s.spec;

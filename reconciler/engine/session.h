@@ -25,6 +25,7 @@ struct SessionOptions {
   bool insecure = false;              // HTTPS: skip management certificate checks
   std::vector<std::string> targets;   // only these peers (empty = all)
   std::vector<std::string> excludes;  // never these peers
+  std::vector<std::string> replace;   // reissue these peers' certificates anyway (--replace)
 };
 
 struct Session {
@@ -37,6 +38,7 @@ struct Session {
   std::string issuer_description;
   DesiredTrust trust;
   std::vector<std::string> targets;  // resolved: empty = all peers
+  std::vector<std::string> replace;  // peers whose certificate is reissued anyway
 };
 
 // The outcome of open_session: a session, or why there is none. Nothing is
