@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "providers/base/time.h"
+#include "reconciler/engine/heartbeat.h"
 #include "reconciler/engine/journal.h"
 #include "reconciler/engine/lock.h"
 #include "reconciler/engine/node_runner.h"
@@ -85,7 +86,11 @@ std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path)
   return j;
 }
 
-ApplyResult apply(Env& env, const ApplyRequest& req) {
+ApplyResult apply(Env& base_env, const ApplyRequest& req) {
+  // Everything below sleeps through this Env: that is where heartbeats come
+  // from (heartbeat.h).
+  HeartbeatEnv env(base_env);
+  if (req.progress) env.set_sink(req.progress);
   ApplyResult result;
   auto notice = [&](const std::string& line) {
     if (req.notice) req.notice(line);

@@ -8,6 +8,7 @@
 
 #include "providers/base/time.h"
 #include "reconciler/engine/dry_run_runner.h"
+#include "reconciler/engine/heartbeat.h"
 
 namespace edgecert {
 namespace {
@@ -26,6 +27,7 @@ class Run {
                   {"actions", plan_.actions.size()},
                   {"plan_created_at", plan_.created_at}};
     if (!journal(JournalEvent::kRunStart, nullptr, "", start)) return aborted();
+    announce_run();
     bool waiting = false;
     for (const Action& a : plan_.actions) {
       const ActionTraits& t = a.traits();
@@ -55,6 +57,7 @@ class Run {
         break;
       }
       if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return aborted();
+      progress(a, ProgressKind::kActionStart, a.reason);
       TimePoint t0 = ctx_.env.now();
       Result<ActionOutput> r = run_with_retries(a);
       auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.env.now() - t0);
@@ -62,8 +65,7 @@ class Run {
         std::string msg = r ? r->message : r.error().message;
         if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return aborted();
         audit(a, r ? "waiting" : "failed", msg, t0);
-        progress(a,
-                 fmt::format("{} ({})", r ? "waiting" : "FAILED: " + msg, format_elapsed(elapsed)));
+        progress(a, r ? ProgressKind::kActionWaiting : ProgressKind::kActionFailed, msg, elapsed);
         if (r) {
           waiting = true;
           report_.outcome = ApplyOutcome::kWaiting;
@@ -87,8 +89,7 @@ class Run {
       done_.insert(a.id);
       audit(a, "done", r->message, t0);
       ++report_.actions_done;
-      progress(a, fmt::format("{} ({})", r->message.empty() ? "done" : r->message,
-                              format_elapsed(elapsed)));
+      progress(a, ProgressKind::kActionDone, r->message, elapsed);
     }
     if (!journal(JournalEvent::kRunEnd, nullptr, apply_outcome_name(report_.outcome),
                  json::object()))
@@ -147,12 +148,36 @@ class Run {
     if (ctx_.audit) ctx_.audit(a, outcome, msg, t0, ctx_.env.now());
   }
 
-  void progress(const Action& a, const std::string& what) {
+  void announce_run() {
+    if (!ctx_.progress) return;
+    ProgressEvent e;
+    e.kind = ProgressKind::kRunStart;
+    e.at = ctx_.env.now();
+    e.run_id = ctx_.run_id;
+    e.cluster = plan_.cluster;
+    e.actions = plan_.actions.size();
+    e.nodes = positions_;
+    e.message = plan_.summary_line();
+    ctx_.progress(e);
+  }
+
+  void progress(const Action& a, ProgressKind kind, const std::string& message,
+                std::chrono::milliseconds elapsed = {},
+                std::optional<std::chrono::milliseconds> limit = std::nullopt) {
     if (!ctx_.progress) return;
     auto it = std::find(positions_.begin(), positions_.end(), a.node);
-    size_t pos = it == positions_.end() ? 0 : static_cast<size_t>(it - positions_.begin()) + 1;
-    ctx_.progress(fmt::format("[{}/{} {}] {}: {}", pos, positions_.size(), a.node,
-                              action_kind_name(a.kind()), what));
+    ProgressEvent e;
+    e.kind = kind;
+    e.at = ctx_.env.now();
+    e.action = a.id;
+    e.node = a.node;
+    e.action_kind = action_kind_name(a.kind());
+    e.position = it == positions_.end() ? 0 : static_cast<size_t>(it - positions_.begin()) + 1;
+    e.of = positions_.size();
+    e.message = message;
+    e.elapsed = elapsed;
+    e.limit = limit;
+    ctx_.progress(e);
   }
 
   bool may_retry(const Action& a) const {
@@ -180,9 +205,11 @@ class Run {
       if (!may_retry(a)) return r;
       if (a.traits().retry == RetryPolicy::kRestart)
         if (auto happened = ctx_.runner.restart_happened(a)) return ActionOutput{*happened};
-      progress(a, fmt::format("transient failure, retrying in {}: {}", format_elapsed(backoff),
-                              r.error().message));
-      ctx_.env.sleep_for(backoff);
+      progress(a, ProgressKind::kRetry, r.error().message, {}, backoff);
+      {
+        WaitScope wait(ctx_.env, a, "waiting to retry after a transient failure", backoff);
+        ctx_.env.sleep_for(backoff);
+      }
       backoff *= 2;
       r = ctx_.runner.run(a);
     }
@@ -217,7 +244,10 @@ class Run {
       if (!journal(st ? JournalEvent::kActionDone : JournalEvent::kActionFailed, &a,
                    st ? "restored" : st.error().message, json::object()))
         return false;
-      progress(a, st ? "restored to " + as.restore_to : "FAILED: " + st.error().message);
+      if (st)
+        progress(a, ProgressKind::kActionDone, "restored to " + as.restore_to);
+      else
+        progress(a, ProgressKind::kActionFailed, st.error().message);
     }
     return true;
   }

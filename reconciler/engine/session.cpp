@@ -9,6 +9,7 @@
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "reconciler/engine/executor.h"
+#include "reconciler/engine/heartbeat.h"
 #include "reconciler/engine/windows.h"
 #include "schema/loader.h"
 
@@ -107,6 +108,8 @@ ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify&
       if (notify)
         notify(fmt::format("{}: unreachable ({}); waiting up to {}s for it to come back", n.peer,
                            n.error->message, timeout.count()));
+      WaitScope wait(session.open_context->env, n.peer,
+                     "waiting for the node to come back before planning", timeout);
       if (auto st = session.nodes.find(n.peer)->wait_until_up(timeout); st) waited = true;
     }
     if (waited) live = read_cluster(session.nodes);
