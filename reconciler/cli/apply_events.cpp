@@ -9,7 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-long long ms(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
+long long ms(std::chrono::milliseconds d) {
+  return static_cast<long long>(d.count());
+}
 
 const char* result_status(const ApplyResult& r) {
   switch (r.status) {
@@ -103,8 +105,8 @@ int ApplyEventStream::finish(const ApplyResult& r) {
     emit({{"event", "warning"}, {"time", now}, {"message", w}});
   }
   const int code = apply_exit_code(r);
-  json result = {{"event", "result"}, {"time", now}, {"status", result_status(r)},
-                 {"exit_code", code}};
+  json result = {
+      {"event", "result"}, {"time", now}, {"status", result_status(r)}, {"exit_code", code}};
   if (r.status == ApplyStatus::kRefused) {
     std::string msg = r.error ? r.error->message : "refused";
     ctx_.err << "edgecert: error: " << msg << "\n";
@@ -118,9 +120,9 @@ int ApplyEventStream::finish(const ApplyResult& r) {
     for (const std::string& line : rep.node_report) {
       // "edge1: serving ..." (NodeRunner::describe_nodes): name, then state.
       auto colon = line.find(": ");
-      nodes.push_back(colon == std::string::npos
-                          ? json{{"node", ""}, {"state", line}}
-                          : json{{"node", line.substr(0, colon)}, {"state", line.substr(colon + 2)}});
+      nodes.push_back(colon == std::string::npos ? json{{"node", ""}, {"state", line}}
+                                                 : json{{"node", line.substr(0, colon)},
+                                                        {"state", line.substr(colon + 2)}});
     }
     emit({{"event", "nodes"}, {"time", now}, {"nodes", nodes}});
     result["actions_done"] = rep.actions_done;

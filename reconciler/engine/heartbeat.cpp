@@ -38,7 +38,9 @@ void WaitScope::open(Env& env) {
   innermost = this;
 }
 
-WaitScope::~WaitScope() { innermost = outer_; }
+WaitScope::~WaitScope() {
+  innermost = outer_;
+}
 
 void HeartbeatEnv::set_sink(Sink sink) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -57,9 +57,7 @@ class HeartbeatEnv final : public Env {
   // Where heartbeats go (any thread; calls are serialised). Unset: none.
   void set_sink(Sink sink);
 
-  Result<std::string> read_file(const std::string& path) override {
-    return base_.read_file(path);
-  }
+  Result<std::string> read_file(const std::string& path) override { return base_.read_file(path); }
   Status write_file_atomic(const std::string& path, const std::string& data,
                            unsigned mode) override {
     return base_.write_file_atomic(path, data, mode);

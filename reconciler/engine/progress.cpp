@@ -46,8 +46,7 @@ std::string progress_line(const ProgressEvent& e) {
       return fmt::format("{}waiting ({})", prefix, format_elapsed(e.elapsed));
     case ProgressKind::kRetry:
       return fmt::format("{}transient failure, retrying in {}: {}", prefix,
-                         format_elapsed(e.limit.value_or(std::chrono::milliseconds(0))),
-                         e.message);
+                         format_elapsed(e.limit.value_or(std::chrono::milliseconds(0))), e.message);
     case ProgressKind::kHeartbeat: {
       std::string of = e.limit ? " of " + format_elapsed(*e.limit) : " so far";
       return fmt::format("{}: {}: {}{}", e.node.empty() ? "edgecert" : e.node, e.message,

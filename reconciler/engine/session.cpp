@@ -59,7 +59,8 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
       return fail(Error{ErrorCode::kInvalidArgument, "--target/--exclude leave no node to change"});
   }
   for (const auto& name : options.replace)
-    if (!s.targets.empty() && std::find(s.targets.begin(), s.targets.end(), name) == s.targets.end())
+    if (!s.targets.empty() &&
+        std::find(s.targets.begin(), s.targets.end(), name) == s.targets.end())
       return fail(Error{ErrorCode::kInvalidArgument,
                         fmt::format("--replace {}: the node is outside --target/--exclude", name)});
   s.replace = options.replace;

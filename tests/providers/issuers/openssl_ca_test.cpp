@@ -148,9 +148,10 @@ std::string openssl_ca_config(const std::string& ca) {
 
 }  // namespace
 
-TEST_CASE("openssl-ca: the real openssl ca revokes and publishes CRLs on a folder edgecert signed "
-          "two same-subject certificates into",
-          "[issuer][openssl]") {
+TEST_CASE(
+    "openssl-ca: the real openssl ca revokes and publishes CRLs on a folder edgecert signed "
+    "two same-subject certificates into",
+    "[issuer][openssl]") {
   testing::TempDir dir;
   auto env = make_posix_env();
   std::string ca = dir.file("ca");
@@ -205,11 +206,11 @@ TEST_CASE("openssl-ca: the real openssl ca revokes and publishes CRLs on a folde
   REQUIRE(issuer->sign({"tokyo", "edge1",
                         make_csr(*key, "edge.example.com", {"edge.example.com"}).to_pem(),
                         spec::Digest::kSha256}));
-  auto again = testing::run_command(
-      fmt::format("openssl ca -config {} -revoke {}/newcerts/1002.pem 2>&1 && "
-                  "openssl ca -config {} -gencrl -out {}/crl.pem 2>&1 && "
-                  "openssl crl -in {}/crl.pem -noout -text 2>&1",
-                  cnf, ca, cnf, ca, ca));
+  auto again =
+      testing::run_command(fmt::format("openssl ca -config {} -revoke {}/newcerts/1002.pem 2>&1 && "
+                                       "openssl ca -config {} -gencrl -out {}/crl.pem 2>&1 && "
+                                       "openssl crl -in {}/crl.pem -noout -text 2>&1",
+                                       cnf, ca, cnf, ca, ca));
   INFO(again.out);
   REQUIRE(again.status == 0);
   for (const char* serial : {"1000", "1001", "1002"})

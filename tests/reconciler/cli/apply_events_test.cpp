@@ -92,10 +92,10 @@ TEST_CASE("apply --output json: one event per line, in order, with heartbeats",
   std::string open;
   size_t done = 0, heartbeats = 0;
   for (const json& e : events) {
-    std::string ev = e["event"];
+    std::string ev = e["event"].get<std::string>();
     if (ev == "action-start") {
       CHECK(open.empty());
-      open = e["action"];
+      open = e["action"].get<std::string>();
       CHECK(e.contains("node"));
       CHECK(e.contains("kind"));
       CHECK(e.contains("reason"));
@@ -131,7 +131,7 @@ TEST_CASE("apply --output json: refusals and waits are events too, and need no p
   REQUIRE(events.size() == 1);
   CHECK(events[0]["event"] == "result");
   CHECK(events[0]["status"] == "refused");
-  CHECK(contains(events[0]["message"], "--auto-approve"));
+  CHECK(contains(events[0]["message"].get<std::string>(), "--auto-approve"));
   CHECK(contains(r.err, "--auto-approve"));
   for (const auto& name : c.peer_names()) CHECK(c.restarts(name) == 0);
 
@@ -161,7 +161,7 @@ TEST_CASE("apply --output json: the external issuer's wait is exit 3 with what t
   CHECK(result["status"] == "waiting");
   CHECK(result["exit_code"] == kExitWaiting);
   REQUIRE(result["next_steps"].size() == 2);
-  CHECK(contains(result["next_steps"][0], "cluster/certs/test/edge1.pem"));
+  CHECK(contains(result["next_steps"][0].get<std::string>(), "cluster/certs/test/edge1.pem"));
   size_t waiting = 0;
   for (const json& e : events) waiting += e["event"] == "action-waiting" ? 1 : 0;
   CHECK(waiting == 2);

@@ -76,8 +76,9 @@ TEST_CASE("show --key: a key that does not match the certificate exits 1, text a
   INFO(text.out << text.err);
   CHECK(text.status == 1);
   CHECK(has(text.out, "[key-mismatch]"));
-  CHECK(has(text.err, "/in/other.key does not match the certificate 'edge1.example.com' in "
-                      "/in/leaf.pem"));
+  CHECK(has(text.err,
+            "/in/other.key does not match the certificate 'edge1.example.com' in "
+            "/in/leaf.pem"));
 
   auto json = run_cli({"show", "-o", "json", "--key", "/in/other.key", "/in/leaf.pem"}, &env);
   INFO(json.out << json.err);
