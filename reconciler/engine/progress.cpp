@@ -7,26 +7,6 @@
 
 namespace edgecert {
 
-const char* progress_kind_name(ProgressKind kind) {
-  switch (kind) {
-    case ProgressKind::kRunStart:
-      return "run-start";
-    case ProgressKind::kActionStart:
-      return "action-start";
-    case ProgressKind::kActionDone:
-      return "action-done";
-    case ProgressKind::kActionFailed:
-      return "action-failed";
-    case ProgressKind::kActionWaiting:
-      return "action-waiting";
-    case ProgressKind::kRetry:
-      return "retry";
-    case ProgressKind::kHeartbeat:
-      return "heartbeat";
-  }
-  return "?";
-}
-
 std::string progress_line(const ProgressEvent& e) {
   const std::string prefix =
       e.position > 0 ? fmt::format("[{}/{} {}] {}: ", e.position, e.of, e.node, e.action_kind)

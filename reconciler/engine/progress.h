@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "providers/base/enum_table.h"
 #include "providers/base/env.h"
 
 namespace edgecert {
@@ -30,9 +31,19 @@ enum class ProgressKind {
   kRetry,          // a transient failure; retried after `limit` (message: the error)
   kHeartbeat,      // still waiting (message: what for; `limit`: the wait's timeout)
 };
-// "run-start", "action-start", "action-done", "action-failed",
-// "action-waiting", "retry", "heartbeat": the JSON events' names.
-const char* progress_kind_name(ProgressKind kind);
+// The JSON events' names.
+inline constexpr EnumTable<ProgressKind, 7> kProgressKindNames{{
+    {ProgressKind::kRunStart, "run-start"},
+    {ProgressKind::kActionStart, "action-start"},
+    {ProgressKind::kActionDone, "action-done"},
+    {ProgressKind::kActionFailed, "action-failed"},
+    {ProgressKind::kActionWaiting, "action-waiting"},
+    {ProgressKind::kRetry, "retry"},
+    {ProgressKind::kHeartbeat, "heartbeat"},
+}};
+inline std::string_view progress_kind_name(ProgressKind kind) {
+  return enum_name(kProgressKindNames, kind);
+}
 
 struct ProgressEvent {
   ProgressKind kind = ProgressKind::kActionStart;

@@ -23,7 +23,7 @@ std::map<std::string, std::string> serials(SimCluster& c) {
 
 }  // namespace
 
-TEST_CASE("--replace reissues only that node's certificate, then the plan is empty",
+TEST_CASE("apply --replace: reissues only that node's certificate, then the plan is empty",
           "[reconciler][replace]") {
   SimCluster c;
   auto first = c.apply();
@@ -64,8 +64,9 @@ TEST_CASE("--replace reissues only that node's certificate, then the plan is emp
   CHECK(contains(again.out, "No changes"));
 }
 
-TEST_CASE("--replace: an unknown node is exit 1 naming the spec's peers, nothing changed",
-          "[reconciler][replace]") {
+TEST_CASE(
+    "plan/apply --replace: an unknown node is exit 1 naming the spec's peers, nothing changed",
+    "[reconciler][replace]") {
   SimCluster c;
   for (const char* cmd : {"plan", "apply"}) {
     std::vector<std::string> args = {cmd, c.spec_path, "--replace", "edge9"};

@@ -56,7 +56,8 @@ TEST_CASE("heartbeat: a long wait beats every interval with elapsed and timeout"
   CHECK(progress_line(r.beats[3]) == "edge2: waiting for the node to come back: 40s of 600s");
 }
 
-TEST_CASE("heartbeat: the innermost scope speaks; no scope, no beat", "[heartbeat]") {
+TEST_CASE("heartbeat: the innermost scope speaks, and without a scope nothing beats",
+          "[heartbeat]") {
   Recorder r;
   r.env.sleep_for(60s);  // nobody declared a wait
   CHECK(r.beats.empty());
@@ -90,4 +91,11 @@ TEST_CASE("heartbeat: scopes are per thread", "[heartbeat]") {
   std::thread other([&r] { r.env.sleep_for(20s); });  // no scope on that thread
   other.join();
   CHECK(r.beats.empty());
+}
+
+TEST_CASE("progress: every event kind has one spelling that parses back", "[heartbeat]") {
+  for (const auto& [kind, name] : kProgressKindNames) {
+    CHECK(progress_kind_name(kind) == name);
+    CHECK(enum_parse(kProgressKindNames, name) == kind);
+  }
 }
