@@ -71,7 +71,6 @@ int render(const ApplyResult& r, CliContext& ctx) {
       // Not done and not failed: its own exit status, so CI can tell.
       ctx.out << fmt::format("\nApply incomplete: {}.\n", report.message);
       for (const auto& n : report.next_steps) ctx.out << "  " << n << "\n";
-      ctx.out << "Run 'edgecert apply' again then; it resumes where this run stopped.\n";
       return kExitWaiting;
     case ApplyOutcome::kFailed:
     case ApplyOutcome::kAborted:

@@ -50,6 +50,12 @@ TEST_CASE("apply: a line when each action starts and heartbeats during a long wa
           "[reconciler][progress]") {
   SimCluster c;
   slow_edge2(c);
+  // edge3 keeps answering for 15 s after accepting its restart, like a real
+  // appliance shutting down.
+  REQUIRE(c.node("edge3").ensure_booted());
+  sim::FaultConfig delayed;
+  delayed.restart_delay_seconds = 15;
+  REQUIRE(c.node("edge3").set_faults(delayed));
   auto r = c.apply();
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
@@ -59,6 +65,7 @@ TEST_CASE("apply: a line when each action starts and heartbeats during a long wa
   CHECK(contains(r.out, "edge2: waiting for the node to come back: 10s of 120s\n"));
   CHECK(contains(r.out, "edge2: waiting for the node to come back: 40s of 120s\n"));
   CHECK_FALSE(contains(r.out, "edge1: waiting for the node to come back"));  // 3 s: no beat
+  CHECK(contains(r.out, "edge3: waiting for the node to go down for its restart: 10s of 600s\n"));
   // Start before end, per action.
   CHECK(r.out.find("[2/3 edge2] wait-healthy: started") <
         r.out.find("edge2: waiting for the node to come back: 10s"));
