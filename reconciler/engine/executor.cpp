@@ -235,6 +235,7 @@ class Run {
       a.reason =
           "restore TLS verification after the failure: every node serves a valid certificate";
       if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return false;
+      progress(a, ProgressKind::kActionStart, a.reason);
       auto st = ctx_.runner.restore_tls_verification(name);
       if (!st)
         report_.next_steps.push_back(fmt::format(

@@ -173,3 +173,44 @@ TEST_CASE("apply --output json: the external issuer's wait is exit 3 with what t
   for (const json& e : events) waiting += e["event"] == "action-waiting" ? 1 : 0;
   CHECK(waiting == 2);
 }
+
+TEST_CASE(
+    "apply --output json: a failed health gate is an action-failed event and a failed "
+    "result",
+    "[reconciler][progress]") {
+  SimCluster c;
+  REQUIRE(c.node("edge2").ensure_booted());
+  sim::FaultConfig gone;
+  gone.restart_never_returns = true;
+  REQUIRE(c.node("edge2").set_faults(gone));
+  auto r = c.apply({"--output", "json"});
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  auto events = events_of(r.out);
+  REQUIRE_FALSE(events.empty());
+  const json& result = events.back();
+  CHECK(result["event"] == "result");
+  CHECK(result["status"] == "failed");
+  CHECK(result["exit_code"] == 1);
+  CHECK(result["failed_action"] == "edge2/wait-healthy");
+  CHECK_FALSE(result["next_steps"].empty());
+  size_t beats = 0;
+  bool failed = false;
+  for (const json& e : events) {
+    if (e["event"] == "heartbeat") {
+      CHECK_FALSE(failed);
+      ++beats;
+    }
+    if (e["event"] == "action-failed") {
+      CHECK(e["action"] == "edge2/wait-healthy");
+      CHECK(contains(e["message"].get<std::string>(), "edge2"));
+      failed = true;
+    }
+    // Nothing of edge3 after edge2 failed: it was never touched.
+    if (failed) CHECK(e.value("node", "") != "edge3");
+  }
+  CHECK(failed);
+  CHECK(beats == 12);  // every 10 s of the 120 s health gate
+  CHECK(contains(r.err, "edgecert: error: apply failed"));
+  CHECK(c.restarts("edge3") == 0);
+}
