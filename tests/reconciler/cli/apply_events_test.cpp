@@ -36,12 +36,16 @@ std::vector<json> events_of(const std::string& out) {
   return events;
 }
 
+void set_faults(SimCluster& c, const std::string& node, const sim::FaultConfig& faults) {
+  REQUIRE(c.node(node).ensure_booted());
+  REQUIRE(c.node(node).set_faults(faults));
+}
+
 // edge2 takes 45 s (virtual) to come back from its restart.
 void slow_edge2(SimCluster& c) {
-  REQUIRE(c.node("edge2").ensure_booted());
   sim::FaultConfig slow;
   slow.slow_restart_seconds = 45;
-  REQUIRE(c.node("edge2").set_faults(slow));
+  set_faults(c, "edge2", slow);
 }
 
 }  // namespace
@@ -52,10 +56,9 @@ TEST_CASE("apply: a line when each action starts and heartbeats during a long wa
   slow_edge2(c);
   // edge3 keeps answering for 15 s after accepting its restart, like a real
   // appliance shutting down.
-  REQUIRE(c.node("edge3").ensure_booted());
   sim::FaultConfig delayed;
   delayed.restart_delay_seconds = 15;
-  REQUIRE(c.node("edge3").set_faults(delayed));
+  set_faults(c, "edge3", delayed);
   auto r = c.apply();
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
@@ -179,10 +182,9 @@ TEST_CASE(
     "result",
     "[reconciler][progress]") {
   SimCluster c;
-  REQUIRE(c.node("edge2").ensure_booted());
   sim::FaultConfig gone;
   gone.restart_never_returns = true;
-  REQUIRE(c.node("edge2").set_faults(gone));
+  set_faults(c, "edge2", gone);
   auto r = c.apply({"--output", "json"});
   INFO(r.out << r.err);
   CHECK(r.status == 1);
