@@ -23,6 +23,7 @@ struct Paths {
   std::string cakey() const { return path_join(dir, "private/cakey.pem"); }
   std::string serial() const { return path_join(dir, "serial"); }
   std::string index() const { return path_join(dir, "index.txt"); }
+  std::string index_attr() const { return path_join(dir, "index.txt.attr"); }
   std::string crlnumber() const { return path_join(dir, "crlnumber"); }
   std::string crl() const { return path_join(dir, "crl.pem"); }
   std::string newcert(const std::string& serial) const {
@@ -48,6 +49,17 @@ std::string hex_increment(std::string hex) {
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
+}
+
+// Every peer's certificate carries the cluster FQDN as its subject, so the
+// database must allow one subject many times: without this attribute file
+// `openssl ca` assumes unique_subject = yes and refuses the folder ("TXT_DB
+// error number 2").
+constexpr const char* kIndexAttr = "unique_subject = no\n";
+
+Status ensure_index_attr(Env& env, const Paths& p) {
+  if (env.exists(p.index_attr())) return {};  // the operator's own choice stays
+  return env.write_file_atomic(p.index_attr(), kIndexAttr, 0644);
 }
 
 std::string oneline_subject(const pki::Certificate& c) {
@@ -155,6 +167,9 @@ class OpensslCa final : public Issuer {
 
     auto lock = DirLock::take(env_, paths_.lock());
     if (!lock) return std::unexpected(lock.error());
+    // A folder made before edgecert wrote the attribute file gets it now,
+    // before a second certificate with the same subject enters the index.
+    if (auto st = ensure_index_attr(env_, paths_); !st) return std::unexpected(st.error());
     auto serial_text = env_.read_file(paths_.serial());
     if (!serial_text) return std::unexpected(serial_text.error());
     std::string serial = trim(*serial_text);
@@ -292,6 +307,7 @@ Status init_openssl_ca(Env& env, const std::string& dir, const CaInitOptions& op
   if (auto st = pki::write_private_key(env, p.cakey(), *key); !st) return st;
   if (auto st = env.write_file_atomic(p.serial(), "1000\n", 0644); !st) return st;
   if (auto st = env.write_file_atomic(p.index(), "", 0644); !st) return st;
+  if (auto st = ensure_index_attr(env, p); !st) return st;
   if (auto st = env.write_file_atomic(p.crlnumber(), "1000\n", 0644); !st) return st;
   if (auto st = env.write_file_atomic(p.cacert(), cert->to_pem(), 0644); !st) return st;
   // An initial empty CRL so nodes configured with this CA's CRL find one.

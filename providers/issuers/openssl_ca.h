@@ -3,8 +3,10 @@
 // Layout (docs/issuers.md), the one the certificate guide's OpenSSL appendix
 // sets up: cacert.pem (the CA certificate, optionally followed by its own
 // issuers), private/cakey.pem (unencrypted, 0600, folder 0700), serial (next
-// serial, hex), index.txt (openssl ca's database), newcerts/<SERIAL>.pem,
-// crlnumber and crl.pem. Signing copies the requested SANs and sets EKU
+// serial, hex), index.txt (openssl ca's database) with index.txt.attr
+// (`unique_subject = no`: every peer's certificate has the cluster FQDN as its
+// subject; written by init, and by the next sign in a folder without one),
+// newcerts/<SERIAL>.pem, crlnumber and crl.pem. Signing copies the requested SANs and sets EKU
 // serverAuth + clientAuth (the guide's `copy_extensions = copy`), with
 // policy_anything. A lock file serialises concurrent signers of other
 // processes; sign() and revoke() may be called from several threads (apply

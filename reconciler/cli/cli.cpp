@@ -2,12 +2,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 
+#include <fmt/core.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "reconciler/cli/wiring.h"
+#include "schema/values.h"
 
 namespace edgecert {
 
@@ -25,6 +30,28 @@ const std::vector<CommandSpec>& command_table() {
   };
   return table;
 }
+
+namespace {
+
+// The first word that is not an option names the command (the top level has
+// no option taking a value). An unknown one gets the nearest command, the way
+// git does, instead of CLI11's "arguments were not expected".
+std::optional<std::string> unknown_command(const std::vector<std::string>& args) {
+  auto word = std::find_if(args.begin(), args.end(),
+                           [](const std::string& a) { return a.empty() || a[0] != '-'; });
+  if (word == args.end()) return std::nullopt;
+  std::vector<std::string> names;
+  for (const CommandSpec& cmd : command_table()) names.emplace_back(cmd.name);
+  if (std::find(names.begin(), names.end(), *word) != names.end()) return std::nullopt;
+  std::string msg = fmt::format("edgecert: unknown command '{}'.", *word);
+  if (auto near = schema::suggest(*word, names))
+    msg += fmt::format(" Did you mean '{}'?", *near);
+  else
+    msg += fmt::format(" Commands: {}.", fmt::join(names, ", "));
+  return msg + "\nRun 'edgecert --help' for usage.";
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
   std::vector<std::string> args;
@@ -45,6 +72,11 @@ int run_cli(const std::vector<std::string>& args, CliContext& ctx) {
   for (const CommandSpec& cmd : command_table()) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.description);
     actions.emplace_back(sub, cmd.setup(*sub, ctx));
+  }
+
+  if (auto unknown = unknown_command(args)) {
+    ctx.err << *unknown << "\n";
+    return kExitError;
   }
 
   // CLI11 parses a reversed vector (it pops from the back).

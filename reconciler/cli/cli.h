@@ -1,9 +1,12 @@
 // The edgecert command line.
 //
-// Conventions other tools depend on: exit 0 on success, 1 on any error (and 2
-// for "changes present" under `plan --detailed-exitcode`); diagnostics go to
-// stderr as `PATH:LINE:COL: severity: message`; `--output json` puts a single
-// JSON document on stdout and nothing else there.
+// Conventions other tools depend on: exit 0 on success, 1 on any error, 2
+// for "changes present" under `plan --detailed-exitcode`, 3 when apply stopped
+// cleanly to wait for something outside edgecert (signed certificates from
+// the external issuer's CA, or the next rollout window: run apply again then);
+// diagnostics go to stderr as `PATH:LINE:COL: severity: message`; `--output
+// json` puts JSON on stdout and nothing else there (one document; for apply,
+// one event per line, docs/apply-events.md).
 #pragma once
 
 #include <functional>
@@ -22,6 +25,7 @@ namespace edgecert {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitChanges = 2;
+inline constexpr int kExitWaiting = 3;
 
 // What a command may touch. Tests pass a MemoryEnv and string streams.
 struct CliContext {

@@ -5,9 +5,15 @@
 // --auto-approve refuses), execute. With a saved plan: apply exactly it, but
 // only if neither the spec file nor any node's live state changed since the
 // plan was made — otherwise refuse and say what changed, per node and field.
+// Progress: a line per action start and end and a heartbeat during waits; with
+// --output json one JSON event per line instead (docs/apply-events.md).
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include <memory>
+#include <mutex>
+
+#include "reconciler/cli/apply_events.h"
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/apply.h"
@@ -62,9 +68,10 @@ int render(const ApplyResult& r, CliContext& ctx) {
                              report.actions_done == 1 ? "" : "s");
       return kExitOk;
     case ApplyOutcome::kWaiting:
-      ctx.out << "\nApply incomplete: waiting for signed certificates; nothing was disrupted.\n";
+      // Not done and not failed: its own exit status, so CI can tell.
+      ctx.out << fmt::format("\nApply incomplete: {}.\n", report.message);
       for (const auto& n : report.next_steps) ctx.out << "  " << n << "\n";
-      return kExitOk;
+      return kExitWaiting;
     case ApplyOutcome::kFailed:
     case ApplyOutcome::kAborted:
       ctx.err << fmt::format("\nedgecert: error: apply {}: {}\n",
@@ -75,6 +82,34 @@ int render(const ApplyResult& r, CliContext& ctx) {
   return kExitError;
 }
 
+// Text progress: one line per event, whole lines even when a heartbeat comes
+// from another thread.
+std::function<void(const ProgressEvent&)> progress_lines(CliContext& ctx) {
+  auto mu = std::make_shared<std::mutex>();
+  return [&ctx, mu](const ProgressEvent& e) {
+    std::lock_guard<std::mutex> lock(*mu);
+    ctx.out << progress_line(e) << "\n" << std::flush;
+  };
+}
+
+// --output json: events only on stdout; nobody can answer a prompt there.
+int apply_with_events(ApplyRequest req, bool auto_approve, CliContext& ctx) {
+  ApplyEventStream events(ctx);
+  if (!auto_approve && !read_saved_plan(ctx.env, req.input)) {
+    ApplyResult refused;
+    refused.error = Error{ErrorCode::kInvalidArgument,
+                          "apply --output json cannot ask for approval: review the plan and add "
+                          "--auto-approve, or apply a plan saved by 'edgecert plan --out FILE'; "
+                          "nothing was changed"};
+    return events.finish(refused);
+  }
+  req.notice = [&events](const std::string& line) { events.notice(line); };
+  req.progress = [&events](const ProgressEvent& e) { events.progress(e); };
+  ApplyResult result = apply(ctx.env, req);
+  for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
+  return events.finish(result);
+}
+
 }  // namespace
 
 std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
@@ -82,6 +117,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     std::string input;
     bool auto_approve = false;
     bool ignore_windows = false;
+    std::string output = "text";
     NodeOptions node;
   };
   auto o = std::make_shared<Opts>();
@@ -90,6 +126,10 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
   app.add_flag("--auto-approve", o->auto_approve, "Do not ask for approval");
   app.add_flag("--ignore-windows", o->ignore_windows,
                "Apply even outside the spec's rollout windows");
+  app.add_option("--output,-o", o->output,
+                 "Output format: text, or json (one event per line, for CI; needs "
+                 "--auto-approve or a saved plan)")
+      ->check(CLI::IsMember({"text", "json"}));
   add_node_options(app, o->node, true);
 
   return [o, &ctx]() -> int {
@@ -97,10 +137,11 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     req.input = o->input;
     req.options = o->node;
     req.ignore_windows = o->ignore_windows;
+    if (o->output == "json") return apply_with_events(std::move(req), o->auto_approve, ctx);
     req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n"; };
     req.approve = [&ctx, o](const Plan& plan) { return ask_approval(plan, o->auto_approve, ctx); };
     req.on_execute = [&ctx] { ctx.out << "\n"; };
-    req.progress = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
+    req.progress = progress_lines(ctx);
     ApplyResult result = apply(ctx.env, req);
     for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
     return render(result, ctx);

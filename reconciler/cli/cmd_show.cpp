@@ -3,8 +3,10 @@
 //
 // Field labels follow `openssl x509 -text` so operators can compare output.
 // Keys show their type and size only, never key material. Exit 1 when any
-// file cannot be read or decoded ("PATH: block N: ..." on stderr); findings
-// themselves do not change the exit status (show is for looking).
+// file cannot be read or decoded ("PATH: block N: ..." on stderr), and when
+// the --key given does not match a server certificate shown (the one question
+// --key asks); other findings do not change the exit status (show is for
+// looking).
 #include <fmt/core.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -268,6 +270,11 @@ void print_object(std::ostream& out, const std::string& path, const Shown& s) {
   }
 }
 
+bool key_mismatch(const std::vector<pki::Finding>& findings) {
+  return std::any_of(findings.begin(), findings.end(),
+                     [](const pki::Finding& f) { return f.id == "key-mismatch"; });
+}
+
 }  // namespace
 
 std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
@@ -328,6 +335,11 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
           opts.now = now;
           if (pair_key) opts.key = &*pair_key;
           s.findings = pki::check_certificate(*d.certificate, s.as_ca, opts);
+          if (!s.as_ca && key_mismatch(s.findings)) {
+            ctx.err << fmt::format("edgecert: error: {} does not match the certificate '{}' in {}\n",
+                                   o->key, d.certificate->subject_cn(), path);
+            ok = false;
+          }
         } else if (d.request) {
           s.findings = pki::check_request(*d.request);
         } else if (d.crl) {

@@ -16,6 +16,9 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
   if (with_targets) {
     app.add_option("--target", o.targets, "Only change this node (repeatable)");
     app.add_option("--exclude", o.excludes, "Do not change this node (repeatable)");
+    app.add_option("--replace", o.replace,
+                   "Reissue this node's certificate even when it matches the spec, through the "
+                   "same one-node-at-a-time rollout (repeatable)");
   }
 }
 

@@ -16,7 +16,8 @@ class App;
 namespace edgecert {
 
 using NodeOptions = SessionOptions;
-// --sim-dir, --state-dir, --insecure (+ --target/--exclude with `with_targets`).
+// --sim-dir, --state-dir, --insecure (+ --target/--exclude/--replace with
+// `with_targets`: plan and apply).
 void add_node_options(CLI::App& app, NodeOptions& options, bool with_targets);
 
 // open_session with its diagnostics, warnings and error printed to ctx.err;

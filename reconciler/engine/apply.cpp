@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "providers/base/time.h"
+#include "reconciler/engine/heartbeat.h"
 #include "reconciler/engine/journal.h"
 #include "reconciler/engine/lock.h"
 #include "reconciler/engine/node_runner.h"
@@ -88,8 +89,13 @@ std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path)
 
 ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   // The executor generates and signs CSRs on several threads, and the nodes
-  // and the issuer opened below share this Env.
-  SynchronizedEnv env(base_env);
+  // and the issuer opened below share this Env; outside it, everything below
+  // sleeps through the HeartbeatEnv: that is where heartbeats come from
+  // (heartbeat.h; WaitScope finds it as the Env it is given, and its sliced
+  // sleeps hold the synchronising mutex one slice at a time).
+  SynchronizedEnv shared_env(base_env);
+  HeartbeatEnv env(shared_env);
+  if (req.progress) env.set_sink(req.progress);
   ApplyResult result;
   auto notice = [&](const std::string& line) {
     if (req.notice) req.notice(line);
@@ -105,10 +111,10 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
     // The path as given works when apply runs where plan ran (the CI case);
     // the absolute one when it does not.
     spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;
-    if (!options.targets.empty() || !options.excludes.empty())
-      return refused(
-          std::move(result),
-          invalid("--target/--exclude cannot change a saved plan; plan again with them"));
+    if (!options.targets.empty() || !options.excludes.empty() || !options.replace.empty())
+      return refused(std::move(result),
+                     invalid("--target/--exclude/--replace cannot change a saved plan; plan "
+                             "again with them"));
     options.targets = saved->targets;
   }
 

@@ -8,7 +8,8 @@
 // the spec file or any node's live state changed since it was made.
 //
 // Nothing is printed here: the caller is told through the callbacks (in this
-// order: notices, the plan for approval, the start of execution, progress)
+// order: notices, the plan for approval, the start of execution, progress
+// events)
 // and renders the returned result. Any refusal before the first action leaves
 // everything as it was: no node touched, no lock left.
 #pragma once
@@ -35,8 +36,11 @@ struct ApplyRequest {
   std::function<bool(const Plan&)> approve;
   // Called once, right before the first action runs.
   std::function<void()> on_execute;
-  // One line per step of the executor.
-  std::function<void(const std::string&)> progress;
+  // Typed progress (progress.h): the executor's run and action events, and a
+  // heartbeat at least every kHeartbeatInterval of the Env's clock while an
+  // action (or the wait for a node before planning) waits. May be called
+  // from more than one thread; the caller serialises its output.
+  std::function<void(const ProgressEvent&)> progress;
   // Tests: called after each journal write; false stops the run as if killed.
   std::function<bool(long seq)> after_journal_write;
 };

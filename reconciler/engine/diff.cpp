@@ -250,7 +250,8 @@ ClusterTlsChange tls_change(const spec::Spec& spec, const ClusterLive& live,
 
 Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
                                  const DesiredTrust& trust, Env& env, TimePoint now,
-                                 const std::vector<std::string>& targets) {
+                                 const std::vector<std::string>& targets,
+                                 const std::vector<std::string>& replace) {
   auto targeted = [&](const std::string& peer) {
     return targets.empty() || std::find(targets.begin(), targets.end(), peer) != targets.end();
   };
@@ -315,6 +316,14 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
             "the next restart: " +
             join(staged.problems));
       }
+    }
+    // Forced renewal: a good certificate (serving, or staged awaiting its
+    // restart) is reissued all the same; work already planned stays as it is.
+    if ((d.certificate == CertificateChange::kNone ||
+         d.certificate == CertificateChange::kRestartOnly) &&
+        std::find(replace.begin(), replace.end(), peer.name) != replace.end()) {
+      d.certificate = CertificateChange::kReissue;
+      d.certificate_reasons = {"replacement requested with --replace"};
     }
     if ((d.certificate == CertificateChange::kReissue ||
          d.certificate == CertificateChange::kDeployOnly) &&

@@ -128,8 +128,12 @@ struct ClusterDiff {
 // nodes before diffing).
 // `targets` (peer names; empty = all) limits what will change: a node outside
 // it keeps its certificates, so the CAs they chain to are never pruned.
+// `replace` (peer names, `--replace`): these nodes get a new certificate even
+// when theirs matches the spec (reason "replacement requested with
+// --replace"), through the same rollout as any reissue.
 Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
                                  const DesiredTrust& trust, Env& env, TimePoint now,
-                                 const std::vector<std::string>& targets = {});
+                                 const std::vector<std::string>& targets = {},
+                                 const std::vector<std::string>& replace = {});
 
 }  // namespace edgecert

@@ -10,6 +10,7 @@
 
 #include "providers/base/time.h"
 #include "reconciler/engine/dry_run_runner.h"
+#include "reconciler/engine/heartbeat.h"
 
 namespace edgecert {
 namespace {
@@ -28,6 +29,7 @@ class Run {
                   {"actions", plan_.actions.size()},
                   {"plan_created_at", plan_.created_at}};
     if (!journal(JournalEvent::kRunStart, nullptr, "", start)) return aborted();
+    announce_run();
     bool waiting = false;
     for (size_t i = 0; i < plan_.actions.size(); ++i) {
       const Action& a = plan_.actions[i];
@@ -59,6 +61,7 @@ class Run {
         break;
       }
       if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return aborted();
+      progress(a, ProgressKind::kActionStart, a.reason);
       if (t.disruptive || t.window_gated) disrupted_ = true;
       Attempt at = attempt(a, /*on_worker=*/false);
       Settled s = settle(a, at, waiting);
@@ -77,12 +80,17 @@ class Run {
   }
 
  private:
+  // A transient failure about to be retried after `backoff`.
+  struct RetryNote {
+    std::string error;
+    std::chrono::milliseconds backoff{0};
+  };
   // One action's run: its result and how long it took.
   struct Attempt {
     Result<ActionOutput> result = ActionOutput{};
     TimePoint started;
     std::chrono::milliseconds elapsed{0};
-    std::vector<std::string> notes;  // retry notices, reported by the run's thread
+    std::vector<RetryNote> notes;  // retry notices, reported by the run's thread
   };
 
   // `on_worker`: called from a worker thread of the concurrent phase, so
@@ -104,13 +112,13 @@ class Run {
   Settled settle(const Action& a, Attempt& at, bool& waiting, bool defer_recovery = false) {
     const ActionTraits& t = a.traits();
     Result<ActionOutput>& r = at.result;
-    for (const auto& note : at.notes) progress(a, note);
+    for (const auto& note : at.notes)
+      progress(a, ProgressKind::kRetry, note.error, {}, note.backoff);
     if (!r || r->waiting) {
       std::string msg = r ? r->message : r.error().message;
       if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return Settled::kAborted;
       audit(a, r ? "waiting" : "failed", msg, at.started);
-      progress(
-          a, fmt::format("{} ({})", r ? "waiting" : "FAILED: " + msg, format_elapsed(at.elapsed)));
+      progress(a, r ? ProgressKind::kActionWaiting : ProgressKind::kActionFailed, msg, at.elapsed);
       if (r) {
         waiting = true;
         report_.outcome = ApplyOutcome::kWaiting;
@@ -139,8 +147,7 @@ class Run {
       relaxed_.push_back(a.node);
     audit(a, "done", r->message, at.started);
     ++report_.actions_done;
-    progress(a, fmt::format("{} ({})", r->message.empty() ? "done" : r->message,
-                            format_elapsed(at.elapsed)));
+    progress(a, ProgressKind::kActionDone, r->message, at.elapsed);
     return Settled::kContinue;
   }
 
@@ -204,9 +211,11 @@ class Run {
         if (waiting && !a.traits().while_waiting) return PhaseEnd::kStop;
         return refuse_undone(a, *undone_dependency(a)) ? PhaseEnd::kStop : PhaseEnd::kAborted;
       }
-      for (const Action* a : wave)
+      for (const Action* a : wave) {
         if (!journal(JournalEvent::kActionStart, a, a->reason, json::object()))
           return PhaseEnd::kAborted;
+        progress(*a, ProgressKind::kActionStart, a->reason);
+      }
       std::vector<Attempt> attempts = run_wave(wave);
       bool stop = false;
       for (size_t k = 0; k < wave.size(); ++k) {
@@ -282,12 +291,37 @@ class Run {
     if (ctx_.audit) ctx_.audit(a, outcome, msg, t0, ctx_.env.now());
   }
 
-  void progress(const Action& a, const std::string& what) {
+  void announce_run() {
+    if (!ctx_.progress) return;
+    ProgressEvent e;
+    e.kind = ProgressKind::kRunStart;
+    e.at = ctx_.env.now();
+    e.run_id = ctx_.run_id;
+    e.cluster = plan_.cluster;
+    e.actions = plan_.actions.size();
+    e.nodes = positions_;
+    e.message = plan_.summary_line();
+    ctx_.progress(e);
+  }
+
+  // Called from the run's thread only (workers hand retries back as notes).
+  void progress(const Action& a, ProgressKind kind, const std::string& message,
+                std::chrono::milliseconds elapsed = {},
+                std::optional<std::chrono::milliseconds> limit = std::nullopt) {
     if (!ctx_.progress) return;
     auto it = std::find(positions_.begin(), positions_.end(), a.node);
-    size_t pos = it == positions_.end() ? 0 : static_cast<size_t>(it - positions_.begin()) + 1;
-    ctx_.progress(fmt::format("[{}/{} {}] {}: {}", pos, positions_.size(), a.node,
-                              action_kind_name(a.kind()), what));
+    ProgressEvent e;
+    e.kind = kind;
+    e.at = ctx_.env.now();
+    e.action = a.id;
+    e.node = a.node;
+    e.action_kind = action_kind_name(a.kind());
+    e.position = it == positions_.end() ? 0 : static_cast<size_t>(it - positions_.begin()) + 1;
+    e.of = positions_.size();
+    e.message = message;
+    e.elapsed = elapsed;
+    e.limit = limit;
+    ctx_.progress(e);
   }
 
   bool may_retry(const Action& a) const {
@@ -307,7 +341,7 @@ class Run {
   // retried with backoff as the kind's retry policy allows. A restart is
   // checked first: a node that went down after the lost reply did restart.
   // Retry notices go to `notes` when set (a worker thread), else to progress.
-  Result<ActionOutput> run_with_retries(const Action& a, std::vector<std::string>* notes) {
+  Result<ActionOutput> run_with_retries(const Action& a, std::vector<RetryNote>* notes) {
     constexpr int kAttempts = 4;
     std::chrono::milliseconds backoff(500);
     Result<ActionOutput> r = ctx_.runner.run(a);
@@ -316,13 +350,14 @@ class Run {
       if (!may_retry(a)) return r;
       if (a.traits().retry == RetryPolicy::kRestart)
         if (auto happened = ctx_.runner.restart_happened(a)) return ActionOutput{*happened};
-      std::string note = fmt::format("transient failure, retrying in {}: {}",
-                                     format_elapsed(backoff), r.error().message);
       if (notes)
-        notes->push_back(std::move(note));
+        notes->push_back({r.error().message, backoff});
       else
-        progress(a, note);
-      ctx_.env.sleep_for(backoff);
+        progress(a, ProgressKind::kRetry, r.error().message, {}, backoff);
+      {
+        WaitScope wait(ctx_.env, a, "waiting to retry after a transient failure", backoff);
+        ctx_.env.sleep_for(backoff);
+      }
       backoff *= 2;
       r = ctx_.runner.run(a);
     }
@@ -377,6 +412,7 @@ class Run {
     a.params = default_params(ActionKind::kSetTlsVerification);
     a.reason = reason;
     if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return false;
+    progress(a, ProgressKind::kActionStart, a.reason);
     auto st = ctx_.runner.restore_tls_verification(name);
     if (!st)
       report_.next_steps.push_back(fmt::format(
@@ -386,7 +422,10 @@ class Run {
     if (!journal(st ? JournalEvent::kActionDone : JournalEvent::kActionFailed, &a,
                  st ? "restored" : st.error().message, json::object()))
       return false;
-    progress(a, st ? "restored to " + restore_to : "FAILED: " + st.error().message);
+    if (st)
+      progress(a, ProgressKind::kActionDone, "restored to " + restore_to);
+    else
+      progress(a, ProgressKind::kActionFailed, st.error().message);
     return true;
   }
 

@@ -38,6 +38,7 @@
 #include "reconciler/engine/journal.h"
 #include "reconciler/engine/live_state.h"
 #include "reconciler/engine/plan.h"
+#include "reconciler/engine/progress.h"
 #include "reconciler/engine/runner.h"
 
 namespace edgecert {
@@ -58,8 +59,11 @@ struct ExecutorContext {
   // or after it: the run stops cleanly (kWaiting) and the next window's apply
   // resumes.
   std::optional<TimePoint> window_closes;
-  // One line per step, e.g. "[2/3 edge2] restart: up after 41s".
-  std::function<void(const std::string&)> progress;
+  // Typed progress (progress.h): run-start, then per action start and
+  // done/failed/waiting, and retries; progress_line() renders one for people
+  // ("[2/3 edge2] restart: node went down (0.4s)"). Heartbeats come from the
+  // waits themselves (heartbeat.h), not from here.
+  std::function<void(const ProgressEvent&)> progress;
   // Called after each journal write with its sequence number (tests kill the
   // run there); returning false stops the run as if killed.
   std::function<bool(long seq)> after_journal_write;

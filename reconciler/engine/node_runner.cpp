@@ -10,6 +10,7 @@
 #include "providers/pki/csr.h"
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
+#include "reconciler/engine/heartbeat.h"
 
 namespace edgecert {
 namespace {
@@ -181,6 +182,8 @@ struct NodeRunner::Handlers {
     }
     if (chain.empty()) {
       issuer::SignRequest req{r.spec_.name, a.node, st->pending_csr->pem, pa.csr.digest};
+      WaitScope wait(r.env_, a, "waiting for the " + r.issuer_->type() + " issuer to sign",
+                     std::nullopt);
       auto out = r.issuer_->sign(req);
       if (!out) return fail(out.error());
       if (out->state == issuer::SignState::kWaiting) {
@@ -228,7 +231,10 @@ struct NodeRunner::Handlers {
                           {{"leaf_sha256", fp}}};
     }
     if (auto e = r.pending_csr_problem(*st, *pr)) return fail(*e);
-    if (auto s2 = p.acme_sign(); !s2) return fail(s2.error());
+    {
+      WaitScope wait(r.env_, a, "waiting for the node's ACME service to sign", std::nullopt);
+      if (auto s2 = p.acme_sign(); !s2) return fail(s2.error());
+    }
     auto after = p.read_state();
     if (!after) return fail(after.error());
     auto pending = pending_acme_chain(*after);
@@ -365,7 +371,9 @@ struct NodeRunner::Handlers {
   // with its staged certificate active and no restart pending.
   Out operator()(const RestartParams&) {
     if (auto st = p.restart(); !st) return fail(st.error());
-    auto deadline = r.env_.now() + std::chrono::seconds(600);
+    constexpr std::chrono::seconds kGoDownTimeout{600};
+    WaitScope wait(r.env_, a, "waiting for the node to go down for its restart", kGoDownTimeout);
+    auto deadline = r.env_.now() + kGoDownTimeout;
     for (;;) {
       auto st = p.read_state();
       if (!st && st.error().code == ErrorCode::kUnavailable) return ActionOutput{"node went down"};
@@ -380,6 +388,7 @@ struct NodeRunner::Handlers {
 
   Out operator()(const WaitHealthyParams& pa) {
     TimePoint t0 = r.env_.now();
+    WaitScope wait(r.env_, a, "waiting for the node to come back", pa.timeout);
     if (auto st = p.wait_until_up(pa.timeout); !st) return fail(st.error());
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(r.env_.now() - t0);
     return ActionOutput{"up after " + format_elapsed(took)};
@@ -484,6 +493,8 @@ Result<ActionOutput> NodeRunner::run(const Action& a) {
   if (!p)
     return Error::InvalidArgument("not a peer of this cluster")
         .at(a.node, action_kind_name(a.kind()));
+  // Any other wait inside an action (a provider's retry backoff) still beats.
+  WaitScope wait(env_, a, std::string(action_kind_name(a.kind())) + " in progress", std::nullopt);
   Result<ActionOutput> out = std::visit(Handlers{*this, a, *p}, a.params);
   if (out) return out;
   // Provider errors already name node and action (Error::node); others get

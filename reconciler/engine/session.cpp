@@ -9,6 +9,7 @@
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "reconciler/engine/executor.h"
+#include "reconciler/engine/heartbeat.h"
 #include "reconciler/engine/windows.h"
 #include "schema/loader.h"
 
@@ -37,7 +38,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
   s.state_dir = path_join(root, s.spec.name);
 
   // Targets: every name must be a peer; --exclude removes from the set.
-  for (const auto* list : {&options.targets, &options.excludes})
+  for (const auto* list : {&options.targets, &options.excludes, &options.replace})
     for (const auto& name : *list)
       if (!s.spec.find_peer(name)) {
         std::vector<std::string> peers;
@@ -57,6 +58,12 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
     if (s.targets.empty())
       return fail(Error{ErrorCode::kInvalidArgument, "--target/--exclude leave no node to change"});
   }
+  for (const auto& name : options.replace)
+    if (!s.targets.empty() &&
+        std::find(s.targets.begin(), s.targets.end(), name) == s.targets.end())
+      return fail(Error{ErrorCode::kInvalidArgument,
+                        fmt::format("--replace {}: the node is outside --target/--exclude", name)});
+  s.replace = options.replace;
 
   if (options.insecure)
     out.warnings.push_back(
@@ -105,6 +112,8 @@ ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify&
       if (notify)
         notify(fmt::format("{}: unreachable ({}); waiting up to {}s for it to come back", n.peer,
                            n.error->message, timeout.count()));
+      WaitScope wait(session.open_context->env, n.peer,
+                     "waiting for the node to come back before planning", timeout);
       if (auto st = session.nodes.find(n.peer)->wait_until_up(timeout); st) waited = true;
     }
     if (waited) live = read_cluster(session.nodes);
@@ -114,7 +123,7 @@ ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify&
 
 Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   TimePoint now = env.now();
-  auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets);
+  auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets, s.replace);
   if (!diff) return std::unexpected(diff.error());
   std::vector<std::string> reissued;
   for (const auto& d : diff->nodes)

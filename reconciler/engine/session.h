@@ -26,6 +26,7 @@ struct SessionOptions {
   bool insecure = false;              // HTTPS: skip management certificate checks
   std::vector<std::string> targets;   // only these peers (empty = all)
   std::vector<std::string> excludes;  // never these peers
+  std::vector<std::string> replace;   // reissue these peers' certificates anyway (--replace)
 };
 
 struct Session {
@@ -39,6 +40,7 @@ struct Session {
   DesiredTrust trust;
   ManagementTrust management_trust;  // what edgecert's https:// connection trusts
   std::vector<std::string> targets;  // resolved: empty = all peers
+  std::vector<std::string> replace;  // peers whose certificate is reissued anyway
 };
 
 // The outcome of open_session: a session, or why there is none. Nothing is

@@ -136,6 +136,91 @@ TEST_CASE("openssl-ca: revoke marks the index and publishes a CRL listing the se
   CHECK(foreign.error().code == ErrorCode::kNotFound);
 }
 
+namespace {
+
+// The minimal openssl.cnf of docs/issuers.md for `openssl ca` on the folder.
+std::string openssl_ca_config(const std::string& ca) {
+  return fmt::format(
+      "[ ca ]\ndefault_ca = edgecert\n[ edgecert ]\ndir = {}\n"
+      "database = $dir/index.txt\nnew_certs_dir = $dir/newcerts\n"
+      "certificate = $dir/cacert.pem\nprivate_key = $dir/private/cakey.pem\n"
+      "serial = $dir/serial\ncrlnumber = $dir/crlnumber\ndefault_md = sha256\n"
+      "default_crl_days = 30\npolicy = policy_anything\n"
+      "[ policy_anything ]\ncommonName = supplied\n",
+      ca);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "openssl-ca: the real openssl ca revokes and publishes CRLs on a folder edgecert signed "
+    "two same-subject certificates into",
+    "[issuer][openssl]") {
+  testing::TempDir dir;
+  auto env = make_posix_env();
+  std::string ca = dir.file("ca");
+  REQUIRE(init_openssl_ca(*env, ca, fast_ca()));
+  CHECK(*env->read_file(ca + "/index.txt.attr") == "unique_subject = no\n");
+  std::string cnf = dir.file("openssl.cnf");
+  REQUIRE(env->write_file_atomic(cnf, openssl_ca_config(ca), 0644));
+
+  SECTION("a folder from before the attribute file gets it on the next sign") {
+    REQUIRE(env->remove_file(ca + "/index.txt.attr"));
+  }
+  SECTION("an operator's own attribute file is left as it is") {
+    REQUIRE(env->write_file_atomic(ca + "/index.txt.attr", "unique_subject = no\n# mine\n", 0644));
+  }
+
+  // Two peers, one subject (the cluster FQDN), as every rollout signs them.
+  auto issuer = make_openssl_ca_issuer(*env, ca);
+  std::vector<pki::Certificate> leaves;
+  for (const char* node : {"edge1", "edge2", "edge3"}) {
+    auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+    REQUIRE(key);
+    auto out = issuer->sign({"tokyo", node,
+                             make_csr(*key, "edge.example.com", {"edge.example.com"}).to_pem(),
+                             spec::Digest::kSha256});
+    REQUIRE(out);
+    leaves.push_back(out->chain.front());
+  }
+  auto attr = env->read_file(ca + "/index.txt.attr");
+  REQUIRE(attr);
+  CHECK(attr->rfind("unique_subject = no\n", 0) == 0);
+
+  auto revoke = testing::run_command(fmt::format(
+      "openssl ca -config {} -revoke {}/newcerts/1000.pem -crl_reason superseded 2>&1", cnf, ca));
+  INFO(revoke.out);
+  REQUIRE(revoke.status == 0);
+  CHECK(revoke.out.find("TXT_DB") == std::string::npos);
+  auto gencrl = testing::run_command(
+      fmt::format("openssl ca -config {} -gencrl -out {}/crl.pem 2>&1", cnf, ca));
+  INFO(gencrl.out);
+  REQUIRE(gencrl.status == 0);
+  auto crl = testing::run_command(fmt::format("openssl crl -in {}/crl.pem -noout -text 2>&1", ca));
+  CHECK(crl.out.find("Serial Number: 1000") != std::string::npos);
+
+  // And back: edgecert reads what openssl wrote, revokes another serial and
+  // signs again; openssl ca still accepts the folder.
+  REQUIRE(issuer->revoke(leaves[1], RevocationReason::kSuperseded));
+  auto index = *env->read_file(ca + "/index.txt");
+  CHECK(index.find("R\t") == 0);
+  CHECK(index.find(",superseded\t1001\t") != std::string::npos);
+  auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  REQUIRE(key);
+  REQUIRE(issuer->sign({"tokyo", "edge1",
+                        make_csr(*key, "edge.example.com", {"edge.example.com"}).to_pem(),
+                        spec::Digest::kSha256}));
+  auto again =
+      testing::run_command(fmt::format("openssl ca -config {} -revoke {}/newcerts/1002.pem 2>&1 && "
+                                       "openssl ca -config {} -gencrl -out {}/crl.pem 2>&1 && "
+                                       "openssl crl -in {}/crl.pem -noout -text 2>&1",
+                                       cnf, ca, cnf, ca, ca));
+  INFO(again.out);
+  REQUIRE(again.status == 0);
+  for (const char* serial : {"1000", "1001", "1002"})
+    CHECK(again.out.find(std::string("Serial Number: ") + serial) != std::string::npos);
+}
+
 TEST_CASE("openssl-ca: garbage CSRs are refused with the node named", "[issuer]") {
   testing::TempDir dir;
   auto env = make_posix_env();

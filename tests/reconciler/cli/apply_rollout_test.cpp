@@ -11,6 +11,7 @@
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
 #include "providers/pki/signer.h"
+#include "reconciler/cli/cli.h"
 #include "tests/support/sim_cluster.h"
 
 using namespace edgecert;
@@ -258,9 +259,14 @@ TEST_CASE("external issuer: CSRs for every node, a clean stop, then pick-up and 
   SimCluster c(o);
   auto first = c.apply();
   INFO(first.out << first.err);
-  REQUIRE(first.status == 0);
+  REQUIRE(first.status == kExitWaiting);  // its own exit status: not done, not failed
   CHECK(contains(first.out, "Apply incomplete: waiting for signed certificates"));
-  CHECK(contains(first.out, "waiting for signed certificate"));
+  // What to put where, per node.
+  for (const auto& name : c.peer_names())
+    CHECK(contains(first.out, fmt::format("submit cluster/req/test/{0}.csr to your CA and place "
+                                          "the signed certificate (PEM or DER) at "
+                                          "cluster/certs/test/{0}.pem",
+                                          name)));
   for (const auto& name : c.peer_names()) {
     CHECK(c.memory.exists("cluster/req/test/" + name + ".csr"));
     CHECK(c.restarts(name) == 0);
@@ -361,7 +367,7 @@ TEST_CASE("external issuer: a wrong certificate is refused before any node is di
   o.issuer = "{type: external, requestsDir: req, certificatesDir: certs}";
   o.spec_extra = "  trustedCAs: {certificates: [ca/cacert.pem]}\n";
   SimCluster c(o);
-  REQUIRE(c.apply().status == 0);  // waiting; CSRs written
+  REQUIRE(c.apply().status == kExitWaiting);  // CSRs written
   auto ca_cert = c.ca_certificates().front();
   auto ca_key =
       pki::PrivateKey::parse(*c.memory.read_file("cluster/ca/private/cakey.pem"), "cakey.pem");

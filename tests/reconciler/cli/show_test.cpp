@@ -64,6 +64,36 @@ TEST_CASE("show: findings are listed under the object", "[show]") {
   CHECK(has(m.out, "[key-mismatch]"));
 }
 
+TEST_CASE("show --key: a key that does not match the certificate exits 1, text and JSON",
+          "[show]") {
+  TestPki p;
+  MemoryEnv env(test_now());
+  env.put("/in/leaf.pem", p.leaf.to_pem());
+  env.put("/in/leaf.key", must(p.leaf_key.to_pem()).str());
+  env.put("/in/other.key", must(p.root_key.to_pem()).str());
+
+  auto text = run_cli({"show", "--key", "/in/other.key", "/in/leaf.pem"}, &env);
+  INFO(text.out << text.err);
+  CHECK(text.status == 1);
+  CHECK(has(text.out, "[key-mismatch]"));
+  CHECK(has(text.err,
+            "/in/other.key does not match the certificate 'edge1.example.com' in "
+            "/in/leaf.pem"));
+
+  auto json = run_cli({"show", "-o", "json", "--key", "/in/other.key", "/in/leaf.pem"}, &env);
+  INFO(json.out << json.err);
+  CHECK(json.status == 1);
+  auto j = nlohmann::json::parse(json.out);
+  CHECK(j["ok"] == false);
+
+  // The right key: exit 0, no mismatch.
+  auto good = run_cli({"show", "-o", "json", "--key", "/in/leaf.key", "/in/leaf.pem"}, &env);
+  INFO(good.out << good.err);
+  CHECK(good.status == 0);
+  CHECK(nlohmann::json::parse(good.out)["ok"] == true);
+  CHECK_FALSE(has(good.out, "key-mismatch"));
+}
+
 TEST_CASE("show: keys show type and size only, never key material", "[show]") {
   PrivateKey key = must(PrivateKey::generate(pki::KeyAlgorithm::kRsa, 2048));
   std::string pem = must(key.to_pem()).str();

@@ -150,7 +150,7 @@ struct Harness {
   ExecutorContext ctx{memory, fake, journal, "run-1"};
   std::vector<std::string> progress;
   Harness() {
-    ctx.progress = [this](const std::string& line) { progress.push_back(line); };
+    ctx.progress = [this](const ProgressEvent& e) { progress.push_back(progress_line(e)); };
   }
   std::vector<JournalEntry> entries() {
     auto all = journal.read_all();
