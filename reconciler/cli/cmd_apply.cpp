@@ -5,10 +5,15 @@
 // --auto-approve refuses), execute. With a saved plan: apply exactly it, but
 // only if neither the spec file nor any node's live state changed since the
 // plan was made — otherwise refuse and say what changed, per node and field.
+//
+// SIGINT/SIGTERM (interrupt.h): the run stops after the action in flight,
+// restores TLS verification when every node serves a valid certificate,
+// releases the lock, prints every node's state and exits 130 / 143.
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/apply.h"
 
@@ -38,7 +43,8 @@ bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx) {
   return true;
 }
 
-int render(const ApplyResult& r, CliContext& ctx) {
+// `interrupted_exit`: the exit status after a stop request (128 + signal).
+int render(const ApplyResult& r, CliContext& ctx, int interrupted_exit) {
   for (const std::string& w : r.warnings) ctx.err << "edgecert: warning: " << w << "\n";
   switch (r.status) {
     case ApplyStatus::kRefused:
@@ -47,6 +53,10 @@ int render(const ApplyResult& r, CliContext& ctx) {
       return kExitError;
     case ApplyStatus::kCancelled:
       return kExitError;
+    case ApplyStatus::kInterrupted:
+      ctx.err << "\nedgecert: apply interrupted before any change; nothing was changed and the "
+                 "lock is released.\n";
+      return interrupted_exit;
     case ApplyStatus::kNoChanges:
       ctx.out << render_plan_text(r.plan);
       return kExitOk;
@@ -65,6 +75,12 @@ int render(const ApplyResult& r, CliContext& ctx) {
       ctx.out << "\nApply incomplete: waiting for signed certificates; nothing was disrupted.\n";
       for (const auto& n : report.next_steps) ctx.out << "  " << n << "\n";
       return kExitOk;
+    case ApplyOutcome::kInterrupted:
+      ctx.err << fmt::format("\nedgecert: apply {} ({} action{} done); the lock is released.\n",
+                             report.message, report.actions_done,
+                             report.actions_done == 1 ? "" : "s");
+      for (const auto& n : report.next_steps) ctx.err << "  " << n << "\n";
+      return interrupted_exit;
     case ApplyOutcome::kFailed:
     case ApplyOutcome::kAborted:
       ctx.err << fmt::format("\nedgecert: error: apply {}: {}\n",
@@ -82,6 +98,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     std::string input;
     bool auto_approve = false;
     bool ignore_windows = false;
+    std::string lock_timeout = "0";
     NodeOptions node;
   };
   auto o = std::make_shared<Opts>();
@@ -91,19 +108,27 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
   app.add_flag("--ignore-windows", o->ignore_windows,
                "Apply even outside the spec's rollout windows");
   add_node_options(app, o->node, true);
+  add_lock_timeout_option(app, o->lock_timeout);
 
   return [o, &ctx]() -> int {
+    auto lock_timeout = parse_lock_timeout(o->lock_timeout, ctx);
+    if (!lock_timeout) return kExitError;
+    InterruptScope interrupts(InterruptScope::Mode::kStop);
     ApplyRequest req;
+    req.lock_timeout = *lock_timeout;
+    req.stop = interrupts.token();
     req.input = o->input;
     req.options = o->node;
     req.ignore_windows = o->ignore_windows;
-    req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n"; };
+    req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
     req.approve = [&ctx, o](const Plan& plan) { return ask_approval(plan, o->auto_approve, ctx); };
     req.on_execute = [&ctx] { ctx.out << "\n"; };
     req.progress = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
     ApplyResult result = apply(ctx.env, req);
     for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
-    return render(result, ctx);
+    int rc = render(result, ctx, interrupts.exit_code());
+    // Interrupted while refusing or failing: the interrupt is the news.
+    return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
   };
 }
 

@@ -33,6 +33,10 @@ class Run {
       // (so one round of manual signing covers all), then stops the run
       // before anything is uploaded or disrupted.
       if (waiting && !t.while_waiting) break;
+      if (ctx_.stop.stop_requested()) {
+        if (!interrupted("before " + a.id)) return aborted();
+        break;
+      }
       if (t.window_gated && ctx_.window_closes && ctx_.env.now() >= *ctx_.window_closes) {
         report_.outcome = ApplyOutcome::kWaiting;
         report_.message = "the rollout window closed before " + a.id;
@@ -54,16 +58,24 @@ class Run {
         if (!recover()) return aborted();
         break;
       }
-      if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return aborted();
+      if (!journal(JournalEvent::kActionStart, &a, a.reason, start_data(a))) return aborted();
       TimePoint t0 = ctx_.env.now();
       Result<ActionOutput> r = run_with_retries(a);
       auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.env.now() - t0);
       if (!r || r->waiting) {
         std::string msg = r ? r->message : r.error().message;
+        // An action whose wait was cut short by the stop failed because of
+        // it: recorded as such, and the run ends as interrupted.
+        const bool stopped = !r && ctx_.stop.stop_requested();
+        if (stopped) msg = "interrupted: " + msg;
         if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return aborted();
         audit(a, r ? "waiting" : "failed", msg, t0);
         progress(a,
                  fmt::format("{} ({})", r ? "waiting" : "FAILED: " + msg, format_elapsed(elapsed)));
+        if (stopped) {
+          if (!interrupted("during " + a.id)) return aborted();
+          break;
+        }
         if (r) {
           waiting = true;
           report_.outcome = ApplyOutcome::kWaiting;
@@ -94,6 +106,10 @@ class Run {
                  json::object()))
       return aborted();
     report_.node_report = ctx_.runner.describe_nodes();
+    if (report_.outcome == ApplyOutcome::kInterrupted)
+      report_.next_steps.push_back(
+          "run 'edgecert apply' again when ready: it re-reads the live state and resumes where "
+          "this run stopped; nodes already done are not touched again");
     if (report_.outcome == ApplyOutcome::kFailed)
       report_.next_steps.push_back(
           "fix the cause above, then run 'edgecert apply' again: it re-reads the live state and "
@@ -106,6 +122,15 @@ class Run {
     for (const auto& dep : a.depends_on)
       if (!done_.count(dep)) return dep;
     return std::nullopt;
+  }
+
+  // What an action-start records besides its id: the action's public
+  // before/after summary (docs/state-format.md), e.g. the TLS mode it sets.
+  static json start_data(const Action& a) {
+    json d = json::object();
+    if (!a.before.is_null()) d["before"] = a.before;
+    if (!a.after.is_null()) d["after"] = a.after;
+    return d;
   }
 
   bool journal(JournalEvent ev, const Action* a, const std::string& message, const json& data) {
@@ -133,6 +158,14 @@ class Run {
       return false;
     }
     return true;
+  }
+
+  // A stop was requested: no further action starts; TLS verification is
+  // restored as after a failure. False when the journal died.
+  bool interrupted(const std::string& where) {
+    report_.outcome = ApplyOutcome::kInterrupted;
+    report_.message = "interrupted " + where;
+    return recover();
   }
 
   ApplyReport aborted() {
@@ -182,7 +215,7 @@ class Run {
         if (auto happened = ctx_.runner.restart_happened(a)) return ActionOutput{*happened};
       progress(a, fmt::format("transient failure, retrying in {}: {}", format_elapsed(backoff),
                               r.error().message));
-      ctx_.env.sleep_for(backoff);
+      if (!sleep_unless_stopped(ctx_.env, ctx_.stop, backoff)) return r;
       backoff *= 2;
       r = ctx_.runner.run(a);
     }
@@ -205,9 +238,11 @@ class Run {
       a.id = "recover/" + name + "/set-tls-verification";
       a.node = name;
       a.params = default_params(ActionKind::kSetTlsVerification);
-      a.reason =
-          "restore TLS verification after the failure: every node serves a valid certificate";
-      if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return false;
+      a.after = as.restore_to;
+      a.reason = fmt::format(
+          "restore TLS verification after the {}: every node serves a valid certificate",
+          report_.outcome == ApplyOutcome::kInterrupted ? "interruption" : "failure");
+      if (!journal(JournalEvent::kActionStart, &a, a.reason, start_data(a))) return false;
       auto st = ctx_.runner.restore_tls_verification(name);
       if (!st)
         report_.next_steps.push_back(fmt::format(
@@ -268,6 +303,8 @@ const char* apply_outcome_name(ApplyOutcome o) {
       return "failed";
     case ApplyOutcome::kAborted:
       return "aborted";
+    case ApplyOutcome::kInterrupted:
+      return "interrupted";
   }
   return "?";
 }
