@@ -21,8 +21,8 @@ std::optional<UnfinishedRun> unfinished_run(const std::vector<JournalEntry>& ent
   for (const auto& [id, state] : run->actions)
     if (state == ActionState::kDone) ++u.actions_done;
   if (auto n = run->start_data.find("actions");
-      n != run->start_data.end() && n->is_number_unsigned())
-    u.actions_planned = n->get<size_t>();
+      n != run->start_data.end() && n->is_number_integer() && n->get<long long>() >= 0)
+    u.actions_planned = static_cast<size_t>(n->get<long long>());
   return u;
 }
 

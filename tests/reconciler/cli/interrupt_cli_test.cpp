@@ -58,7 +58,7 @@ std::vector<std::string> plan_kinds_and_reasons(SimCluster& c, std::vector<std::
 
 }  // namespace
 
-TEST_CASE("interrupt: a stopped apply releases the lock; status and plan say TLS is relaxed",
+TEST_CASE("interrupt: a stopped apply releases the lock and status and plan say TLS is relaxed",
           "[reconciler][cancel]") {
   SimCluster c(testing::with_peers(2));
   auto r = apply_stopped_at(c, "action-done", "edge1/restart");
@@ -96,10 +96,16 @@ TEST_CASE("interrupt: stopped while every node is valid, TLS verification is res
           "[reconciler][cancel]") {
   SimCluster c(testing::with_peers(2));
   REQUIRE(c.apply().status == 0);
-  // Every certificate due for renewal: all valid while the renewal rolls out.
-  auto o = c.options();
-  o.server_certificate_extra = "    renewBefore: 3000d\n";
-  c.write_spec(o);
+  // Both nodes say they need a restart: relax, restart one at a time, restore;
+  // the certificates (all valid) stay as they are.
+  for (const auto& name : c.peer_names()) {
+    const std::string file = ".edgecert/sim/test/" + name + ".json";
+    auto text = c.memory.read_file(file);
+    REQUIRE(text);
+    auto j = nlohmann::json::parse(*text);
+    j["restart_required"] = true;
+    c.memory.put(file, j.dump(), 0600);
+  }
   auto r = apply_stopped_at(c, "action-done", "edge1/verify-served");
   REQUIRE(r.report);
   CHECK(r.report->outcome == ApplyOutcome::kInterrupted);
@@ -108,7 +114,11 @@ TEST_CASE("interrupt: stopped while every node is valid, TLS verification is res
     REQUIRE(st);
     CHECK(st->tls_verification == spec::TlsVerification::kEnforce);
   }
+  CHECK(c.restarts("edge1") == 2);
   CHECK(c.restarts("edge2") == 1);  // only the first apply's
+  REQUIRE(c.apply().status == 0);   // the rest: edge2's restart
+  CHECK(c.restarts("edge2") == 2);
+  CHECK(c.plan({"--detailed-exitcode"}).status == 0);
 }
 
 TEST_CASE("interrupt: a plan restores relaxed TLS verification first when every node is valid",
@@ -137,12 +147,19 @@ TEST_CASE("interrupt: a plan restores relaxed TLS verification first when every 
     CHECK(contains(reasons[0], "first"));
     CHECK(contains(reasons[1], "first"));
     CHECK(contains(reasons.back(), "restore"));
-    REQUIRE(c.apply().status == 0);
-    CHECK(c.plan({"--detailed-exitcode"}).status == 2);  // renewBefore 3000d: due again
+    // Relaxed again only after every CSR is signed, right before the rollout.
+    long relax = -1, sign = -1;
+    for (size_t i = 0; i < reasons.size(); ++i) {
+      if (contains(reasons[i], "relax cluster TLS verification") && relax < 0)
+        relax = static_cast<long>(i);
+      if (contains(ids[i], "/sign-csr")) sign = static_cast<long>(i);
+    }
+    CHECK(relax > sign);
+    CHECK(sign > 1);
   }
 }
 
-TEST_CASE("force-unlock: asks for confirmation unless --force; refuses without a terminal",
+TEST_CASE("force-unlock: asks for confirmation unless --force and refuses without a terminal",
           "[reconciler][lock]") {
   SimCluster c(testing::with_peers(1));
   auto lock = ClusterLock::acquire(c.memory, kState, "apply", {"alice", "hostA", 11});
@@ -188,7 +205,8 @@ TEST_CASE("force-unlock: asks for confirmation unless --force; refuses without a
   }
 }
 
-TEST_CASE("lock: in the spec's folder; --lock-timeout must be a duration", "[reconciler][lock]") {
+TEST_CASE("lock: in the spec's folder and --lock-timeout must be a duration",
+          "[reconciler][lock]") {
   SimCluster c(testing::with_peers(1));
   REQUIRE(c.apply().status == 0);
   CHECK(c.memory.exists(kState + "/journal.jsonl"));

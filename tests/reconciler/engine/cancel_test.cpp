@@ -28,7 +28,7 @@ class StopAfterSleeps : public MemoryEnv {
 
 }  // namespace
 
-TEST_CASE("cancel: a default token never stops; a set flag does, with its reason", "[cancel]") {
+TEST_CASE("cancel: a default token never stops and a set flag does, with its reason", "[cancel]") {
   CHECK_FALSE(StopToken().stop_requested());
   std::atomic<int> flag{0};
   StopToken t(&flag);
