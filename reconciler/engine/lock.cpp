@@ -125,14 +125,24 @@ Result<ClusterLock> acquire_lock(Env& env, const std::string& state_dir,
     auto waited = std::chrono::duration_cast<std::chrono::seconds>(env.now() - start);
     if (*holder) {
       const LockInfo& h = **holder;
-      if (waited >= wait.timeout) {
+      // A holder that is gone never releases: waiting would only end in the
+      // timeout.
+      const bool gone = holder_is_gone(h);
+      if (waited >= wait.timeout || gone) {
+        const std::string args = wait.unlock_args.empty() ? "" : " " + wait.unlock_args;
         std::string msg = fmt::format("the cluster is locked: {}", describe_lock(h));
-        if (wait.timeout.count() > 0)
+        if (wait.timeout.count() > 0 && !gone)
           msg += fmt::format(" (waited {}s, --lock-timeout)", waited.count());
-        msg += fmt::format(
-            ". Wait for it (--lock-timeout DURATION waits), or if that run is gone, look at "
-            "'edgecert status' and run 'edgecert force-unlock {}{}{}'",
-            h.id, wait.unlock_args.empty() ? "" : " ", wait.unlock_args);
+        if (gone)
+          msg += fmt::format(
+              ". That run died or was killed: look at 'edgecert status{}' (its journal says what "
+              "it did), then run 'edgecert force-unlock {}{}' and apply again: it resumes",
+              args, h.id, args);
+        else
+          msg += fmt::format(
+              ". Wait for it (--lock-timeout DURATION waits), or if that run is gone, look at "
+              "'edgecert status{}' and run 'edgecert force-unlock {}{}'",
+              args, h.id, args);
         return make_error(ErrorCode::kConflict, msg);
       }
       if (wait.waiting &&

@@ -213,6 +213,7 @@ expect_out "The cluster is locked: lock $id" "(c) status"
 expect_out "no longer running" "(c) status"
 ec apply "$spec" --auto-approve
 expect_rc 1 "(c) apply while the dead run's lock stays"
+expect_out "died or was killed" "(c)"
 expect_out "force-unlock $id" "(c)"
 # (e) force-unlock needs confirmation: no terminal and no --force refuses.
 # fu ARGS...: force-unlock (it takes no --sim-dir); sets $out, $rc.

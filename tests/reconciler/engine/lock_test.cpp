@@ -194,3 +194,21 @@ TEST_CASE("lock: a holder on this host whose process is gone is said to be gone"
   elsewhere.host = std::string(host) + "-other";
   CHECK_FALSE(holder_is_gone(elsewhere));
 }
+
+TEST_CASE("lock: a holder whose process is gone is not waited for", "[lock]") {
+  ScriptedSleepEnv env;
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  auto dead = ClusterLock::acquire(env, "s", "apply", {"alice", host, 99999999});
+  REQUIRE(dead);
+  dead->keep();
+  LockWait wait;
+  wait.timeout = std::chrono::minutes(5);
+  wait.unlock_args = "spec.yaml";
+  auto second = acquire_lock(env, "s", "apply", {"bob", "hostB", 22}, wait);
+  REQUIRE_FALSE(second);
+  CHECK(env.sleeps == 0);
+  CHECK(second.error().message.find("died or was killed") != std::string::npos);
+  CHECK(second.error().message.find("edgecert force-unlock " + dead->info().id + " spec.yaml") !=
+        std::string::npos);
+}
