@@ -21,7 +21,10 @@ namespace edgecert {
 namespace {
 
 // The approval prompt, Terraform's words.
-bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx) {
+// Ctrl-C at the prompt ends the read (no SA_RESTART); apply then reports the
+// interruption, so nothing more is said here.
+bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx,
+                  const InterruptScope& interrupts) {
   ctx.out << render_plan_text(plan);
   if (auto_approve) return true;
   if (!ctx.stdin_is_tty || !ctx.in) {
@@ -36,6 +39,7 @@ bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx) {
   ctx.out.flush();
   std::string answer;
   std::getline(*ctx.in, answer);
+  if (interrupts.signal() != 0) return false;
   if (answer != "yes") {
     ctx.err << "\nApply cancelled; nothing was changed.\n";
     return false;
@@ -121,7 +125,9 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     req.options = o->node;
     req.ignore_windows = o->ignore_windows;
     req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
-    req.approve = [&ctx, o](const Plan& plan) { return ask_approval(plan, o->auto_approve, ctx); };
+    req.approve = [&ctx, o, &interrupts](const Plan& plan) {
+      return ask_approval(plan, o->auto_approve, ctx, interrupts);
+    };
     req.on_execute = [&ctx] { ctx.out << "\n"; };
     req.progress = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
     ApplyResult result = apply(ctx.env, req);
