@@ -19,6 +19,8 @@ const char* result_status(const ApplyResult& r) {
       return "refused";
     case ApplyStatus::kCancelled:
       return "cancelled";
+    case ApplyStatus::kInterrupted:
+      return "interrupted";
     case ApplyStatus::kNoChanges:
       return "no-changes";
     case ApplyStatus::kExecuted:
@@ -29,11 +31,13 @@ const char* result_status(const ApplyResult& r) {
 
 }  // namespace
 
-int apply_exit_code(const ApplyResult& r) {
+int apply_exit_code(const ApplyResult& r, int interrupted_exit) {
   switch (r.status) {
     case ApplyStatus::kRefused:
     case ApplyStatus::kCancelled:
       return kExitError;
+    case ApplyStatus::kInterrupted:
+      return interrupted_exit;
     case ApplyStatus::kNoChanges:
       return kExitOk;
     case ApplyStatus::kExecuted:
@@ -45,6 +49,8 @@ int apply_exit_code(const ApplyResult& r) {
       return kExitOk;
     case ApplyOutcome::kWaiting:
       return kExitWaiting;
+    case ApplyOutcome::kInterrupted:
+      return interrupted_exit;
     case ApplyOutcome::kFailed:
     case ApplyOutcome::kAborted:
       return kExitError;
@@ -104,7 +110,7 @@ int ApplyEventStream::finish(const ApplyResult& r) {
     ctx_.err << "edgecert: warning: " << w << "\n";
     emit({{"event", "warning"}, {"time", now}, {"message", w}});
   }
-  const int code = apply_exit_code(r);
+  const int code = apply_exit_code(r, interrupted_exit_());
   json result = {
       {"event", "result"}, {"time", now}, {"status", result_status(r)}, {"exit_code", code}};
   if (r.status == ApplyStatus::kRefused) {

@@ -3,6 +3,7 @@
 // result, shared with the text rendering so both agree.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -14,7 +15,8 @@
 namespace edgecert {
 
 // 0 complete or no changes, 3 waiting (kExitWaiting), 1 anything else.
-int apply_exit_code(const ApplyResult& result);
+// `interrupted_exit`: 130 after SIGINT, 143 after SIGTERM (interrupt.h).
+int apply_exit_code(const ApplyResult& result, int interrupted_exit = 130);
 
 // The JSON object of a progress event (one line of the stream).
 nlohmann::json progress_event_json(const ProgressEvent& event);
@@ -23,7 +25,11 @@ nlohmann::json progress_event_json(const ProgressEvent& event);
 // serialised (heartbeats may come from another thread).
 class ApplyEventStream {
  public:
-  explicit ApplyEventStream(CliContext& ctx) : ctx_(ctx) {}
+  // `interrupted_exit` is asked at the end: which signal stopped the run is
+  // known only then.
+  explicit ApplyEventStream(CliContext& ctx,
+                            std::function<int()> interrupted_exit = [] { return 130; })
+      : ctx_(ctx), interrupted_exit_(std::move(interrupted_exit)) {}
   void emit(const nlohmann::json& event);
   void progress(const ProgressEvent& event) { emit(progress_event_json(event)); }
   void notice(const std::string& message);
@@ -34,6 +40,7 @@ class ApplyEventStream {
 
  private:
   CliContext& ctx_;
+  std::function<int()> interrupted_exit_;
   std::mutex mu_;
 };
 

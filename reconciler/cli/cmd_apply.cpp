@@ -7,6 +7,10 @@
 // plan was made — otherwise refuse and say what changed, per node and field.
 // Progress: a line per action start and end and a heartbeat during waits; with
 // --output json one JSON event per line instead (docs/apply-events.md).
+//
+// SIGINT/SIGTERM (interrupt.h): the run stops after the action in flight,
+// restores TLS verification when every node serves a valid certificate,
+// releases the lock, prints every node's state and exits 130 / 143.
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -15,6 +19,7 @@
 
 #include "reconciler/cli/apply_events.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/apply.h"
 
@@ -22,7 +27,10 @@ namespace edgecert {
 namespace {
 
 // The approval prompt, Terraform's words.
-bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx) {
+// Ctrl-C at the prompt ends the read (no SA_RESTART); apply then reports the
+// interruption, so nothing more is said here.
+bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx,
+                  const InterruptScope& interrupts) {
   ctx.out << render_plan_text(plan);
   if (auto_approve) return true;
   if (!ctx.stdin_is_tty || !ctx.in) {
@@ -37,6 +45,7 @@ bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx) {
   ctx.out.flush();
   std::string answer;
   std::getline(*ctx.in, answer);
+  if (interrupts.signal() != 0) return false;
   if (answer != "yes") {
     ctx.err << "\nApply cancelled; nothing was changed.\n";
     return false;
@@ -44,7 +53,8 @@ bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx) {
   return true;
 }
 
-int render(const ApplyResult& r, CliContext& ctx) {
+// `interrupted_exit`: the exit status after a stop request (128 + signal).
+int render(const ApplyResult& r, CliContext& ctx, int interrupted_exit) {
   for (const std::string& w : r.warnings) ctx.err << "edgecert: warning: " << w << "\n";
   switch (r.status) {
     case ApplyStatus::kRefused:
@@ -53,6 +63,10 @@ int render(const ApplyResult& r, CliContext& ctx) {
       return kExitError;
     case ApplyStatus::kCancelled:
       return kExitError;
+    case ApplyStatus::kInterrupted:
+      ctx.err << "\nedgecert: apply interrupted before any change; nothing was changed and the "
+                 "lock is released.\n";
+      return interrupted_exit;
     case ApplyStatus::kNoChanges:
       ctx.out << render_plan_text(r.plan);
       return kExitOk;
@@ -72,6 +86,12 @@ int render(const ApplyResult& r, CliContext& ctx) {
       ctx.out << fmt::format("\nApply incomplete: {}.\n", report.message);
       for (const auto& n : report.next_steps) ctx.out << "  " << n << "\n";
       return kExitWaiting;
+    case ApplyOutcome::kInterrupted:
+      ctx.err << fmt::format("\nedgecert: apply {} ({} action{} done); the lock is released.\n",
+                             report.message, report.actions_done,
+                             report.actions_done == 1 ? "" : "s");
+      for (const auto& n : report.next_steps) ctx.err << "  " << n << "\n";
+      return interrupted_exit;
     case ApplyOutcome::kFailed:
     case ApplyOutcome::kAborted:
       ctx.err << fmt::format("\nedgecert: error: apply {}: {}\n",
@@ -93,8 +113,9 @@ std::function<void(const ProgressEvent&)> progress_lines(CliContext& ctx) {
 }
 
 // --output json: events only on stdout; nobody can answer a prompt there.
-int apply_with_events(ApplyRequest req, bool auto_approve, CliContext& ctx) {
-  ApplyEventStream events(ctx);
+int apply_with_events(ApplyRequest req, bool auto_approve, CliContext& ctx,
+                      std::function<int()> interrupted_exit) {
+  ApplyEventStream events(ctx, std::move(interrupted_exit));
   if (!auto_approve && !read_saved_plan(ctx.env, req.input)) {
     ApplyResult refused;
     refused.error = Error{ErrorCode::kInvalidArgument,
@@ -118,6 +139,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     bool auto_approve = false;
     bool ignore_windows = false;
     std::string output = "text";
+    std::string lock_timeout = "0";
     NodeOptions node;
   };
   auto o = std::make_shared<Opts>();
@@ -131,20 +153,35 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
                  "--auto-approve or a saved plan)")
       ->check(CLI::IsMember({"text", "json"}));
   add_node_options(app, o->node, true);
+  add_lock_timeout_option(app, o->lock_timeout);
 
   return [o, &ctx]() -> int {
+    auto lock_timeout = parse_lock_timeout(o->lock_timeout, ctx);
+    if (!lock_timeout) return kExitError;
+    InterruptScope interrupts(InterruptScope::Mode::kStop);
     ApplyRequest req;
+    req.lock_timeout = *lock_timeout;
+    req.stop = interrupts.token();
     req.input = o->input;
     req.options = o->node;
     req.ignore_windows = o->ignore_windows;
-    if (o->output == "json") return apply_with_events(std::move(req), o->auto_approve, ctx);
-    req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n"; };
-    req.approve = [&ctx, o](const Plan& plan) { return ask_approval(plan, o->auto_approve, ctx); };
+    if (o->output == "json") {
+      int rc = apply_with_events(std::move(req), o->auto_approve, ctx, [&interrupts] {
+        return interrupts.signal() ? interrupts.exit_code() : 130;
+      });
+      return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
+    }
+    req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
+    req.approve = [&ctx, o, &interrupts](const Plan& plan) {
+      return ask_approval(plan, o->auto_approve, ctx, interrupts);
+    };
     req.on_execute = [&ctx] { ctx.out << "\n"; };
     req.progress = progress_lines(ctx);
     ApplyResult result = apply(ctx.env, req);
     for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
-    return render(result, ctx);
+    int rc = render(result, ctx, interrupts.exit_code());
+    // Interrupted while refusing or failing: the interrupt is the news.
+    return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
   };
 }
 

@@ -1,39 +1,101 @@
-// `edgecert force-unlock ID [SPEC]`: remove a lock left by a dead run.
+// `edgecert force-unlock ID SPEC`: remove a lock left by a dead run.
+//
+// The lock is found where apply takes it: in the cluster's state folder,
+// `.edgecert/state/<cluster>` next to SPEC (or under --state-dir). Removing a
+// lock whose run is still going lets two runs change the cluster at once, so
+// it asks for confirmation ("Only 'yes' will be accepted", like apply) unless
+// --force; without a terminal and without --force it refuses.
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
 #include "reconciler/cli/cli.h"
 #include "reconciler/engine/lock.h"
+#include "reconciler/engine/session.h"
 #include "schema/loader.h"
 
 namespace edgecert {
+namespace {
+
+bool confirm(const LockInfo& lock, bool force, CliContext& ctx) {
+  if (force) return true;
+  if (!ctx.stdin_is_tty || !ctx.in) {
+    ctx.err << "edgecert: error: force-unlock needs confirmation but standard input is not a "
+               "terminal; make sure the run that holds the lock is gone, then rerun with "
+               "--force. Nothing was changed.\n";
+    return false;
+  }
+  ctx.out << fmt::format(
+      "Do you really want to force-unlock?\n"
+      "  edgecert will remove the {}{}.\n"
+      "  If that run is still going, two runs may then change the cluster at once.\n"
+      "  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ",
+      describe_lock(lock), holder_is_gone(lock) ? "" : " (the process may still be running)");
+  ctx.out.flush();
+  std::string answer;
+  std::getline(*ctx.in, answer);
+  if (answer != "yes") {
+    ctx.err << "\nForce-unlock cancelled; the lock stays.\n";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
   struct Opts {
     std::string id;
     std::string spec;
     std::string state_dir;
+    bool force = false;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("ID", o->id, "Lock id, as printed by the apply that found the lock")->required();
-  app.add_option("SPEC", o->spec, "Spec of the cluster (default: search every cluster's lock)");
+  app.add_option("SPEC", o->spec,
+                 "Spec of the cluster: the lock is in .edgecert/state/<cluster> next to it "
+                 "(or under --state-dir)");
   app.add_option("--state-dir", o->state_dir,
-                 "Root of edgecert's run state (default .edgecert/state)");
+                 "Root of edgecert's run state, when apply was given one (without SPEC: every "
+                 "cluster under it is searched)");
+  app.add_flag("-f,--force", o->force, "Do not ask for confirmation");
 
   return [o, &ctx]() -> int {
-    std::string root = o->state_dir.empty() ? ".edgecert/state" : o->state_dir;
     std::vector<std::string> dirs;
+    std::string where;
     if (!o->spec.empty()) {
       auto loaded = schema::load_spec_file(o->spec, ctx.env);
       for (const Diagnostic& d : loaded.diagnostics.sorted()) ctx.err << d.to_string() << "\n";
       if (!loaded.ok()) return kExitError;
-      dirs.push_back(path_join(root, loaded.spec->name));
-    } else if (auto names = ctx.env.list_dir(root); names) {
-      for (const auto& n : *names) dirs.push_back(path_join(root, n));
+      dirs.push_back(path_join(state_root(o->spec, o->state_dir), loaded.spec->name));
+      where = dirs.back() + " (the state folder of " + o->spec + ")";
+    } else if (!o->state_dir.empty()) {
+      if (auto names = ctx.env.list_dir(o->state_dir); names)
+        for (const auto& n : *names) dirs.push_back(path_join(o->state_dir, n));
+      where = o->state_dir + " (--state-dir)";
+    } else {
+      ctx.err << "edgecert: error: force-unlock: give the cluster's spec file ('edgecert "
+                 "force-unlock ID SPEC': the lock is in .edgecert/state next to it) or the "
+                 "--state-dir apply was given\n";
+      return kExitError;
     }
     for (const auto& dir : dirs) {
       auto lock = read_lock(ctx.env, dir);
-      if (!lock || !*lock || (*lock)->id != o->id) continue;
+      if (!lock) {
+        ctx.err << "edgecert: error: force-unlock: " << lock.error().message << "\n";
+        return kExitError;
+      }
+      if (!*lock) continue;
+      if ((*lock)->id != o->id) {
+        if (dirs.size() == 1) {
+          ctx.err << fmt::format(
+              "edgecert: error: force-unlock: lock id {} does not match the current {} in {}; "
+              "nothing was changed\n",
+              o->id, describe_lock(**lock), dir);
+          return kExitError;
+        }
+        continue;
+      }
+      if (!confirm(**lock, o->force, ctx)) return kExitError;
       auto st = force_unlock(ctx.env, dir, o->id);
       if (!st) {
         ctx.err << "edgecert: error: force-unlock: " << st.error().message << "\n";
@@ -42,8 +104,8 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
       ctx.out << fmt::format("Removed {} ({})\n", describe_lock(**lock), dir);
       return kExitOk;
     }
-    ctx.err << fmt::format("edgecert: error: force-unlock: no lock with id {} under {}\n", o->id,
-                           root);
+    ctx.err << fmt::format("edgecert: error: force-unlock: no lock with id {} in {}\n", o->id,
+                           where);
     return kExitError;
   };
 }

@@ -1,8 +1,16 @@
 // `edgecert plan SPEC`: what apply would do, node by node. Read-only.
+//
+// Before the plan it says what the state folder knows: a lock held by another
+// run (who, since when, for what), an unfinished run the next apply resumes,
+// and cluster TLS verification an earlier run relaxed and never restored.
+// Ctrl-C exits 130 at once: nothing to restore.
+#include <sstream>
+
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 
 namespace edgecert {
@@ -24,6 +32,7 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
   add_node_options(app, o->node, true);
 
   return [o, &ctx]() -> int {
+    InterruptScope interrupts(InterruptScope::Mode::kExit);
     auto session = open_session(o->spec, o->node, ctx);
     if (!session) return kExitError;
     auto live = read_live(*session, ctx);
@@ -37,9 +46,18 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
         return kExitError;
       }
     }
+    std::vector<std::string> permissive;
+    for (const NodeLive& n : live->nodes)
+      if (n.state && n.state->tls_verification == spec::TlsVerification::kPermissive)
+        permissive.push_back(n.peer);
+    // JSON mode keeps stdout to the one document.
+    std::ostringstream run_state;
+    print_run_state(run_state, ctx.env, session->state_dir, permissive);
     if (o->output == "json") {
+      ctx.err << run_state.str();
       ctx.out << plan_to_json(*plan).dump(2) << "\n";
     } else {
+      if (!run_state.str().empty()) ctx.out << run_state.str() << "\n";
       ctx.out << render_plan_text(*plan);
       if (!o->out.empty() && !plan->empty())
         ctx.out << fmt::format("\nSaved the plan to {}. Apply exactly it with: edgecert apply {}\n",

@@ -14,6 +14,7 @@
 #include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/lock.h"
 
@@ -44,6 +45,7 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
     std::string certificate;
     std::string reason;
     bool auto_approve = false;
+    std::string lock_timeout = "0";
     NodeOptions nodes;
   };
   auto o = std::make_shared<Opts>();
@@ -58,8 +60,17 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
       ->required();
   app.add_flag("--auto-approve", o->auto_approve, "Do not ask for approval");
   add_node_options(app, o->nodes, false);
+  add_lock_timeout_option(app, o->lock_timeout);
 
   return [o, &ctx]() -> int {
+    auto lock_timeout = parse_lock_timeout(o->lock_timeout, ctx);
+    if (!lock_timeout) return kExitError;
+    // Ctrl-C while waiting for the lock or at the prompt: nothing is changed.
+    InterruptScope interrupts(InterruptScope::Mode::kStop);
+    auto interrupted = [&]() {
+      ctx.err << "\nedgecert: revoke interrupted; nothing was changed.\n";
+      return interrupts.exit_code();
+    };
     auto reason = pki::parse_revocation_reason(o->reason);
     if (!reason) {
       ctx.err << fmt::format(
@@ -86,7 +97,20 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
       return kExitError;
     }
 
-    auto lock = ClusterLock::acquire(ctx.env, s.state_dir, "revoke", current_process(ctx.env));
+    LockWait wait;
+    wait.timeout = *lock_timeout;
+    wait.stop = interrupts.token();
+    wait.unlock_args = o->spec;
+    if (!o->nodes.state_dir.empty()) wait.unlock_args += " --state-dir " + o->nodes.state_dir;
+    wait.waiting = [&](const LockInfo& holder, std::chrono::seconds waited) {
+      ctx.out << fmt::format(
+                     "Waiting for the cluster lock ({}s of {}s): {}\n", waited.count(),
+                     std::chrono::duration_cast<std::chrono::seconds>(*lock_timeout).count(),
+                     describe_lock(holder))
+              << std::flush;
+    };
+    auto lock = acquire_lock(ctx.env, s.state_dir, "revoke", current_process(ctx.env), wait);
+    if (!lock && lock.error().code == ErrorCode::kCancelled) return interrupted();
     if (!lock) {
       ctx.err << "edgecert: error: " << lock.error().message << "\n";
       return kExitError;
@@ -128,11 +152,13 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
       ctx.out.flush();
       std::string answer;
       std::getline(*ctx.in, answer);
+      if (interrupts.signal() != 0) return interrupted();
       if (answer != "yes") {
         ctx.err << "\nRevoke cancelled; nothing was changed.\n";
         return kExitError;
       }
     }
+    if (interrupts.signal() != 0) return interrupted();
 
     TimePoint started = ctx.env.now();
     // issuer::RevocationReason values are the RFC 5280 codes the node takes.

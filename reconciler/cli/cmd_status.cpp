@@ -4,6 +4,13 @@
 // node that cannot be reached is shown with its error and makes the exit
 // status 1, but never hides the other nodes. Nothing here can print a secret:
 // NodeState carries no private key and provider errors never contain one.
+//
+// After the nodes it says what the cluster's state folder knows: a lock held
+// by a run (who, since when, for what), an unfinished run the next apply
+// resumes, and cluster TLS verification a stopped run relaxed ("relaxed since
+// TIME by run ID"). Ctrl-C exits 130 at once: nothing to restore.
+#include <algorithm>
+
 #include <fmt/core.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -13,6 +20,10 @@
 #include "providers/node/node.h"
 #include "providers/pki/checks.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/interrupt.h"
+#include "reconciler/cli/session_cli.h"
+#include "reconciler/engine/run_state.h"
+#include "reconciler/engine/session.h"
 #include "schema/loader.h"
 
 namespace edgecert {
@@ -136,6 +147,30 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
   }
 }
 
+nlohmann::json run_state_json(const RunState& rs, const std::vector<std::string>& permissive) {
+  nlohmann::json j{{"lock", nullptr}, {"unfinished_run", nullptr}};
+  if (rs.lock)
+    j["lock"] = {{"id", rs.lock->id},
+                 {"user", rs.lock->user},
+                 {"host", rs.lock->host},
+                 {"pid", rs.lock->pid},
+                 {"operation", rs.lock->operation},
+                 {"created", format_time_iso(rs.lock->created)},
+                 {"holder_gone", holder_is_gone(*rs.lock)}};
+  if (rs.unfinished)
+    j["unfinished_run"] = {{"run", rs.unfinished->run_id},
+                           {"started", format_time_iso(rs.unfinished->started)},
+                           {"actions_done", rs.unfinished->actions_done},
+                           {"actions_planned", rs.unfinished->actions_planned}};
+  j["tls_relaxed"] = nlohmann::json::array();
+  for (const TlsRelaxed& r : rs.relaxed)
+    if (std::find(permissive.begin(), permissive.end(), r.node) != permissive.end())
+      j["tls_relaxed"].push_back(
+          {{"node", r.node}, {"run", r.run_id}, {"since", format_time_iso(r.since)}});
+  j["problems"] = rs.problems;
+  return j;
+}
+
 }  // namespace
 
 std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
@@ -143,6 +178,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
     std::string spec;
     std::string output = "text";
     std::string sim_dir;
+    std::string state_dir;
     bool insecure = false;
   };
   auto o = std::make_shared<Opts>();
@@ -151,10 +187,14 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
   app.add_option("--sim-dir", o->sim_dir,
                  "Folder of simulator node files for sim:// peers (default: $EDGECERT_SIM_DIR, "
                  "else .edgecert/sim/<metadata.name>)");
+  app.add_option("--state-dir", o->state_dir,
+                 "Root of edgecert's run state, to show the lock and unfinished runs (default "
+                 ".edgecert/state in the spec's folder)");
   app.add_flag("--insecure", o->insecure,
                "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
 
   return [o, &ctx]() -> int {
+    InterruptScope interrupts(InterruptScope::Mode::kExit);
     schema::LoadResult loaded = schema::load_spec_file(o->spec, ctx.env);
     for (const Diagnostic& d : loaded.diagnostics.sorted()) ctx.err << d.to_string() << "\n";
     if (!loaded.ok()) return kExitError;
@@ -183,12 +223,20 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
       rows.push_back(std::move(row));
     }
 
+    std::vector<std::string> permissive;
+    for (const NodeRow& r : rows)
+      if (r.state && r.state->tls_verification == spec::TlsVerification::kPermissive)
+        permissive.push_back(r.peer->name);
+    const std::string state_dir = path_join(state_root(o->spec, o->state_dir), spec.name);
+    RunState run_state = read_run_state(ctx.env, state_dir);
     if (o->output == "json") {
       nlohmann::json j{{"cluster", spec.name}, {"nodes", nlohmann::json::array()}};
       for (const NodeRow& r : rows) j["nodes"].push_back(row_json(r));
+      j["run_state"] = run_state_json(run_state, permissive);
       ctx.out << j.dump(2) << "\n";
     } else {
       print_table(ctx.out, rows);
+      for (const auto& line : describe_run_state(run_state, permissive)) ctx.out << line << "\n";
     }
     return all_ok ? kExitOk : kExitError;
   };

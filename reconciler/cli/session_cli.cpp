@@ -1,6 +1,10 @@
 #include "reconciler/cli/session_cli.h"
 
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
+
+#include "reconciler/engine/run_state.h"
+#include "schema/values.h"
 
 namespace edgecert {
 
@@ -10,7 +14,8 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
                  "else .edgecert/sim/<cluster>)");
   app.add_option(
       "--state-dir", o.state_dir,
-      "Root of edgecert's run state: locks, journals, audit logs (default .edgecert/state)");
+      "Root of edgecert's run state: locks, journals, audit logs (default .edgecert/state "
+      "in the spec's folder, whatever the working folder)");
   app.add_flag("--insecure", o.insecure,
                "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
   if (with_targets) {
@@ -20,6 +25,30 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
                    "Reissue this node's certificate even when it matches the spec, through the "
                    "same one-node-at-a-time rollout (repeatable)");
   }
+}
+
+void add_lock_timeout_option(CLI::App& app, std::string& text) {
+  app.add_option("--lock-timeout", text,
+                 "Wait this long for a cluster lock another run holds, e.g. 30s or 5m, "
+                 "showing who holds it (default 0: refuse at once, naming the holder)");
+}
+
+std::optional<std::chrono::milliseconds> parse_lock_timeout(const std::string& text,
+                                                            CliContext& ctx) {
+  if (text == "0") return std::chrono::milliseconds(0);
+  if (auto d = schema::parse_duration(text)) return std::chrono::milliseconds(*d);
+  ctx.err << fmt::format(
+      "edgecert: error: --lock-timeout '{}' is not a duration (e.g. 30s, 5m, 1h30m; 0 to "
+      "refuse at once)\n",
+      text);
+  return std::nullopt;
+}
+
+void print_run_state(std::ostream& out, Env& env, const std::string& cluster_state_dir,
+                     const std::vector<std::string>& permissive_now) {
+  for (const auto& line :
+       describe_run_state(read_run_state(env, cluster_state_dir), permissive_now))
+    out << line << "\n";
 }
 
 std::optional<Session> open_session(const std::string& spec_path, const NodeOptions& options,

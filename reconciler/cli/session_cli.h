@@ -3,8 +3,11 @@
 // diagnostics as PATH:LINE:COL, other errors as "edgecert: error: ...").
 #pragma once
 
+#include <chrono>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "reconciler/cli/cli.h"
 #include "reconciler/engine/session.h"
@@ -19,6 +22,19 @@ using NodeOptions = SessionOptions;
 // --sim-dir, --state-dir, --insecure (+ --target/--exclude/--replace with
 // `with_targets`: plan and apply).
 void add_node_options(CLI::App& app, NodeOptions& options, bool with_targets);
+
+// --lock-timeout DURATION ("30s", "5m"; "0" = refuse at once) for commands
+// that take the cluster lock; parse_lock_timeout prints what is wrong with it.
+void add_lock_timeout_option(CLI::App& app, std::string& text);
+std::optional<std::chrono::milliseconds> parse_lock_timeout(const std::string& text,
+                                                            CliContext& ctx);
+
+// The run state of the cluster (lock holder, an unfinished run, TLS
+// verification an interrupted run left relaxed) as lines on `out`, for the
+// nodes of `live` that are permissive now. Prints nothing when there is
+// nothing to say.
+void print_run_state(std::ostream& out, Env& env, const std::string& cluster_state_dir,
+                     const std::vector<std::string>& permissive_now);
 
 // open_session with its diagnostics, warnings and error printed to ctx.err;
 // nullopt when there is no session.

@@ -118,7 +118,15 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
     options.targets = saved->targets;
   }
 
-  OpenedSession opened = open_session(env, spec_path, options);
+  // What nodes, issuer and runner wait through: their waits end on a stop.
+  // The journal, the lock and the audit log keep the real clock (`env`).
+  StoppableEnv run_env(env, req.stop);
+  auto stopped = [&](ApplyResult r) {
+    r.status = ApplyStatus::kInterrupted;
+    return r;
+  };
+
+  OpenedSession opened = open_session(run_env, spec_path, options);
   result.diagnostics = std::move(opened.diagnostics);
   result.warnings = std::move(opened.warnings);
   if (!opened.session) {
@@ -136,7 +144,18 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                                      spec_path, saved->spec_sha256.substr(0, 16),
                                      s.spec_sha256.substr(0, 16))});
 
-  auto lock = ClusterLock::acquire(env, s.state_dir, "apply", current_process(env));
+  LockWait wait;
+  wait.timeout = req.lock_timeout;
+  wait.stop = req.stop;
+  wait.unlock_args = spec_path;
+  if (!req.options.state_dir.empty()) wait.unlock_args += " --state-dir " + req.options.state_dir;
+  wait.waiting = [&](const LockInfo& holder, std::chrono::seconds waited) {
+    notice(fmt::format("Waiting for the cluster lock ({}s of {}s): {}", waited.count(),
+                       std::chrono::duration_cast<std::chrono::seconds>(req.lock_timeout).count(),
+                       describe_lock(holder)));
+  };
+  auto lock = acquire_lock(env, s.state_dir, "apply", current_process(env), wait);
+  if (!lock && lock.error().code == ErrorCode::kCancelled) return stopped(std::move(result));
   if (!lock) return refused(std::move(result), lock.error());
 
   Journal journal(env, path_join(s.state_dir, "journal.jsonl"));
@@ -148,6 +167,7 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   if (auto last = last_run(*entries); last && !last->finished) unfinished = last;
 
   ClusterLive live = read_live(s, /*wait_for_unavailable=*/true, notice);
+  if (req.stop.stop_requested()) return stopped(std::move(result));
   if (!live.all_readable()) {
     std::vector<std::string> errors;
     for (const auto& n : live.nodes)
@@ -208,11 +228,13 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
     window_closes = ws->closes;
   }
 
+  if (req.stop.stop_requested()) return stopped(std::move(result));
   if (!saved && req.approve && !req.approve(plan)) {
-    result.status = ApplyStatus::kCancelled;
+    result.status = req.stop.stop_requested() ? ApplyStatus::kInterrupted : ApplyStatus::kCancelled;
     result.plan = std::move(plan);
     return result;
   }
+  if (req.stop.stop_requested()) return stopped(std::move(result));
 
   // Audit context: spec digest and, when the spec is in git, the commit.
   auto vcs = make_git_vcs()->describe(s.spec.path);
@@ -220,7 +242,7 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   ProcessIdentity who = current_process(env);
   std::string run_id = new_run_id(env.now());
 
-  NodeRunner runner(env, s.spec, s.nodes, s.issuer.get(), s.trust);
+  NodeRunner runner(run_env, s.spec, s.nodes, s.issuer.get(), s.trust);
   runner.reuse_signed_chains(signed_chains_from_journal(*entries));
   runner.set_management_trust(&s.management_trust);
   ExecutorContext ec{env, runner, journal, run_id};
@@ -229,6 +251,7 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   ec.window_closes = window_closes;
   ec.progress = req.progress;
   ec.after_journal_write = req.after_journal_write;
+  ec.stop = req.stop;
   ec.audit = [&](const Action& a, const std::string& outcome, const std::string& message,
                  TimePoint started, TimePoint finished) {
     nlohmann::json j = {{"run", run_id},

@@ -12,6 +12,12 @@
 // events)
 // and renders the returned result. Any refusal before the first action leaves
 // everything as it was: no node touched, no lock left.
+//
+// A stop request (ApplyRequest::stop) before execution ends apply with
+// kInterrupted, nothing changed; during execution the executor stops after
+// the action in flight (executor.h) and the report says kInterrupted. Either
+// way the lock is released. Nodes, issuer and the node runner see the Env
+// through a StoppableEnv, so their waits end early after a stop.
 #pragma once
 
 #include <functional>
@@ -29,6 +35,10 @@ struct ApplyRequest {
   std::string input;  // a spec file, or a plan saved by `plan --out`
   SessionOptions options;
   bool ignore_windows = false;
+  // How long to wait for a lock another run holds (0: refuse at once).
+  std::chrono::milliseconds lock_timeout{0};
+  // Set when apply is to stop early (Ctrl-C); see above.
+  StopToken stop;
   // Notices for people ("Resuming: ...", "edge1: unreachable; waiting ...").
   std::function<void(const std::string&)> notice;
   // A plan made now (not a saved one) is shown here before anything is
@@ -46,10 +56,11 @@ struct ApplyRequest {
 };
 
 enum class ApplyStatus {
-  kRefused,    // stopped before touching anything; see error (and details)
-  kCancelled,  // approval refused; nothing changed
-  kNoChanges,  // the live state matches the spec (an unfinished earlier run was closed)
-  kExecuted,   // the plan ran; see report
+  kRefused,      // stopped before touching anything; see error (and details)
+  kCancelled,    // approval refused; nothing changed
+  kInterrupted,  // a stop was requested before execution began; nothing changed
+  kNoChanges,    // the live state matches the spec (an unfinished earlier run was closed)
+  kExecuted,     // the plan ran; see report
 };
 
 struct ApplyResult {

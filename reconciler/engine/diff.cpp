@@ -221,8 +221,23 @@ const NodeDiff* ClusterDiff::find(const std::string& peer) const {
 
 namespace {
 
+// Every node serves a certificate valid for the spec (renewal due is still
+// valid): what the executor's recovery requires before it restores TLS
+// verification, asked of the live state.
+bool all_serve_valid(const spec::Spec& spec, const ClusterLive& live, const ClusterDiff& diff,
+                     const DesiredTrust& trust, TimePoint now) {
+  return std::all_of(live.nodes.begin(), live.nodes.end(), [&](const NodeLive& n) {
+    const NodeDiff* d = diff.find(n.peer);
+    return d && n.state && !n.state->server_chain.empty() &&
+           assess_certificate(n.state->server_chain, d->desired, trust, spec.server_certificate,
+                              now, /*check_renewal=*/false)
+               .ok;
+  });
+}
+
 ClusterTlsChange tls_change(const spec::Spec& spec, const ClusterLive& live,
-                            const ClusterDiff& diff, const std::vector<std::string>& targets) {
+                            const ClusterDiff& diff, const std::vector<std::string>& targets,
+                            const DesiredTrust& trust, TimePoint now) {
   auto targeted = [&](const std::string& peer) {
     return targets.empty() || std::find(targets.begin(), targets.end(), peer) != targets.end();
   };
@@ -234,8 +249,13 @@ ClusterTlsChange tls_change(const spec::Spec& spec, const ClusterLive& live,
   // would only weaken it.
   const bool clustered = spec.peers.size() > 1;
   ClusterTlsChange out;
+  const bool restore_first = all_serve_valid(spec, live, diff, trust, now);
   for (const NodeLive& n : live.nodes) {
     spec::TlsVerification mode = n.state->tls_verification;
+    if (restore_first && mode != spec.tls_verification) {
+      out.restore_first.emplace_back(n.peer, mode);
+      mode = spec.tls_verification;
+    }
     if (clustered && cert_changes && spec.rollout.relax_tls_verification &&
         mode != spec::TlsVerification::kPermissive) {
       out.relax.push_back(n.peer);
@@ -420,7 +440,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
       }
     }
   }
-  out.tls = tls_change(spec, live, out, targets);
+  out.tls = tls_change(spec, live, out, targets, trust, now);
   return out;
 }
 

@@ -106,6 +106,12 @@ struct NodeDiff {
 // Cluster TLS verification through a run, decided here and only here: the
 // mode is cluster-wide, so these lists cover every peer, targeted or not.
 struct ClusterTlsChange {
+  // Peers in a mode other than the spec's (e.g. left permissive by an
+  // interrupted or failed run) while every node serves a valid certificate:
+  // set back to the spec's value first, before anything else in the plan;
+  // (peer, its mode before). `relax` and `restore` start from the spec's
+  // value for these.
+  std::vector<std::pair<std::string, spec::TlsVerification>> restore_first;
   // Peers set to permissive before the first certificate change
   // (rollout.relaxTlsVerification, only when a targeted node's certificate
   // changes or it needs a restart, never on a one-peer spec), in live-state

@@ -45,6 +45,10 @@ class Run {
       // (so one round of manual signing covers all), then stops the run
       // before anything is uploaded or disrupted.
       if (waiting && !t.while_waiting) break;
+      if (ctx_.stop.stop_requested()) {
+        if (!interrupted("before " + a.id)) return aborted();
+        break;
+      }
       if (t.window_gated && ctx_.window_closes && ctx_.env.now() >= *ctx_.window_closes) {
         report_.outcome = ApplyOutcome::kWaiting;
         report_.message = "the rollout window closed before " + a.id;
@@ -60,7 +64,7 @@ class Run {
         if (!refuse_undone(a, *missing)) return aborted();
         break;
       }
-      if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return aborted();
+      if (!journal(JournalEvent::kActionStart, &a, a.reason, start_data(a))) return aborted();
       progress(a, ProgressKind::kActionStart, a.reason);
       if (t.disruptive || t.window_gated) disrupted_ = true;
       Attempt at = attempt(a, /*on_worker=*/false);
@@ -72,6 +76,10 @@ class Run {
                  json::object()))
       return aborted();
     report_.node_report = ctx_.runner.describe_nodes();
+    if (report_.outcome == ApplyOutcome::kInterrupted)
+      report_.next_steps.push_back(
+          "run 'edgecert apply' again when ready: it re-reads the live state and resumes where "
+          "this run stopped; nodes already done are not touched again");
     if (report_.outcome == ApplyOutcome::kFailed)
       report_.next_steps.push_back(
           "fix the cause above, then run 'edgecert apply' again: it re-reads the live state and "
@@ -116,9 +124,21 @@ class Run {
       progress(a, ProgressKind::kRetry, note.error, {}, note.backoff);
     if (!r || r->waiting) {
       std::string msg = r ? r->message : r.error().message;
+      // An action whose wait was cut short by the stop failed because of
+      // it: recorded as such, and the run ends as interrupted.
+      const bool stopped = !r && ctx_.stop.stop_requested();
+      if (stopped) msg = "interrupted: " + msg;
       if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return Settled::kAborted;
       audit(a, r ? "waiting" : "failed", msg, at.started);
       progress(a, r ? ProgressKind::kActionWaiting : ProgressKind::kActionFailed, msg, at.elapsed);
+      if (stopped) {
+        if (report_.outcome != ApplyOutcome::kInterrupted) {
+          report_.outcome = ApplyOutcome::kInterrupted;
+          report_.message = "interrupted during " + a.id;
+        }
+        if (defer_recovery) return Settled::kStop;
+        return recover() ? Settled::kStop : Settled::kAborted;
+      }
       if (r) {
         waiting = true;
         report_.outcome = ApplyOutcome::kWaiting;
@@ -199,6 +219,9 @@ class Run {
     size_t next = first;
     const size_t end = first + count;
     while (next < end) {
+      if (ctx_.stop.stop_requested())
+        return interrupted("before " + plan_.actions[next].id) ? PhaseEnd::kStop
+                                                               : PhaseEnd::kAborted;
       std::vector<const Action*> wave;
       for (size_t k = next; k < end; ++k) {
         const Action& a = plan_.actions[k];
@@ -212,7 +235,7 @@ class Run {
         return refuse_undone(a, *undone_dependency(a)) ? PhaseEnd::kStop : PhaseEnd::kAborted;
       }
       for (const Action* a : wave) {
-        if (!journal(JournalEvent::kActionStart, a, a->reason, json::object()))
+        if (!journal(JournalEvent::kActionStart, a, a->reason, start_data(*a)))
           return PhaseEnd::kAborted;
         progress(*a, ProgressKind::kActionStart, a->reason);
       }
@@ -252,6 +275,15 @@ class Run {
     return std::nullopt;
   }
 
+  // What an action-start records besides its id: the action's public
+  // before/after summary (docs/state-format.md), e.g. the TLS mode it sets.
+  static json start_data(const Action& a) {
+    json d = json::object();
+    if (!a.before.is_null()) d["before"] = a.before;
+    if (!a.after.is_null()) d["after"] = a.after;
+    return d;
+  }
+
   bool journal(JournalEvent ev, const Action* a, const std::string& message, const json& data) {
     if (killed_) return false;
     JournalEntry e;
@@ -277,6 +309,14 @@ class Run {
       return false;
     }
     return true;
+  }
+
+  // A stop was requested: no further action starts; TLS verification is
+  // restored as after a failure. False when the journal died.
+  bool interrupted(const std::string& where) {
+    report_.outcome = ApplyOutcome::kInterrupted;
+    report_.message = "interrupted " + where;
+    return recover();
   }
 
   ApplyReport aborted() {
@@ -356,7 +396,7 @@ class Run {
         progress(a, ProgressKind::kRetry, r.error().message, {}, backoff);
       {
         WaitScope wait(ctx_.env, a, "waiting to retry after a transient failure", backoff);
-        ctx_.env.sleep_for(backoff);
+        if (!sleep_unless_stopped(ctx_.env, ctx_.stop, backoff)) return r;
       }
       backoff *= 2;
       r = ctx_.runner.run(a);
@@ -376,8 +416,9 @@ class Run {
     if (!disrupted_ && !relaxed_.empty()) {
       for (const std::string& name : relaxed_)
         if (!restore_one(name,
-                         "restore TLS verification after the failure: nothing was disrupted "
-                         "since this run relaxed it",
+                         fmt::format("restore TLS verification after the {}: nothing was "
+                                     "disrupted since this run relaxed it",
+                                     stop_word()),
                          as.restore_to))
           return false;
       return true;
@@ -394,12 +435,17 @@ class Run {
       return true;
     }
     for (const std::string& name : as.to_restore)
-      if (!restore_one(
-              name,
-              "restore TLS verification after the failure: every node serves a valid certificate",
-              as.restore_to))
+      if (!restore_one(name,
+                       fmt::format("restore TLS verification after the {}: every node serves a "
+                                   "valid certificate",
+                                   stop_word()),
+                       as.restore_to))
         return false;
     return true;
+  }
+
+  const char* stop_word() const {
+    return report_.outcome == ApplyOutcome::kInterrupted ? "interruption" : "failure";
   }
 
   // Sets `name` back to the spec's TLS verification, journalled as a
@@ -410,8 +456,9 @@ class Run {
     a.id = "recover/" + name + "/set-tls-verification";
     a.node = name;
     a.params = default_params(ActionKind::kSetTlsVerification);
+    a.after = restore_to;
     a.reason = reason;
-    if (!journal(JournalEvent::kActionStart, &a, a.reason, json::object())) return false;
+    if (!journal(JournalEvent::kActionStart, &a, a.reason, start_data(a))) return false;
     progress(a, ProgressKind::kActionStart, a.reason);
     auto st = ctx_.runner.restore_tls_verification(name);
     if (!st)
@@ -479,6 +526,8 @@ const char* apply_outcome_name(ApplyOutcome o) {
       return "failed";
     case ApplyOutcome::kAborted:
       return "aborted";
+    case ApplyOutcome::kInterrupted:
+      return "interrupted";
   }
   return "?";
 }

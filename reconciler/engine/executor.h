@@ -26,6 +26,10 @@
 // - Every wait goes through Env::sleep_for; every side effect through the
 //   ActionRunner (runner.h): the NodeRunner for apply, the DryRunRunner for
 //   plan and tests. The rules above are the executor's alone.
+// - A stop request (ExecutorContext::stop: Ctrl-C, SIGTERM) lets the action in
+//   flight finish or fail on its own (its waits end early: the runner is given
+//   a StoppableEnv), journals it, starts no further action, restores TLS
+//   verification as after a failure, and ends the run as kInterrupted.
 #pragma once
 
 #include <functional>
@@ -34,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "reconciler/engine/cancel.h"
 #include "reconciler/engine/diff.h"
 #include "reconciler/engine/journal.h"
 #include "reconciler/engine/live_state.h"
@@ -59,6 +64,9 @@ struct ExecutorContext {
   // or after it: the run stops cleanly (kWaiting) and the next window's apply
   // resumes.
   std::optional<TimePoint> window_closes;
+  // Set when the run is to stop early (see the contract above). Backoff
+  // between retries ends early too.
+  StopToken stop;
   // Typed progress (progress.h): run-start, then per action start and
   // done/failed/waiting, and retries; progress_line() renders one for people
   // ("[2/3 edge2] restart: node went down (0.4s)"). Heartbeats come from the
@@ -74,10 +82,11 @@ struct ExecutorContext {
 };
 
 enum class ApplyOutcome {
-  kComplete,  // every action done
-  kWaiting,   // stopped cleanly: an issuer is waiting for a certificate
-  kFailed,    // an action failed; rollout stopped
-  kAborted,   // a journal write failed / the run was killed: nothing more was done
+  kComplete,     // every action done
+  kWaiting,      // stopped cleanly: an issuer is waiting for a certificate
+  kFailed,       // an action failed; rollout stopped
+  kAborted,      // a journal write failed / the run was killed: nothing more was done
+  kInterrupted,  // a stop was requested: the action in flight ended, no other began
 };
 const char* apply_outcome_name(ApplyOutcome o);
 

@@ -1,12 +1,15 @@
 #include "reconciler/engine/lock.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <random>
 
-#include <fmt/chrono.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+
+#include "providers/base/time.h"
 
 namespace edgecert {
 namespace {
@@ -20,17 +23,13 @@ std::string random_id() {
   return fmt::format("{:08x}{:08x}", rd(), rd());
 }
 
-std::string format_time(TimePoint t) {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(t));
-}
-
 nlohmann::json to_json(const LockInfo& i) {
   return {{"id", i.id},
           {"user", i.user},
           {"host", i.host},
           {"pid", i.pid},
           {"operation", i.operation},
-          {"created", format_time(i.created)},
+          {"created", format_time_iso(i.created)},
           {"created_unix",
            std::chrono::duration_cast<std::chrono::seconds>(i.created.time_since_epoch()).count()}};
 }
@@ -64,8 +63,16 @@ ProcessIdentity current_process(Env& env) {
 }
 
 std::string describe_lock(const LockInfo& i) {
-  return fmt::format("lock {} held by {}@{} (pid {}) for {} since {}", i.id, i.user, i.host, i.pid,
-                     i.operation, format_time(i.created));
+  return fmt::format("lock {} held by {}@{} (pid {}{}) for {} since {}", i.id, i.user, i.host,
+                     i.pid, holder_is_gone(i) ? ", no longer running" : "", i.operation,
+                     format_time(i.created));
+}
+
+bool holder_is_gone(const LockInfo& i) {
+  if (i.pid <= 0 || i.host.empty()) return false;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || i.host != host) return false;
+  return ::kill(static_cast<pid_t>(i.pid), 0) != 0 && errno == ESRCH;
 }
 
 ClusterLock::ClusterLock(Env& env, std::string path, LockInfo info)
@@ -102,6 +109,55 @@ Result<ClusterLock> ClusterLock::acquire(Env& env, const std::string& state_dir,
                     fmt::format("the cluster is locked: {}. If that run is gone, inspect "
                                 "'{}' and run 'edgecert force-unlock {}'",
                                 describe_lock(**holder), path, (*holder)->id));
+}
+
+Result<ClusterLock> acquire_lock(Env& env, const std::string& state_dir,
+                                 const std::string& operation, const ProcessIdentity& who,
+                                 const LockWait& wait) {
+  const TimePoint start = env.now();
+  std::optional<std::string> announced;  // lock id last announced
+  TimePoint last_notice = start;
+  for (;;) {
+    auto lock = ClusterLock::acquire(env, state_dir, operation, who);
+    if (lock || lock.error().code != ErrorCode::kConflict) return lock;
+    auto holder = read_lock(env, state_dir);
+    if (!holder) return std::unexpected(holder.error());
+    auto waited = std::chrono::duration_cast<std::chrono::seconds>(env.now() - start);
+    if (*holder) {
+      const LockInfo& h = **holder;
+      // A holder that is gone never releases: waiting would only end in the
+      // timeout.
+      const bool gone = holder_is_gone(h);
+      if (waited >= wait.timeout || gone) {
+        const std::string args = wait.unlock_args.empty() ? "" : " " + wait.unlock_args;
+        std::string msg = fmt::format("the cluster is locked: {}", describe_lock(h));
+        if (wait.timeout.count() > 0 && !gone)
+          msg += fmt::format(" (waited {}s, --lock-timeout)", waited.count());
+        if (gone)
+          msg += fmt::format(
+              ". That run died or was killed: look at 'edgecert status{}' (its journal says what "
+              "it did), then run 'edgecert force-unlock {}{}' and apply again: it resumes",
+              args, h.id, args);
+        else
+          msg += fmt::format(
+              ". Wait for it (--lock-timeout DURATION waits), or if that run is gone, look at "
+              "'edgecert status{}' and run 'edgecert force-unlock {}{}'",
+              args, h.id, args);
+        return make_error(ErrorCode::kConflict, msg);
+      }
+      if (wait.waiting &&
+          (announced != h.id || env.now() - last_notice >= std::chrono::seconds(30))) {
+        wait.waiting(h, waited);
+        announced = h.id;
+        last_notice = env.now();
+      }
+    }
+    if (!sleep_unless_stopped(env, wait.stop, std::chrono::seconds(1)))
+      return make_error(ErrorCode::kCancelled,
+                        fmt::format("interrupted while waiting for the cluster lock ({}s); "
+                                    "nothing was changed",
+                                    waited.count()));
+  }
 }
 
 Status ClusterLock::release() {

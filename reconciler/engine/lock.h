@@ -4,15 +4,23 @@
 // processes cannot both win), holding who holds it: lock id, user, host, pid,
 // operation, creation time (format: docs/state-format.md). A second acquirer
 // fails with kConflict and a message naming the holder and the command to
-// break it (`edgecert force-unlock ID`). A lock is never broken automatically:
-// a crashed apply leaves it behind on purpose, so the next run must look at
-// what happened (the journal) before anything else touches the cluster.
+// break it (`edgecert force-unlock ID SPEC`), or waits for it (LockWait). A
+// lock is never broken automatically: a crashed apply leaves it behind on
+// purpose, so the next run must look at what happened (the journal) before
+// anything else touches the cluster.
+//
+// The state folder is the cluster's, wherever edgecert runs from: the session
+// resolves it against the spec's folder (session.h), so two runs of one
+// cluster from two working folders meet at the same lock.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "providers/base/env.h"
+#include "reconciler/engine/cancel.h"
 
 namespace edgecert {
 
@@ -61,6 +69,30 @@ class ClusterLock {
   LockInfo info_;
   bool held_ = true;
 };
+
+// How to wait for a held lock.
+struct LockWait {
+  // 0: fail at once (kConflict naming the holder); otherwise poll about once
+  // a second until the lock is free or this long has passed.
+  std::chrono::milliseconds timeout{0};
+  // Ends the wait early (kCancelled). Waits sleep through `env`, in slices.
+  StopToken stop;
+  // Told who holds the lock when the wait begins, when the holder changes,
+  // and about every 30 s (with the time waited so far).
+  std::function<void(const LockInfo& holder, std::chrono::seconds waited)> waiting;
+  // What follows "edgecert force-unlock ID" in messages, so the operator can
+  // paste it: the spec path (and --state-dir when one was given).
+  std::string unlock_args;
+};
+
+// ClusterLock::acquire, waiting for a held lock as `wait` says.
+Result<ClusterLock> acquire_lock(Env& env, const std::string& state_dir,
+                                 const std::string& operation, const ProcessIdentity& who,
+                                 const LockWait& wait);
+
+// Whether the holder is a process on this host that no longer exists (it
+// died or was killed, so the lock is stale). False when it cannot tell.
+bool holder_is_gone(const LockInfo& info);
 
 // The current holder, if any. kCorrupt when the lock file is unreadable.
 Result<std::optional<LockInfo>> read_lock(Env& env, const std::string& state_dir);

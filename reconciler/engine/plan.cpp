@@ -120,6 +120,18 @@ Plan build_plan(const PlanInputs& in) {
 
   Builder b(plan);
 
+  // 0. TLS verification an earlier run left relaxed goes back first when every
+  // node serves a valid certificate (decided by the diff): the cluster is
+  // safe again before anything else is tried, even if that fails.
+  for (const auto& [peer, mode_before] : diff.tls.restore_first) {
+    Action& a = b.add(peer, ActionKind::kSetTlsVerification,
+                      "restore cluster TLS verification first: every node serves a valid "
+                      "certificate");
+    a.before = spec::tls_verification_name(mode_before);
+    a.after = spec::tls_verification_name(spec.tls_verification);
+    a.params = SetTlsVerificationParams{spec.tls_verification};
+  }
+
   // 1. Trust first; leftover CSRs out of the way. CAs go to every peer, even
   // outside --target: the whole cluster must trust a new certificate before
   // TLS verification is enforced again (expressway.md §3.1), and appending

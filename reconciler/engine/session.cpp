@@ -15,6 +15,11 @@
 
 namespace edgecert {
 
+std::string state_root(const std::string& spec_path, const std::string& state_dir) {
+  if (!state_dir.empty()) return state_dir;
+  return path_join(path_dirname(spec_path), ".edgecert/state");
+}
+
 OpenedSession open_session(Env& env, const std::string& spec_path, const SessionOptions& options) {
   OpenedSession out;
   auto fail = [&out](Error e) -> OpenedSession {
@@ -34,8 +39,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
   Session& s = out.session.emplace();
   s.spec = std::move(*loaded.spec);
   s.spec_sha256 = pki::sha256_hex(*text);
-  std::string root = options.state_dir.empty() ? ".edgecert/state" : options.state_dir;
-  s.state_dir = path_join(root, s.spec.name);
+  s.state_dir = path_join(state_root(spec_path, options.state_dir), s.spec.name);
 
   // Targets: every name must be a peer; --exclude removes from the set.
   for (const auto* list : {&options.targets, &options.excludes, &options.replace})

@@ -21,8 +21,11 @@ namespace edgecert {
 
 // What a run was asked to touch, from the command line or a caller.
 struct SessionOptions {
-  std::string sim_dir;                // simulator node files ("" = default)
-  std::string state_dir;              // root of the run state ("" = .edgecert/state)
+  std::string sim_dir;  // simulator node files ("" = default)
+  // Root of the run state (locks, journals, audit logs), as given on the
+  // command line ("" = .edgecert/state in the spec's folder; see
+  // state_root()).
+  std::string state_dir;
   bool insecure = false;              // HTTPS: skip management certificate checks
   std::vector<std::string> targets;   // only these peers (empty = all)
   std::vector<std::string> excludes;  // never these peers
@@ -32,7 +35,7 @@ struct SessionOptions {
 struct Session {
   spec::Spec spec;
   std::string spec_sha256;  // of the spec file's bytes
-  std::string state_dir;    // <root>/<cluster>
+  std::string state_dir;    // <state_root>/<cluster>
   std::unique_ptr<node::NodeOpenContext> open_context;
   OpenedNodes nodes;
   std::unique_ptr<issuer::Issuer> issuer;
@@ -58,6 +61,13 @@ struct OpenedSession {
   // cannot be opened, an unreadable trusted CA file).
   std::optional<Error> error;
 };
+
+// The root of the run state for a spec: `state_dir` when given (a path on
+// the command line, so relative to the working folder), else
+// `.edgecert/state` next to the spec, like every relative path in a spec. The
+// cluster's own folder is `<root>/<metadata.name>`: the same lock, journal
+// and audit log whatever folder edgecert runs from.
+std::string state_root(const std::string& spec_path, const std::string& state_dir);
 
 // Loads and validates the spec, resolves targets, opens the nodes and the
 // issuer and loads the trusted CAs.

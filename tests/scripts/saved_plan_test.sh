@@ -156,7 +156,7 @@ if [[ $rc -ne 0 ]]; then
   [[ -f $lock ]] || fail "(e) apply refused but there is no lock.json: $out"
   id=$(jq -r .id "$lock") || fail "(e) unreadable lock.json"
   expect_out "force-unlock $id" "(e)"
-  out=$("$edgecert" force-unlock "$id" --state-dir "$state" 2>&1)
+  out=$("$edgecert" force-unlock "$id" spec.yaml --state-dir "$state" --force 2>&1)
   rc=$?
   expect_rc 0 "(e) force-unlock $id"
   no_lock "(e) after force-unlock"

@@ -114,7 +114,7 @@ std::vector<pki::Certificate> SimCluster::ca_certificates() {
 
 std::vector<std::string> SimCluster::files_with_private_keys() {
   std::vector<std::string> out;
-  std::vector<std::string> dirs = {".edgecert/state/" + cluster, ".edgecert/sim/" + cluster,
+  std::vector<std::string> dirs = {"cluster/.edgecert/state/" + cluster, ".edgecert/sim/" + cluster,
                                    "cluster"};
   for (const auto& dir : dirs) {
     auto names = memory.list_dir(dir);

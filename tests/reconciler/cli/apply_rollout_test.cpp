@@ -297,9 +297,9 @@ TEST_CASE("audit log and journal: one line per action, the spec digest, no secre
           "[reconciler]") {
   SimCluster c(testing::with_peers(1));
   REQUIRE(c.apply().status == 0);
-  auto audit = c.memory.read_file(".edgecert/state/test/audit.jsonl");
+  auto audit = c.memory.read_file("cluster/.edgecert/state/test/audit.jsonl");
   REQUIRE(audit);
-  auto journal = c.memory.read_file(".edgecert/state/test/journal.jsonl");
+  auto journal = c.memory.read_file("cluster/.edgecert/state/test/journal.jsonl");
   REQUIRE(journal);
   size_t lines = 0;
   for (size_t pos = 0; (pos = audit->find('\n', pos)) != std::string::npos; ++pos) ++lines;
@@ -312,7 +312,7 @@ TEST_CASE("audit log and journal: one line per action, the spec digest, no secre
   CHECK_FALSE(contains(*journal, "PRIVATE KEY"));
   CHECK(c.files_with_private_keys().empty());
   // The lock is gone after a finished run.
-  CHECK_FALSE(c.memory.exists(".edgecert/state/test/lock.json"));
+  CHECK_FALSE(c.memory.exists("cluster/.edgecert/state/test/lock.json"));
 }
 
 TEST_CASE("revokeSuperseded: only certificates of the configured issuer are revoked",

@@ -158,14 +158,14 @@ TEST_CASE("apply: after a kill the lock names its holder, force-unlock, then app
   CHECK(c.apply().status == 1);
   c.env.reset();
   c.memory.advance(std::chrono::seconds(30));
-  auto lock = c.memory.read_file(".edgecert/state/test/lock.json");
+  auto lock = c.memory.read_file("cluster/.edgecert/state/test/lock.json");
   REQUIRE(lock);
   auto id = nlohmann::json::parse(*lock)["id"].get<std::string>();
   auto locked = c.apply();
   CHECK(locked.status == 1);
   CHECK(contains(locked.err, "edgecert force-unlock " + id));
-  CHECK(c.cli({"force-unlock", "0123456789abcdef"}).status == 1);
-  REQUIRE(c.cli({"force-unlock", id}).status == 0);
+  CHECK(c.cli({"force-unlock", "0123456789abcdef", c.spec_path, "--force"}).status == 1);
+  REQUIRE(c.cli({"force-unlock", id, c.spec_path, "--force"}).status == 0);
   auto resumed = c.apply();
   INFO(resumed.out << resumed.err);
   REQUIRE(resumed.status == 0);
@@ -193,9 +193,10 @@ TEST_CASE("apply: killed at every write, the next apply resumes, each node resta
         c.env.reset();
         // Time passes before the operator runs apply again.
         c.memory.advance(std::chrono::seconds(30));
-        if (auto lock = c.memory.read_file(".edgecert/state/test/lock.json")) {
+        if (auto lock = c.memory.read_file("cluster/.edgecert/state/test/lock.json")) {
           auto id = nlohmann::json::parse(*lock, nullptr, false);
-          if (id.is_object()) REQUIRE(c.cli({"force-unlock", id["id"]}).status == 0);
+          if (id.is_object())
+            REQUIRE(c.cli({"force-unlock", id["id"], c.spec_path, "--force"}).status == 0);
         }
         auto r = c.apply();
         INFO("kill at " << k << "\n" << r.out << r.err);

@@ -421,9 +421,10 @@ TEST_CASE(
       (void)c->apply();
       c->env.reset();
       c->memory.advance(std::chrono::seconds(30));
-      if (auto lock = c->memory.read_file(".edgecert/state/test/lock.json")) {
+      if (auto lock = c->memory.read_file("cluster/.edgecert/state/test/lock.json")) {
         auto id = nlohmann::json::parse(*lock, nullptr, false);
-        if (id.is_object()) REQUIRE(c->cli({"force-unlock", id["id"]}).status == 0);
+        if (id.is_object())
+          REQUIRE(c->cli({"force-unlock", id["id"], c->spec_path, "--force"}).status == 0);
       }
       auto r = c->apply();
       INFO("kill at " << k << "\n" << r.out << r.err);

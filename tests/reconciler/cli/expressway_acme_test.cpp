@@ -231,9 +231,9 @@ TEST_CASE("edgecert revoke: a superseded certificate is revoked at the openssl-c
   REQUIRE(index);
   CHECK(contains(*index, "\t" + old.serial_hex() + "\t"));
   CHECK(contains(*index, "keyCompromise"));
-  auto audit = c.memory.read_file(".edgecert/state/test/audit.jsonl");
+  auto audit = c.memory.read_file("cluster/.edgecert/state/test/audit.jsonl");
   REQUIRE(audit);
   CHECK(contains(*audit, "\"kind\":\"revoke\""));
   // The lock was released.
-  CHECK(!c.memory.exists(".edgecert/state/test/lock.json"));
+  CHECK(!c.memory.exists("cluster/.edgecert/state/test/lock.json"));
 }

@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -111,8 +113,12 @@ class FakeRunner : public ActionRunner {
     return static_cast<size_t>(std::count(ran.begin(), ran.end(), id));
   }
 
+  // Called as each action runs (e.g. a signal arriving mid-action).
+  std::function<void(const std::string& id)> on_run;
+
   Result<ActionOutput> run(const Action& action) override {
     ran.push_back(action.id);
+    if (on_run) on_run(action.id);
     env_.advance(cost);
     auto it = script.find(action.id);
     if (it != script.end() && !it->second.empty()) {
@@ -561,4 +567,74 @@ TEST_CASE("executor: signed chains from a journal with wrongly typed data do not
   CHECK_NOTHROW(chains = signed_chains_from_journal(*entries));
   CHECK(chains.size() == 1);
   CHECK(chains["C5"] == std::vector<std::string>{"LEAF"});
+}
+
+TEST_CASE("executor: a stop lets the action in flight finish, starts nothing more, restores TLS",
+          "[engine][executor][cancel]") {
+  Harness h;
+  std::atomic<int> flag{0};
+  h.ctx.stop = StopToken(&flag);
+  Plan p = rollout_plan();
+  h.fake.assessment.to_restore = {"edge1", "edge2"};
+  h.fake.assessment.restore_to = "enforce";
+  SECTION("the stop arrives during a restart: it completes, the wait never starts") {
+    h.fake.on_run = [&](const std::string& id) {
+      if (id == "edge1/restart") flag.store(2);
+    };
+    auto report = execute_plan(p, h.ctx);
+    CHECK(report.outcome == ApplyOutcome::kInterrupted);
+    CHECK(contains(report.message, "before edge1/wait-healthy"));
+    CHECK(h.fake.ran.back() == "edge1/restart");
+    CHECK(h.fake.count("edge1/wait-healthy") == 0);
+    CHECK(h.fake.restored == std::vector<std::string>{"edge1", "edge2"});
+    CHECK(any_contains(report.next_steps, "run 'edgecert apply' again"));
+    CHECK_FALSE(report.node_report.empty());
+    auto entries = h.entries();
+    REQUIRE_FALSE(entries.empty());
+    CHECK(entries.back().event == JournalEvent::kRunEnd);
+    CHECK(entries.back().message == "interrupted");
+    // The restore's action-start says which mode it sets (status reads it).
+    bool restore_recorded = false;
+    for (const auto& e : entries)
+      if (e.action_id == "recover/edge1/set-tls-verification" &&
+          e.event == JournalEvent::kActionStart)
+        restore_recorded = e.data.value("after", "") == "enforce";
+    CHECK(restore_recorded);
+    auto last = last_run(entries);
+    REQUIRE(last);
+    CHECK(last->actions["edge1/restart"] == ActionState::kDone);
+  }
+  SECTION("an action whose wait the stop cut short is journalled as interrupted") {
+    h.fake.on_run = [&](const std::string& id) {
+      if (id == "edge1/wait-healthy") flag.store(15);
+    };
+    h.fake.fail("edge1/wait-healthy", ErrorCode::kUnavailable);
+    auto report = execute_plan(p, h.ctx);
+    CHECK(report.outcome == ApplyOutcome::kInterrupted);
+    CHECK(contains(report.message, "during edge1/wait-healthy"));
+    // Not retried after the stop.
+    CHECK(h.fake.count("edge1/wait-healthy") == 1);
+    CHECK(h.fake.count("edge1/verify-served") == 0);
+    bool failed_as_interrupted = false;
+    for (const auto& e : h.entries())
+      if (e.action_id == "edge1/wait-healthy" && e.event == JournalEvent::kActionFailed)
+        failed_as_interrupted = contains(e.message, "interrupted: ");
+    CHECK(failed_as_interrupted);
+  }
+  SECTION("a node not valid: TLS left as it is, said so") {
+    h.fake.assessment.not_valid = {"edge1"};
+    h.fake.on_run = [&](const std::string& id) {
+      if (id == "edge1/upload-certificate") flag.store(2);
+    };
+    auto report = execute_plan(p, h.ctx);
+    CHECK(report.outcome == ApplyOutcome::kInterrupted);
+    CHECK(h.fake.restored.empty());
+    CHECK(any_contains(report.next_steps, "left as it is: edge1 not serving a valid certificate"));
+  }
+  SECTION("stopped before the run: nothing runs") {
+    flag.store(2);
+    auto report = execute_plan(p, h.ctx);
+    CHECK(report.outcome == ApplyOutcome::kInterrupted);
+    CHECK(h.fake.ran.empty());
+  }
 }

@@ -1,5 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <optional>
+
 #include "reconciler/engine/lock.h"
 #include "tests/support/test_support.h"
 
@@ -87,4 +93,122 @@ TEST_CASE("lock: keep() leaves the lock for the next run to look at", "[lock]") 
     a->keep();
   }
   CHECK(read_lock(env, "s")->has_value());
+}
+
+namespace {
+
+// A MemoryEnv that runs `at_sleep` on its N-th sleep (another process
+// releasing the lock, or a signal arriving, while a run waits).
+class ScriptedSleepEnv : public MemoryEnv {
+ public:
+  void sleep_for(std::chrono::milliseconds d) override {
+    MemoryEnv::sleep_for(d);
+    ++sleeps;
+    if (sleeps == at && at_sleep) at_sleep();
+  }
+  int sleeps = 0;
+  int at = -1;
+  std::function<void()> at_sleep;
+};
+
+}  // namespace
+
+TEST_CASE("lock: acquire_lock waits for a held lock, naming the holder, then takes it", "[lock]") {
+  ScriptedSleepEnv env;
+  auto first = ClusterLock::acquire(env, "s", "apply", {"alice", "hostA", 11});
+  REQUIRE(first);
+  std::vector<std::string> notices;
+  LockWait wait;
+  wait.timeout = std::chrono::minutes(5);
+  wait.waiting = [&](const LockInfo& h, std::chrono::seconds waited) {
+    notices.push_back(describe_lock(h) + " after " + std::to_string(waited.count()));
+  };
+  SECTION("released while waiting: acquired") {
+    std::optional<ClusterLock> holder(std::move(*first));
+    env.at = 45 * 10;  // 45 s of 100 ms slices
+    env.at_sleep = [&] { holder.reset(); };
+    auto second = acquire_lock(env, "s", "apply", {"bob", "hostB", 22}, wait);
+    REQUIRE(second);
+    CHECK(second->info().user == "bob");
+    // Told once at the start and again every 30 s.
+    REQUIRE(notices.size() == 2);
+    CHECK(notices[0].find("alice@hostA (pid 11) for apply") != std::string::npos);
+    CHECK(notices[0].find("after 0") != std::string::npos);
+  }
+  SECTION("still held at the timeout: refused, naming the holder and the wait") {
+    wait.timeout = std::chrono::seconds(3);
+    wait.unlock_args = "spec.yaml";
+    auto second = acquire_lock(env, "s", "apply", {"bob", "hostB", 22}, wait);
+    REQUIRE_FALSE(second);
+    CHECK(second.error().code == ErrorCode::kConflict);
+    const std::string& m = second.error().message;
+    CHECK(m.find("alice@hostA (pid 11)") != std::string::npos);
+    CHECK(m.find("waited 3s") != std::string::npos);
+    CHECK(m.find("edgecert force-unlock " + first->info().id + " spec.yaml") != std::string::npos);
+  }
+  SECTION("timeout 0: refused at once, without waiting") {
+    wait.timeout = std::chrono::milliseconds(0);
+    auto second = acquire_lock(env, "s", "apply", {"bob", "hostB", 22}, wait);
+    REQUIRE_FALSE(second);
+    CHECK(second.error().code == ErrorCode::kConflict);
+    CHECK(env.sleeps == 0);
+    CHECK(notices.empty());
+  }
+  SECTION("a stop while waiting: kCancelled, the holder's lock untouched") {
+    std::atomic<int> flag{0};
+    wait.stop = StopToken(&flag);
+    env.at = 25;
+    env.at_sleep = [&] { flag.store(2); };
+    auto second = acquire_lock(env, "s", "apply", {"bob", "hostB", 22}, wait);
+    REQUIRE_FALSE(second);
+    CHECK(second.error().code == ErrorCode::kCancelled);
+    auto still = read_lock(env, "s");
+    REQUIRE(still);
+    REQUIRE(*still);
+    CHECK((*still)->id == first->info().id);
+  }
+}
+
+TEST_CASE("lock: times are written and shown in UTC", "[lock]") {
+  MemoryEnv env(TimePoint(std::chrono::seconds(1798761600)));  // 2027-01-01T00:00:00Z
+  auto lock = ClusterLock::acquire(env, "s", "apply", {"alice", "hostA", 11});
+  REQUIRE(lock);
+  auto text = env.read_file("s/lock.json");
+  REQUIRE(text);
+  CHECK(text->find("\"created\": \"2027-01-01T00:00:00Z\"") != std::string::npos);
+  CHECK(describe_lock(lock->info()).find("since 2027-01-01 00:00:00 UTC") != std::string::npos);
+}
+
+TEST_CASE("lock: a holder on this host whose process is gone is said to be gone", "[lock]") {
+  LockInfo self{"id", "me", "", static_cast<long>(::getpid()), "apply", {}};
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  self.host = host;
+  CHECK_FALSE(holder_is_gone(self));
+  // A pid that cannot exist (above pid_max on Linux).
+  LockInfo gone = self;
+  gone.pid = 99999999;
+  CHECK(holder_is_gone(gone));
+  CHECK(describe_lock(gone).find("no longer running") != std::string::npos);
+  LockInfo elsewhere = gone;
+  elsewhere.host = std::string(host) + "-other";
+  CHECK_FALSE(holder_is_gone(elsewhere));
+}
+
+TEST_CASE("lock: a holder whose process is gone is not waited for", "[lock]") {
+  ScriptedSleepEnv env;
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  auto dead = ClusterLock::acquire(env, "s", "apply", {"alice", host, 99999999});
+  REQUIRE(dead);
+  dead->keep();
+  LockWait wait;
+  wait.timeout = std::chrono::minutes(5);
+  wait.unlock_args = "spec.yaml";
+  auto second = acquire_lock(env, "s", "apply", {"bob", "hostB", 22}, wait);
+  REQUIRE_FALSE(second);
+  CHECK(env.sleeps == 0);
+  CHECK(second.error().message.find("died or was killed") != std::string::npos);
+  CHECK(second.error().message.find("edgecert force-unlock " + dead->info().id + " spec.yaml") !=
+        std::string::npos);
 }

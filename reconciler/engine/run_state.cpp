@@ -1,0 +1,104 @@
+#include "reconciler/engine/run_state.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "providers/base/time.h"
+#include "reconciler/engine/action.h"
+
+namespace edgecert {
+
+std::optional<UnfinishedRun> unfinished_run(const std::vector<JournalEntry>& entries) {
+  auto run = last_run(entries);
+  if (!run || run->finished) return std::nullopt;
+  UnfinishedRun u;
+  u.run_id = run->run_id;
+  for (const auto& e : entries)
+    if (e.event == JournalEvent::kRunStart && e.run_id == run->run_id) u.started = e.time;
+  for (const auto& [id, state] : run->actions)
+    if (state == ActionState::kDone) ++u.actions_done;
+  if (auto n = run->start_data.find("actions");
+      n != run->start_data.end() && n->is_number_integer() && n->get<long long>() >= 0)
+    u.actions_planned = static_cast<size_t>(n->get<long long>());
+  return u;
+}
+
+std::vector<TlsRelaxed> tls_relaxed_by_runs(const std::vector<JournalEntry>& entries) {
+  const std::string kind = action_kind_name(ActionKind::kSetTlsVerification);
+  const std::string permissive = spec::tls_verification_name(spec::TlsVerification::kPermissive);
+  std::map<std::pair<std::string, std::string>, std::string> target;  // (run, action) -> mode
+  std::vector<TlsRelaxed> out;
+  for (const auto& e : entries) {
+    if (e.kind != kind || e.node.empty()) continue;
+    const auto key = std::make_pair(e.run_id, e.action_id);
+    if (e.event == JournalEvent::kActionStart) {
+      auto after = e.data.find("after");
+      target[key] = after != e.data.end() && after->is_string() ? after->get<std::string>() : "";
+      continue;
+    }
+    if (e.event != JournalEvent::kActionDone) continue;
+    auto mode = target.find(key);
+    if (mode == target.end() || mode->second.empty()) continue;  // older journal: unknown
+    std::erase_if(out, [&](const TlsRelaxed& r) { return r.node == e.node; });
+    if (mode->second == permissive) out.push_back({e.node, e.run_id, e.time});
+  }
+  return out;
+}
+
+RunState read_run_state(Env& env, const std::string& state_dir) {
+  RunState s;
+  if (auto lock = read_lock(env, state_dir); lock)
+    s.lock = *lock;
+  else
+    s.problems.push_back(lock.error().message);
+  Journal journal(env, path_join(state_dir, "journal.jsonl"));
+  auto entries = journal.read_all();
+  if (!entries) {
+    s.problems.push_back(entries.error().message);
+    return s;
+  }
+  s.unfinished = unfinished_run(*entries);
+  s.relaxed = tls_relaxed_by_runs(*entries);
+  return s;
+}
+
+std::vector<std::string> describe_run_state(const RunState& s,
+                                            const std::vector<std::string>& permissive_now) {
+  std::vector<std::string> out;
+  if (s.lock) out.push_back(fmt::format("The cluster is locked: {}.", describe_lock(*s.lock)));
+  if (s.unfinished) {
+    const UnfinishedRun& u = *s.unfinished;
+    std::string done =
+        u.actions_planned > 0
+            ? fmt::format("{} of {} actions done", u.actions_done, u.actions_planned)
+            : fmt::format("{} action{} done", u.actions_done, u.actions_done == 1 ? "" : "s");
+    out.push_back(fmt::format(
+        "Run {} (started {}, {}) did not finish; the next apply resumes it from the live state.",
+        u.run_id, format_time(u.started), done));
+  }
+  // One line per relaxing run, for the nodes still permissive now.
+  std::vector<std::string> runs;
+  for (const auto& r : s.relaxed)
+    if (std::find(runs.begin(), runs.end(), r.run_id) == runs.end()) runs.push_back(r.run_id);
+  for (const auto& run : runs) {
+    std::vector<std::string> nodes;
+    std::optional<TimePoint> since;
+    for (const auto& r : s.relaxed) {
+      if (r.run_id != run ||
+          std::find(permissive_now.begin(), permissive_now.end(), r.node) == permissive_now.end())
+        continue;
+      nodes.push_back(r.node);
+      since = since ? std::min(*since, r.since) : r.since;
+    }
+    if (nodes.empty()) continue;
+    out.push_back(fmt::format("cluster TLS verification relaxed since {} by run {} ({} permissive)",
+                              format_time(*since), run, fmt::join(nodes, ", ")));
+  }
+  for (const auto& p : s.problems) out.push_back("cannot read the run state: " + p);
+  return out;
+}
+
+}  // namespace edgecert

@@ -1,0 +1,51 @@
+// What a cluster's state folder says about runs, for `plan` and `status`:
+// who holds the lock, an unfinished run the next apply resumes, and nodes
+// whose cluster TLS verification an edgecert run relaxed and never restored.
+// Read-only; results, never printing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reconciler/engine/journal.h"
+#include "reconciler/engine/lock.h"
+
+namespace edgecert {
+
+struct UnfinishedRun {
+  std::string run_id;
+  TimePoint started;
+  size_t actions_done = 0;
+  size_t actions_planned = 0;  // from the run-start entry (0: not recorded)
+};
+
+// A node an edgecert run set to permissive (a relax action done) with no
+// later set-tls-verification to another mode done.
+struct TlsRelaxed {
+  std::string node;
+  std::string run_id;
+  TimePoint since;
+};
+
+struct RunState {
+  std::optional<LockInfo> lock;
+  std::optional<UnfinishedRun> unfinished;
+  std::vector<TlsRelaxed> relaxed;    // journal order of the relax
+  std::vector<std::string> problems;  // an unreadable lock file or journal
+};
+
+// The journal's view alone (testable without files).
+std::optional<UnfinishedRun> unfinished_run(const std::vector<JournalEntry>& entries);
+std::vector<TlsRelaxed> tls_relaxed_by_runs(const std::vector<JournalEntry>& entries);
+
+// Reads <state_dir>/lock.json and journal.jsonl (both may be missing).
+RunState read_run_state(Env& env, const std::string& state_dir);
+
+// One line each for people: the lock, the unfinished run, and per relaxing
+// run "cluster TLS verification relaxed since TIME by run ID (edge1, edge2
+// permissive)" for the nodes of `permissive_now` (live state) it relaxed.
+std::vector<std::string> describe_run_state(const RunState& state,
+                                            const std::vector<std::string>& permissive_now);
+
+}  // namespace edgecert
