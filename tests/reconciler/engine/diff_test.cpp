@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "reconciler/engine/diff.h"
 #include "reconciler/engine/session.h"
 #include "tests/support/result_checks.h"
@@ -115,7 +117,10 @@ TEST_CASE("diff: a SAN change gives a reissue whose reason names the missing nam
     CHECK(n.certificate == CertificateChange::kReissue);
     REQUIRE(n.certificate_reasons.size() == 1);
     CHECK(n.certificate_reasons[0] ==
-          "subject alternative names differ: missing extra.example.com");
+          fmt::format("subject alternative names: live [edge.example.com, {0}.example.com], "
+                      "spec [edge.example.com, {0}.example.com, extra.example.com] (missing "
+                      "extra.example.com)",
+                      n.peer));
     CHECK(std::find(n.desired.subject_alt_names.begin(), n.desired.subject_alt_names.end(),
                     "extra.example.com") != n.desired.subject_alt_names.end());
   }
