@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
+
+#include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "reconciler/engine/diff.h"
 #include "reconciler/engine/plan.h"
@@ -323,7 +326,7 @@ TEST_CASE("diff: a crl section without manualFile removes the node's manual CRL"
           "[engine][diff]") {
   SimCluster c(testing::with_peers(1));
   REQUIRE(c.apply().status == 0);
-  auto crl = default_env().read_file(test_data("schema/corpus/files/manual-crl.pem"));
+  auto crl = default_env().read_file(testing::test_data("schema/corpus/files/manual-crl.pem"));
   REQUIRE(crl);
   testing::require_ok(c.node("edge1").upload_manual_crl(*crl), "manual CRL");
   {
@@ -415,4 +418,33 @@ TEST_CASE("plan text: settings in the spec's own units", "[engine][plan]") {
   auto plan = c.plan();
   CHECK(contains(plan.out, "daily_update_time: 00:00 -> 03:15"));
   CHECK_FALSE(contains(plan.out, "195"));
+}
+
+TEST_CASE("diff: more than 1000 CAs on a node's list after the plan is a warning, not an error",
+          "[engine][diff]") {
+  SimCluster c(testing::with_peers(1));
+  OpenedSession opened = open_session(c.env, c.spec_path, SessionOptions{});
+  REQUIRE(opened.session);
+  Session s = std::move(*opened.session);
+  ClusterLive live = read_live(s, false, {});
+  REQUIRE(live.all_readable());
+  // One key for all CAs keeps this fast; only the fingerprints must differ.
+  pki::PrivateKey key = must(pki::PrivateKey::generate(pki::KeyAlgorithm::kEcdsa, 256));
+  auto& cas = live.nodes[0].state->trusted_cas;
+  for (size_t i = 0; i < pki::kMaxTrustedCas; ++i) {
+    pki::CaOptions o;
+    o.common_name = fmt::format("Bulk CA {}", i);
+    o.not_before = c.env.now() - kDay;
+    o.not_after = c.env.now() + 365 * kDay;
+    o.serial_hex = fmt::format("{:X}", i + 1);
+    cas.push_back(must(pki::create_self_signed_ca(key, o)));
+  }
+  auto diff = diff_cluster(s.spec, live, s.trust, c.env, c.env.now());
+  testing::require_ok(diff, "diff");
+  const NodeDiff* n = diff->find("edge1");
+  REQUIRE(n);
+  CHECK(any_contains(n->notes, fmt::format("warning: after this plan the node's trusted CA list "
+                                           "holds {} certificates, above the guide's recommended "
+                                           "maximum of 1000",
+                                           cas.size() + n->missing_cas.size())));
 }
