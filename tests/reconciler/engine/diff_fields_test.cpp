@@ -94,7 +94,7 @@ std::string spki_of(SimCluster& c, const std::string& node) {
 
 }  // namespace
 
-TEST_CASE("assess: a matching certificate passes; the CA's own hash is not the spec's digest",
+TEST_CASE("assess: a matching certificate passes, the CA's own hash is not the spec's digest",
           "[engine][diff]") {
   Checked c;
   DesiredCertificate d = desired_for_leaf();
@@ -234,7 +234,7 @@ TEST_CASE("csr_differences: subject, digest and the retained key, each with both
   CHECK_FALSE(csr_matches(csr, d));
 }
 
-TEST_CASE("diff: a subject change reissues naming the field; after apply nothing differs",
+TEST_CASE("diff: a subject change reissues naming the field, after apply nothing differs",
           "[engine][diff]") {
   SimCluster c(testing::with_peers(2));
   REQUIRE(c.apply().status == 0);
@@ -258,7 +258,7 @@ TEST_CASE("diff: a subject change reissues naming the field; after apply nothing
   CHECK(subject.email == "pki@example.com");
 }
 
-TEST_CASE("diff: digest is the CSR's; a certificate the CA signed with SHA-256 stays",
+TEST_CASE("diff: digest is the CSR's, a certificate the CA signed with SHA-256 stays",
           "[engine][diff]") {
   SimCluster c(testing::with_peers(1));
   REQUIRE(c.apply().status == 0);
