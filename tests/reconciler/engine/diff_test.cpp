@@ -212,6 +212,33 @@ TEST_CASE("assess: a matching certificate passes, the CA's own hash is not the s
   CHECK(a.warnings.empty());
 }
 
+TEST_CASE("assess: a CA signature hash weaker than SHA-256 is a warning, not a problem",
+          "[engine][diff]") {
+  Checked c;
+  testing::TempDir dir;
+  dir.write("inter.pem", c.pki.inter.to_pem());
+  dir.write("inter.key", std::string(must(c.pki.inter_key.to_pem()).view()));
+  pki::CsrOptions o;
+  o.common_name = "edge1.example.com";
+  o.dns_names = {"edge1.example.com", "cluster.example.com"};
+  o.subject.organization = "Example Ltd";
+  dir.write("leaf.csr", must(pki::CertificateRequest::create(c.pki.leaf_key, o)).to_pem());
+  dir.write("ext.cnf",
+            "extendedKeyUsage=serverAuth,clientAuth\n"
+            "subjectAltName=DNS:edge1.example.com,DNS:cluster.example.com\n");
+  pki::testing::sh(dir,
+                   "openssl x509 -req -in leaf.csr -CA inter.pem -CAkey inter.key -set_serial 77 "
+                   "-days 30 -sha1 -extfile ext.cnf -out leaf.pem");
+  pki::Certificate sha1_leaf =
+      must(pki::Certificate::parse_one(pki::testing::read_text(dir.file("leaf.pem")), "leaf.pem"));
+  REQUIRE(sha1_leaf.signature_digest() == "sha1");
+  Assessment a = assess_certificate({sha1_leaf, c.pki.inter}, desired_for_leaf(), c.trust, c.config,
+                                    sha1_leaf.not_before() + kDay);
+  CHECK(any_contains(a.warnings, "the CA signed the certificate with sha1, weaker than SHA-256"));
+  CHECK_FALSE(any_contains(a.problems, "signed with"));
+  CHECK(c.assess(c.pki.leaf, desired_for_leaf()).warnings.empty());
+}
+
 TEST_CASE("assess: every reason names the field and both values", "[engine][diff]") {
   Checked c;
   DesiredCertificate d = desired_for_leaf();
