@@ -70,6 +70,13 @@ void Decoder::check_roles() {
           at(base + "xmppFederationDomains"),
           "xmppFederationDomains need the 'xmpp-federation' role in spec.serverCertificate.roles");
   }
+  if (!e && sc.extended_key_usage == spec::ExtendedKeyUsage::kServerAuthOnly)
+    error(at(base + "extendedKeyUsage"),
+          fmt::format("extendedKeyUsage: server-auth-only is only for expressway-e on X15.4 or "
+                      "later (product is {}): an Expressway-C presents its server certificate "
+                      "as a client certificate (mutual TLS to Unified CM, the traversal zone, "
+                      "cluster peers), which needs clientAuth",
+                      product));
   if (has("chatNodeAliases") && !sc.has_role(spec::Role::kXmppFederation))
     error(at(base + "chatNodeAliases"),
           "chatNodeAliases need the 'xmpp-federation' role in spec.serverCertificate.roles");

@@ -21,8 +21,10 @@ const KeyList kServerCertificateKeys = {"subject",
                                         "issuer",
                                         "renewBefore",
                                         "renewAtLifetimeFraction",
-                                        "keyRotation"};
-const KeyList kSubjectKeys = {"country", "state", "locality", "organization", "organizationalUnit"};
+                                        "keyRotation",
+                                        "extendedKeyUsage"};
+const KeyList kSubjectKeys = {"country", "state", "locality", "organization", "organizationalUnit",
+                              "email"};
 const KeyList kKeyKeys = {"algorithm", "size"};
 const KeyList kUcmDomainsKeys = {"format", "domains"};
 const KeyList kIssuerKeysOpenssl = {"type", "directory"};
@@ -80,6 +82,15 @@ void Decoder::decode_subject(const Field& f) {
       {"locality", &subject.locality},
       {"organization", &subject.organization},
       {"organizationalUnit", &subject.organizational_unit}};
+  if (const Field* ef = s.get("email")) {
+    if (auto v = email(*ef)) {
+      if (v->size() > 128)
+        error(ef->value_pos,
+              fmt::format("{}: is {} characters long (at most 128)", ef->name(), v->size()));
+      else
+        subject.email = *v;
+    }
+  }
   for (auto& [key, out] : parts) {
     auto v = str(s, key);
     if (!v) continue;
@@ -175,6 +186,8 @@ void Decoder::decode_server_certificate(const Field& f) {
     }
   }
   if (auto k = enumeration<spec::KeyRotation>(m, "keyRotation")) sc.key_rotation = *k;
+  if (auto e = enumeration<spec::ExtendedKeyUsage>(m, "extendedKeyUsage"))
+    sc.extended_key_usage = *e;
 }
 
 std::optional<spec::Issuer> Decoder::decode_issuer(const Field& f) {

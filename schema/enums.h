@@ -46,6 +46,7 @@ EDGECERT_ENUM_TABLE(spec::Digest, pki::kDigestNames)
 EDGECERT_ENUM_TABLE(spec::DomainFormat, spec::kDomainFormatNames)
 EDGECERT_ENUM_TABLE(spec::KeyRotation, spec::kKeyRotationNames)
 EDGECERT_ENUM_TABLE(spec::AcmeMode, spec::kAcmeModeNames)
+EDGECERT_ENUM_TABLE(spec::ExtendedKeyUsage, spec::kExtendedKeyUsageNames)
 EDGECERT_ENUM_TABLE(spec::RevocationFallback, spec::kRevocationFallbackNames)
 
 #undef EDGECERT_ENUM_TABLE

@@ -52,6 +52,9 @@ const char* acme_mode_name(AcmeMode m) {
 const char* key_rotation_name(KeyRotation k) {
   return enum_name(kKeyRotationNames, k).data();
 }
+const char* extended_key_usage_name(ExtendedKeyUsage e) {
+  return enum_name(kExtendedKeyUsageNames, e).data();
+}
 const char* revocation_fallback_name(RevocationFallback f) {
   return enum_name(kRevocationFallbackNames, f).data();
 }

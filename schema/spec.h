@@ -72,6 +72,16 @@ inline constexpr EnumTable<KeyRotation, 2> kKeyRotationNames{{
     {KeyRotation::kRotate, "rotate"},
     {KeyRotation::kRetain, "retain"},
 }};
+// The extended key usages the server certificate must carry. Expressway uses
+// its server certificate as a client certificate too (mutual TLS: traversal
+// zones, SIP TLS, cluster), so both are the default; serverAuth alone is
+// acceptable only to Expressway-E on X15.4+ (Cisco FN74362: Let's Encrypt
+// stopped issuing clientAuth in 2026).
+enum class ExtendedKeyUsage { kServerAndClientAuth, kServerAuthOnly };
+inline constexpr EnumTable<ExtendedKeyUsage, 2> kExtendedKeyUsageNames{{
+    {ExtendedKeyUsage::kServerAndClientAuth, "server-and-client-auth"},
+    {ExtendedKeyUsage::kServerAuthOnly, "server-auth-only"},
+}};
 enum class AcmeMode { kDisabled, kManual, kAutomated };
 inline constexpr EnumTable<AcmeMode, 3> kAcmeModeNames{{
     {AcmeMode::kDisabled, "disabled"},
@@ -160,6 +170,7 @@ struct ServerCertificate {
   std::optional<std::chrono::seconds> renew_before;
   double renew_at_lifetime_fraction = 2.0 / 3.0;
   KeyRotation key_rotation = KeyRotation::kRotate;
+  ExtendedKeyUsage extended_key_usage = ExtendedKeyUsage::kServerAndClientAuth;
 
   bool has_role(Role r) const;
 };
@@ -253,6 +264,7 @@ using pki::key_algorithm_name;        // "rsa"
 const char* tls_verification_name(TlsVerification t);
 const char* acme_mode_name(AcmeMode m);
 const char* key_rotation_name(KeyRotation k);
+const char* extended_key_usage_name(ExtendedKeyUsage e);     // "server-and-client-auth"
 const char* revocation_fallback_name(RevocationFallback f);  // "treat-as-not-revoked"
 using pki::key_display_name;                                 // "RSA 4096", "ECDSA P-256"
 

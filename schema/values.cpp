@@ -1,5 +1,7 @@
 #include "schema/values.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -47,6 +49,10 @@ std::string format_duration(std::chrono::seconds d) {
     }
   }
   return out;
+}
+
+std::string format_time_of_day(int minutes) {
+  return fmt::format("{:02}:{:02}", minutes / 60, minutes % 60);
 }
 
 std::optional<int> parse_time_of_day(std::string_view text) {

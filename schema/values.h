@@ -27,6 +27,9 @@ std::string format_duration(std::chrono::seconds d);
 // "HH:MM", 00:00..23:59, exactly two digits each. Minutes after midnight.
 std::optional<int> parse_time_of_day(std::string_view text);
 
+// Minutes after midnight as "HH:MM" (how the spec writes a time of day).
+std::string format_time_of_day(int minutes);
+
 // "mon".."sun" (lower case) -> 0 = Sunday .. 6 = Saturday.
 std::optional<spec::Weekday> parse_weekday(std::string_view text);
 const char* weekday_name(spec::Weekday day);

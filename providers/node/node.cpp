@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "providers/base/registry.h"
+#include "providers/pki/csr.h"
+#include "providers/pki/spki.h"
 
 namespace edgecert::node {
 namespace {
@@ -18,6 +20,20 @@ Registry<NodeProviderFactory>& registry() {
 }
 
 }  // namespace
+
+Result<PendingCsr> pending_csr_from_pem(std::string_view pem) {
+  auto req = pki::CertificateRequest::parse(pem, "pending CSR");
+  if (!req) return std::unexpected(req.error());
+  PendingCsr p;
+  p.pem = req->to_pem();
+  p.common_name = req->subject_cn();
+  p.subject = pki::subject_fields_of(req->subject_attributes());
+  p.dns_names = req->subject_alt_names().dns;
+  p.key = req->key_info();
+  p.spki_sha256 = pki::spki_sha256(*req);
+  p.digest = req->signature_digest();
+  return p;
+}
 
 Result<pki::SecretString> resolve_password_from(Env& env, const std::string& reference) {
   if (reference.rfind("env:", 0) == 0) {

@@ -42,10 +42,16 @@ namespace edgecert::node {
 struct PendingCsr {
   std::string pem;
   std::string common_name;
+  pki::SubjectFields subject;          // C, ST, L, O, OU, e-mail of the request
   std::vector<std::string> dns_names;  // SAN DNS entries, in request order
   pki::KeyInfo key;
-  std::string digest;  // "sha256"
+  std::string spki_sha256;  // of the request's public key (pki::spki_sha256)
+  std::string digest;       // "sha256"
 };
+
+// The PendingCsr a provider reports for a CSR it read from the node: every
+// detail is read off the request itself, so none can disagree with it.
+Result<PendingCsr> pending_csr_from_pem(std::string_view pem);
 
 // Automatic CRL updates (guide ch.7).
 struct CrlSettings {
@@ -115,6 +121,11 @@ struct CsrRequest {
   spec::KeyAlgorithm key_algorithm = spec::KeyAlgorithm::kRsa;
   int key_size = 4096;
   spec::Digest digest = spec::Digest::kSha256;
+  // Expressway's "re-use current private key": the CSR carries the key of the
+  // active server certificate instead of a new one (spec keyRotation:
+  // retain), and key_algorithm/key_size are ignored. kInvalidArgument when
+  // the node has no usable current key.
+  bool reuse_current_key = false;
 };
 
 // A server certificate upload. Without `key` the node pairs the certificate

@@ -69,6 +69,19 @@ std::vector<NameAttribute> name_attributes(const X509_NAME* name) {
   return out;
 }
 
+SubjectFields subject_fields_of(const std::vector<NameAttribute>& attributes) {
+  SubjectFields out;
+  for (const NameAttribute& a : attributes) {
+    if (a.short_name == "C") out.country = a.value;
+    if (a.short_name == "ST") out.state = a.value;
+    if (a.short_name == "L") out.locality = a.value;
+    if (a.short_name == "O") out.organization = a.value;
+    if (a.short_name == "OU") out.organizational_unit = a.value;
+    if (a.short_name == "emailAddress") out.email = a.value;
+  }
+  return out;
+}
+
 static std::string general_name_ip(const ASN1_OCTET_STRING* ip) {
   const unsigned char* d = ASN1_STRING_get0_data(ip);
   int len = ASN1_STRING_length(ip);

@@ -15,6 +15,7 @@
 
 #include "providers/base/env.h"
 #include "providers/base/error.h"
+#include "providers/pki/types.h"
 
 namespace edgecert::pki {
 
@@ -48,6 +49,10 @@ struct NameAttribute {
 // (1.3.6.1.4.1.311.60.2.1.1/.2/.3) and the standard attributes it knows.
 // Anything else in a subject or issuer breaks SSH tunnels (guide ch.1, App. A).
 bool is_supported_ev_oid(std::string_view oid);
+
+// The C, ST, L, O, OU and emailAddress values of a subject (the last of each
+// when repeated); the CN and anything else are left out.
+SubjectFields subject_fields_of(const std::vector<NameAttribute>& attributes);
 bool is_standard_name_oid(std::string_view oid);
 
 class Certificate {

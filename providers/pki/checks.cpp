@@ -23,7 +23,7 @@ std::string describe(const Certificate& c) {
 std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint now) {
   std::vector<Finding> out;
   if (cas.size() > kMaxTrustedCas) {
-    out.push_back({"too-many-cas", Severity::kError,
+    out.push_back({"too-many-cas", Severity::kWarning,
                    fmt::format("{} trusted CA certificates exceed the recommended maximum of {}",
                                cas.size(), kMaxTrustedCas),
                    std::nullopt});
@@ -57,7 +57,7 @@ std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint
     for (size_t k = 1; k < idx.size(); ++k) {
       const Certificate& c = cas[idx[k]];
       if (self_signed >= 2 && c.is_self_signed()) {
-        out.push_back({"self-signed-cn-pair", Severity::kWarning,
+        out.push_back({"self-signed-cn-pair", Severity::kError,
                        fmt::format("self-signed CA certificates #{} and #{} share the CN '{}': "
                                    "Expressway does not trust both",
                                    idx.front() + 1, idx[k] + 1, c.subject_cn()),

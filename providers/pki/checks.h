@@ -32,8 +32,10 @@ struct Finding {
 };
 
 // Checks a set of trusted CA certificates (in upload order) at time `now`:
-// errors: CA without BasicConstraints CA:TRUE; more than 1000 CAs.
-// warnings: expired; two CAs with the same CN; same-CN self-signed pair.
+// errors: CA without BasicConstraints CA:TRUE; same-CN self-signed pair
+//         (Expressway trusts only one of them).
+// warnings: more than 1000 CAs (the guide's recommendation, not a limit);
+//           expired; two CAs with the same CN.
 // Findings are ordered: per-certificate findings in input order, then the
 // set-wide duplicate-CN findings (indexed at the later certificate).
 std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint now);

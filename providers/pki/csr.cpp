@@ -39,7 +39,7 @@ T* find_ext_d2i(const STACK_OF(X509_EXTENSION) * exts, int nid) {
 }  // namespace
 
 // Builds a subject name from CN + spec subject fields, in the order an
-// Expressway writes them (C, ST, L, O, OU, CN).
+// Expressway writes them (C, ST, L, O, OU, CN, emailAddress).
 Result<ossl::X509NamePtr> build_subject_name(const std::string& common_name,
                                              const SubjectFields& subject) {
   ossl::X509NamePtr name(X509_NAME_new());
@@ -49,7 +49,8 @@ Result<ossl::X509NamePtr> build_subject_name(const std::string& common_name,
                               {"L", &subject.locality},
                               {"O", &subject.organization},
                               {"OU", &subject.organizational_unit},
-                              {"CN", &common_name}}) {
+                              {"CN", &common_name},
+                              {"emailAddress", &subject.email}}) {
     auto st = add_name_entry(name.get(), field, *value);
     if (!st) return std::unexpected(st.error());
   }

@@ -1,7 +1,7 @@
 // Certificate signing requests: parsing, inspection and creation (OpenSSL 3).
 //
 // create() builds the same request an Expressway's "Generate CSR" page does:
-// subject C/ST/L/O/OU/CN, DNS subject alternative names, EKU serverAuth +
+// subject C/ST/L/O/OU/CN/emailAddress, DNS subject alternative names, EKU serverAuth +
 // clientAuth, signed with SHA-256/384/512.
 #pragma once
 

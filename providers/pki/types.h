@@ -38,6 +38,7 @@ struct SubjectFields {
   std::string locality;
   std::string organization;
   std::string organizational_unit;
+  std::string email;  // emailAddress, written after the CN like Expressway's CSRs
   friend bool operator==(const SubjectFields&, const SubjectFields&) = default;
 };
 

@@ -280,15 +280,9 @@ Result<node::NodeState> decode_state(std::string_view body) {
     s.staged_chain = certs(j.at("StagedChain"), "staged chain");
     if (!j.at("PendingCsr").is_null()) {
       // The details are read off the CSR itself, so they cannot disagree with it.
-      auto req = pki::CertificateRequest::parse(j["PendingCsr"].get<std::string>(), "pending CSR");
-      if (!req) throw std::runtime_error(req.error().message);
-      node::PendingCsr p;
-      p.pem = req->to_pem();
-      p.common_name = req->subject_cn();
-      p.dns_names = req->subject_alt_names().dns;
-      p.key = req->key_info();
-      p.digest = req->signature_digest();
-      s.pending_csr = std::move(p);
+      auto p = node::pending_csr_from_pem(j["PendingCsr"].get<std::string>());
+      if (!p) throw std::runtime_error(p.error().message);
+      s.pending_csr = std::move(*p);
     }
     s.trusted_cas = certs(j.at("TrustedCas"), "trusted CA");
     s.crl = crl_from(j.at("Crl"));
@@ -311,16 +305,21 @@ Result<node::NodeState> decode_state(std::string_view body) {
 }
 
 json encode_csr_request(const node::CsrRequest& r) {
-  return json{{"CommonName", r.common_name},
-              {"Additional_FQDNS", r.dns_names},
-              {"Country", r.subject.country},
-              {"Province", r.subject.state},
-              {"Locality", r.subject.locality},
-              {"Organization", r.subject.organization},
-              {"OrganizationalUnit", r.subject.organizational_unit},
-              {"KeyType", r.key_algorithm == spec::KeyAlgorithm::kRsa ? "RSA" : "ECDSA"},
-              {"KeyLength", r.key_size},
-              {"DigestAlgorithm", digest_wire(r.digest)}};
+  json j{{"CommonName", r.common_name},
+         {"Additional_FQDNS", r.dns_names},
+         {"Country", r.subject.country},
+         {"Province", r.subject.state},
+         {"Locality", r.subject.locality},
+         {"Organization", r.subject.organization},
+         {"OrganizationalUnit", r.subject.organizational_unit},
+         {"Email", r.subject.email},
+         {"KeyType", r.key_algorithm == spec::KeyAlgorithm::kRsa ? "RSA" : "ECDSA"},
+         {"KeyLength", r.key_size},
+         {"DigestAlgorithm", digest_wire(r.digest)}};
+  // [assumed] (docs/rest-mapping.md): sent only when asked for, so a node
+  // that does not know the field sees the documented body otherwise.
+  if (r.reuse_current_key) j["ReuseCurrentPrivateKey"] = true;
+  return j;
 }
 
 Result<node::CsrRequest> decode_csr_request(std::string_view body) {
@@ -333,12 +332,14 @@ Result<node::CsrRequest> decode_csr_request(std::string_view body) {
     r.subject.locality = j.value("Locality", std::string());
     r.subject.organization = j.value("Organization", std::string());
     r.subject.organizational_unit = j.value("OrganizationalUnit", std::string());
+    r.subject.email = j.value("Email", std::string());
     const std::string kt = j.value("KeyType", std::string("RSA"));
     if (kt != "RSA" && kt != "ECDSA")
       throw std::runtime_error("KeyType must be RSA or ECDSA, not '" + kt + "'");
     r.key_algorithm = kt == "RSA" ? spec::KeyAlgorithm::kRsa : spec::KeyAlgorithm::kEcdsa;
     r.key_size = j.value("KeyLength", 4096);
     r.digest = digest_from_wire(j.value("DigestAlgorithm", std::string("SHA256")));
+    r.reuse_current_key = j.value("ReuseCurrentPrivateKey", false);
     return r;
   });
 }

@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/fqdn.h"
 #include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/sim/sim_node_internal.h"
@@ -249,6 +250,13 @@ Result<std::string> SimNode::acme_http01_listen() {
   auto s = internal::load_state(files());
   if (!s) return std::unexpected(s.error());
   return s->http01_listen;
+}
+
+Status SimNode::set_chat_node_aliases(const std::vector<std::string>& aliases) {
+  for (const std::string& a : aliases)
+    if (FqdnProblem p = check_fqdn(a); p != FqdnProblem::kOk)
+      return std::unexpected(internal::invalid("chat node alias " + describe_fqdn_problem(a, p)));
+  return internal::update_state(files(), [&](State& s) { s.chat_node_aliases = aliases; });
 }
 
 Status SimNode::set_acme_scheduler_seed(uint64_t seed) {

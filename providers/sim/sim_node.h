@@ -194,6 +194,12 @@ class SimNode {
   // failure makes the sign fail (kUnavailable naming the address).
   Status set_acme_http01_listen(const std::string& listen);
   Result<std::string> acme_http01_listen();
+  // Makes the node behave like an Expressway-C that discovered these IM and
+  // Presence chat node aliases: every CSR it generates lists them as extra
+  // DNS names after the requested ones (the real node adds them by itself,
+  // guide ch.3). Empty (the default) = none. kInvalidArgument for a name
+  // that is not an FQDN.
+  Status set_chat_node_aliases(const std::vector<std::string>& aliases);
   // Seed of the automated-mode scheduler's random check times (default 1).
   Status set_acme_scheduler_seed(uint64_t seed);
   // The appliance's ACME scheduler, brought up to Env::now(). Every

@@ -71,6 +71,28 @@ std::vector<node::Alarm> alarms_for(const pki::Certificate& leaf, TimePoint now)
   return out;
 }
 
+// The key a new CSR carries: the active certificate's ("re-use current
+// private key") or a new one of the requested shape.
+Result<pki::PrivateKey> csr_key(const State& s, const node::CsrRequest& request) {
+  if (request.reuse_current_key) {
+    auto k = pki::PrivateKey::parse(s.active.key, "current server key");
+    if (!k)
+      return std::unexpected(
+          invalid("the current private key cannot be re-used: " + k.error().message));
+    return k;
+  }
+  bool rsa = request.key_algorithm == spec::KeyAlgorithm::kRsa;
+  bool size_ok =
+      rsa ? (request.key_size == 2048 || request.key_size == 4096)
+          : (request.key_size == 256 || request.key_size == 384 || request.key_size == 521);
+  if (!size_ok) {
+    return std::unexpected(
+        invalid(fmt::format("unsupported key: {} {} (RSA 2048/4096 or ECDSA 256/384/521)",
+                            spec::key_algorithm_name(request.key_algorithm), request.key_size)));
+  }
+  return pki::PrivateKey::generate(request.key_algorithm, request.key_size);
+}
+
 }  // namespace
 
 Result<node::NodeState> SimNode::read_state() {
@@ -88,15 +110,9 @@ Result<node::NodeState> SimNode::read_state() {
       out.staged_chain = std::move(*staged);
     }
     if (s.csr) {
-      auto req = pki::CertificateRequest::parse(s.csr->chain.at(0), "pending CSR");
-      if (!req) return make_error(ErrorCode::kCorrupt, req.error().message);
-      node::PendingCsr p;
-      p.pem = req->to_pem();
-      p.common_name = req->subject_cn();
-      p.dns_names = req->subject_alt_names().dns;
-      p.key = req->key_info();
-      p.digest = req->signature_digest();
-      out.pending_csr = std::move(p);
+      auto p = node::pending_csr_from_pem(s.csr->chain.at(0));
+      if (!p) return make_error(ErrorCode::kCorrupt, p.error().message);
+      out.pending_csr = std::move(*p);
     }
     auto cas = parse_pems(s.trusted_cas, "trusted CA");
     if (!cas) return std::unexpected(cas.error());
@@ -143,16 +159,15 @@ Result<std::string> SimNode::generate_csr(const node::CsrRequest& request) {
       });
       if (!dup) names.push_back(n);
     }
-    bool rsa = request.key_algorithm == spec::KeyAlgorithm::kRsa;
-    bool size_ok =
-        rsa ? (request.key_size == 2048 || request.key_size == 4096)
-            : (request.key_size == 256 || request.key_size == 384 || request.key_size == 521);
-    if (!size_ok) {
-      return std::unexpected(
-          invalid(fmt::format("unsupported key: {} {} (RSA 2048/4096 or ECDSA 256/384/521)",
-                              spec::key_algorithm_name(request.key_algorithm), request.key_size)));
+    // An Expressway-C adds the chat node aliases it discovered from IM and
+    // Presence by itself (guide ch.3).
+    for (const std::string& n : s.chat_node_aliases) {
+      bool dup = std::any_of(names.begin(), names.end(), [&](const std::string& x) {
+        return to_lower_ascii(x) == to_lower_ascii(n);
+      });
+      if (!dup) names.push_back(n);
     }
-    auto key = pki::PrivateKey::generate(request.key_algorithm, request.key_size);
+    auto key = csr_key(s, request);
     if (!key) return std::unexpected(key.error());
     pki::CsrOptions opts;
     opts.common_name = request.common_name;
@@ -166,8 +181,10 @@ Result<std::string> SimNode::generate_csr(const node::CsrRequest& request) {
     s.csr = KeyedChain{{csr->to_pem()}, *pem};
     c.changed = true;
     c.details["dns_names"] = names;
-    c.details["key"] =
-        fmt::format("{} {}", spec::key_algorithm_name(request.key_algorithm), request.key_size);
+    c.details["key"] = request.reuse_current_key
+                           ? std::string("current")
+                           : fmt::format("{} {}", spec::key_algorithm_name(request.key_algorithm),
+                                         request.key_size);
     return csr->to_pem();
   });
 }

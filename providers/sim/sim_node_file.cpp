@@ -111,6 +111,7 @@ json state_json(const State& s) {
   j["sim_acme"] = json{{"http01_listen", s.http01_listen},
                        {"scheduler_seed", s.scheduler_seed},
                        {"scheduler_done_ms", s.scheduler_done_ms}};
+  j["chat_node_aliases"] = s.chat_node_aliases;
   j["request_counter"] = s.request_counter;
   return j;
 }
@@ -186,6 +187,7 @@ State state_from(const json& j) {
   s.http01_listen = sa.value("http01_listen", std::string(kDefaultHttp01Listen));
   s.scheduler_seed = sa.value("scheduler_seed", uint64_t{1});
   s.scheduler_done_ms = sa.value("scheduler_done_ms", int64_t{0});
+  s.chat_node_aliases = j.value("chat_node_aliases", std::vector<std::string>{});
   s.request_counter = j.value("request_counter", uint64_t{0});
   return s;
 }

@@ -87,6 +87,9 @@ struct State {
   std::string http01_listen = kDefaultHttp01Listen;
   uint64_t scheduler_seed = 1;
   int64_t scheduler_done_ms = 0;  // scheduler events up to here have run
+  // The IM and Presence chat node aliases this node (as an Expressway-C)
+  // discovered: added to every CSR it generates (sim_node.h).
+  std::vector<std::string> chat_node_aliases;
   spec::TlsVerification tls = spec::TlsVerification::kEnforce;
   bool restart_required = false;
   std::optional<RestartInProgress> restarting;

@@ -28,13 +28,7 @@ Result<AcmeStored> rotated_request(const std::string& stored_csr) {
   if (!key) return std::unexpected(key.error());
   pki::CsrOptions o;
   o.common_name = old->subject_cn();
-  for (const pki::NameAttribute& a : old->subject_attributes()) {
-    if (a.short_name == "C") o.subject.country = a.value;
-    if (a.short_name == "ST") o.subject.state = a.value;
-    if (a.short_name == "L") o.subject.locality = a.value;
-    if (a.short_name == "O") o.subject.organization = a.value;
-    if (a.short_name == "OU") o.subject.organizational_unit = a.value;
-  }
+  o.subject = pki::subject_fields_of(old->subject_attributes());
   o.dns_names = old->subject_alt_names().dns;
   std::string d = old->signature_digest();
   o.digest = d == "sha384"   ? spec::Digest::kSha384

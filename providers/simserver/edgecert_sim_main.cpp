@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   std::string password_file;
   std::vector<std::string> http01_flags;
   int scheduler_interval_ms = 1000;
+  std::vector<std::string> chat_alias_flags;
   app.add_option("--state", state_dir, "folder of the node files")->required();
   app.add_option("--node", node_flags, "NAME=HOST:PORT (PORT 0 = any free port)")->required();
   app.add_option("--fqdn", fqdn_flags,
@@ -56,6 +57,9 @@ int main(int argc, char** argv) {
   app.add_option("--acme-http01-listen", http01_flags,
                  "NAME=HOST:PORT where a node serves ACME http-01 challenges while it signs "
                  "(default 0.0.0.0:80; NAME=none: no listener)");
+  app.add_option("--chat-node-aliases", chat_alias_flags,
+                 "NAME=ALIAS[,ALIAS...]: the node acts as an Expressway-C that discovered these "
+                 "IM and Presence chat node aliases and adds them to every CSR it generates");
   app.add_option("--scheduler-interval", scheduler_interval_ms,
                  "how often the nodes' ACME schedulers run, in ms (0 = only on requests)")
       ->check(CLI::NonNegativeNumber);
@@ -87,6 +91,22 @@ int main(int argc, char** argv) {
     http01[kv->first] = kv->second;
   }
 
+  std::map<std::string, std::vector<std::string>> chat_aliases;
+  for (const std::string& f : chat_alias_flags) {
+    auto kv = simserver::split_assignment("--chat-node-aliases", f);
+    if (!kv) return fail(kv.error().message);
+    std::vector<std::string> names;
+    for (size_t start = 0; start <= kv->second.size();) {
+      size_t comma = kv->second.find(',', start);
+      std::string one =
+          kv->second.substr(start, comma == std::string::npos ? comma : comma - start);
+      if (!one.empty()) names.push_back(one);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    chat_aliases[kv->first] = names;
+  }
+
   simserver::SimServerOptions options;
   options.state_dir = state_dir;
   options.scheduler_interval = std::chrono::milliseconds(scheduler_interval_ms);
@@ -111,11 +131,14 @@ int main(int argc, char** argv) {
     options.nodes.push_back(l);
   }
 
-  for (const auto& [name, listen] : http01) {
-    bool known = std::any_of(options.nodes.begin(), options.nodes.end(),
-                             [&](const simserver::NodeListener& l) { return l.name == name; });
-    if (!known) return fail(fmt::format("--acme-http01-listen {}: no --node {}", name, name));
-  }
+  auto known = [&](const std::string& name) {
+    return std::any_of(options.nodes.begin(), options.nodes.end(),
+                       [&](const simserver::NodeListener& l) { return l.name == name; });
+  };
+  for (const auto& [name, aliases] : chat_aliases)
+    if (!known(name)) return fail(fmt::format("--chat-node-aliases {}: no --node {}", name, name));
+  for (const auto& [name, listen] : http01)
+    if (!known(name)) return fail(fmt::format("--acme-http01-listen {}: no --node {}", name, name));
 
   // Command-line settings go into the node files, where every process
   // driving the node (this server, tests, edgecert itself) sees them.
@@ -124,6 +147,10 @@ int main(int argc, char** argv) {
     if (auto st = node.ensure_booted(); !st) return fail(l.name + ": " + st.error().message);
     if (restart_seconds) {
       if (auto st = node.set_restart_seconds(*restart_seconds); !st)
+        return fail(l.name + ": " + st.error().message);
+    }
+    if (auto it = chat_aliases.find(l.name); it != chat_aliases.end()) {
+      if (auto st = node.set_chat_node_aliases(it->second); !st)
         return fail(l.name + ": " + st.error().message);
     }
     if (auto it = http01.find(l.name); it != http01.end()) {

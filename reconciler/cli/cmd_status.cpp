@@ -19,11 +19,13 @@
 #include "providers/base/time.h"
 #include "providers/node/node.h"
 #include "providers/pki/checks.h"
+#include "providers/pki/spki.h"
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/run_state.h"
 #include "reconciler/engine/session.h"
+#include "reconciler/engine/live_state.h"
 #include "schema/loader.h"
 
 namespace edgecert {
@@ -40,7 +42,24 @@ nlohmann::json cert_json(const pki::Certificate& c) {
                         {"sans", c.subject_alt_names().dns},
                         {"not_after", format_time(c.not_after())},
                         {"issuer_cn", c.issuer_cn()},
-                        {"sha256", c.sha256_fingerprint()}};
+                        {"sha256", c.sha256_fingerprint()},
+                        {"spki_sha256", pki::spki_sha256(c)},
+                        {"pem", c.to_pem()},
+                        {"factory_temporary", is_factory_certificate(c)}};
+}
+
+// What the node still holds from its factory install, named as such.
+std::vector<std::string> factory_lines(const node::NodeState& s) {
+  std::vector<std::string> out;
+  if (!s.server_chain.empty() && is_factory_certificate(s.server_chain.front()))
+    out.push_back("serves " + describe_factory_certificate(s.server_chain.front()) +
+                  "; Cisco strongly recommends replacing it (edgecert apply)");
+  for (const auto& ca : s.trusted_cas)
+    if (is_factory_ca(ca))
+      out.push_back("trusts " + describe_factory_ca(ca) +
+                    "; Cisco strongly recommends removing it once the new certificates serve "
+                    "(spec.trustedCAs.prune: true)");
+  return out;
 }
 
 nlohmann::json row_json(const NodeRow& r) {
@@ -66,6 +85,9 @@ nlohmann::json row_json(const NodeRow& r) {
   }
   j["restart_required"] = s.restart_required;
   j["trusted_ca_count"] = s.trusted_cas.size();
+  j["factory_temporary_cas"] = nlohmann::json::array();
+  for (const auto& ca : s.trusted_cas)
+    if (is_factory_ca(ca)) j["factory_temporary_cas"].push_back(cert_json(ca));
   j["tls_verification"] = spec::tls_verification_name(s.tls_verification);
   j["alarms"] = nlohmann::json::array();
   for (const node::Alarm& a : s.alarms) j["alarms"].push_back({{"id", a.id}, {"text", a.text}});
@@ -101,7 +123,7 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
       line.push_back(c.subject_cn().empty() ? "(no CN)" : c.subject_cn());
       line.push_back(fmt::format("{}", fmt::join(c.subject_alt_names().dns, ",")));
       line.push_back(format_time(c.not_after()));
-      line.push_back(c.issuer_cn());
+      line.push_back(is_factory_certificate(c) ? "factory TEMPORARY CA" : c.issuer_cn());
     }
     line.push_back(s.pending_csr ? "yes (" + s.pending_csr->common_name + ")" : "no");
     line.push_back(s.restart_required ? "yes" : "no");
@@ -119,6 +141,10 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
     }
     out << text << "\n";
   }
+  for (const NodeRow& r : rows)
+    if (r.state)
+      for (const std::string& line : factory_lines(*r.state))
+        out << fmt::format("{}: {}\n", r.peer->name, line);
   for (const NodeRow& r : rows) {
     if (r.state) {
       for (const node::Alarm& a : r.state->alarms)

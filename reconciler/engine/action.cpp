@@ -1,11 +1,11 @@
 #include "reconciler/engine/action.h"
 
 #include <array>
-#include <cstdio>
 
 #include <fmt/core.h>
 
 #include "reconciler/engine/json_fields.h"
+#include "schema/values.h"
 
 namespace edgecert {
 namespace {
@@ -48,6 +48,8 @@ constexpr std::array<ActionTraits, std::variant_size_v<ActionParams>> kTraits{{
     {ActionKind::kAcmeDeploy, "acme-deploy", '~', kNo, kYes, kNo, RetryPolicy::kTransient, kYes},
     {ActionKind::kAcmeDiscardPending, "acme-discard-pending", '-', kNo, kNo, kNo,
      RetryPolicy::kTransient, kYes},
+    {ActionKind::kRemoveManualCrl, "remove-manual-crl", '-', kNo, kNo, kNo, RetryPolicy::kTransient,
+     kYes},
 }};
 
 constexpr bool traits_in_kind_order() {
@@ -69,7 +71,8 @@ json subject_json(const pki::SubjectFields& s) {
           {"state", s.state},
           {"locality", s.locality},
           {"organization", s.organization},
-          {"organizational_unit", s.organizational_unit}};
+          {"organizational_unit", s.organizational_unit},
+          {"email", s.email}};
 }
 
 json csr_json(const CsrParams& c) {
@@ -78,7 +81,8 @@ json csr_json(const CsrParams& c) {
           {"subject", subject_json(c.subject)},
           {"key_algorithm", pki::key_algorithm_name(c.key_algorithm)},
           {"key_size", c.key_size},
-          {"digest", pki::digest_name(c.digest)}};
+          {"digest", pki::digest_name(c.digest)},
+          {"reuse_current_key", c.reuse_current_key}};
 }
 
 // An enum field spelled by its table; an unknown spelling is an error naming
@@ -101,13 +105,18 @@ CsrParams csr_from(JsonFields& f) {
   c.dns_names = f.strings("dns_names");
   if (const json* s = f.object("subject")) {
     JsonFields sf(*s, "params.subject");
-    c.subject = {sf.string("country"), sf.string("state"), sf.string("locality"),
-                 sf.string("organization"), sf.string("organizational_unit")};
+    c.subject = {sf.string("country"),
+                 sf.string("state"),
+                 sf.string("locality"),
+                 sf.string("organization"),
+                 sf.string("organizational_unit"),
+                 sf.string("email")};
     f.adopt(sf);
   }
   c.key_algorithm = enum_field(f, "key_algorithm", pki::kKeyAlgorithmNames);
   c.key_size = static_cast<int>(f.integer("key_size", 256, 16384));
   c.digest = enum_field(f, "digest", pki::kDigestNames);
+  c.reuse_current_key = f.boolean("reuse_current_key");
   return c;
 }
 
@@ -148,6 +157,7 @@ struct ToJson {
   json operator()(const AcmeDiscardPendingParams& p) const {
     return p.sha256 ? json{{"sha256", *p.sha256}} : json::object();
   }
+  json operator()(const RemoveManualCrlParams& p) const { return {{"sha256", p.sha256}}; }
 };
 
 }  // namespace
@@ -178,7 +188,7 @@ json params_to_json(const ActionParams& params) {
 json crl_settings_json(const node::CrlSettings& c) {
   return {{"automatic_updates", c.automatic_updates},
           {"distribution_points", c.distribution_points},
-          {"daily_update_minute", c.daily_update_minute}};
+          {"daily_update_time", schema::format_time_of_day(c.daily_update_minute)}};
 }
 
 json revocation_checking_json(const spec::RevocationChecking& r) {
@@ -194,9 +204,7 @@ json acme_settings_json(const node::AcmeSettings& a) {
   if (a.schedule) {
     std::vector<std::string> days;
     for (auto d : a.schedule->days) days.emplace_back(enum_name(spec::kWeekdayNames, d));
-    schedule = {{"days", days},
-                {"time", fmt::format("{:02}:{:02}", a.schedule->minute_of_day / 60,
-                                     a.schedule->minute_of_day % 60)}};
+    schedule = {{"days", days}, {"time", schema::format_time_of_day(a.schedule->minute_of_day)}};
   }
   return {{"provider_name", a.provider_name},
           {"provider_directory", a.provider_directory},
@@ -242,13 +250,11 @@ Result<node::AcmeSettings> acme_settings_from_json(const json& j) {
     }
     std::string t = sf.string("time");
     if (!sf.ok()) return std::unexpected(*sf.error());
-    int h = -1, m = -1;
-    char tail = 0;
-    if (std::sscanf(t.c_str(), "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || h > 23 || m < 0 ||
-        m > 59)
+    auto minute = schema::parse_time_of_day(t);
+    if (!minute)
       return make_error(ErrorCode::kInvalidArgument,
                         fmt::format("params.schedule.time: '{}' is not HH:MM", t));
-    schedule.minute_of_day = h * 60 + m;
+    schedule.minute_of_day = *minute;
     a.schedule = schedule;
   }
   return a;
@@ -311,7 +317,13 @@ Result<ActionParams> params_from_json(ActionKind kind, const json& j) {
       SetCrlSettingsParams p;
       p.settings.automatic_updates = f.boolean("automatic_updates");
       p.settings.distribution_points = f.strings("distribution_points");
-      p.settings.daily_update_minute = static_cast<int>(f.integer("daily_update_minute", 0, 1439));
+      std::string t = f.string("daily_update_time");
+      if (f.ok()) {
+        if (auto minute = schema::parse_time_of_day(t))
+          p.settings.daily_update_minute = *minute;
+        else
+          f.fail("daily_update_time", fmt::format("'{}' is not HH:MM (00:00-23:59, UTC)", t));
+      }
       out = std::move(p);
       break;
     }
@@ -340,6 +352,9 @@ Result<ActionParams> params_from_json(ActionKind kind, const json& j) {
       break;
     case ActionKind::kAcmeDiscardPending:
       out = AcmeDiscardPendingParams{f.optional_string("sha256")};
+      break;
+    case ActionKind::kRemoveManualCrl:
+      out = RemoveManualCrlParams{f.string("sha256")};
       break;
   }
   if (!f.ok()) return std::unexpected(*f.error());

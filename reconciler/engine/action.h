@@ -48,6 +48,7 @@ enum class ActionKind {
   kAcmeSign,         // expressway-acme: the node signs its pending CSR with its ACME provider
   kAcmeDeploy,       // expressway-acme: the node deploys its pending ACME certificate, no restart
   kAcmeDiscardPending,  // drop a pending ACME certificate that does not match the spec
+  kRemoveManualCrl,     // spec.crl without manualFile: the node's manual CRL goes
 };
 
 // How the executor treats a transient failure (kUnavailable) of a kind.
@@ -82,6 +83,8 @@ struct CsrParams {
   pki::KeyAlgorithm key_algorithm = pki::KeyAlgorithm::kRsa;
   int key_size = 4096;
   pki::Digest digest = pki::Digest::kSha256;
+  // keyRotation: retain: the node re-uses its current private key.
+  bool reuse_current_key = false;
 };
 
 struct DiscardCsrParams {};
@@ -138,6 +141,9 @@ struct AcmeDeployParams {
 struct AcmeDiscardPendingParams {
   std::optional<std::string> sha256;  // the pending certificate the plan judged
 };
+struct RemoveManualCrlParams {
+  std::string sha256;  // the manual CRL the plan judged (node's fingerprint)
+};
 
 // In ActionKind order: params.index() == static_cast<size_t>(kind).
 using ActionParams =
@@ -146,7 +152,7 @@ using ActionParams =
                  WaitHealthyParams, VerifyServedParams, RevokeSupersededParams,
                  DeleteTrustedCaParams, SetCrlSettingsParams, UploadManualCrlParams,
                  SetRevocationCheckingParams, SetAcmeSettingsParams, AcmeSignParams,
-                 AcmeDeployParams, AcmeDiscardPendingParams>;
+                 AcmeDeployParams, AcmeDiscardPendingParams, RemoveManualCrlParams>;
 
 struct Action {
   std::string id;    // "<node>/<kind>[/<n>]", unique in the plan
@@ -181,7 +187,8 @@ Result<ActionParams> params_from_json(ActionKind kind, const nlohmann::json& j);
 // "renew_key", "schedule": {"days": ["mon"], "time": "04:00"} | null}.
 nlohmann::json acme_settings_json(const node::AcmeSettings& settings);
 Result<node::AcmeSettings> acme_settings_from_json(const nlohmann::json& j);
-// {"automatic_updates", "distribution_points", "daily_update_minute"}
+// {"automatic_updates", "distribution_points", "daily_update_time": "HH:MM"}
+// (the spec's own spelling of the time, UTC).
 nlohmann::json crl_settings_json(const node::CrlSettings& settings);
 // {"enabled", "ocsp", "crl", "cdp_downloads", "fallback"}
 nlohmann::json revocation_checking_json(const spec::RevocationChecking& settings);

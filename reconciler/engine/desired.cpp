@@ -39,6 +39,12 @@ DesiredCertificate desired_certificate(const spec::Spec& spec, const spec::Peer&
   d.digest = sc.digest;
   d.product = spec.product;
   d.roles = sc.roles;
+  d.key_rotation = sc.key_rotation;
+  if (sc.extended_key_usage == spec::ExtendedKeyUsage::kServerAuthOnly)
+    d.required_extended_key_usage = {"serverAuth"};
+  d.issuer_copies_subject = std::holds_alternative<spec::OpensslCaIssuer>(sc.issuer) ||
+                            std::holds_alternative<spec::ExternalIssuer>(sc.issuer);
+  d.node_adds_chat_node_aliases = is_c;
 
   std::vector<std::string>& sans = d.subject_alt_names;
   add_name(sans, d.common_name);
@@ -67,6 +73,21 @@ DesiredCertificate desired_certificate(const spec::Spec& spec, const spec::Peer&
 
   for (const std::string& n : sc.additional_names) add_name(sans, n);
   return d;
+}
+
+std::vector<std::string> tolerated_extra_names(const std::vector<std::string>& names,
+                                               const DesiredCertificate& desired) {
+  std::vector<std::string> out;
+  if (!desired.node_adds_chat_node_aliases) return out;
+  for (const std::string& n : names) {
+    std::string lower = to_lower_ascii(n);
+    bool wanted = std::find(desired.subject_alt_names.begin(), desired.subject_alt_names.end(),
+                            lower) != desired.subject_alt_names.end();
+    if (wanted || std::find(out.begin(), out.end(), lower) != out.end()) continue;
+    if (lower.find('*') == std::string::npos && check_fqdn(lower) == FqdnProblem::kOk)
+      out.push_back(lower);
+  }
+  return out;
 }
 
 pki::RoleContext role_context(const DesiredCertificate& desired) {

@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "providers/base/fqdn.h"
 #include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
+#include "schema/values.h"
 
 namespace edgecert {
 namespace {
@@ -45,17 +48,71 @@ bool contains_fp(const std::vector<pki::Certificate>& v, const std::string& fp) 
                      [&](const pki::Certificate& c) { return c.sha256_fingerprint() == fp; });
 }
 
-std::string san_difference(const std::set<std::string>& have, const std::set<std::string>& want) {
+std::string bracketed(const std::vector<std::string>& names) {
+  return "[" + join(names) + "]";
+}
+
+// "subject alternative names: live [a, b], spec [a, c] (missing c; not in
+// the spec b)": what the plan shows for a SAN difference. Names the node adds
+// itself on Expressway-C (tolerated) are neither missing nor extra.
+std::optional<std::string> san_difference(const std::vector<std::string>& live_names,
+                                          const DesiredCertificate& desired) {
+  auto have = lower_set(live_names);
+  auto want = lower_set(desired.subject_alt_names);
+  auto tolerated = tolerated_extra_names(live_names, desired);
   std::vector<std::string> missing, extra;
   for (const auto& w : want)
     if (!have.count(w)) missing.push_back(w);
   for (const auto& h : have)
-    if (!want.count(h)) extra.push_back(h);
-  std::string out = "subject alternative names differ:";
-  if (!missing.empty()) out += " missing " + join(missing);
-  if (!missing.empty() && !extra.empty()) out += ";";
-  if (!extra.empty()) out += " not in the spec " + join(extra);
+    if (!want.count(h) && std::find(tolerated.begin(), tolerated.end(), h) == tolerated.end())
+      extra.push_back(h);
+  if (missing.empty() && extra.empty()) return std::nullopt;
+  std::string detail;
+  if (!missing.empty()) detail += "missing " + join(missing);
+  if (!extra.empty())
+    detail += (detail.empty() ? "" : ", ") + std::string("not in the spec ") + join(extra);
+  std::vector<std::string> live_in_order;
+  for (const auto& n : live_names) live_in_order.push_back(to_lower_ascii(n));
+  return fmt::format("subject alternative names: live {}, spec {} ({})", bracketed(live_in_order),
+                     bracketed(desired.subject_alt_names), detail);
+}
+
+// The note for names an Expressway-C added itself, or "".
+std::string tolerated_note(const std::vector<std::string>& live_names,
+                           const DesiredCertificate& desired, const char* where) {
+  auto tolerated = tolerated_extra_names(live_names, desired);
+  if (tolerated.empty()) return "";
+  return fmt::format(
+      "{} also names {}: tolerated, an Expressway-C adds the IM and Presence chat node aliases "
+      "it discovers to its CSRs by itself",
+      where, join(tolerated));
+}
+
+// One reason per subject field that differs ("subject.organization: live
+// 'Example KK', spec 'Example GK'").
+std::vector<std::string> subject_differences(const pki::SubjectFields& live,
+                                             const pki::SubjectFields& want) {
+  std::vector<std::string> out;
+  for (auto [name, have, spec_value] :
+       {std::tuple<const char*, const std::string*, const std::string*>{"country", &live.country,
+                                                                        &want.country},
+        {"state", &live.state, &want.state},
+        {"locality", &live.locality, &want.locality},
+        {"organization", &live.organization, &want.organization},
+        {"organizationalUnit", &live.organizational_unit, &want.organizational_unit},
+        {"email", &live.email, &want.email}})
+    if (*have != *spec_value)
+      out.push_back(fmt::format("subject.{}: live '{}', spec '{}'", name, *have, *spec_value));
   return out;
+}
+
+std::string spki_short(const std::string& spki) {
+  return spki.substr(0, 23);
+}
+
+// Signature hashes weaker than SHA-256.
+bool weak_hash(const std::string& digest) {
+  return digest == "sha1" || digest == "md5" || digest == "md4" || digest == "sha224";
 }
 
 std::string renewal_reason(const pki::Certificate& leaf, const spec::ServerCertificate& config,
@@ -63,8 +120,8 @@ std::string renewal_reason(const pki::Certificate& leaf, const spec::ServerCerti
   std::string expiry = format_time(leaf.not_after());
   if (now > leaf.not_after()) return fmt::format("expired on {}", expiry);
   if (config.renew_before) {
-    auto days = std::chrono::duration_cast<std::chrono::hours>(*config.renew_before).count() / 24;
-    return fmt::format("expires {}, inside the renewal window (renewBefore {}d)", expiry, days);
+    return fmt::format("expires {}, inside the renewal window (renewBefore {})", expiry,
+                       schema::format_duration(*config.renew_before));
   }
   return fmt::format("expires {}, past {:.0f}% of its lifetime (renewAtLifetimeFraction {:.3g})",
                      expiry, config.renew_at_lifetime_fraction * 100,
@@ -104,10 +161,6 @@ std::optional<std::vector<pki::Certificate>> pending_acme_chain(const node::Node
   return std::move(*chain);
 }
 
-bool is_factory_certificate(const pki::Certificate& leaf) {
-  return to_lower_ascii(leaf.issuer_cn()).find("temporary") != std::string::npos;
-}
-
 bool node_signs(const spec::Spec& spec) {
   return std::holds_alternative<spec::ExpresswayAcmeIssuer>(spec.server_certificate.issuer);
 }
@@ -132,31 +185,59 @@ Assessment assess_certificate(const std::vector<pki::Certificate>& chain,
   const pki::Certificate& leaf = chain.front();
   if (is_factory_certificate(leaf)) {
     // Everything else about it is wrong too; one reason says it all.
-    a.problems.push_back(
-        fmt::format("factory temporary certificate (issued by '{}')", leaf.issuer_cn()));
+    a.problems.push_back(describe_factory_certificate(leaf));
     return a;
   }
   if (to_lower_ascii(leaf.subject_cn()) != desired.common_name)
-    a.problems.push_back(fmt::format("common name is '{}', the spec wants '{}'", leaf.subject_cn(),
-                                     desired.common_name));
-  auto have = lower_set(leaf.subject_alt_names().dns);
-  auto want = lower_set(desired.subject_alt_names);
-  if (have != want) a.problems.push_back(san_difference(have, want));
+    a.problems.push_back(
+        fmt::format("common name: live '{}', spec '{}'", leaf.subject_cn(), desired.common_name));
+  const auto live_names = leaf.subject_alt_names().dns;
+  if (auto why = san_difference(live_names, desired)) a.problems.push_back(*why);
+  if (auto note = tolerated_note(live_names, desired, "the certificate"); !note.empty())
+    a.notes.push_back(note);
+  if (desired.issuer_copies_subject)
+    for (auto& why :
+         subject_differences(pki::subject_fields_of(leaf.subject_attributes()), desired.subject))
+      a.problems.push_back(std::move(why));
   auto key = key_of(leaf.key_info());
   if (!key || key->first != desired.key.algorithm || key->second != desired.key.size)
     a.problems.push_back(
-        fmt::format("key is {}, the spec wants {}", live_key_name(leaf.key_info()),
+        fmt::format("key: live {}, spec {}", live_key_name(leaf.key_info()),
                     spec::key_display_name(desired.key.algorithm, desired.key.size)));
-  if (leaf.signature_digest() != spec::digest_name(desired.digest))
-    a.problems.push_back(fmt::format("signed with {}, the spec wants {}", leaf.signature_digest(),
-                                     spec::digest_name(desired.digest)));
+  if (!desired.retained_spki.empty() && pki::spki_sha256(leaf) != desired.retained_spki)
+    a.problems.push_back(fmt::format(
+        "public key: live SPKI {}, spec keyRotation: retain wants the current key (SPKI {}); "
+        "the key was not kept",
+        spki_short(pki::spki_sha256(leaf)), spki_short(desired.retained_spki)));
+  if (leaf.has_extended_key_usage()) {
+    auto eku = leaf.extended_key_usage();
+    std::vector<std::string> missing;
+    for (const auto& need : desired.required_extended_key_usage)
+      if (std::find(eku.begin(), eku.end(), need) == eku.end()) missing.push_back(need);
+    if (!missing.empty())
+      a.problems.push_back(fmt::format(
+          "extended key usage: live {}, spec {} (missing {}{})", fmt::join(eku, "+"),
+          fmt::join(desired.required_extended_key_usage, "+"), join(missing),
+          std::find(missing.begin(), missing.end(), "clientAuth") != missing.end()
+              ? ", which Expressway needs to present the certificate as a client for mutual "
+                "TLS; extendedKeyUsage: server-auth-only accepts serverAuth alone on "
+                "Expressway-E X15.4+"
+              : ""));
+  }
+  // The CA chooses its own signature hash (spec digest is the CSR's): only a
+  // weak one is worth a word.
+  if (weak_hash(leaf.signature_digest()))
+    a.warnings.push_back(fmt::format(
+        "the CA signed the certificate with {}, weaker than SHA-256 (the spec's digest {} is "
+        "the CSR's; the CA picks its own hash)",
+        leaf.signature_digest(), spec::digest_name(desired.digest)));
   if (!trust.issuer_cas.empty()) {
     bool from_issuer =
         std::any_of(trust.issuer_cas.begin(), trust.issuer_cas.end(),
                     [&](const pki::Certificate& ca) { return leaf.is_signed_by(ca); });
     if (!from_issuer)
-      a.problems.push_back(fmt::format("issued by '{}', not by the configured issuer ({} '{}')",
-                                       leaf.issuer_cn(), spec::issuer_type_name(config.issuer),
+      a.problems.push_back(fmt::format("issuer: live '{}', spec {} '{}'", leaf.issuer_cn(),
+                                       spec::issuer_type_name(config.issuer),
                                        trust.issuer_cas.front().subject_cn()));
   }
   auto anchors = trust.required();
@@ -190,18 +271,56 @@ std::vector<std::string> chain_ca_fingerprints(const std::vector<pki::Certificat
   return std::vector<std::string>(r.chain_fingerprints.begin() + 1, r.chain_fingerprints.end());
 }
 
-bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired) {
+std::vector<std::string> csr_differences(const node::PendingCsr& csr,
+                                         const DesiredCertificate& desired) {
+  std::vector<std::string> out;
+  if (to_lower_ascii(csr.common_name) != desired.common_name)
+    out.push_back(
+        fmt::format("common name: CSR '{}', spec '{}'", csr.common_name, desired.common_name));
+  if (auto why = san_difference(csr.dns_names, desired)) out.push_back(*why);
+  // The node writes the requested subject into its CSR whatever the issuer.
+  for (auto& why : subject_differences(csr.subject, desired.subject)) out.push_back(why);
   auto key = key_of(csr.key);
-  return to_lower_ascii(csr.common_name) == desired.common_name &&
-         lower_set(csr.dns_names) == lower_set(desired.subject_alt_names) && key &&
-         key->first == desired.key.algorithm && key->second == desired.key.size &&
-         csr.digest == spec::digest_name(desired.digest);
+  if (!key || key->first != desired.key.algorithm || key->second != desired.key.size)
+    out.push_back(fmt::format("key: CSR {}, spec {}", live_key_name(csr.key),
+                              spec::key_display_name(desired.key.algorithm, desired.key.size)));
+  if (csr.digest != spec::digest_name(desired.digest))
+    out.push_back(
+        fmt::format("digest: CSR {}, spec {}", csr.digest, spec::digest_name(desired.digest)));
+  if (!desired.retained_spki.empty() && csr.spki_sha256 != desired.retained_spki)
+    out.push_back(fmt::format(
+        "public key: CSR SPKI {}, spec keyRotation: retain wants the current key (SPKI {})",
+        spki_short(csr.spki_sha256), spki_short(desired.retained_spki)));
+  return out;
+}
+
+bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired) {
+  return csr_differences(csr, desired).empty();
+}
+
+std::string apply_key_retention(DesiredCertificate& desired,
+                                const std::vector<pki::Certificate>& server_chain) {
+  desired.retained_spki.clear();
+  if (desired.key_rotation != spec::KeyRotation::kRetain) return "";
+  if (server_chain.empty()) return "keyRotation: retain: the node serves no certificate";
+  const pki::Certificate& leaf = server_chain.front();
+  if (is_factory_certificate(leaf))
+    return "keyRotation: retain does not keep the key of the factory temporary certificate: "
+           "a new key is made";
+  auto key = key_of(leaf.key_info());
+  if (!key || key->first != desired.key.algorithm || key->second != desired.key.size)
+    return fmt::format(
+        "keyRotation: retain cannot keep the current key (live {}, spec {}): a new key is made",
+        live_key_name(leaf.key_info()),
+        spec::key_display_name(desired.key.algorithm, desired.key.size));
+  desired.retained_spki = pki::spki_sha256(leaf);
+  return "";
 }
 
 bool NodeDiff::has_changes() const {
   return certificate != CertificateChange::kNone || discard_pending_csr || !missing_cas.empty() ||
-         !prune_cas.empty() || crl_settings || manual_crl_path || revocation || tls ||
-         acme_settings || discard_pending_acme || restart_required_other;
+         !prune_cas.empty() || crl_settings || manual_crl_path || remove_manual_crl || revocation ||
+         tls || acme_settings || discard_pending_acme || restart_required_other;
 }
 
 bool ClusterDiff::any_certificate_change() const {
@@ -266,6 +385,36 @@ ClusterTlsChange tls_change(const spec::Spec& spec, const ClusterLive& live,
   return out;
 }
 
+// The guide's CA-set rules (pki::check_ca_set, the same rules validation
+// runs on the spec's files) on every node's trusted list as it will be after
+// the plan: the live list, plus the appends, minus the prunes.
+std::optional<Error> check_live_trust(const ClusterLive& live, ClusterDiff& diff, TimePoint now) {
+  for (NodeDiff& d : diff.nodes) {
+    const node::NodeState& st = *live.find(d.peer)->state;
+    std::vector<pki::Certificate> after;
+    for (const auto& ca : st.trusted_cas)
+      if (!contains_fp(d.prune_cas, ca.sha256_fingerprint())) after.push_back(ca);
+    for (const auto& ca : d.missing_cas) after.push_back(ca);
+    for (const pki::Finding& f : pki::check_ca_set(after, now)) {
+      if (f.id == "self-signed-cn-pair" && f.index) {
+        const pki::Certificate& ca = after[*f.index];
+        return Error::Conflict(fmt::format(
+            "{}: after this plan the node's trusted CA list would hold two self-signed CA "
+            "certificates with the CN '{}'; Expressway trusts only one of them. Delete the one "
+            "not needed on the node (or leave it out of spec.trustedCAs and set prune: true), "
+            "then plan again",
+            d.peer, ca.subject_cn()));
+      }
+      if (f.id == "too-many-cas")
+        d.notes.push_back(
+            fmt::format("warning: after this plan the node's trusted CA list holds {} "
+                        "certificates, above the guide's recommended maximum of {}",
+                        after.size(), pki::kMaxTrustedCas));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
@@ -296,9 +445,12 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     NodeDiff d;
     d.peer = peer.name;
     d.desired = desired_certificate(spec, peer);
+    const std::string retain_note = apply_key_retention(d.desired, st.server_chain);
 
     // Server certificate.
     Assessment serving = assess_certificate(st.server_chain, d.desired, trust, config, now);
+    for (const auto& w : serving.warnings) d.notes.push_back("warning: " + w);
+    for (const auto& n : serving.notes) d.notes.push_back(n);
     std::optional<std::vector<pki::Certificate>> pending_acme;
     if (acme_on_node && !serving.ok) pending_acme = pending_acme_chain(st);
     if (pending_acme && assess_certificate(*pending_acme, d.desired, trust, config, now).ok) {
@@ -349,19 +501,25 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
          d.certificate == CertificateChange::kDeployOnly) &&
         !st.server_chain.empty())
       d.superseded = st.server_chain.front();
+    if (d.certificate == CertificateChange::kReissue && !retain_note.empty())
+      d.certificate_reasons.push_back(retain_note);
 
     if (st.pending_csr) {
+      auto differences = csr_differences(*st.pending_csr, d.desired);
       if (d.certificate == CertificateChange::kDeployOnly) {
         // The node pairs the pending ACME certificate with this CSR's key at
         // deploy: it must stay.
-      } else if (d.certificate == CertificateChange::kReissue &&
-                 csr_matches(*st.pending_csr, d.desired)) {
+      } else if (d.certificate == CertificateChange::kReissue && differences.empty()) {
         d.reuse_pending_csr = true;
+        if (auto note = tolerated_note(st.pending_csr->dns_names, d.desired, "the pending CSR");
+            !note.empty())
+          d.certificate_reasons.push_back(note);
       } else {
         d.discard_pending_csr = true;
         d.discard_reason =
             d.certificate == CertificateChange::kReissue
-                ? "the pending CSR does not match the spec (it is replaced by a new one)"
+                ? "the pending CSR does not match the spec (it is replaced by a new one): " +
+                      join(differences)
                 : "a CSR left over from an earlier run is pending";
       }
     }
@@ -395,9 +553,10 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
         if (contains_fp(required, fp)) continue;
         if (needed.count(fp)) {
           d.prune_refused.push_back(fmt::format(
-              "'{}' ({}) is not in the spec but a serving or staged certificate still chains to "
+              "{} ({}) is not in the spec but a serving or staged certificate still chains to "
               "it; it stays",
-              ca.subject_cn(), fp.substr(0, 23)));
+              is_factory_ca(ca) ? describe_factory_ca(ca) : "'" + ca.subject_cn() + "'",
+              fp.substr(0, 23)));
           continue;
         }
         d.prune_cas.push_back(ca);
@@ -417,6 +576,9 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
       d.manual_crl_path = *spec.crl->manual_file;
       d.manual_crl_sha256 = *manual_crl_fp;
     }
+    // A crl section without manualFile manages the node's CRLs: a manual
+    // one left on the node is not the spec's.
+    if (spec.crl && !spec.crl->manual_file && st.manual_crl_sha256) d.remove_manual_crl = true;
     if (spec.revocation_checking) {
       const auto& w = *spec.revocation_checking;
       const auto& h = st.revocation;
@@ -440,6 +602,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
       }
     }
   }
+  if (auto refused = check_live_trust(live, out, now)) return std::unexpected(*refused);
   out.tls = tls_change(spec, live, out, targets, trust, now);
   return out;
 }

@@ -30,9 +30,17 @@ struct DesiredTrust {
 };
 
 // Whether a certificate (chain, leaf first) satisfies the spec for a node.
+// Every problem names the field and both values ("subject.organization:
+// live 'Example KK', spec 'Example GK'").
 struct Assessment {
   bool ok = false;
   std::vector<std::string> problems;  // human reasons, empty when ok
+  // Worth saying, never a reason to reissue: a CA signature hash weaker
+  // than SHA-256 (the CA picks its hash; `digest` is the CSR's).
+  std::vector<std::string> warnings;
+  // Differences tolerated on purpose: the chat node aliases an Expressway-C
+  // adds to its CSRs itself.
+  std::vector<std::string> notes;
 };
 // `check_renewal` false: a certificate inside its renewal window still counts
 // as valid (used to decide whether the cluster can go back to Enforce).
@@ -47,8 +55,19 @@ std::vector<std::string> chain_ca_fingerprints(const std::vector<pki::Certificat
                                                const std::vector<pki::Certificate>& trusted,
                                                TimePoint now);
 
-// A pending CSR matches the desired profile (CN, SAN set, key, digest).
+// Why a pending CSR does not match the desired profile (CN, subject fields,
+// SAN set with the Expressway-C tolerance, key, digest, and the retained
+// public key under keyRotation: retain); empty when it matches.
+std::vector<std::string> csr_differences(const node::PendingCsr& csr,
+                                         const DesiredCertificate& desired);
 bool csr_matches(const node::PendingCsr& csr, const DesiredCertificate& desired);
+
+// keyRotation: retain: sets desired.retained_spki to the serving
+// certificate's SPKI when its key is worth keeping (not the factory
+// certificate, and of the spec's algorithm and size). Returns why the key
+// cannot be kept when retain is asked for but does not apply, else "".
+std::string apply_key_retention(DesiredCertificate& desired,
+                                const std::vector<pki::Certificate>& server_chain);
 
 enum class CertificateChange {
   kNone,
@@ -65,9 +84,6 @@ bool same_acme_settings(const node::AcmeSettings& a, const node::AcmeSettings& b
 // The certificate (chain, leaf first) pending in a node's ACME service, when
 // there is one and it parses.
 std::optional<std::vector<pki::Certificate>> pending_acme_chain(const node::NodeState& state);
-
-// The appliance's factory certificate (issued by its "TEMPORARY CA").
-bool is_factory_certificate(const pki::Certificate& leaf);
 
 // True when the spec's issuer is the nodes' own ACME service (expressway-acme):
 // the node signs its CSR itself and deploys without a restart.
@@ -97,6 +113,12 @@ struct NodeDiff {
   bool discard_pending_acme = false;
   std::string discard_pending_acme_reason;
   bool restart_required_other = false;  // node wants a restart for another reason
+  // spec.crl without manualFile: the manual CRL on the node goes.
+  bool remove_manual_crl = false;
+  // For the plan's notes, "warning: " first for warnings: never a reason
+  // to change anything (a weak CA signature hash, more than 1000 trusted
+  // CAs, names an Expressway-C adds itself).
+  std::vector<std::string> notes;
   // The superseded leaf (for rollout.revokeSuperseded), when reissuing.
   std::optional<pki::Certificate> superseded;
 
@@ -131,7 +153,10 @@ struct ClusterDiff {
 };
 
 // Requires every node in `live` to be readable (callers report unreadable
-// nodes before diffing).
+// nodes before diffing). Refused (kConflict) when a node's trusted CA list,
+// after the planned appends and prunes, would hold two self-signed CAs with
+// the same CN: Expressway trusts only one of them; the error names the node
+// and the CN. More than 1000 CAs there is a warning note.
 // `targets` (peer names; empty = all) limits what will change: a node outside
 // it keeps its certificates, so the CAs they chain to are never pruned.
 // `replace` (peer names, `--replace`): these nodes get a new certificate even

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/fqdn.h"
 #include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
@@ -75,19 +76,38 @@ ClusterLive read_cluster(OpenedNodes& nodes) {
   return live;
 }
 
+bool is_factory_certificate(const pki::Certificate& leaf) {
+  return to_lower_ascii(leaf.issuer_cn()).find("temporary") != std::string::npos;
+}
+
+bool is_factory_ca(const pki::Certificate& ca) {
+  return ca.is_self_signed() && to_lower_ascii(ca.subject_cn()).starts_with("temporary ca");
+}
+
+std::string describe_factory_certificate(const pki::Certificate& leaf) {
+  return fmt::format("the factory temporary certificate (issued by the factory TEMPORARY CA '{}')",
+                     leaf.issuer_cn());
+}
+
+std::string describe_factory_ca(const pki::Certificate& ca) {
+  return fmt::format("the factory TEMPORARY CA '{}'", ca.subject_cn());
+}
+
 nlohmann::json certificate_summary(const pki::Certificate& c) {
   auto sans = c.subject_alt_names();
-  return {{"sha256", c.sha256_fingerprint()},
-          {"subject", c.subject()},
-          {"common_name", c.subject_cn()},
-          {"dns_names", sans.dns},
-          {"issuer", c.issuer()},
-          {"serial", c.serial_hex()},
-          {"not_before", format_time(c.not_before())},
-          {"not_after", format_time(c.not_after())},
-          {"key", key_text(c.key_info())},
-          {"spki_sha256", pki::spki_sha256(c)},
-          {"digest", c.signature_digest()}};
+  nlohmann::json j = {{"sha256", c.sha256_fingerprint()},
+                      {"subject", c.subject()},
+                      {"common_name", c.subject_cn()},
+                      {"dns_names", sans.dns},
+                      {"issuer", c.issuer()},
+                      {"serial", c.serial_hex()},
+                      {"not_before", format_time(c.not_before())},
+                      {"not_after", format_time(c.not_after())},
+                      {"key", key_text(c.key_info())},
+                      {"spki_sha256", pki::spki_sha256(c)},
+                      {"digest", c.signature_digest()}};
+  if (is_factory_certificate(c)) j["factory"] = true;
+  return j;
 }
 
 nlohmann::json node_summary(const node::NodeState& s) {
@@ -103,6 +123,7 @@ nlohmann::json node_summary(const node::NodeState& s) {
     j["pending_csr"] = {{"common_name", s.pending_csr->common_name},
                         {"dns_names", s.pending_csr->dns_names},
                         {"key", key_text(s.pending_csr->key)},
+                        {"spki_sha256", s.pending_csr->spki_sha256},
                         {"digest", s.pending_csr->digest},
                         {"sha256", pki::sha256_fingerprint(s.pending_csr->pem)}};
   } else {
@@ -114,21 +135,11 @@ nlohmann::json node_summary(const node::NodeState& s) {
   j["manual_crl_sha256"] = s.manual_crl_sha256 ? nlohmann::json(*s.manual_crl_sha256) : nullptr;
   j["revocation_checking"] = revocation_checking_json(s.revocation);
   j["tls_verification"] = spec::tls_verification_name(s.tls_verification);
-  j["acme"] = {
-      {"provider_name", s.acme.provider_name},
-      {"provider_directory", s.acme.provider_directory},
-      {"email", s.acme.email},
-      {"terms_accepted", s.acme.terms_accepted},
-      {"mode", spec::acme_mode_name(s.acme.mode)},
-      {"renew_key", spec::key_rotation_name(s.acme.renew_key)},
-      {"schedule", s.acme.schedule
-                       ? nlohmann::json{{"days", s.acme.schedule->days},
-                                        {"minute_of_day", s.acme.schedule->minute_of_day}}
-                       : nlohmann::json(nullptr)},
-      {"pending_certificate",
-       s.acme_status.pending_certificate_pem
-           ? nlohmann::json(pki::sha256_fingerprint(*s.acme_status.pending_certificate_pem))
-           : nlohmann::json(nullptr)}};
+  j["acme"] = acme_settings_json(s.acme);
+  j["acme"]["pending_certificate"] =
+      s.acme_status.pending_certificate_pem
+          ? nlohmann::json(pki::sha256_fingerprint(*s.acme_status.pending_certificate_pem))
+          : nlohmann::json(nullptr);
   j["restart_required"] = s.restart_required;
   return j;
 }

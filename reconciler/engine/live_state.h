@@ -45,6 +45,18 @@ Result<OpenedNodes> open_nodes(const node::NodeOpenContext& context, const spec:
 // are still read.
 ClusterLive read_cluster(OpenedNodes& nodes);
 
+// The appliance's factory certificate, issued at install by its factory
+// "TEMPORARY CA ..." (Cisco strongly recommends replacing both, guide ch.6).
+bool is_factory_certificate(const pki::Certificate& leaf);
+// The factory temporary CA itself: a self-signed "TEMPORARY CA ..." root.
+bool is_factory_ca(const pki::Certificate& ca);
+// How status and plan reasons name them: "the factory temporary certificate
+// (issued by the factory TEMPORARY CA 'TEMPORARY CA 1b2c...')" and "the
+// factory TEMPORARY CA 'TEMPORARY CA 1b2c...'".
+std::string describe_factory_certificate(const pki::Certificate& leaf);
+std::string describe_factory_ca(const pki::Certificate& ca);
+
+// Public facts of a certificate; a factory one also has "factory": true.
 nlohmann::json certificate_summary(const pki::Certificate& cert);
 nlohmann::json node_summary(const node::NodeState& state);
 

@@ -31,6 +31,7 @@ node::CsrRequest csr_request(const CsrParams& c) {
   req.key_algorithm = c.key_algorithm;
   req.key_size = c.key_size;
   req.digest = c.digest;
+  req.reuse_current_key = c.reuse_current_key;
   return req;
 }
 
@@ -144,11 +145,28 @@ struct NodeRunner::Handlers {
     DesiredCertificate want = desired_certificate(r.spec_, *pr);
     auto st = p.read_state();
     if (!st) return fail(st.error());
+    if (pa.csr.reuse_current_key) (void)apply_key_retention(want, st->server_chain);
     if (st->pending_csr && csr_matches(*st->pending_csr, want))
       return ActionOutput{"a matching CSR is already pending on the node",
                           {{"csr_sha256", pki::sha256_fingerprint(st->pending_csr->pem)}}};
     auto csr = p.generate_csr(csr_request(pa.csr));
     if (!csr) return fail(csr.error());
+    if (pa.csr.reuse_current_key) {
+      // keyRotation: retain: nothing is signed for a CSR that carries a new
+      // key (a node that ignored "re-use current private key").
+      auto made = node::pending_csr_from_pem(*csr);
+      if (!made) return fail(made.error());
+      std::string current =
+          st->server_chain.empty() ? std::string() : pki::spki_sha256(st->server_chain.front());
+      if (made->spki_sha256 != current)
+        return fail(Error::Conflict(fmt::format(
+            "keyRotation: retain: the node made the CSR with a new key (SPKI {}) instead of "
+            "re-using its current one (SPKI {}); nothing was signed. Discard the CSR on the node "
+            "and check that it supports re-using the current private key",
+            short_fp(made->spki_sha256), short_fp(current))));
+      return ActionOutput{"CSR generated on the node with its current key (keyRotation: retain)",
+                          {{"csr_sha256", pki::sha256_fingerprint(*csr)}}};
+    }
     return ActionOutput{"CSR generated on the node (the key stays there)",
                         {{"csr_sha256", pki::sha256_fingerprint(*csr)}}};
   }
@@ -480,6 +498,20 @@ struct NodeRunner::Handlers {
                         fmt::format("{} changed since the plan was made; plan again", pa.path)});
     if (auto st = p.upload_manual_crl(*data); !st) return fail(st.error());
     return ActionOutput{"manual CRL uploaded " + short_fp(pki::sha256_fingerprint(*data))};
+  }
+
+  Out operator()(const RemoveManualCrlParams& pa) {
+    auto st = p.read_state();
+    if (!st) return fail(st.error());
+    if (!st->manual_crl_sha256) return ActionOutput{"no manual CRL on the node (already gone)"};
+    // Only the CRL the plan judged; a newer one is judged by the next plan.
+    if (*st->manual_crl_sha256 != pa.sha256)
+      return fail(Error::Conflict(fmt::format(
+          "the manual CRL on the node is {}, not {} the plan judged; nothing removed, plan again",
+          short_fp(*st->manual_crl_sha256), short_fp(pa.sha256))));
+    if (auto r2 = p.remove_manual_crl(); !r2 && r2.error().code != ErrorCode::kNotFound)
+      return fail(r2.error());
+    return ActionOutput{"manual CRL removed " + short_fp(pa.sha256)};
   }
 
   Out operator()(const SetRevocationCheckingParams& pa) {

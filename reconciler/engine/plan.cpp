@@ -8,6 +8,7 @@
 
 #include "providers/base/time.h"
 #include "providers/pki/checks.h"
+#include "schema/values.h"
 
 namespace edgecert {
 namespace {
@@ -21,7 +22,8 @@ nlohmann::json desired_json(const DesiredCertificate& d, const std::string& issu
 }
 
 CsrParams csr_params(const DesiredCertificate& d) {
-  return {d.common_name, d.subject_alt_names, d.subject, d.key.algorithm, d.key.size, d.digest};
+  return {d.common_name, d.subject_alt_names,     d.subject, d.key.algorithm, d.key.size,
+          d.digest,      !d.retained_spki.empty()};
 }
 
 }  // namespace
@@ -370,8 +372,8 @@ Plan build_plan(const PlanInputs& in) {
     auto timeout = std::chrono::duration_cast<std::chrono::seconds>(spec.rollout.health_timeout);
     Action& w =
         b.add(d->peer, ActionKind::kWaitHealthy,
-              fmt::format("health gate: the node must answer within {}s (rollout.healthTimeout)",
-                          timeout.count()));
+              fmt::format("health gate: the node must answer within {} (rollout.healthTimeout)",
+                          schema::format_duration(timeout)));
     w.depends_on.push_back(restart_id);
     w.params = WaitHealthyParams{timeout};
     const std::string wait_id = w.id;
@@ -430,8 +432,10 @@ Plan build_plan(const PlanInputs& in) {
   // 6. Prune, 7. settings that need no restart.
   for (const NodeDiff* d : order) {
     for (const auto& ca : d->prune_cas) {
-      Action& a = b.add(d->peer, ActionKind::kDeleteTrustedCa,
-                        "not in the spec's trustedCAs (prune: true) and no certificate needs it");
+      Action& a =
+          b.add(d->peer, ActionKind::kDeleteTrustedCa,
+                (is_factory_ca(ca) ? describe_factory_ca(ca) + ": " : std::string()) +
+                    "not in the spec's trustedCAs (prune: true) and no certificate needs it");
       a.before = {{"certificate", ca.subject_cn().empty() ? ca.subject() : ca.subject_cn()},
                   {"sha256", ca.sha256_fingerprint()}};
       a.params = DeleteTrustedCaParams{ca.sha256_fingerprint()};
@@ -458,6 +462,12 @@ Plan build_plan(const PlanInputs& in) {
       a.params = UploadManualCrlParams{*d->manual_crl_path, d->manual_crl_sha256};
       a.after = {{"file", *d->manual_crl_path}};
     }
+    if (d->remove_manual_crl) {
+      Action& a = b.add(d->peer, ActionKind::kRemoveManualCrl,
+                        "spec.crl has no manualFile: the manual CRL on the node is not the spec's");
+      a.before = *st.manual_crl_sha256;
+      a.params = RemoveManualCrlParams{*st.manual_crl_sha256};
+    }
     if (d->revocation) {
       // Last: revocation checking bites only once every certificate and CRL
       // it depends on is in place.
@@ -469,6 +479,11 @@ Plan build_plan(const PlanInputs& in) {
       for (const auto& id : verify_ids) a.depends_on.push_back(id);
     }
   }
+  for (const NodeDiff& d : diff.nodes)
+    for (const auto& note : d.notes)
+      plan.notes.push_back(note.starts_with("warning: ")
+                               ? "warning: " + d.peer + ": " + note.substr(9)
+                               : d.peer + ": " + note);
   return plan;
 }
 

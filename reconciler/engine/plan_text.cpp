@@ -21,11 +21,27 @@ std::string cert_line(const nlohmann::json& c) {
   if (c.contains("not_after")) out += ", expires " + c["not_after"].get<std::string>();
   if (c.contains("issuer") && c["issuer"].is_string())
     out += ", issuer " + c["issuer"].get<std::string>();
+  if (c.value("factory", false)) out += " (the factory temporary certificate)";
   return out;
 }
 
+// A settings value as the spec writes it: strings bare, lists comma
+// separated, an ACME schedule as "mon,thu 04:00".
 std::string scalar(const nlohmann::json& j) {
-  return j.is_string() ? j.get<std::string>() : j.dump();
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_array()) {
+    std::string out;
+    for (const auto& e : j) out += (out.empty() ? "" : ",") + scalar(e);
+    return "[" + out + "]";
+  }
+  if (j.is_object() && j.contains("days") && j.contains("time"))
+    return scalar(j["days"]) + " " + scalar(j["time"]);
+  return j.dump();
+}
+
+std::string note_line(const std::string& note) {
+  if (note.starts_with("warning: ")) return "Warning: " + note.substr(9);
+  return "Note: " + note;
 }
 
 }  // namespace
@@ -33,7 +49,7 @@ std::string scalar(const nlohmann::json& j) {
 std::string render_plan_text(const Plan& p) {
   if (p.empty()) {
     std::string out = "No changes. Live state matches the spec.\n";
-    for (const auto& n : p.notes) out += "Note: " + n + "\n";
+    for (const auto& n : p.notes) out += note_line(n) + "\n";
     return out;
   }
   std::string out = fmt::format(
@@ -73,6 +89,9 @@ std::string render_plan_text(const Plan& p) {
           for (const auto& name : a.after["certificates"])
             out += fmt::format("          + {}\n", name.get<std::string>());
           break;
+        case ActionKind::kRemoveManualCrl:
+          out += fmt::format("          - manual CRL {}\n", scalar(a.before));
+          break;
         case ActionKind::kDeleteTrustedCa:
           out += fmt::format("          - {} ({})\n", scalar(a.before["certificate"]),
                              scalar(a.before["sha256"]));
@@ -94,7 +113,7 @@ std::string render_plan_text(const Plan& p) {
       }
     }
   }
-  for (const auto& n : p.notes) out += "\nNote: " + n + "\n";
+  for (const auto& n : p.notes) out += "\n" + note_line(n) + "\n";
   if (p.next_window) out += fmt::format("\nNext rollout window opens {}\n", *p.next_window);
   out += "\n" + p.summary_line() + ".\n";
   return out;

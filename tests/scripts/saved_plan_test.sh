@@ -17,16 +17,11 @@
 #       lock it left (if any), apply again: exit 0, plan --detailed-exitcode 0.
 set -uo pipefail
 
-fail() {
-  echo "saved_plan_test: FAIL: $*" >&2
-  exit 1
-}
+script=saved_plan_test
+# shellcheck source=quickstart_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh" || exit 1
 
-[[ $# -ge 1 ]] || fail "usage: $0 PATH/TO/edgecert"
-[[ -x $1 ]] || fail "edgecert binary '$1' is not executable"
-edgecert=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-command -v jq >/dev/null || fail "jq is not installed (scripts/install-deps installs it)"
+script_start "$@"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-saved-plan.XXXXXX") || fail "mktemp failed"
 bg_pid=
@@ -37,29 +32,12 @@ cleanup() {
 trap cleanup EXIT
 cd "$work" || fail "cannot enter $work"
 
-cp "$root/examples/quickstart/cluster.yaml" spec.yaml || fail "cannot copy the quickstart spec"
-"$edgecert" ca init "$work/ca" --cn "Saved Plan Test CA" >ca-init.log 2>&1 ||
-  fail "ca init failed: $(cat ca-init.log)"
-sed -i "s#directory: ca/#directory: $work/ca#" spec.yaml
-grep -q "directory: $work/ca" spec.yaml || fail "could not point the spec's issuer at $work/ca"
+quickstart_spec "Saved Plan Test CA"
 
 sim=$work/sim
 state=$work/state
 lock=$state/quickstart/lock.json
 
-# ec ARGS...: edgecert with this test's sim and state folders; sets $out, $rc.
-ec() {
-  out=$("$edgecert" "$@" --sim-dir "$sim" --state-dir "$state" </dev/null 2>&1)
-  rc=$?
-}
-expect_rc() {  # expect_rc CODE WHAT
-  [[ $rc -eq $1 ]] || fail "$2: expected exit $1, got $rc; output:
-$out"
-}
-expect_out() {  # expect_out TEXT WHAT
-  grep -qF -- "$1" <<<"$out" || fail "$2: output does not mention '$1'; output:
-$out"
-}
 no_lock() {  # no_lock WHAT
   local left
   left=$(find "$state" -name lock.json 2>/dev/null)

@@ -42,14 +42,14 @@ void SimCluster::write_spec(const SimClusterOptions& o) {
       "{}"
       "  peers:\n{}"
       "  serverCertificate:\n"
-      "    subject: {{country: JP, organization: Example KK}}\n"
+      "    subject: {}\n"
       "    key: {{algorithm: ecdsa, size: 256}}\n"
       "    issuer: {}\n"
       "{}"
       "  rollout: {}\n"
       "{}",
-      cluster, o.product, o.peers > 1 ? "  clusterFqdn: edge.example.com\n" : "", peers, o.issuer,
-      o.server_certificate_extra, o.rollout, o.spec_extra);
+      cluster, o.product, o.peers > 1 ? "  clusterFqdn: edge.example.com\n" : "", peers, o.subject,
+      o.issuer, o.server_certificate_extra, o.rollout, o.spec_extra);
   memory.put(spec_path, yaml);
 }
 

@@ -17,6 +17,8 @@ namespace edgecert::testing {
 struct SimClusterOptions {
   int peers = 3;
   std::string product = "expressway-e";
+  // spec.serverCertificate.subject (YAML flow mapping).
+  std::string subject = "{country: JP, organization: Example KK}";
   // Extra YAML lines under spec.serverCertificate (indented 4 spaces).
   std::string server_certificate_extra;
   // Extra YAML under spec (indented 2 spaces), e.g. trustedCAs or rollout.

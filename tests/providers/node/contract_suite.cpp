@@ -252,6 +252,34 @@ void contract_csr(const ContractTargetFactory& make) {
     REQUIRE(b);
     CHECK(a->to_pem() != b->to_pem());
   }
+  SECTION("the pending CSR reports the subject fields, e-mail included, and its SPKI") {
+    node::CsrRequest r = csr_request(*f.peer);
+    r.subject = {"JP", "Tokyo", "Chiyoda", "Example KK", "UC", "pki@example.com"};
+    auto csr = f.node->generate_csr(r);
+    require_ok(csr, "generate");
+    auto parsed = pki::CertificateRequest::parse(*csr, "csr");
+    REQUIRE(parsed);
+    auto s = f.state();
+    REQUIRE(s.pending_csr.has_value());
+    CHECK(s.pending_csr->subject == r.subject);
+    CHECK(pki::subject_fields_of(parsed->subject_attributes()) == r.subject);
+    CHECK(s.pending_csr->spki_sha256 == pki::spki_sha256(*parsed));
+    // A new key unless asked otherwise.
+    CHECK(s.pending_csr->spki_sha256 != pki::spki_sha256(s.server_chain.front()));
+  }
+  SECTION("re-use current private key: the CSR carries the active certificate's key") {
+    node::CsrRequest r = csr_request(*f.peer);
+    r.reuse_current_key = true;
+    auto csr = f.node->generate_csr(r);
+    require_ok(csr, "generate");
+    auto parsed = pki::CertificateRequest::parse(*csr, "csr");
+    REQUIRE(parsed);
+    auto s = f.state();
+    CHECK(pki::spki_sha256(*parsed) == pki::spki_sha256(s.server_chain.front()));
+    REQUIRE(s.pending_csr.has_value());
+    CHECK(s.pending_csr->spki_sha256 == pki::spki_sha256(s.server_chain.front()));
+    CHECK(first_fp(s.server_chain) == before);
+  }
   SECTION("names must be FQDNs and keys must be appliance sizes") {
     node::CsrRequest r = csr_request(*f.peer);
     r.common_name = "edge1";
@@ -283,6 +311,23 @@ void contract_upload(const ContractTargetFactory& make) {
     CHECK(s.restart_required);
     CHECK_FALSE(s.pending_csr.has_value());
     CHECK(f.serving_fp() == before);
+  }
+  SECTION("re-use current private key: after upload and restart the public key is unchanged") {
+    f.trust(ca);
+    std::string spki_before = pki::spki_sha256(f.state().server_chain.front());
+    node::CsrRequest r = csr_request(*f.peer);
+    r.reuse_current_key = true;
+    auto csr = f.node->generate_csr(r);
+    require_ok(csr, "generate");
+    node::CertificateUpload up;
+    up.chain_pem = ca.sign(*csr, f.now()) + ca.pem();
+    auto staged = f.node->upload_server_certificate(up);
+    require_ok(staged, "upload");
+    f.restart_and_wait();
+    auto s = f.state();
+    CHECK(first_fp(s.server_chain) == staged->staged_sha256);
+    CHECK(first_fp(s.server_chain) != before);
+    CHECK(pki::spki_sha256(s.server_chain.front()) == spki_before);
   }
   SECTION("the issuer must already be trusted; the CSR stays pending") {
     auto csr = f.node->generate_csr(csr_request(*f.peer));

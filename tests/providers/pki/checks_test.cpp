@@ -44,7 +44,8 @@ TEST_CASE("pki: check_ca_set accepts a clean set", "[pki]") {
   CHECK(check_ca_set({}, test_now()).empty());
 }
 
-TEST_CASE("pki: check_ca_set errors: no BasicConstraints CA:TRUE, more than 1000", "[pki]") {
+TEST_CASE("pki: check_ca_set: no BasicConstraints CA:TRUE is an error, more than 1000 a warning",
+          "[pki]") {
   TestPki p;
   TempDir dir;
   dir.write("plain.cnf", "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = Old CA\n");
@@ -69,11 +70,12 @@ TEST_CASE("pki: check_ca_set errors: no BasicConstraints CA:TRUE, more than 1000
   auto big = check_ca_set(many, test_now());
   const Finding* too_many = find(big, "too-many-cas");
   REQUIRE(too_many);
-  CHECK(too_many->severity == Severity::kError);
+  CHECK(too_many->severity == Severity::kWarning);
   CHECK(too_many->message.find("1001") != std::string::npos);
 }
 
-TEST_CASE("pki: check_ca_set warnings: expired, duplicate CN, self-signed CN pair", "[pki]") {
+TEST_CASE("pki: check_ca_set: expired and duplicate CN warn, a self-signed CN pair is an error",
+          "[pki]") {
   TestPki p;
   auto expired = check_ca_set({p.root, p.inter}, p.inter.not_after() + kDay);
   REQUIRE(ids(expired) == std::vector<std::string>{"ca-expired"});
@@ -85,7 +87,7 @@ TEST_CASE("pki: check_ca_set warnings: expired, duplicate CN, self-signed CN pai
   Certificate b = self_signed_ca("example root", "0B");
   auto pair = check_ca_set({a, p.root, b}, test_now());
   REQUIRE(ids(pair) == std::vector<std::string>{"self-signed-cn-pair"});
-  CHECK(pair[0].severity == Severity::kWarning);
+  CHECK(pair[0].severity == Severity::kError);
   CHECK(pair[0].index == std::optional<size_t>(2));
   CHECK(pair[0].message.find("#1 and #3") != std::string::npos);
 

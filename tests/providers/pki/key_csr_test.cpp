@@ -55,7 +55,7 @@ TEST_CASE("pki: CSR as an Expressway generates it, openssl verifies it", "[pki]"
   PrivateKey key = must(PrivateKey::generate(pki::KeyAlgorithm::kRsa, 2048));
   CsrOptions o;
   o.common_name = "cluster.example.com";
-  o.subject = {"GB", "England", "London", "Example Ltd", "Collaboration"};
+  o.subject = {"GB", "England", "London", "Example Ltd", "Collaboration", ""};
   o.dns_names = {"cluster.example.com", "edge1.example.com", "collab-edge.example.com"};
   o.digest = pki::Digest::kSha384;
   CertificateRequest csr = must(CertificateRequest::create(key, o));

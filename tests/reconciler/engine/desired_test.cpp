@@ -138,7 +138,7 @@ TEST_CASE("desired: key, digest, subject and role context come from the spec", "
   spec::Spec s = make_spec(Product::kExpresswayC, {Role::kMra, Role::kB2b}, true);
   s.server_certificate.key = {spec::KeyAlgorithm::kEcdsa, 384};
   s.server_certificate.digest = spec::Digest::kSha512;
-  s.server_certificate.subject = {"GB", "England", "London", "Example Ltd", "UC"};
+  s.server_certificate.subject = {"GB", "England", "London", "Example Ltd", "UC", ""};
   DesiredCertificate d = desired_certificate(s, s.peers[0]);
   CHECK(d.key.algorithm == spec::KeyAlgorithm::kEcdsa);
   CHECK(d.key.size == 384);
