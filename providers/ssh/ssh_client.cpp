@@ -224,7 +224,7 @@ class LibsshTransport : public Transport {
     while (true) {
       for (size_t nl; (nl = buf.find('\n', scanned)) != std::string::npos; scanned = nl + 1) {
         std::string_view line(buf.data() + scanned, nl - scanned);
-        if (line.ends_with('\r')) line.remove_suffix(1);
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
         if (line == "OK" || (error_ends && line == "ERROR")) {
           pending_ = buf.substr(nl + 1);
           buf.resize(nl + 1);

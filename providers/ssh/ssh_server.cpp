@@ -1,6 +1,7 @@
 #include "providers/ssh/ssh_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <netinet/in.h>
@@ -37,17 +38,16 @@ bool alive(ssh_session s) {
          (ssh_get_status(s) & (SSH_CLOSED | SSH_CLOSED_ERROR)) == 0;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+// The command of one input line: without surrounding blanks.
+std::string command_of(std::string_view line) {
+  size_t first = line.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return std::string(line.substr(first, line.find_last_not_of(" \t") - first + 1));
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+bool is_exit(std::string_view command, std::string_view exit_command) {
+  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
+  return std::ranges::equal(command, exit_command, {}, lower, lower);
 }
 
 struct MessageFree {
@@ -122,7 +122,7 @@ class ServerImpl : public Server {
       return Error::Io("SSH server: cannot read the listening port");
     port_ = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
                                              : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    if (pipe(wake_) != 0) return Error::Io("SSH server: cannot create a wake-up pipe");
+    if (pipe2(wake_, O_CLOEXEC) != 0) return Error::Io("SSH server: cannot create a wake-up pipe");
     acceptor_ = std::thread([this] { accept_loop(); });
     return {};
   }
@@ -307,10 +307,10 @@ class ServerImpl : public Server {
           line += ch;
           continue;
         }
-        std::string command(trim(line));
+        std::string command = command_of(line);
         line.clear();
         if (command.empty()) continue;
-        if (iequals(command, o_.exit_command)) {
+        if (is_exit(command, o_.exit_command)) {
           ssh_channel_send_eof(channel);
           ssh_channel_close(channel);
           return;

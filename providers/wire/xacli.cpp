@@ -161,7 +161,9 @@ class Parser {
                               lines_.back().number));
       }
       const Line& line = lines_[i_++];
+      // Trailing spaces are not significant anywhere.
       std::string_view t = line.text;
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
       if (t == "OK" || t == "ERROR") {
         reply.ok = t == "OK";
         skip_blank();
@@ -233,7 +235,7 @@ class Parser {
           "CLI reply is truncated: expected '{}' closing the block opened on line {} ('{}')",
           end_marker, opener.number, excerpt(opener.text)));
     const Line& line = lines_[i_];
-    if (line.text != end_marker)
+    if (trim(line.text) != end_marker)
       return corrupt_at(line, fmt::format("an indented field or '{}' closing the block opened "
                                           "on line {}",
                                           end_marker, opener.number));

@@ -8,12 +8,20 @@
 #include <charconv>
 #include <cstring>
 #include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
 
 namespace edgecert::wire::xml {
 
 namespace {
+
+// libxml2 2.9 must be initialised once before threads use it (the simulator
+// answers from several threads); its lazy initialisation is not thread-safe.
+void init_libxml() {
+  static std::once_flag once;
+  std::call_once(once, [] { xmlInitParser(); });
+}
 
 struct DocFree {
   void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
@@ -54,6 +62,7 @@ Result<DocPtr> read_xml(std::string_view body, std::string_view what) {
     return Error::Corrupt(fmt::format("{} is {} bytes, over the {} bytes edgecert reads", what,
                                       body.size(), kMaxXmlBytes));
   if (looks_like_html(body)) return html_error(what);
+  init_libxml();
   xmlResetLastError();
   // NONET: never fetch anything; no NOENT: entities are not substituted.
   DocPtr doc(xmlReadMemory(body.data(), static_cast<int>(body.size()), "reply.xml", nullptr,
@@ -156,7 +165,9 @@ Result<SystemUnit> system_unit_of(const xmlNode* su) {
 // A document under construction.
 class Builder {
  public:
-  explicit Builder(const char* root_name) : doc_(xmlNewDoc(X("1.0"))) {
+  explicit Builder(const char* root_name) {
+    init_libxml();
+    doc_.reset(xmlNewDoc(X("1.0")));
     root_ = xmlNewDocNode(doc_.get(), nullptr, X(root_name), nullptr);
     xmlDocSetRootElement(doc_.get(), root_);
     xmlSetNs(root_, xmlNewNs(root_, X(kCuilNamespace), nullptr));

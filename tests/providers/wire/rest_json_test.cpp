@@ -16,7 +16,7 @@ std::string error_of(std::string_view body) {
 
 }  // namespace
 
-TEST_CASE("rest json: Message bodies both ways; non-JSON replies say what they are",
+TEST_CASE("rest json: Message bodies both ways, and non-JSON replies say what they are",
           "[wire][rest]") {
   CHECK(format_message("The operation was successful") ==
         R"({"Message":"The operation was successful"})");

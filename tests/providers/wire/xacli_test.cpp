@@ -73,7 +73,7 @@ TEST_CASE("xacli: the reference's xStatus SystemUnit reply parses into a tree", 
   CHECK(missing.error().message == "reply to 'xStatus SystemUnit' has no field 'Serial'");
 }
 
-TEST_CASE("xacli: results with escapes and the error form parse; CRLF is the same",
+TEST_CASE("xacli: results with escapes and the error form parse, with LF or CRLF",
           "[wire][xacli]") {
   for (bool use_crlf : {false, true}) {
     auto r = parse_reply(use_crlf ? crlf(kSettings) : std::string(kSettings));
@@ -113,6 +113,10 @@ TEST_CASE("xacli: configuration lines, a newline escape and an echoed command", 
         "SIP TLS Certificate Revocation Checking Source Inaccessibility Behavior");
   CHECK(field(r->results[0].fields, "Certificate", "x")->text ==
         "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+  // Blank lines may come anywhere, inside blocks too.
+  auto spaced = parse_reply("\r\n*s A: /\r\n\r\n     B: 1\r\n   \r\n*s/end\r\n\r\n\r\nOK\r\n\r\n");
+  REQUIRE(spaced);
+  CHECK(spaced->status == std::vector<StatusBlock>{{"A", {Node::leaf("B", Value::bare("1"))}}});
   // Without the echo argument the echoed line is an error naming it.
   CHECK(error_of(text).find("line 1: expected '*s PATH: /'") != std::string::npos);
 }
