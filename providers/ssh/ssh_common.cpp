@@ -14,8 +14,9 @@ bool Secret::equals(std::string_view other) const {
 }
 
 void Secret::wipe() {
-  // explicit_bzero is not optimised away; clear() keeps the capacity wiped.
-  if (!data_.empty()) explicit_bzero(data_.data(), data_.size());
+  // explicit_bzero is not optimised away. The whole capacity: a moved-from
+  // short string is empty but keeps its characters in the inline buffer.
+  explicit_bzero(data_.data(), data_.capacity());
   data_.clear();
 }
 

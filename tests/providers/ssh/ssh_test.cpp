@@ -283,3 +283,17 @@ TEST_CASE("ssh: options that cannot work are refused before connecting", "[ssh]"
   REQUIRE_FALSE(open_key);
   CHECK(contains(open_key.error().message, "readable by others (mode 644); chmod 600 it"));
 }
+
+TEST_CASE("ssh: Secret compares in full and is empty after a move", "[ssh]") {
+  ssh::Secret a("pa55word");
+  CHECK(a.equals("pa55word"));
+  CHECK_FALSE(a.equals("pa55wore"));
+  CHECK_FALSE(a.equals("pa55"));
+  ssh::Secret b(std::move(a));
+  CHECK(b.equals("pa55word"));
+  CHECK(a.empty());  // NOLINT(bugprone-use-after-move): the point of the check
+  ssh::Secret c;
+  c = std::move(b);
+  CHECK(c.view() == "pa55word");
+  CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
+}
