@@ -216,31 +216,54 @@ class ServerImpl : public Server {
     c->done = true;
   }
 
+  // Whether user and password are right; both compared in full so timing
+  // says nothing about which one failed.
+  bool credentials_ok(const char* user, const char* password) const {
+    bool user_ok = user != nullptr && o_.user == user;
+    bool password_ok = password != nullptr && o_.password.equals(password);
+    return user_ok && password_ok;
+  }
+
   bool authenticate(ssh_session s) {
+    const int method =
+        o_.keyboard_interactive ? SSH_AUTH_METHOD_INTERACTIVE : SSH_AUTH_METHOD_PASSWORD;
     int failures = 0;
+    std::string kbdint_user;  // the user of the keyboard-interactive round
     while (failures < kMaxAuthAttempts && alive(s)) {
       MessagePtr m(ssh_message_get(s));
       if (!m) return false;
-      if (ssh_message_type(m.get()) == SSH_REQUEST_AUTH &&
-          ssh_message_subtype(m.get()) == SSH_AUTH_METHOD_PASSWORD) {
+      if (ssh_message_type(m.get()) == SSH_REQUEST_AUTH && ssh_message_subtype(m.get()) == method) {
         const char* user = ssh_message_auth_user(m.get());
-        // libssh 0.10 marks the message API's password getter deprecated in
-        // favour of server callbacks; this server uses the blocking message
-        // API throughout (one thread per connection), which 0.10 still ships.
+        const char* password = nullptr;
+        if (method == SSH_AUTH_METHOD_INTERACTIVE) {
+          if (ssh_message_auth_kbdint_is_response(m.get()) == 0) {
+            // First round: ask for the password (not echoed), as an appliance
+            // does. The answer's message names no user: remember it.
+            kbdint_user = user != nullptr ? user : "";
+            const char* prompts[] = {"Password: "};
+            char echo[] = {0};
+            ssh_message_auth_interactive_request(m.get(), "", "", 1, prompts, echo);
+            continue;
+          }
+          user = kbdint_user.c_str();
+          if (ssh_userauth_kbdint_getnanswers(s) == 1)
+            password = ssh_userauth_kbdint_getanswer(s, 0);
+        } else {
+          // libssh 0.10 marks the message API's password getter deprecated in
+          // favour of server callbacks; this server uses the blocking message
+          // API throughout (one thread per connection), which 0.10 still ships.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-        const char* password = ssh_message_auth_password(m.get());
+          password = ssh_message_auth_password(m.get());
 #pragma GCC diagnostic pop
-        // Both compared in full so timing says nothing about which failed.
-        bool user_ok = user != nullptr && o_.user == user;
-        bool password_ok = password != nullptr && o_.password.equals(password);
-        if (user_ok && password_ok) {
+        }
+        if (credentials_ok(user, password)) {
           ssh_message_auth_reply_success(m.get(), 0);
           return true;
         }
         ++failures;
       }
-      ssh_message_auth_set_methods(m.get(), SSH_AUTH_METHOD_PASSWORD);
+      ssh_message_auth_set_methods(m.get(), method);
       ssh_message_reply_default(m.get());
     }
     return false;

@@ -9,8 +9,10 @@
 //   Ed25519 key is generated and written with mode 0600 (O_EXCL). A key file
 //   readable by group or others is refused, as sshd does.
 // - Only password authentication, for `user` with `password` (compared in
-//   constant time); three failed attempts end the connection. Keyboard-
-//   interactive, public-key and "none" are refused.
+//   constant time); three failed attempts end the connection. Public-key and
+//   "none" are refused. With keyboard_interactive the password is asked for
+//   through one keyboard-interactive prompt instead (as appliances that log
+//   in through PAM do), and the "password" method is refused.
 // - Session channels: pty and shell requests are granted; exec and subsystem
 //   requests are refused. When the shell opens, `banner` is written as it is.
 // - Input lines end with CR, LF or CRLF; blank lines are ignored; a line equal
@@ -51,6 +53,7 @@ struct ServerOptions {
   std::string banner;
   std::function<Reply(const std::string& command_line)> handler;  // required
   std::string exit_command = "exit";
+  bool keyboard_interactive = false;
   Env* env = nullptr;  // host key I/O; nullptr = default_env()
 };
 

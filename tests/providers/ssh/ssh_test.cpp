@@ -62,8 +62,10 @@ class Cli {
   std::vector<std::string> seen_;
 };
 
-std::unique_ptr<ssh::Server> start_server(const std::string& key_file, Cli& cli) {
+std::unique_ptr<ssh::Server> start_server(const std::string& key_file, Cli& cli,
+                                          bool keyboard_interactive = false) {
   ssh::ServerOptions o;
+  o.keyboard_interactive = keyboard_interactive;
   o.host_key_file = key_file;
   o.user = "admin";
   o.password = ssh::Secret(kPassword);
@@ -199,6 +201,23 @@ TEST_CASE("ssh: a wrong password is refused without showing any password", "[ssh
   CHECK_FALSE(contains(r.error().message, "wrong-Guess-77"));
   CHECK_FALSE(contains(r.error().message, kPassword));
   CHECK(cli.seen().empty());
+}
+
+TEST_CASE("ssh: a server that offers only keyboard-interactive gets the password there", "[ssh]") {
+  testing::TempDir dir;
+  Cli cli;
+  auto server = start_server(dir.file("host_key"), cli, /*keyboard_interactive=*/true);
+  auto reply = client(server->port(), dir.file("known_hosts"), true)->run("xStatus SystemUnit");
+  INFO((reply ? std::string() : reply.error().message));
+  REQUIRE(reply);
+  CHECK(xacli::parse_reply(*reply)->ok);
+  auto wrong = client(server->port(), dir.file("known_hosts"), false, "wrong-Guess-77")
+                   ->run("xStatus SystemUnit");
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().code == ErrorCode::kPermission);
+  CHECK(contains(wrong.error().message, "login refused"));
+  CHECK_FALSE(contains(wrong.error().message, "wrong-Guess-77"));
+  CHECK(cli.seen() == std::vector<std::string>{"xStatus SystemUnit"});
 }
 
 TEST_CASE("ssh: a reply cut short names the command, never its argument values", "[ssh]") {
