@@ -73,6 +73,10 @@ Result<DocPtr> read_xml(std::string_view body, std::string_view what) {
     int line = e != nullptr ? e->line : 0;
     return Error::Corrupt(fmt::format("{} is not XML (line {}: {})", what, line, detail));
   }
+  // An XHTML page parses as XML (with a DTD): name it for what it is.
+  if (const xmlNode* root = xmlDocGetRootElement(doc.get());
+      root != nullptr && std::strcmp(C(root->name), "html") == 0)
+    return html_error(what);
   if (doc->intSubset != nullptr || doc->extSubset != nullptr)
     return Error::Corrupt(fmt::format("{} declares a DTD, which edgecert refuses", what));
   return doc;

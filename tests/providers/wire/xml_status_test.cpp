@@ -82,6 +82,11 @@ TEST_CASE("xml: XPathError, HTML pages, non-XML and bad documents are refused cl
   CHECK(error_of("<html><head><title>Login</title></head></html>") ==
         "XML status reply is an HTML page (a login or proxy page?), not the XML document "
         "expected");
+  CHECK(error_of(R"(<?xml version="1.0"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" )"
+                 R"("http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">)"
+                 R"(<html xmlns="http://www.w3.org/1999/xhtml"><body>Login</body></html>)") ==
+        "XML status reply is an HTML page (a login or proxy page?), not the XML document "
+        "expected");
   CHECK(contains(error_of(R"({"Message": "Unauthorized"})"),
                  "XML status reply is not XML (line 1: "));
   CHECK(contains(error_of(""), "XML status reply is not XML"));
