@@ -150,7 +150,12 @@ struct Harness {
   }
   ApplyReport run(const Plan& p, ActionRunner& runner) {
     ExecutorContext ctx{env, runner, journal, "run-1"};
-    ctx.progress = [this](const std::string& line) { progress.push_back(line); };
+    // Outcome lines only (start events come in plan order too, but the
+    // assertions below are about settling order).
+    ctx.progress = [this](const ProgressEvent& e) {
+      if (e.kind != ProgressKind::kActionStart && e.kind != ProgressKind::kRunStart)
+        progress.push_back(progress_line(e));
+    };
     return execute_plan(p, ctx);
   }
 };
