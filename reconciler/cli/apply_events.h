@@ -27,8 +27,8 @@ class ApplyEventStream {
  public:
   // `interrupted_exit` is asked at the end: which signal stopped the run is
   // known only then.
-  explicit ApplyEventStream(CliContext& ctx,
-                            std::function<int()> interrupted_exit = [] { return 130; })
+  explicit ApplyEventStream(
+      CliContext& ctx, std::function<int()> interrupted_exit = [] { return 130; })
       : ctx_(ctx), interrupted_exit_(std::move(interrupted_exit)) {}
   void emit(const nlohmann::json& event);
   void progress(const ProgressEvent& event) { emit(progress_event_json(event)); }

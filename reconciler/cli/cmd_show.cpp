@@ -336,8 +336,9 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
           if (pair_key) opts.key = &*pair_key;
           s.findings = pki::check_certificate(*d.certificate, s.as_ca, opts);
           if (!s.as_ca && key_mismatch(s.findings)) {
-            ctx.err << fmt::format("edgecert: error: {} does not match the certificate '{}' in {}\n",
-                                   o->key, d.certificate->subject_cn(), path);
+            ctx.err << fmt::format(
+                "edgecert: error: {} does not match the certificate '{}' in {}\n", o->key,
+                d.certificate->subject_cn(), path);
             ok = false;
           }
         } else if (d.request) {

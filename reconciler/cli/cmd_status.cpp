@@ -23,9 +23,9 @@
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
+#include "reconciler/engine/live_state.h"
 #include "reconciler/engine/run_state.h"
 #include "reconciler/engine/session.h"
-#include "reconciler/engine/live_state.h"
 #include "schema/loader.h"
 
 namespace edgecert {

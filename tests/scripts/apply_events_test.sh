@@ -77,15 +77,19 @@ jq -s -e '.[-1].event == "result" and .[-1].status == "complete" and .[-1].exit_
   events.jsonl >/dev/null || fail "(a) the last event is not a complete result: $(tail -n 1 events.jsonl)"
 jq -s -e '.[-2].event == "nodes" and (.[-2].nodes | map(.node)) == ["edge1", "edge2"]' \
   events.jsonl >/dev/null || fail "(a) no nodes event before the result"
-# Every action: start, then done, never interleaved with another action.
+# Every action: start, then done. generate-csr / sign-csr run concurrently (a
+# wave's starts first, then its outcomes in the same order); every other
+# action runs alone, never interleaved with another.
 order=$(jq -s -r '
-  reduce (.[] | select(.event | test("^action-"))) as $e ({open: null, ok: true, n: 0};
+  reduce (.[] | select(.event | test("^action-"))) as $e ({open: [], ok: true, n: 0};
     if $e.event == "action-start" then
-      (if .open == null then .open = $e.action else .ok = false end) | .n += 1
+      (if (.open | length) == 0 or ($e.kind == "generate-csr" or $e.kind == "sign-csr")
+       then .open += [$e.action] else .ok = false end) | .n += 1
     else
-      (if .open == $e.action then .open = null else .ok = false end)
+      (if (.open | length) > 0 and .open[0] == $e.action then .open = .open[1:]
+       else .ok = false end)
     end)
-  | "\(.ok and .open == null) \(.n)"' events.jsonl)
+  | "\(.ok and (.open | length) == 0) \(.n)"' events.jsonl)
 [[ $order == "true "* ]] || fail "(a) action events out of order ($order):
 $(cat events.jsonl)"
 [[ ${order#true } -eq $(jq -s '.[0].actions' events.jsonl) ]] ||

@@ -621,7 +621,17 @@ TEST_CASE("executor: a stop lets the action in flight finish, starts nothing mor
         failed_as_interrupted = contains(e.message, "interrupted: ");
     CHECK(failed_as_interrupted);
   }
-  SECTION("a node not valid: TLS left as it is, said so") {
+  SECTION("a node not valid after a restart: TLS left as it is, said so") {
+    h.fake.assessment.not_valid = {"edge1"};
+    h.fake.on_run = [&](const std::string& id) {
+      if (id == "edge1/restart") flag.store(2);
+    };
+    auto report = execute_plan(p, h.ctx);
+    CHECK(report.outcome == ApplyOutcome::kInterrupted);
+    CHECK(h.fake.restored.empty());
+    CHECK(any_contains(report.next_steps, "left as it is: edge1 not serving a valid certificate"));
+  }
+  SECTION("a node not valid, stopped before anything disruptive: TLS not touched, said so") {
     h.fake.assessment.not_valid = {"edge1"};
     h.fake.on_run = [&](const std::string& id) {
       if (id == "edge1/upload-certificate") flag.store(2);
@@ -629,7 +639,7 @@ TEST_CASE("executor: a stop lets the action in flight finish, starts nothing mor
     auto report = execute_plan(p, h.ctx);
     CHECK(report.outcome == ApplyOutcome::kInterrupted);
     CHECK(h.fake.restored.empty());
-    CHECK(any_contains(report.next_steps, "left as it is: edge1 not serving a valid certificate"));
+    CHECK(any_contains(report.next_steps, "cluster TLS verification was not touched"));
   }
   SECTION("stopped before the run: nothing runs") {
     flag.store(2);
