@@ -71,7 +71,10 @@ std::string effective_sim_dir(const NodeOpenContext& context, const spec::Spec& 
   if (!context.sim_dir.empty()) return context.sim_dir;
   if (std::optional<std::string> v = context.env.get_env("EDGECERT_SIM_DIR"); v && !v->empty())
     return *v;
-  return path_join(".edgecert/sim", spec.name.empty() ? std::string("default") : spec.name);
+  // Next to the spec, like the run state: every run of one cluster, from
+  // whatever folder, meets the same simulated nodes.
+  return path_join(path_join(spec.directory, ".edgecert/sim"),
+                   spec.name.empty() ? std::string("default") : spec.name);
 }
 
 void register_node_provider(const std::string& scheme, NodeProviderFactory factory) {

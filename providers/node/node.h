@@ -237,7 +237,7 @@ struct NodeOpenContext {
   explicit NodeOpenContext(Env& e) : env(e) {}
   Env& env;
   // Folder of the simulator's node files; "" = $EDGECERT_SIM_DIR, else
-  // ".edgecert/sim/<metadata.name>" (relative to the working directory).
+  // "<the spec's folder>/.edgecert/sim/<metadata.name>".
   std::string sim_dir;
   bool insecure = false;  // HTTPS: skip server certificate verification
   std::chrono::seconds connect_timeout{10};

@@ -212,7 +212,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
   app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--sim-dir", o->sim_dir,
                  "Folder of simulator node files for sim:// peers (default: $EDGECERT_SIM_DIR, "
-                 "else .edgecert/sim/<metadata.name>)");
+                 "else .edgecert/sim/<metadata.name> next to the spec)");
   app.add_option("--state-dir", o->state_dir,
                  "Root of edgecert's run state, to show the lock and unfinished runs (default "
                  ".edgecert/state in the spec's folder)");

@@ -11,7 +11,7 @@ namespace edgecert {
 void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
   app.add_option("--sim-dir", o.sim_dir,
                  "Folder of simulator node files for sim:// peers (default: $EDGECERT_SIM_DIR, "
-                 "else .edgecert/sim/<cluster>)");
+                 "else .edgecert/sim/<cluster> next to the spec)");
   app.add_option(
       "--state-dir", o.state_dir,
       "Root of edgecert's run state: locks, journals, audit logs (default .edgecert/state "

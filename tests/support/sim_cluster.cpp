@@ -11,7 +11,8 @@ namespace edgecert::testing {
 
 SimCluster::SimCluster(SimClusterOptions options) : options_(std::move(options)) {
   // A kill stops edgecert, not the nodes: their files are their own disks.
-  env.set_scope([](const std::string& path) { return path.rfind(".edgecert/sim/", 0) != 0; });
+  env.set_scope(
+      [](const std::string& path) { return path.rfind("cluster/.edgecert/sim/", 0) != 0; });
   // Time zones the tests' rollout windows use (validation reads them through the Env).
   for (const char* zone : {"UTC", "Asia/Tokyo"}) {
     auto data = default_env().read_file(std::string("/usr/share/zoneinfo/") + zone);
@@ -76,7 +77,7 @@ std::vector<std::string> SimCluster::peer_names() const {
 }
 
 sim::SimNode SimCluster::node(const std::string& name) {
-  return sim::SimNode(memory, ".edgecert/sim/" + cluster, name, name + ".example.com");
+  return sim::SimNode(memory, "cluster/.edgecert/sim/" + cluster, name, name + ".example.com");
 }
 
 int SimCluster::restarts(const std::string& name) {
@@ -114,8 +115,8 @@ std::vector<pki::Certificate> SimCluster::ca_certificates() {
 
 std::vector<std::string> SimCluster::files_with_private_keys() {
   std::vector<std::string> out;
-  std::vector<std::string> dirs = {"cluster/.edgecert/state/" + cluster, ".edgecert/sim/" + cluster,
-                                   "cluster"};
+  std::vector<std::string> dirs = {"cluster/.edgecert/state/" + cluster,
+                                   "cluster/.edgecert/sim/" + cluster, "cluster"};
   for (const auto& dir : dirs) {
     auto names = memory.list_dir(dir);
     if (!names) continue;
@@ -124,7 +125,8 @@ std::vector<std::string> SimCluster::files_with_private_keys() {
       if (memory.is_directory(p)) continue;
       // A sim node's own state file is its disk (it holds its key); the
       // CA's key lives under cluster/ca/private.
-      if (dir == ".edgecert/sim/" + cluster && n.find(".audit.") == std::string::npos) continue;
+      if (dir == "cluster/.edgecert/sim/" + cluster && n.find(".audit.") == std::string::npos)
+        continue;
       auto data = memory.read_file(p);
       if (data && data->find("PRIVATE KEY") != std::string::npos) out.push_back(p);
     }

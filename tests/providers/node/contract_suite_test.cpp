@@ -67,12 +67,16 @@ TEST_CASE("node registry: a registered factory is used for its scheme", "[node]"
   CHECK(r.error().message == "edge2: open: fake provider");
 }
 
-TEST_CASE("node: sim dir is --sim-dir, else $EDGECERT_SIM_DIR, else .edgecert/sim/<name>",
-          "[node]") {
+TEST_CASE(
+    "node: sim dir is --sim-dir, else $EDGECERT_SIM_DIR, else .edgecert/sim/<name> by the spec",
+    "[node]") {
   MemoryEnv env;
   node::NodeOpenContext ctx(env);
   spec::Spec s = two_peer_spec("sim://edge2");
   CHECK(node::effective_sim_dir(ctx, s) == ".edgecert/sim/reg");
+  // Next to the spec, not in the working folder.
+  s.directory = "/srv/clusters/tokyo";
+  CHECK(node::effective_sim_dir(ctx, s) == "/srv/clusters/tokyo/.edgecert/sim/reg");
   env.set_env("EDGECERT_SIM_DIR", "/var/sim");
   CHECK(node::effective_sim_dir(ctx, s) == "/var/sim");
   ctx.sim_dir = "/flag";

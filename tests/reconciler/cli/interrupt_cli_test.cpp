@@ -99,7 +99,7 @@ TEST_CASE("interrupt: stopped while every node is valid, TLS verification is res
   // Both nodes say they need a restart: relax, restart one at a time, restore;
   // the certificates (all valid) stay as they are.
   for (const auto& name : c.peer_names()) {
-    const std::string file = ".edgecert/sim/test/" + name + ".json";
+    const std::string file = "cluster/.edgecert/sim/test/" + name + ".json";
     auto text = c.memory.read_file(file);
     REQUIRE(text);
     auto j = nlohmann::json::parse(*text);

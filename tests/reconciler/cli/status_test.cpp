@@ -141,7 +141,7 @@ TEST_CASE("status: sim dir from $EDGECERT_SIM_DIR, else .edgecert/sim/<name>", "
   Cluster c;
   auto r = run_cli({"status", "/work/spec.yaml"}, &c.env);
   CHECK(r.status == 0);
-  CHECK(c.env.exists(".edgecert/sim/tokyo/edge1.json"));
+  CHECK(c.env.exists("/work/.edgecert/sim/tokyo/edge1.json"));
   c.env.set_env("EDGECERT_SIM_DIR", "/elsewhere");
   r = run_cli({"status", "/work/spec.yaml"}, &c.env);
   CHECK(r.status == 0);
