@@ -19,16 +19,10 @@
 #       nearest command named.
 set -uo pipefail
 
-fail() {
-  echo "apply_events_test: FAIL: $*" >&2
-  exit 1
-}
-
-[[ $# -ge 1 ]] || fail "usage: $0 PATH/TO/edgecert"
-[[ -x $1 ]] || fail "edgecert binary '$1' is not executable"
-edgecert=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-command -v jq >/dev/null || fail "jq is not installed (scripts/install-deps installs it)"
+script=apply_events_test
+# shellcheck source=tests/scripts/quickstart_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
+script_start "$@"
 command -v openssl >/dev/null || fail "openssl is not installed"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-apply-events.XXXXXX") || fail "mktemp failed"

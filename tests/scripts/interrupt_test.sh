@@ -25,16 +25,10 @@
 # Synchronisation is by polling files and output lines, never by sleeping.
 set -uo pipefail
 
-fail() {
-  echo "interrupt_test: FAIL: $*" >&2
-  exit 1
-}
-
-[[ $# -ge 1 ]] || fail "usage: $0 PATH/TO/edgecert"
-[[ -x $1 ]] || fail "edgecert binary '$1' is not executable"
-edgecert=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-command -v jq >/dev/null || fail "jq is not installed (scripts/install-deps installs it)"
+script=interrupt_test
+# shellcheck source=tests/scripts/quickstart_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
+script_start "$@"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-interrupt.XXXXXX") || fail "mktemp failed"
 bg_pids=()
@@ -67,19 +61,13 @@ new_cluster() {
   done
 }
 
-# ec ARGS...: edgecert with the current cluster's sim folder; sets $out, $rc.
+# ec ARGS...: edgecert with the current cluster's sim folder (not the
+# library's: the state stays next to each spec here); sets $out, $rc.
 ec() {
   out=$("$edgecert" "$@" --sim-dir "$sim" </dev/null 2>&1)
   rc=$?
 }
-expect_rc() { # expect_rc CODE WHAT
-  [[ $rc -eq $1 ]] || fail "$2: expected exit $1, got $rc; output:
-$out"
-}
-expect_out() { # expect_out TEXT WHAT
-  grep -qF -- "$1" <<<"$out" || fail "$2: output does not mention '$1'; output:
-$out"
-}
+# expect_rc and expect_out come from quickstart_lib.sh.
 # wait_for WHAT CMD...: polls CMD (every 50 ms, up to 30 s) until it succeeds.
 wait_for() {
   local what=$1
