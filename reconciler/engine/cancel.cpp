@@ -22,14 +22,14 @@ bool sleep_unless_stopped(Env& env, const StopToken& stop, std::chrono::millisec
 }
 
 TimePoint StoppableEnv::now() {
-  return base_.now() + std::chrono::milliseconds(skipped_ms_.load());
+  return target().now() + std::chrono::milliseconds(skipped_ms_.load());
 }
 
 void StoppableEnv::sleep_for(std::chrono::milliseconds duration) {
-  TimePoint start = base_.now();
-  if (sleep_unless_stopped(base_, stop_, duration)) return;
+  TimePoint start = target().now();
+  if (sleep_unless_stopped(target(), stop_, duration)) return;
   // Stopped: the rest of this wait is skipped, and the clock says it passed.
-  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(base_.now() - start);
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(target().now() - start);
   auto left = duration - std::clamp(waited, std::chrono::milliseconds(0), duration);
   skipped_ms_.fetch_add(left.count());
 }

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "providers/base/env.h"
+#include "providers/base/env_wrapper.h"
 
 namespace edgecert {
 
@@ -44,38 +44,9 @@ bool sleep_unless_stopped(Env& env, const StopToken& stop, std::chrono::millisec
 // timeout. Nothing that records times (journal, lock, audit log) may read
 // this clock; those use the wrapped Env. Everything else is passed through.
 // Thread-safe as far as the wrapped Env is.
-class StoppableEnv : public Env {
+class StoppableEnv : public EnvWrapper {
  public:
-  StoppableEnv(Env& base, StopToken stop) : base_(base), stop_(stop) {}
-
-  Result<std::string> read_file(const std::string& path) override { return base_.read_file(path); }
-  Status write_file_atomic(const std::string& path, const std::string& data,
-                           unsigned mode) override {
-    return base_.write_file_atomic(path, data, mode);
-  }
-  Status create_exclusive(const std::string& path, const std::string& data,
-                          unsigned mode) override {
-    return base_.create_exclusive(path, data, mode);
-  }
-  Status append_file(const std::string& path, const std::string& data, unsigned mode) override {
-    return base_.append_file(path, data, mode);
-  }
-  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override {
-    return base_.lock_file(path);
-  }
-  bool exists(const std::string& path) override { return base_.exists(path); }
-  bool is_directory(const std::string& path) override { return base_.is_directory(path); }
-  Result<std::vector<std::string>> list_dir(const std::string& path) override {
-    return base_.list_dir(path);
-  }
-  Status create_dirs(const std::string& path, unsigned mode) override {
-    return base_.create_dirs(path, mode);
-  }
-  Status remove_file(const std::string& path) override { return base_.remove_file(path); }
-  Result<unsigned> file_mode(const std::string& path) override { return base_.file_mode(path); }
-  std::optional<std::string> get_env(const std::string& name) override {
-    return base_.get_env(name);
-  }
+  StoppableEnv(Env& base, StopToken stop) : EnvWrapper(base), stop_(stop) {}
 
   TimePoint now() override;
   void sleep_for(std::chrono::milliseconds duration) override;
@@ -87,7 +58,6 @@ class StoppableEnv : public Env {
   }
 
  private:
-  Env& base_;
   StopToken stop_;
   std::atomic<std::int64_t> skipped_ms_{0};
 };

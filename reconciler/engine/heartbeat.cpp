@@ -52,13 +52,13 @@ void HeartbeatEnv::sleep_for(std::chrono::milliseconds duration) {
   milliseconds left = duration;
   while (left > milliseconds(0)) {
     WaitScope* scope = innermost;
-    if (!scope) return base_.sleep_for(left);
+    if (!scope) return target().sleep_for(left);
     // A beat is due (an inner scope kept this one quiet): say so before
     // sleeping on; otherwise sleep until the next beat is due at most.
     auto due = std::chrono::duration_cast<milliseconds>(scope->last_beat_ + interval_ - now());
     if (due > milliseconds(0)) {
       milliseconds slice = std::min(due, left);
-      base_.sleep_for(slice);
+      target().sleep_for(slice);
       left -= slice;
     }
     TimePoint t = now();

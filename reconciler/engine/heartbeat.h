@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "providers/base/env.h"
+#include "providers/base/env_wrapper.h"
 #include "reconciler/engine/progress.h"
 
 namespace edgecert {
@@ -48,48 +48,18 @@ class WaitScope {
 };
 
 // Forwards everything to `base`; sleeps are where heartbeats come from.
-class HeartbeatEnv final : public Env {
+class HeartbeatEnv final : public EnvWrapper {
  public:
   using Sink = std::function<void(const ProgressEvent&)>;
   explicit HeartbeatEnv(Env& base, std::chrono::milliseconds interval = kHeartbeatInterval)
-      : base_(base), interval_(interval) {}
+      : EnvWrapper(base), interval_(interval) {}
 
   // Where heartbeats go (any thread; calls are serialised). Unset: none.
   void set_sink(Sink sink);
 
-  Result<std::string> read_file(const std::string& path) override { return base_.read_file(path); }
-  Status write_file_atomic(const std::string& path, const std::string& data,
-                           unsigned mode) override {
-    return base_.write_file_atomic(path, data, mode);
-  }
-  Status create_exclusive(const std::string& path, const std::string& data,
-                          unsigned mode) override {
-    return base_.create_exclusive(path, data, mode);
-  }
-  Status append_file(const std::string& path, const std::string& data, unsigned mode) override {
-    return base_.append_file(path, data, mode);
-  }
-  Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override {
-    return base_.lock_file(path);
-  }
-  bool exists(const std::string& path) override { return base_.exists(path); }
-  bool is_directory(const std::string& path) override { return base_.is_directory(path); }
-  Result<std::vector<std::string>> list_dir(const std::string& path) override {
-    return base_.list_dir(path);
-  }
-  Status create_dirs(const std::string& path, unsigned mode) override {
-    return base_.create_dirs(path, mode);
-  }
-  Status remove_file(const std::string& path) override { return base_.remove_file(path); }
-  Result<unsigned> file_mode(const std::string& path) override { return base_.file_mode(path); }
-  TimePoint now() override { return base_.now(); }
-  std::optional<std::string> get_env(const std::string& name) override {
-    return base_.get_env(name);
-  }
   void sleep_for(std::chrono::milliseconds duration) override;
 
  private:
-  Env& base_;
   const std::chrono::milliseconds interval_;
   std::mutex mu_;
   Sink sink_;
