@@ -24,6 +24,8 @@ const char* error_code_name(ErrorCode code) {
       return "internal";
     case ErrorCode::kCancelled:
       return "cancelled";
+    case ErrorCode::kUnimplemented:
+      return "unimplemented";
   }
   return "unknown";
 }

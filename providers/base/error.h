@@ -29,6 +29,7 @@ enum class ErrorCode {
   kIo,               // local I/O failure
   kInternal,         // a bug in edgecert
   kCancelled,        // a fault-injected kill or a user abort
+  kUnimplemented,    // the node offers no interface for this (a manual step)
 };
 
 const char* error_code_name(ErrorCode code);
@@ -63,6 +64,7 @@ struct Error {
   static Error Io(std::string m) { return {ErrorCode::kIo, std::move(m)}; }
   static Error Internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
   static Error Cancelled(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }
+  static Error Unimplemented(std::string m) { return {ErrorCode::kUnimplemented, std::move(m)}; }
 
   // Prefixes context ("edge1: upload certificate: ") onto the message.
   Error with_context(const std::string& context) const& {

@@ -103,4 +103,38 @@ Result<std::unique_ptr<NodeProvider>> open_node(const NodeOpenContext& context,
   return (*factory)(context, spec, peer);
 }
 
+const char* product_name(Product p) {
+  switch (p) {
+    case Product::kExpresswayC:
+      return "Expressway-C";
+    case Product::kExpresswayE:
+      return "Expressway-E";
+    case Product::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+const char* manual_operation_name(ManualOperation op) {
+  switch (op) {
+    case ManualOperation::kDiscardCsr:
+      return "discard-csr";
+    case ManualOperation::kDeleteTrustedCa:
+      return "delete-trusted-ca";
+    case ManualOperation::kResetTrustedCas:
+      return "reset-trusted-cas";
+    case ManualOperation::kSetCrlSettings:
+      return "set-crl-settings";
+    case ManualOperation::kUploadManualCrl:
+      return "upload-manual-crl";
+    case ManualOperation::kRemoveManualCrl:
+      return "remove-manual-crl";
+    case ManualOperation::kSetTlsVerification:
+      return "set-tls-verification";
+    case ManualOperation::kAcmeRevoke:
+      return "acme-revoke";
+  }
+  return "unknown";
+}
+
 }  // namespace edgecert::node

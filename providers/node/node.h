@@ -22,6 +22,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -93,9 +94,49 @@ struct Alarm {
   std::string text;
 };
 
+// What the node says it is (issue 11: read from its own status, never from
+// the spec).
+enum class Product { kUnknown, kExpresswayC, kExpresswayE };
+const char* product_name(Product p);  // "unknown", "Expressway-C", "Expressway-E"
+
+// Operations a real Expressway offers no API for (the interface reference,
+// §4). A node that cannot do one itself lists it in
+// NodeState::manual_operations: the engine then plans a manual step (the
+// web UI page and the values to set) instead of calling the provider, and
+// verifies the result from read_state() where the node shows it. The
+// provider's method for such an operation returns kUnimplemented naming the
+// operation and the web UI page.
+enum class ManualOperation {
+  kDiscardCsr,          // discard_csr
+  kDeleteTrustedCa,     // delete_trusted_ca
+  kResetTrustedCas,     // reset_trusted_cas
+  kSetCrlSettings,      // set_crl_settings
+  kUploadManualCrl,     // upload_manual_crl
+  kRemoveManualCrl,     // remove_manual_crl
+  kSetTlsVerification,  // set_tls_verification
+  kAcmeRevoke,          // acme_revoke (the superseded file must be put on the node by hand)
+};
+// "discard-csr", "delete-trusted-ca", ... (stable: journals and plans use it).
+const char* manual_operation_name(ManualOperation op);
+
 // The node's whole live certificate-related state.
 struct NodeState {
   std::string software_version;  // "X14.3.1"
+  Product product = Product::kUnknown;
+  std::optional<std::int64_t> uptime_seconds;
+  // The node's own view of its cluster (xConfiguration Alternates): peer
+  // addresses by index, and the cluster name. nullopt = the node did not say
+  // (no interface allowed, or a provider that cannot tell).
+  std::optional<std::vector<std::string>> cluster_peers;
+  std::string cluster_name;
+  // What this node cannot do itself (see ManualOperation); empty for sim://.
+  std::vector<ManualOperation> manual_operations;
+  // False when the node has no read-back for the value (a real Expressway
+  // shows neither its automatic CRL settings nor whether a manual CRL is
+  // loaded): `crl` / `manual_crl_sha256` are then meaningless and the engine
+  // relies on what an operator confirmed.
+  bool crl_settings_known = true;
+  bool manual_crl_known = true;
   // Serving now (leaf first): what a TLS handshake on the admin port shows.
   std::vector<pki::Certificate> server_chain;
   // Uploaded and accepted, becomes active at the next restart; empty = none.
