@@ -281,6 +281,9 @@ struct NodeOpenContext {
   // "<the spec's folder>/.edgecert/sim/<metadata.name>".
   std::string sim_dir;
   bool insecure = false;  // HTTPS: skip server certificate verification
+  // SSH: a host without a pinned key in the known_hosts file is accepted and
+  // its key recorded (--trust-new-host-key); a changed key is always refused.
+  bool trust_new_host_key = false;
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds request_timeout{60};
   PasswordResolver resolve_password;  // unset = resolve_password_from(env, ...)
