@@ -284,6 +284,12 @@ struct NodeOpenContext {
   // SSH: a host without a pinned key in the known_hosts file is accepted and
   // its key recorded (--trust-new-host-key); a changed key is always refused.
   bool trust_new_host_key = false;
+  // The Env a simulated appliance lives in (its clock and files); nullptr =
+  // `env`. apply hands the providers an Env whose clock runs ahead once a
+  // stop is requested (so every wait ends at once); an in-process simulated
+  // node must not see that jump, or a node still mid-restart would report
+  // itself up the moment Ctrl-C is pressed.
+  Env* appliance_env = nullptr;
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds request_timeout{60};
   PasswordResolver resolve_password;  // unset = resolve_password_from(env, ...)

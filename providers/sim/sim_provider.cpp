@@ -132,7 +132,8 @@ Result<SimNode> sim_node_for(const node::NodeOpenContext& context, const spec::S
                              const spec::Peer& peer) {
   auto name = sim_node_name(peer.endpoint);
   if (!name) return std::unexpected(name.error().with_context(peer.name + ": open"));
-  return SimNode(context.env, node::effective_sim_dir(context, spec), *name, peer.fqdn);
+  return SimNode(context.appliance_env ? *context.appliance_env : context.env,
+                 node::effective_sim_dir(context, spec), *name, peer.fqdn);
 }
 
 Result<std::unique_ptr<node::NodeProvider>> make_sim_node_provider(

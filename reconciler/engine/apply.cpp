@@ -121,6 +121,7 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   // What nodes, issuer and runner wait through: their waits end on a stop.
   // The journal, the lock and the audit log keep the real clock (`env`).
   StoppableEnv run_env(env, req.stop);
+  options.appliance_env = &env;
   auto stopped = [&](ApplyResult r) {
     r.status = ApplyStatus::kInterrupted;
     return r;

@@ -127,7 +127,11 @@ class Run {
       // An action whose wait was cut short by the stop failed because of
       // it: recorded as such, and the run ends as interrupted.
       const bool stopped = !r && ctx_.stop.stop_requested();
-      if (stopped) msg = "interrupted: " + msg;
+      // Its own message would be misleading ("no answer within 60 s" after
+      // 0.7 s): the wait did not time out, it was cut short.
+      if (stopped)
+        msg = fmt::format("interrupted after {:.1f}s: the step was cut short before it finished",
+                          static_cast<double>(at.elapsed.count()) / 1000.0);
       if (!journal(JournalEvent::kActionFailed, &a, msg, json::object())) return Settled::kAborted;
       audit(a, r ? "waiting" : "failed", msg, at.started);
       progress(a, r ? ProgressKind::kActionWaiting : ProgressKind::kActionFailed, msg, at.elapsed);
@@ -430,7 +434,8 @@ class Run {
     }
     if (!as.not_valid.empty()) {
       report_.next_steps.push_back(fmt::format(
-          "cluster TLS verification was left as it is: {} not serving a valid certificate",
+          "cluster TLS verification was left as it is (relaxed, permissive): {} not serving a "
+          "valid certificate; the next apply restores it once every node does",
           fmt::join(as.not_valid, ", ")));
       return true;
     }

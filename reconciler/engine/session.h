@@ -26,7 +26,10 @@ struct SessionOptions {
   // command line ("" = .edgecert/state in the spec's folder; see
   // state_root()).
   std::string state_dir;
-  bool insecure = false;              // HTTPS: skip management certificate checks
+  bool insecure = false;  // HTTPS: skip management certificate checks
+  // See node::NodeOpenContext::appliance_env (apply sets it to the Env whose
+  // clock does not run ahead after a stop).
+  Env* appliance_env = nullptr;
   std::vector<std::string> targets;   // only these peers (empty = all)
   std::vector<std::string> excludes;  // never these peers
   std::vector<std::string> replace;   // reissue these peers' certificates anyway (--replace)

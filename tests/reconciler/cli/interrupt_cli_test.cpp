@@ -92,6 +92,24 @@ TEST_CASE("interrupt: a stopped apply releases the lock and status and plan say 
   CHECK_FALSE(contains(c.cli({"status", c.spec_path}).out, "relaxed since"));
 }
 
+TEST_CASE("interrupt: a node caught mid-restart is reported as restarting, not up",
+          "[reconciler][cancel]") {
+  // The stop ends edge1's health wait at once: the wait's clock runs ahead,
+  // but the simulated appliance keeps its own time (NodeOpenContext::
+  // appliance_env), so it has not finished restarting in the report.
+  SimCluster c(testing::with_peers(2));
+  auto r = apply_stopped_at(c, "action-start", "edge1/wait-healthy");
+  REQUIRE(r.status == ApplyStatus::kExecuted);
+  REQUIRE(r.report);
+  CHECK(r.report->outcome == ApplyOutcome::kInterrupted);
+  std::string edge1;
+  for (const auto& line : r.report->node_report)
+    if (line.rfind("edge1:", 0) == 0) edge1 = line;
+  INFO(edge1);
+  CHECK_FALSE(contains(edge1, "serving"));
+  CHECK(contains(edge1, "restarting"));
+}
+
 TEST_CASE("interrupt: stopped while every node is valid, TLS verification is restored",
           "[reconciler][cancel]") {
   SimCluster c(testing::with_peers(2));

@@ -618,7 +618,7 @@ TEST_CASE("executor: a stop lets the action in flight finish, starts nothing mor
     bool failed_as_interrupted = false;
     for (const auto& e : h.entries())
       if (e.action_id == "edge1/wait-healthy" && e.event == JournalEvent::kActionFailed)
-        failed_as_interrupted = contains(e.message, "interrupted: ");
+        failed_as_interrupted = contains(e.message, "interrupted after ");
     CHECK(failed_as_interrupted);
   }
   SECTION("a node not valid after a restart: TLS left as it is, said so") {

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Ctrl-C and SIGTERM over https://, end to end: the real edgecert against
+# edgecert-sim (two nodes behind real TLS listeners, 2 s restarts).
+#
+# Usage: interrupt_https_test.sh PATH/TO/edgecert   (CTest passes the built
+# binary; edgecert-sim is next to it; the working folder is the repository
+# root).
+#
+#   (a) SIGINT while edge1 restarts on a fresh cluster: exit 130, every node's
+#       state printed, the lock released, TLS verification left permissive and
+#       said so naming edge2 (still on its factory certificate); once edge1 is
+#       back, status says "cluster TLS verification relaxed since ... by run
+#       ID"; the next apply finishes the rollout and plan is then 0;
+#   (b) SIGTERM while edge1 waits to come back in a restart-only rollout
+#       where every node stays valid: exit 143, the lock released, and either
+#       TLS verification restored to enforce or (edge1 caught still down) the
+#       report says it was left as it is and status shows it; the next apply
+#       then leaves nothing to do.
+# Synchronisation is by polling files and output lines.
+set -uo pipefail
+
+script=interrupt_https_test
+# shellcheck source=tests/scripts/quickstart_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
+script_start "$@"
+sim_bin=$(dirname "$edgecert")/edgecert-sim
+[[ -x $sim_bin ]] || fail "edgecert-sim is not next to $edgecert"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-interrupt-https.XXXXXX") || fail "mktemp failed"
+sim_pid=
+apply_pid=
+cleanup() {
+  [[ -n $apply_pid ]] && kill -9 "$apply_pid" 2>/dev/null
+  if [[ -n $sim_pid ]]; then
+    kill "$sim_pid" 2>/dev/null
+    wait "$sim_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || fail "cannot enter $work"
+
+"$edgecert" ca init "$work/ca" --cn "Interrupt HTTPS CA" --key ecdsa:256 >ca-init.log 2>&1 ||
+  fail "ca init failed: $(cat ca-init.log)"
+echo "interrupt-https-password" >password
+chmod 600 password
+
+"$sim_bin" --state "$work/simstate" --password-file "$work/password" --restart-seconds 2 \
+  --scheduler-interval 0 \
+  --node edge1=127.0.0.1:0 --fqdn edge1=edge1.example.com \
+  --node edge2=127.0.0.1:0 --fqdn edge2=edge2.example.com >sim.out 2>sim.err &
+sim_pid=$!
+for _ in $(seq 1 200); do
+  grep -q "edgecert-sim ready" sim.out 2>/dev/null && break
+  sleep 0.05
+done
+grep -q "edgecert-sim ready" sim.out || fail "edgecert-sim did not start: $(cat sim.err)"
+port_of() { awk -v name="$1" '$1 == name && $2 == "listening" { sub(/.*:/, "", $4); print $4 }' sim.out; }
+p1=$(port_of edge1)
+p2=$(port_of edge2)
+[[ -n $p1 && -n $p2 ]] || fail "no ports in edgecert-sim's output: $(cat sim.out)"
+
+# The management connection trusts the factory CAs and the issuer's CA (no
+# self-lockout: https_lockout_test.sh).
+for n in edge1 edge2; do
+  jq -r '.factory_cas[]' "simstate/$n.json" >>bundle.pem || fail "no factory CAs for $n"
+done
+cat ca/cacert.pem >>bundle.pem
+
+cat >spec.yaml <<EOF
+apiVersion: edgecert/v1
+kind: ExpresswayCluster
+metadata:
+  name: interrupt
+spec:
+  product: expressway-e
+  clusterFqdn: edge.example.com
+  tlsVerification: enforce
+  peers:
+    - {name: edge1, fqdn: edge1.example.com, endpoint: "https://127.0.0.1:$p1"}
+    - {name: edge2, fqdn: edge2.example.com, endpoint: "https://127.0.0.1:$p2"}
+  access: {username: admin, passwordFrom: "file:$work/password", caBundle: $work/bundle.pem}
+  serverCertificate:
+    key: {algorithm: ecdsa, size: 256}
+    roles: [b2b]
+    issuer: {type: openssl-ca, directory: $work/ca}
+  rollout:
+    healthTimeout: 1m
+EOF
+# The run state resolves next to the spec.
+state=$work/.edgecert/state/interrupt
+
+ec() {
+  out=$("$edgecert" "$@" </dev/null 2>&1)
+  rc=$?
+}
+wait_for() { # wait_for WHAT CMD...: polls CMD every 50 ms, up to 60 s
+  local what=$1
+  shift
+  for _ in $(seq 1200); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  fail "timed out waiting for $what"
+}
+journal_from=1 # journal_has looks at the journal from this line on
+journal_has() { # journal_has EVENT ACTION
+  [[ -f $state/journal.jsonl ]] &&
+    tail -n "+$journal_from" "$state/journal.jsonl" |
+    grep -q "\"action\":\"$2\".*\"event\":\"$1\"\|\"event\":\"$1\".*\"action\":\"$2\""
+}
+status_ok() { "$edgecert" status spec.yaml >/dev/null 2>&1; }
+tls_modes() {
+  "$edgecert" status spec.yaml -o json 2>/dev/null |
+    jq -r '[.nodes[] | "\(.name)=\(.tls_verification)"] | join(" ")'
+}
+no_lock() { [[ ! -e $state/lock.json ]] || fail "$1: the lock was left behind: $(cat "$state/lock.json")"; }
+start_apply() { # start_apply LOG
+  "$edgecert" apply spec.yaml --auto-approve </dev/null >"$1" 2>&1 &
+  apply_pid=$!
+}
+finish_apply() {
+  wait "$apply_pid"
+  rc=$?
+  apply_pid=
+}
+
+echo "$script: ${SECONDS}s: (a)"
+# --- (a) SIGINT while edge1 restarts ----------------------------------------
+start_apply a.log
+wait_for "edge1's restart to start" journal_has action-start edge1/restart
+kill -INT "$apply_pid"
+finish_apply
+out=$(cat a.log)
+expect_rc 130 "(a) apply after SIGINT"
+expect_out "interrupt received" "(a)"
+expect_out "apply interrupted" "(a)"
+expect_out "edge1: " "(a) node report"
+expect_out "edge2: " "(a) node report"
+expect_out "cluster TLS verification was left as it is" "(a)"
+grep "left as it is" <<<"$out" | grep -q "edge2" || fail "(a) the report does not name edge2: $out"
+no_lock "(a)"
+! journal_has action-start edge2/restart || fail "(a) edge2 was restarted after the interrupt"
+wait_for "every node to answer (a)" status_ok
+ec status spec.yaml
+expect_rc 0 "(a) status"
+expect_out "permissive" "(a) status"
+expect_out "cluster TLS verification relaxed since" "(a) status"
+run_id=$(jq -r 'select(.event == "run-start") | .run' "$state/journal.jsonl" | tail -1)
+expect_out "by run $run_id" "(a) status"
+ec apply spec.yaml --auto-approve
+expect_rc 0 "(a) apply after the interrupt"
+no_lock "(a) resumed"
+[[ $(tls_modes) == "edge1=enforce edge2=enforce" ]] || fail "(a) TLS modes after the resume: $(tls_modes)"
+ec plan spec.yaml --detailed-exitcode
+expect_rc 0 "(a) plan after the resumed apply"
+
+echo "$script: ${SECONDS}s: (b)"
+# --- (b) SIGTERM while edge1 is down in a restart-only rollout --------------
+# Both nodes report that they need a restart (a setting the operator changed
+# in the web UI): relax, restart one at a time, restore.
+# edgecert-sim re-reads a node's file on every request.
+for n in edge1 edge2; do
+  jq '.restart_required = true' "simstate/$n.json" >"simstate/$n.tmp" &&
+    chmod 600 "simstate/$n.tmp" && mv "simstate/$n.tmp" "simstate/$n.json" ||
+    fail "could not make $n want a restart"
+done
+journal_from=$(($(wc -l <"$state/journal.jsonl") + 1))
+start_apply b.log
+wait_for "edge1's health wait to start (b)" journal_has action-start edge1/wait-healthy
+kill -TERM "$apply_pid"
+finish_apply
+out=$(cat b.log)
+expect_rc 143 "(b) apply after SIGTERM"
+expect_out "edge1: " "(b) node report"
+expect_out "edge2: " "(b) node report"
+no_lock "(b)"
+! journal_has action-start edge2/restart || fail "(b) edge2 was restarted after the signal"
+if grep -qF "left as it is" <<<"$out"; then
+  wait_for "every node to answer (b)" status_ok
+  ec status spec.yaml
+  expect_out "cluster TLS verification relaxed since" "(b) status"
+else
+  expect_out "restored to enforce" "(b)"
+  [[ $(tls_modes) == "edge1=enforce edge2=enforce" ]] || fail "(b) TLS not restored: $(tls_modes)"
+fi
+wait_for "every node to answer (b, resume)" status_ok
+ec apply spec.yaml --auto-approve
+expect_rc 0 "(b) apply after SIGTERM"
+no_lock "(b) resumed"
+[[ $(tls_modes) == "edge1=enforce edge2=enforce" ]] || fail "(b) TLS modes after the resume: $(tls_modes)"
+ec plan spec.yaml --detailed-exitcode
+expect_rc 0 "(b) plan after the resumed apply"
+echo "$script: ok (${SECONDS}s)"
