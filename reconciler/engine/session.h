@@ -27,6 +27,7 @@ struct SessionOptions {
   // state_root()).
   std::string state_dir;
   bool insecure = false;              // HTTPS: skip management certificate checks
+  bool trust_new_host_key = false;    // SSH: record an unpinned host key (--trust-new-host-key)
   std::vector<std::string> targets;   // only these peers (empty = all)
   std::vector<std::string> excludes;  // never these peers
   std::vector<std::string> replace;   // reissue these peers' certificates anyway (--replace)
