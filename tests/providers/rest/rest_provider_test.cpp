@@ -355,7 +355,7 @@ TEST_CASE("rest live: a POST without X-CSRF-Header is refused with 403", "[rest]
   auto r = (*t)->perform(post);
   REQUIRE(r);
   CHECK(r->status == 403);
-  CHECK(rest::message_of(r->body).find("X-CSRF-Header") != std::string::npos);
+  CHECK(rest::message_of(r->body) == "Forbidden");  // the reference's 403 body
   CHECK(l.audit_count("restart") == 0);
   post.headers.emplace_back("X-CSRF-Header", "x");
   auto ok = (*t)->perform(post);
