@@ -160,19 +160,19 @@ const std::vector<Row>& rows() {
        {},
        "web UI: Maintenance > Security > CRL management: Automatic CRL updates, CRL "
        "distribution points (one URL per line), Daily update time (UTC), Save",
-       "cannot be read back: the operator confirms; alarm 40001 (enabled without points) or "
-       "40002/40006 (downloads failing) is reported",
+       "no read-back: the operator confirms; alarm 40001 (enabled without points) or "
+       "40002/40006 (downloads failing) shows problems",
        I::kXml},
       {"upload-manual-crl",
        "upload a manual CRL",
        {},
        "web UI: Maintenance > Security > CRL management: Browse, Upload CRL file",
-       "cannot be verified: the operator confirms"},
+       "no read-back: the operator confirms"},
       {"remove-manual-crl",
        "remove the manual CRL",
        {},
        "web UI: Maintenance > Security > CRL management: Remove revocation list",
-       "cannot be verified: the operator confirms"},
+       "no read-back: the operator confirms"},
       {"acme-revoke",
        "revoke a superseded certificate through the node's ACME account",
        {},

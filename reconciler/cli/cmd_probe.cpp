@@ -192,11 +192,11 @@ void print_text(std::ostream& out, const NodeProbe& p) {
     for (const Error& e : ip.errors) out << "    error: " << e.message << "\n";
   out << "  operations:\n";
   for (const rest::OperationSupport& op : p.operations) {
-    out << fmt::format("    {:<12}{:<5}{}\n", rest::operation_mode_name(op.mode),
+    out << fmt::format("    {:<15}{:<5}{}\n", rest::operation_mode_name(op.mode),
                        op.interface ? rest::probe_interface_label(*op.interface) : "-", op.title);
-    if (!op.how.empty()) out << fmt::format("{:<21}{}\n", "", op.how);
-    if (!op.verify.empty()) out << fmt::format("{:<21}verified: {}\n", "", op.verify);
-    if (!op.note.empty()) out << fmt::format("{:<21}note: {}\n", "", op.note);
+    if (!op.how.empty()) out << fmt::format("{:<24}{}\n", "", op.how);
+    if (!op.verify.empty()) out << fmt::format("{:<24}check: {}\n", "", op.verify);
+    if (!op.note.empty()) out << fmt::format("{:<24}note: {}\n", "", op.note);
   }
   for (const std::string& n : p.notes) out << "  note: " << n << "\n";
 }
@@ -369,6 +369,11 @@ Result<std::vector<Planned>> plan_probe_targets(const ProbeOptions& o, CliContex
     return Error::InvalidArgument(
         "--password-from env:VAR or file:PATH is required (a password is never taken on the "
         "command line)");
+  if (!password_from.starts_with("env:") && !password_from.starts_with("file:"))
+    // Not echoed: a value that is neither may well be the password itself.
+    return Error::InvalidArgument(
+        "--password-from: expected env:VAR or file:PATH (the value given is not shown: it may "
+        "be a password)");
   auto password = node::resolve_password_from(ctx.env, password_from);
   if (!password) return Error::InvalidArgument("--password-from: " + password.error().message);
   access.username = username;

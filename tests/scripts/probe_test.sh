@@ -55,6 +55,7 @@ chmod 600 password wrong
 "$sim_bin" --state "$work/simstate" --password-file "$work/password" --scheduler-interval 0 \
   --cluster-name edge \
   --node edge1=127.0.0.1:0 --fqdn edge1=edge1.example.com --ssh edge1=127.0.0.1:0 \
+  --software-version edge1=X15.0.2 \
   --node edge2=127.0.0.1:0 --fqdn edge2=edge2.example.com --ssh edge2=127.0.0.1:0 \
   --product edge2=expressway-c --software-version edge2=X14.3.1 >sim.out 2>sim.err &
 sim_pid=$!
@@ -123,7 +124,7 @@ before=$(cd simstate && sha256sum edge1.json edge2.json)
 # --- (a) first contact: refused with the fingerprint ---------------------------
 ec probe --spec spec.yaml "${ssh_opts[@]}"
 expect_rc 1 "(a)"
-expect "edge1: SSH login (open the CLI session): SSH admin@127.0.0.1:$s1: host key $fp1 is not pinned in $known" "(a)"
+expect "edge1: SSH login (open the CLI session): SSH admin@127.0.0.1:$s1: host key $fp1 is not pinned in .edgecert/known_hosts" "(a)"
 expect "--trust-new-host-key" "(a)"
 expect "interfaces   REST answered, XML answered, SSH FAILED" "(a)"
 expect "2 of 2 node(s) did not answer on every allowed interface" "(a)"
@@ -141,8 +142,8 @@ expect "product      Expressway-C (TANDBERG VCS), version X14.3.1" "(b)"
 expect "cluster      \"edge\": edge1.example.com, edge2.example.com" "(b)"
 expect "interfaces   REST answered, XML answered, SSH answered" "(b)"
 expect "serves CN=edge1.example.com" "(b)"
-expect "manual      -    set the cluster TLS verification mode" "(b)"
-expect "automated   SSH  read and set SIP TLS certificate revocation checking" "(b)"
+expect "manual         -    set the cluster TLS verification mode" "(b)"
+expect "automated      SSH  read and set SIP TLS certificate revocation checking" "(b)"
 expect "note: the spec says product expressway-e, but this node is an Expressway-C" "(b)"
 no_secret "(b)"
 ec probe --spec spec.yaml "${ssh_opts[@]}"
@@ -172,6 +173,7 @@ jq -e '.nodes[1] | .product == "Expressway-C" and .acme_managed == null
 # --- (d) a changed host key -------------------------------------------------
 ssh-keygen -q -t ed25519 -N "" -f other_key || fail "(d) ssh-keygen failed"
 fp_other=$(ssh-keygen -l -E sha256 -f other_key | awk '{print $2}')
+cp "$known" known.orig
 grep -v "^\[127.0.0.1\]:$s1 " "$known" >known.tmp
 echo "[127.0.0.1]:$s1 $(cut -d' ' -f1,2 other_key.pub)" >>known.tmp
 cp known.tmp "$known"
@@ -182,7 +184,7 @@ expect "$fp_other" "(d)"
 expect "$fp1" "(d)"
 expect "edge1: SSH login (open the CLI session)" "(d)"
 grep -qF "$(cut -d' ' -f2 other_key.pub)" "$known" || fail "(d) the pinned key was replaced"
-cp known.tmp "$known"
+cp known.orig "$known"
 
 # --- (e) a wrong password --------------------------------------------------
 ec probe https://127.0.0.1:"$p1" --ssh 127.0.0.1:"$s1" --username admin \

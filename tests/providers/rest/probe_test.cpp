@@ -24,14 +24,23 @@ using rest::ProbeInterface;
 
 namespace {
 
+// What the fakes saw; owned by the test, since the probe destroys the
+// transports it was given.
+struct Record {
+  std::vector<http::Request> http;
+  std::vector<std::string> ssh;
+  bool ssh_closed = false;
+};
+
 // Replies by target; every request is recorded.
 class FakeHttp : public http::Transport {
  public:
+  explicit FakeHttp(Record& r) : record(r) {}
+  Record& record;
   std::map<std::string, Result<http::Response>> replies;
   std::vector<std::string> peer_chain;
-  std::vector<http::Request> seen;
   Result<http::Response> perform(const http::Request& r) override {
-    seen.push_back(r);
+    record.http.push_back(r);
     auto it = replies.find(r.target);
     Result<http::Response> out =
         it == replies.end() ? Result<http::Response>(http::Response{
@@ -45,19 +54,19 @@ class FakeHttp : public http::Transport {
 // Replies by command line; every command is recorded.
 class FakeSsh : public ssh::Transport {
  public:
+  explicit FakeSsh(Record& r) : record(r) {}
+  Record& record;
   Result<std::string> banner_reply =
       std::string("Welcome to edge1\r\nTANDBERG Video Communication Server X15.0.2\r\nOK\r\n");
   std::map<std::string, Result<std::string>> replies;
-  std::vector<std::string> seen;
-  bool closed = false;
   Result<std::string> banner() override { return banner_reply; }
   Result<std::string> run(std::string_view line) override {
-    seen.emplace_back(line);
+    record.ssh.emplace_back(line);
     auto it = replies.find(std::string(line));
     if (it == replies.end()) return xacli::format_reply(xacli::error_reply("Unknown command"));
     return it->second;
   }
-  void close() override { closed = true; }
+  void close() override { record.ssh_closed = true; }
 };
 
 http::Response ok(std::string body) {
@@ -163,6 +172,7 @@ baseUri: https://{host}/api
 
 struct Node {
   pki::testing::TestPki pki;
+  Record seen;
   FakeHttp* http = nullptr;
   FakeSsh* ssh = nullptr;
   rest::ProbeTransports transports;
@@ -170,8 +180,8 @@ struct Node {
       .name = "edge1", .endpoint = "https://edge1.example.com", .ssh = "edge1.example.com:22"};
 
   explicit Node(const std::string& type = "Expressway-E") {
-    auto h = std::make_unique<FakeHttp>();
-    auto s = std::make_unique<FakeSsh>();
+    auto h = std::make_unique<FakeHttp>(seen);
+    auto s = std::make_unique<FakeSsh>(seen);
     http = h.get();
     ssh = s.get();
     transports.http = std::move(h);
@@ -256,12 +266,12 @@ TEST_CASE("probe: an Expressway-E answering on REST, XML and SSH", "[probe]") {
   CHECK_FALSE(listed.at("/api/provisioning/certs/acme/pendingcert/deploy"));
 
   // Read-only: GETs only, and only reading CLI commands.
-  for (const auto& r : n.http->seen) CHECK(r.method == "GET");
-  CHECK(n.ssh->seen ==
+  for (const auto& r : n.seen.http) CHECK(r.method == "GET");
+  CHECK(n.seen.ssh ==
         std::vector<std::string>{"xStatus SystemUnit", "xConfiguration Alternates",
                                  "xConfiguration SIP TLS Certificate Revocation Checking",
                                  "xCommand ACME Settings Read"});
-  CHECK(n.ssh->closed);
+  CHECK(n.seen.ssh_closed);
 
   // Operations.
   CHECK(op(p, "read-health").mode == OperationMode::kAutomated);
@@ -333,7 +343,7 @@ TEST_CASE("probe: one interface failing leaves the others running", "[probe]") {
   CHECK(c.errors[0].message ==
         "edge1: SSH login (open the CLI session): SSH admin@edge1.example.com:22: host key "
         "SHA256:abc is not pinned in /k/known_hosts");
-  CHECK(n.ssh->seen.empty());
+  CHECK(n.seen.ssh.empty());
 
   // XML still answered everything.
   CHECK(p.interface(ProbeInterface::kXml).answered());
@@ -413,8 +423,8 @@ TEST_CASE("probe: interfaces that are not allowed are not touched", "[probe]") {
   n.target.interfaces = {ProbeInterface::kXml};
   rest::NodeProbe p = n.probe();
   CHECK(p.answered());
-  for (const auto& r : n.http->seen) CHECK(r.target.find("/api/") == std::string::npos);
-  CHECK(n.ssh->seen.empty());
+  for (const auto& r : n.seen.http) CHECK(r.target.find("/api/") == std::string::npos);
+  CHECK(n.seen.ssh.empty());
   CHECK_FALSE(p.interface(ProbeInterface::kRest).tried);
   CHECK(p.raml_served == std::nullopt);
   CHECK(p.served_chain.size() == 2);  // the XML request's handshake
@@ -428,8 +438,8 @@ TEST_CASE("probe: an Expressway-C has no ACME service", "[probe]") {
   rest::NodeProbe p = n.probe();
   CHECK(p.answered());
   CHECK(p.product == node::Product::kExpresswayC);
-  CHECK(std::find(n.ssh->seen.begin(), n.ssh->seen.end(), "xCommand ACME Settings Read") ==
-        n.ssh->seen.end());
+  CHECK(std::find(n.seen.ssh.begin(), n.seen.ssh.end(), "xCommand ACME Settings Read") ==
+        n.seen.ssh.end());
   for (const char* id :
        {"acme-settings", "acme-sign", "acme-deploy", "acme-discard-pending", "acme-revoke"}) {
     CHECK(op(p, id).mode == OperationMode::kNotApplicable);

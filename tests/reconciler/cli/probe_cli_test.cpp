@@ -92,8 +92,8 @@ TEST_CASE("probe: a node answering on no interface: every interface named, exit 
   CHECK(r.out.find("error: 127.0.0.1:1: SSH login (open the CLI session): SSH "
                    "admin@127.0.0.1:1: cannot connect") != std::string::npos);
   // The manual steps are known without asking the node.
-  CHECK(r.out.find("manual      -    set the cluster TLS verification mode") != std::string::npos);
-  CHECK(r.out.find("unavailable REST generate a CSR") != std::string::npos);
+  CHECK(r.out.find("manual         -    set the cluster TLS verification mode") != std::string::npos);
+  CHECK(r.out.find("unavailable    -    generate a CSR") != std::string::npos);
   CHECK(r.err.find("1 of 1 node(s) did not answer on every allowed interface") !=
         std::string::npos);
   CHECK(r.out.find("secret-pw") == std::string::npos);
