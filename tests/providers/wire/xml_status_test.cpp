@@ -206,3 +206,22 @@ TEST_CASE("xml: alternatesconfiguration.xml: cluster name, primary, peers", "[wi
   CHECK(bad("<Status/>").find("expected root element <Configuration>") != std::string::npos);
   CHECK(bad("<!DOCTYPE html><html></html>").find("is an HTML page") != std::string::npos);
 }
+
+TEST_CASE("xml: SystemUnit ProductType (Expressway-C/-E) both ways, optional", "[wire][xml]") {
+  StatusDocument doc;
+  doc.system_unit = SystemUnit{"TANDBERG VCS", "X15.0.2", 7, "Expressway-C"};
+  std::string xml = format_status(doc);
+  CHECK(contains(xml, R"(<ProductType item="1">Expressway-C</ProductType>)"));
+  auto back = parse_status(xml);
+  REQUIRE(back);
+  CHECK(back->system_unit->product_type == "Expressway-C");
+  CHECK(*back == doc);
+
+  // The reference's X8.11 capture has no ProductType: parsed as "", and an
+  // empty one is not written.
+  auto capture = parse_status(kStatusXml);
+  REQUIRE(capture);
+  CHECK(capture->system_unit->product_type.empty());
+  doc.system_unit->product_type.clear();
+  CHECK_FALSE(contains(format_status(doc), "ProductType"));
+}
