@@ -523,7 +523,7 @@ class ExpresswayProvider final : public node::NodeProvider {
         return ch_.failure(ErrorCode::kCorrupt, fmt::format("XML {}", wire::xml::kSystemUnitPath),
                            action, "the document has no SystemUnit element");
       Unit u{true,
-             {doc->system_unit->product, xml_product_type(*doc->system_unit),
+             {doc->system_unit->product, doc->system_unit->product_type,
               doc->system_unit->version, doc->system_unit->uptime_seconds}};
       return u;
     }
@@ -538,9 +538,6 @@ class ExpresswayProvider final : public node::NodeProvider {
     }
     return Unit{};
   }
-
-  // The ProductType of an XML SystemUnit: not parsed by providers/wire yet.
-  static std::string xml_product_type(const wire::xml::SystemUnit&) { return {}; }
 
   // The node's Uptime in seconds when it answers (nullopt: it answers but no
   // interface reports Uptime).

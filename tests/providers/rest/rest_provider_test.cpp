@@ -95,6 +95,7 @@ std::string system_unit_xml(std::int64_t uptime) {
   u.product = "TANDBERG VCS";
   u.version = "X15.0.2";
   u.uptime_seconds = uptime;
+  u.product_type = "Expressway-E";
   wire::xml::StatusDocument d;
   d.system_unit = u;
   return wire::xml::format_status(d);
@@ -216,7 +217,7 @@ TEST_CASE("rest: read_state is built from the documented reads only", "[rest]") 
                                  "xCommand ACME Providers Read ProviderUuid: \"Default\"",
                                  "xCommand ACME Get Pending Cert", "xConfiguration Alternates"});
 
-  CHECK(s.product == node::Product::kUnknown);  // the XML SystemUnit carries no ProductType yet
+  CHECK(s.product == node::Product::kExpresswayE);
   CHECK(s.software_version == "X15.0.2");
   CHECK(s.uptime_seconds == 5000);
   REQUIRE(s.server_chain.size() == 1);
