@@ -38,7 +38,7 @@ TEST_CASE("xml: the reference's status.xml parses: product, version, uptime, ala
   CHECK(r->product_attribute == "TANDBERG VCS");
   CHECK(r->version_attribute == "X15.0.2");
   REQUIRE(r->system_unit);
-  CHECK(*r->system_unit == SystemUnit{"TANDBERG VCS", "X15.0.2", 2492});
+  CHECK(*r->system_unit == SystemUnit{"TANDBERG VCS", "X15.0.2", 2492, ""});
   REQUIRE(r->warnings);
   REQUIRE(r->warnings->size() == 1);
   const Warning& w = r->warnings->front();
@@ -66,7 +66,7 @@ TEST_CASE("xml: getxml fragments, unknown and foreign elements, no namespace", "
       </SystemUnit></Status>)");
   REQUIRE(r);
   REQUIRE(r->system_unit);
-  CHECK(*r->system_unit == SystemUnit{"TANDBERG VCS", "X14.3.1", 10});
+  CHECK(*r->system_unit == SystemUnit{"TANDBERG VCS", "X14.3.1", 10, ""});
   CHECK_FALSE(r->warnings);
 }
 
@@ -145,7 +145,7 @@ TEST_CASE("xml: format_status writes what parse_status reads, escaped, namespace
   StatusDocument doc;
   doc.product_attribute = "TANDBERG VCS";
   doc.version_attribute = "X15.0.2";
-  doc.system_unit = SystemUnit{"TANDBERG VCS", "X15.0.2", 2492};
+  doc.system_unit = SystemUnit{"TANDBERG VCS", "X15.0.2", 2492, ""};
   doc.warnings = std::vector<Warning>{
       {"4836f60e-02de-11e0-bb2e-abe08f6f1f29", *reason_for_alarm(40049), "Unacknowledged"},
       {"id-2", "Odd <text> & \"quotes\"", "Acknowledged"}};
