@@ -224,6 +224,17 @@ Result<spec::Schedule> schedule_from(const std::string& text) {
   return s;
 }
 
+// The DNS names, lower case and sorted (compared as a set).
+std::vector<std::string> dns_names(const pki::Certificate& c) {
+  std::vector<std::string> out;
+  for (std::string n : c.subject_alt_names().dns) {
+    for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out.push_back(std::move(n));
+  }
+  std::ranges::sort(out);
+  return out;
+}
+
 bool has_provider(const node::AcmeSettings& a) {
   return !a.provider_name.empty() || !a.provider_directory.empty();
 }
@@ -333,6 +344,20 @@ ssh::Reply acme_revoke(sim::SimNode& sim, const CommandLine& c) {
     return error_reply(fmt::format("No ACME provider is named \"{}\"", provider->value));
   auto pem = sim.node_file(path->value);
   if (!pem) return failed(pem.error());
+  // C2: only a superseded certificate: a newer one with the same names must
+  // be in use (the one in use itself SimNode refuses).
+  auto old_leaf = pki::Certificate::parse_one(*pem, path->value);
+  if (!old_leaf) return error_reply(fmt::format("{} is not a PEM certificate", path->value));
+  auto st = sim.read_state();
+  if (!st) return failed(st.error());
+  if (!st->server_chain.empty() &&
+      st->server_chain.front().sha256_fingerprint() != old_leaf->sha256_fingerprint()) {
+    const pki::Certificate& active = st->server_chain.front();
+    if (dns_names(active) != dns_names(*old_leaf) || active.not_before() < old_leaf->not_before())
+      return error_reply(
+          "Revoke only a superseded certificate: a newer certificate with the same subject "
+          "alternative names must be in use");
+  }
   return done(sim.acme_revoke(*pem));
 }
 

@@ -170,6 +170,11 @@ void send_error(const httplib::Request& req, httplib::Response& res, const Error
   send_message(res, status, fmt::format("{}: {}", reason_phrase(status), e.message));
 }
 
+void reply_unrecognised(NodeServer& n, const httplib::Request& req, httplib::Response& res) {
+  n.shared.record_unrecognised(n.listener.name, request_line(req), "404");
+  send_message(res, 404, "Not Found");
+}
+
 void send_pem(httplib::Response& res, const std::string& pem) {
   res.status = 200;
   res.set_content(pem, "text/plain");
@@ -209,8 +214,7 @@ void install_routes(NodeServer& n) {
   // Last: everything no route above took (routes match in registration
   // order). httplib answers HEAD through the GET routes.
   auto unrecognised = [&n](const httplib::Request& req, httplib::Response& res) {
-    n.shared.record_unrecognised(n.listener.name, request_line(req), "404");
-    send_message(res, 404, "Not Found");
+    reply_unrecognised(n, req, res);
   };
   s.Get(".*", unrecognised);
   s.Post(".*", unrecognised);

@@ -121,6 +121,9 @@ void send_error(const httplib::Request& req, httplib::Response& res, const Error
 // Closes the request's connection without a reply when `e` is an injected
 // connection drop; false otherwise.
 bool drop_connection_for(const httplib::Request& req, httplib::Response& res, const Error& e);
+// The reply to a request the simulator does not recognise: 404
+// {"Message":"Not Found"}, logged and recorded (ServerShared).
+void reply_unrecognised(NodeServer& n, const httplib::Request& req, httplib::Response& res);
 // A PEM document reply (text/plain).
 void send_pem(httplib::Response& res, const std::string& pem);
 
@@ -205,8 +208,9 @@ std::string cli_banner(NodeServer& n);
 // their two calls in sim_server_http.cpp.
 void install_legacy_routes(httplib::SSLServer& s, NodeServer& n);
 // The old provider's requests to paths the reference also serves, answered
-// the old way (it sends `Accept: ... application/x-pem-file`); true when
-// answered.
+// the old way (it sends `Accept: ... application/x-pem-file`), and any other
+// client's requests to the invented resources, answered as unrecognised;
+// true when answered.
 bool handle_legacy_request(NodeServer& n, const httplib::Request& req, httplib::Response& res);
 
 }  // namespace edgecert::simserver::internal

@@ -200,8 +200,14 @@ void install_legacy_routes(httplib::SSLServer& s, NodeServer& n) {
 }
 
 bool handle_legacy_request(NodeServer& n, const httplib::Request& req, httplib::Response& res) {
-  if (req.get_header_value("Accept").find("application/x-pem-file") == std::string::npos)
-    return false;
+  if (req.get_header_value("Accept").find("application/x-pem-file") == std::string::npos) {
+    // Any other client meets only what a real node serves.
+    const bool invented = req.path.rfind(rest::kEdgecertPrefix, 0) == 0 ||
+                          (req.method == "DELETE" && req.path == rest::kGenerateCsrPath);
+    if (!invented) return false;
+    reply_unrecognised(n, req, res);
+    return true;
+  }
   Legacy l{NodeRoutes(n, &legacy_error)};
   const std::string& m = req.method;
   const std::string& p = req.path;

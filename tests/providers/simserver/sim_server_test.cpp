@@ -49,6 +49,10 @@ TEST_CASE("simserver REST: 401, 403 without CSRF, 404 recorded, reason phrases",
   CHECK(f.admin("edge1").restart_phase().value() == sim::RestartPhase::kUp);
 
   CHECK(f.server->unrecognised_requests().empty());
+  // edgecert's invented resources exist only for the old provider (it asks
+  // for application/x-pem-file); any other client meets a real node's 404.
+  auto invented = f.get("/api/provisioning/edgecert/status");
+  CHECK(invented.status == 404);
   auto unknown = f.get("/api/provisioning/edgecert-nothing");
   CHECK(unknown.status == 404);
   CHECK(message_of(unknown) == "Not Found");
@@ -56,7 +60,8 @@ TEST_CASE("simserver REST: 401, 403 without CSRF, 404 recorded, reason phrases",
   REQUIRE(del);
   CHECK(del->status == 404);  // discarding a CSR has no API on a real node
   CHECK(f.server->unrecognised_requests() ==
-        std::vector<std::string>{"edge1: GET /api/provisioning/edgecert-nothing",
+        std::vector<std::string>{"edge1: GET /api/provisioning/edgecert/status",
+                                 "edge1: GET /api/provisioning/edgecert-nothing",
                                  "edge1: DELETE /api/provisioning/certs/generate_csr"});
 }
 

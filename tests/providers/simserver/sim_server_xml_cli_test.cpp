@@ -178,13 +178,26 @@ TEST_CASE("simserver CLI over SSH: banner, status, alternates, revocation, ACME,
   auto revoke = cli(*t, R"(xCommand ACME Revoke CertPath: "/tmp/old.pem" Provider: "LE")");
   CHECK_FALSE(revoke.ok);
   CHECK(field(revoke, "Reason") == "File not found: /tmp/old.pem");
+  // Only a superseded certificate (C2): not the one in use, not one whose
+  // names no newer certificate in use carries.
+  auto node_state = f.admin("edge1").read_state();
+  REQUIRE(node_state);
+  REQUIRE(f.admin("edge1").put_file("/tmp/inuse.pem", node_state->server_chain.front().to_pem()));
+  REQUIRE(f.admin("edge1").put_file("/tmp/other.pem", node_state->trusted_cas.front().to_pem()));
+  auto in_use = cli(*t, R"(xCommand ACME Revoke CertPath: "/tmp/inuse.pem" Provider: "LE")");
+  CHECK_FALSE(in_use.ok);
+  CHECK(field(in_use, "Reason").find("in use") != std::string::npos);
+  auto other = cli(*t, R"(xCommand ACME Revoke CertPath: "/tmp/other.pem" Provider: "LE")");
+  CHECK_FALSE(other.ok);
+  CHECK(field(other, "Reason").find("superseded") != std::string::npos);
+  CHECK_FALSE(cli(*t, R"(xCommand ACME Revoke CertPath: "/tmp/other.pem" Provider: "X")").ok);
 
   CHECK(f.server->unrecognised_requests().empty());
   auto unknown = cli(*t, "xStatus Nothing Here: 1");
   CHECK_FALSE(unknown.ok);
   CHECK(field(unknown, "Reason") == "Unknown command");
   CHECK(f.server->unrecognised_requests() ==
-        std::vector<std::string>{"edge1: SSH xStatus Nothing Here"});
+        std::vector<std::string>{"edge1: SSH xStatus Nothing"});
 }
 
 TEST_CASE("simserver: a restart refuses HTTPS and SSH connections, then a fresh uptime",
