@@ -39,15 +39,16 @@
 #include "providers/http/http_client.h"
 #include "providers/node/node.h"
 #include "providers/ssh/ssh_client.h"
+#include "schema/spec.h"
 
 namespace edgecert::rest {
 
-// The three interfaces a real node offers edgecert (the spec's
-// access.interfaces spells them rest, xml, cli).
-enum class ProbeInterface { kRest, kXml, kCli };
+// The three interfaces a real node offers edgecert: the spec's own enum
+// (access.interfaces spells them rest, xml, cli).
+using ProbeInterface = spec::Interface;
 inline constexpr ProbeInterface kAllProbeInterfaces[] = {
     ProbeInterface::kRest, ProbeInterface::kXml, ProbeInterface::kCli};
-// "rest", "xml", "cli" (options, JSON).
+// "rest", "xml", "cli" (options, JSON; spec::kInterfaceNames).
 const char* probe_interface_id(ProbeInterface i);
 // "REST", "XML", "SSH" (messages: the CLI is reached over SSH).
 const char* probe_interface_label(ProbeInterface i);

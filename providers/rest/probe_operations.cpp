@@ -66,8 +66,8 @@ const std::vector<Row>& rows() {
        "read the pending CSR",
        {{I::kRest, get(paths::kGenerateCsr), paths::kGenerateCsr}}},
       {"generate-csr",
-       "generate a CSR on the node (the key stays there; keyRotation: retain is "
-       "a manual step: no REST field re-uses the key)",
+       "generate a CSR on the node (the key stays there; not with keyRotation: retain, "
+       "which has no REST field: the web UI's Generate CSR re-uses the key)",
        {{I::kRest, post(paths::kGenerateCsr), paths::kGenerateCsr}},
        "",
        "",
@@ -123,7 +123,8 @@ const std::vector<Row>& rows() {
        "X12.5"},
       {"acme-discard-pending",
        "discard the pending ACME certificate",
-       {{I::kCli, "xCommand ACME Delete Pending Cert"}},
+       {{I::kCli, "xCommand ACME Delete Pending Cert"},
+        {I::kRest, "DELETE " + std::string(paths::kAcmePending), paths::kAcmePending}},
        "",
        "",
        std::nullopt,

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <string>
 
 #include <fmt/core.h>
 
+#include "providers/base/enum_table.h"
 #include "providers/rest/probe.h"
 #include "providers/rest/probe_internal.h"
 #include "providers/rest/rest_provider.h"
@@ -36,15 +38,8 @@ namespace paths = probe_paths;
 }  // namespace
 
 const char* probe_interface_id(ProbeInterface i) {
-  switch (i) {
-    case ProbeInterface::kRest:
-      return "rest";
-    case ProbeInterface::kXml:
-      return "xml";
-    case ProbeInterface::kCli:
-      return "cli";
-  }
-  return "?";
+  // The table's names are string literals: data() is NUL-terminated.
+  return enum_name(spec::kInterfaceNames, i).data();
 }
 
 const char* probe_interface_label(ProbeInterface i) {
@@ -60,10 +55,12 @@ const char* probe_interface_label(ProbeInterface i) {
 }
 
 Result<ProbeInterface> parse_probe_interface(std::string_view text) {
-  for (ProbeInterface i : kAllProbeInterfaces)
-    if (iequals(text, probe_interface_id(i))) return i;
-  return Error::InvalidArgument(
-      fmt::format("unknown interface '{}' (expected rest, xml or cli)", text));
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (auto i = enum_parse(spec::kInterfaceNames, lower)) return *i;
+  return Error::InvalidArgument(fmt::format("unknown interface '{}' (expected {})", text,
+                                            enum_spellings(spec::kInterfaceNames)));
 }
 
 const char* operation_mode_name(OperationMode m) {

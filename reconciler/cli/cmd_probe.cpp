@@ -305,7 +305,10 @@ Result<std::vector<Planned>> plan_probe_targets(const ProbeOptions& o, CliContex
       if (username.empty()) username = spec.access->username;
       if (password_from.empty()) password_from = spec.access->password_from;
       if (ca_bundle.empty() && spec.access->ca_bundle) ca_bundle = *spec.access->ca_bundle;
+      if (known_hosts.empty()) known_hosts = spec.access->known_hosts;
+      interfaces = spec.access->interfaces;
     }
+    // The provider's default, so probe and apply pin keys in one file.
     if (known_hosts.empty()) known_hosts = path_join(spec.directory, ".edgecert/known_hosts");
     std::vector<std::string> unused = o.endpoints;
     for (const spec::Peer& peer : spec.peers) {
@@ -328,7 +331,8 @@ Result<std::vector<Planned>> plan_probe_targets(const ProbeOptions& o, CliContex
       Planned n;
       n.target.name = peer.name;
       n.target.endpoint = peer.endpoint;
-      n.target.ssh = fmt::format("{}:22", ep->host);
+      n.target.ssh = peer.ssh_host.empty() ? fmt::format("{}:22", ep->host)
+                                           : fmt::format("{}:{}", peer.ssh_host, peer.ssh_port);
       n.server_name = peer.fqdn;
       n.spec_product = spec.product;
       nodes.push_back(std::move(n));

@@ -89,14 +89,15 @@ spec:
   product: expressway-e
   clusterFqdn: edge.example.com
   peers:
-    - {name: edge1, fqdn: edge1.example.com, endpoint: "https://127.0.0.1:$p1"}
+    - {name: edge1, fqdn: edge1.example.com, endpoint: "https://127.0.0.1:$p1", ssh: "127.0.0.1:$s1"}
     - {name: edge2, fqdn: edge2.example.com, endpoint: "https://127.0.0.1:$p2"}
   access: {username: admin, passwordFrom: "file:$work/password", caBundle: $work/bundle.pem}
   serverCertificate:
     issuer: {type: openssl-ca, directory: $work/ca}
 EOF
 known=$work/.edgecert/known_hosts
-ssh_opts=(--ssh "edge1=127.0.0.1:$s1" --ssh "edge2=127.0.0.1:$s2")
+# edge1's SSH address comes from the spec (peers[].ssh), edge2's from --ssh.
+ssh_opts=(--ssh "edge2=127.0.0.1:$s2")
 
 ec() {
   out=$("$edgecert" "$@" </dev/null 2>err.txt)

@@ -57,7 +57,7 @@ TEST_CASE("probe: option errors say what is wrong", "[probe][cli]") {
         "secret-pw"},
        "expected env:VAR or file:PATH"},
       {with(kClosed, {"--interfaces", "rest,soap"}),
-       "--interfaces: unknown interface 'soap' (expected rest, xml or cli)"},
+       "--interfaces: unknown interface 'soap' (expected rest, xml, cli)"},
       {with(kClosed, {"--ssh", "127.0.0.1:2"}),
        "--ssh 127.0.0.1:2: more --ssh addresses than nodes (1)"},
       {with(kClosed, {"--ssh", "edge9=127.0.0.1:2"}),
@@ -92,7 +92,8 @@ TEST_CASE("probe: a node answering on no interface: every interface named, exit 
   CHECK(r.out.find("error: 127.0.0.1:1: SSH login (open the CLI session): SSH "
                    "admin@127.0.0.1:1: cannot connect") != std::string::npos);
   // The manual steps are known without asking the node.
-  CHECK(r.out.find("manual         -    set the cluster TLS verification mode") != std::string::npos);
+  CHECK(r.out.find("manual         -    set the cluster TLS verification mode") !=
+        std::string::npos);
   CHECK(r.out.find("unavailable    -    generate a CSR") != std::string::npos);
   CHECK(r.err.find("1 of 1 node(s) did not answer on every allowed interface") !=
         std::string::npos);
@@ -149,20 +150,21 @@ spec:
   product: expressway-e
   clusterFqdn: edge.example.com
   peers:
-    - {name: edge1, fqdn: edge1.example.com, endpoint: "https://127.0.0.1:1"}
+    - {name: edge1, fqdn: edge1.example.com, endpoint: "https://127.0.0.1:1", ssh: "127.0.0.1:1"}
     - {name: edge2, fqdn: edge2.example.com, endpoint: "sim://edge2"}
-  access: {username: admin, passwordFrom: "env:PW"}
+  access: {username: admin, passwordFrom: "env:PW", interfaces: [xml, cli]}
   serverCertificate:
     issuer: {type: openssl-ca, directory: ca/}
 )");
-  auto r = run_cli(
-      {"probe", "--spec", "/work/spec.yaml", "--ssh", "edge1=127.0.0.1:1", "-o", "json"}, &env);
+  auto r = run_cli({"probe", "--spec", "/work/spec.yaml", "-o", "json"}, &env);
   INFO(r.out << r.err);
   CHECK(r.status == 1);
   auto j = nlohmann::json::parse(r.out);
   REQUIRE(j["nodes"].size() == 1);
   CHECK(j["nodes"][0]["name"] == "edge1");
-  CHECK(j["nodes"][0]["ssh"] == "127.0.0.1:1");
+  CHECK(j["nodes"][0]["ssh"] == "127.0.0.1:1");                    // peers[].ssh
+  CHECK(j["nodes"][0]["interfaces"]["rest"]["allowed"] == false);  // access.interfaces
+  CHECK(j["nodes"][0]["interfaces"]["xml"]["allowed"] == true);
   CHECK(j["notes"][0] == "peer edge2 skipped: sim://edge2 is not an https:// endpoint");
 
   auto named = run_cli({"probe", "--spec", "/work/spec.yaml", "edge2"}, &env);
