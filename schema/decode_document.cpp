@@ -1,6 +1,8 @@
 // Decoding the document root and the spec sections that describe the cluster
 // itself: apiVersion/kind, metadata, spec (dispatching to the other section
 // decoders), peers and access.
+#include <algorithm>
+
 #include <fmt/core.h>
 
 #include "providers/base/fqdn.h"
@@ -14,8 +16,15 @@ const KeyList kMetadataKeys = {"name"};
 const KeyList kSpecKeys = {
     "product",    "clusterFqdn", "tlsVerification",    "peers", "access", "serverCertificate",
     "trustedCAs", "crl",         "revocationChecking", "acme",  "rollout"};
-const KeyList kPeerKeys = {"name", "fqdn", "endpoint"};
-const KeyList kAccessKeys = {"username", "passwordFrom", "caBundle"};
+const KeyList kPeerKeys = {"name", "fqdn", "endpoint", "ssh"};
+const KeyList kAccessKeys = {"username", "passwordFrom", "caBundle", "interfaces", "knownHosts"};
+
+// "[::1]" -> "::1": libssh and known_hosts take the bare address.
+std::string unbracket(std::string host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    return host.substr(1, host.size() - 2);
+  return host;
+}
 
 }  // namespace
 
@@ -148,7 +157,10 @@ void Decoder::decode_peers(const Field& f) {
             ok = false;
           }
         } else if (s->starts_with("https://")) {
-          if (!split_host_port(s->substr(8), false, nullptr, &why)) {
+          std::string host;
+          if (split_host_port(s->substr(8), false, &host, &why)) {
+            peer.ssh_host = unbracket(host);  // the CLI's default: same host, port 22
+          } else {
             error(ef->value_pos,
                   fmt::format("{}: '{}' must be https://HOST[:PORT]: {}", ef->name(), *s, why));
             ok = false;
@@ -174,6 +186,28 @@ void Decoder::decode_peers(const Field& f) {
         ok = false;
       }
     }
+    if (const Field* sf = m.get("ssh")) {
+      if (auto s = str(*sf)) {
+        std::string host, why;
+        if (m.has("endpoint") && !peer.endpoint.starts_with("https://")) {
+          error(sf->value_pos,
+                fmt::format("{}: an SSH endpoint applies to https:// peers only (a sim:// node "
+                            "has no network interfaces); remove it",
+                            sf->name()));
+          ok = false;
+        } else if (!split_host_port(*s, true, &host, &why)) {
+          error(sf->value_pos, fmt::format("{}: '{}' must be HOST:PORT (the node's SSH "
+                                           "endpoint, e.g. expe1.example.com:22): {}",
+                                           sf->name(), *s, why));
+          ok = false;
+        } else {
+          peer.ssh_host = unbracket(host);
+          peer.ssh_port = std::stoi(s->substr(s->rfind(':') + 1));
+        }
+      } else {
+        ok = false;
+      }
+    }
     if (ok) spec_.peers.push_back(std::move(peer));
   }
 }
@@ -194,6 +228,29 @@ void Decoder::decode_access(const Field& f) {
   if (const Field* p = m.get("passwordFrom"))
     if (auto r = secret_ref(*p)) a.password_from = *r;
   if (const Field* c = m.get("caBundle")) a.ca_bundle = ca_bundle(*c);
+  if (const Field* i = m.get("interfaces")) {
+    std::vector<Field> items = seq(*i);
+    if (i->value.IsSequence() && items.empty())
+      error(i->value_pos,
+            fmt::format("{}: name at least one of {} (omit the key to allow all three)", i->name(),
+                        enum_spellings(spec::kInterfaceNames)));
+    a.interfaces.clear();
+    for (const Field& item : items) {
+      auto v = enumeration<spec::Interface>(item);
+      if (!v) continue;
+      if (std::ranges::find(a.interfaces, *v) != a.interfaces.end()) {
+        error(item.value_pos, fmt::format("{}: '{}' is listed twice", item.name(),
+                                          enum_name(spec::kInterfaceNames, *v)));
+        continue;
+      }
+      a.interfaces.push_back(*v);
+    }
+  }
+  if (const Field* k = m.get("knownHosts")) {
+    if (auto p = file_path(*k)) a.known_hosts = *p;
+  } else {
+    a.known_hosts = path_resolve(spec_.directory, ".edgecert/known_hosts");
+  }
   spec_.access = std::move(a);
 }
 

@@ -48,6 +48,7 @@ EDGECERT_ENUM_TABLE(spec::KeyRotation, spec::kKeyRotationNames)
 EDGECERT_ENUM_TABLE(spec::AcmeMode, spec::kAcmeModeNames)
 EDGECERT_ENUM_TABLE(spec::ExtendedKeyUsage, spec::kExtendedKeyUsageNames)
 EDGECERT_ENUM_TABLE(spec::RevocationFallback, spec::kRevocationFallbackNames)
+EDGECERT_ENUM_TABLE(spec::Interface, spec::kInterfaceNames)
 
 #undef EDGECERT_ENUM_TABLE
 

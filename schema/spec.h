@@ -106,16 +106,37 @@ inline constexpr EnumTable<Weekday, 7> kWeekdayNames{{
     {6, "sat"},
 }};
 
+// The interfaces of a real node edgecert may use (spec.access.interfaces;
+// the interface reference, expressway-interfaces.md §1): REST under
+// /api/provisioning, the XML status documents over HTTPS, the CLI over SSH.
+enum class Interface { kRest, kXml, kCli };
+inline constexpr EnumTable<Interface, 3> kInterfaceNames{{
+    {Interface::kRest, "rest"},
+    {Interface::kXml, "xml"},
+    {Interface::kCli, "cli"},
+}};
+
 struct Peer {
   std::string name;      // [a-z0-9-]+, unique
   std::string fqdn;      // valid FQDN, unique
   std::string endpoint;  // "sim://NAME" or "https://HOST[:PORT]"
+  // The CLI's SSH endpoint (peers[].ssh: HOST:PORT) of an https:// peer;
+  // default the endpoint's host and port 22. Empty host for sim:// peers.
+  std::string ssh_host = {};
+  int ssh_port = 22;
 };
 
 struct Access {
   std::string username;
   std::string password_from;             // "env:VAR" or "file:/abs/path" (resolved)
   std::optional<std::string> ca_bundle;  // absolute path
+  // Which interfaces the https:// provider may use, in spec order, no
+  // duplicates; default all three.
+  std::vector<Interface> interfaces = {Interface::kRest, Interface::kXml, Interface::kCli};
+  // Pinned SSH host keys (OpenSSH known_hosts), resolved against the spec's
+  // folder; default "<spec folder>/.edgecert/known_hosts". Empty only in a
+  // Spec built by hand (the provider then uses that default).
+  std::string known_hosts = {};
 };
 
 using Subject = pki::SubjectFields;

@@ -1,18 +1,35 @@
+// The https:// provider's operations: each one picks the interface the
+// reference names first and falls back to the alternative when
+// access.interfaces does not allow it (rest_provider.h). Opening (transports,
+// credentials) is rest_provider_open.cpp; the three channels are
+// node_channels.h; the CLI's commands and replies cli_settings.h.
 #include "providers/rest/rest_provider.h"
 
 #include <algorithm>
-#include <cctype>
+#include <optional>
 #include <random>
+#include <set>
 
-#include <fmt/core.h>
-#include <nlohmann/json.hpp>
+#include <fmt/format.h>
 
+#include "providers/rest/cli_settings.h"
+#include "providers/rest/node_channels.h"
 #include "providers/rest/rest_api.h"
+#include "providers/wire/rest_json.h"
 
 namespace edgecert::rest {
 namespace {
 
-using nlohmann::json;
+using detail::NodeChannels;
+using spec::Interface;
+
+constexpr const char* kServerCertPath = "/api/provisioning/certs/server";
+constexpr const char* kRootCertsPath = "/api/provisioning/certs/root";
+constexpr const char* kGenerateCsrPath = "/api/provisioning/certs/generate_csr";
+constexpr const char* kRevocationPath = "/api/provisioning/common/protocol/sip/certrevokecheck";
+constexpr const char* kAcmePendingCertPath = "/api/provisioning/certs/acme/pendingcert";
+constexpr const char* kAcmeDeployPath = "/api/provisioning/certs/acme/pendingcert/deploy";
+constexpr const char* kRestartPath = "/api/provisioning/restart";
 
 // A multipart/form-data body. It may hold a private key, so it lives in a
 // SecretString (wiped on destruction) once built.
@@ -30,7 +47,6 @@ class Multipart {
     body_.append(content.data(), content.size());
     body_ += "\r\n";
   }
-  // Finishes the body and moves it into a wiped-on-destruction buffer.
   pki::SecretString finish() {
     body_ += "--" + boundary_ + "--\r\n";
     pki::SecretString s(body_);
@@ -45,45 +61,177 @@ class Multipart {
   std::string body_;
 };
 
-bool is_fingerprint(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isxdigit(static_cast<unsigned char>(c)) || c == ':';
-  });
+// A manual operation: what the operator does in the web UI (reference §4).
+struct ManualStep {
+  node::ManualOperation op;
+  const char* action;
+  const char* page;
+};
+constexpr ManualStep kDiscardCsr{node::ManualOperation::kDiscardCsr, "discard CSR",
+                                 "Maintenance > Security > Server certificate: Discard CSR"};
+constexpr ManualStep kDeleteCa{node::ManualOperation::kDeleteTrustedCa,
+                               "delete trusted CA certificate",
+                               "Maintenance > Security > Trusted CA certificate: tick the "
+                               "certificate, Delete"};
+constexpr ManualStep kResetCas{node::ManualOperation::kResetTrustedCas, "reset trusted CA list",
+                               "Maintenance > Security > Trusted CA certificate: Reset to default "
+                               "CA certificate"};
+constexpr ManualStep kCrlSettings{node::ManualOperation::kSetCrlSettings, "set CRL settings",
+                                  "Maintenance > Security > CRL management: Automatic CRL "
+                                  "updates, CRL distribution points, Daily update time, Save"};
+constexpr ManualStep kUploadCrl{node::ManualOperation::kUploadManualCrl, "upload manual CRL",
+                                "Maintenance > Security > CRL management: Browse, Upload CRL file"};
+constexpr ManualStep kRemoveCrl{node::ManualOperation::kRemoveManualCrl, "remove manual CRL",
+                                "Maintenance > Security > CRL management: Remove revocation list"};
+constexpr ManualStep kTlsMode{node::ManualOperation::kSetTlsVerification,
+                              "set TLS verification mode",
+                              "System > Clustering: TLS verification mode, Save (on every peer)"};
+
+std::vector<node::ManualOperation> all_manual_operations() {
+  return {node::ManualOperation::kDiscardCsr,         node::ManualOperation::kDeleteTrustedCa,
+          node::ManualOperation::kResetTrustedCas,    node::ManualOperation::kSetCrlSettings,
+          node::ManualOperation::kUploadManualCrl,    node::ManualOperation::kRemoveManualCrl,
+          node::ManualOperation::kSetTlsVerification, node::ManualOperation::kAcmeRevoke};
 }
 
-class RestNodeProvider final : public node::NodeProvider {
- public:
-  RestNodeProvider(std::string name, Env& env, std::unique_ptr<http::Transport> t, RestOptions o)
-      : name_(std::move(name)), env_(env), transport_(std::move(t)), options_(o) {}
+Result<std::vector<pki::Certificate>> parse_chain(const std::vector<std::string>& pems) {
+  std::vector<pki::Certificate> out;
+  for (size_t i = 0; i < pems.size(); ++i) {
+    auto c = pki::Certificate::parse_one(pems[i], fmt::format("peer certificate {}", i));
+    if (!c) return std::unexpected(c.error());
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
 
-  const std::string& name() const override { return name_; }
+class ExpresswayProvider final : public node::NodeProvider {
+ public:
+  ExpresswayProvider(std::string name, Env& env, std::unique_ptr<http::Transport> http,
+                     std::unique_ptr<ssh::Transport> ssh, std::vector<Interface> interfaces,
+                     RestOptions o)
+      : ch_(std::move(name), env, std::move(http), std::move(ssh), std::move(interfaces),
+            detail::ChannelOptions{o.get_attempts, o.initial_backoff, o.max_backoff}),
+        options_(o) {}
+
+  const std::string& name() const override { return ch_.node(); }
 
   Result<node::NodeState> read_state() override {
-    constexpr const char* action = "read state";
-    auto r = call(action, get(kStatusPath));
-    if (!r) return std::unexpected(r.error());
-    return decoded(action, "GET", kStatusPath, decode_state(r->body));
+    node::NodeState s;
+    s.manual_operations = all_manual_operations();
+    s.crl_settings_known = false;
+    s.manual_crl_known = false;
+
+    // The served chain (a real handshake) and the stored one from the same
+    // request when REST is allowed; else the handshake of the SystemUnit read.
+    std::vector<std::string> peer_chain;
+    std::optional<std::vector<pki::Certificate>> stored;
+    if (ch_.allows(Interface::kRest)) {
+      constexpr const char* action = "read server certificate";
+      auto r =
+          ch_.rest(action, {.method = "GET", .path = kServerCertPath, .capture_peer_chain = true});
+      if (!r) return std::unexpected(r.error());
+      auto certs = pki::Certificate::parse_all(r->body, "certs/server");
+      if (!certs)
+        return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kServerCertPath), action,
+                           "not a PEM certificate chain: " + certs.error().message);
+      stored = std::move(*certs);
+      peer_chain = std::move(r->peer_chain);
+    }
+    auto unit = read_unit("read product and version", stored ? nullptr : &peer_chain);
+    if (!unit) return std::unexpected(unit.error());
+    if (unit->known) {
+      s.product = detail::product_from_type(unit->status.product_type);
+      s.software_version = unit->status.version;
+      s.uptime_seconds = unit->status.uptime_seconds;
+    }
+    if (!peer_chain.empty()) {
+      auto served = parse_chain(peer_chain);
+      if (!served)
+        return std::unexpected(node::node_error(name(), "TLS handshake", served.error()));
+      s.server_chain = std::move(*served);
+    }
+    if (stored && !stored->empty() &&
+        (s.server_chain.empty() ||
+         stored->front().sha256_fingerprint() != s.server_chain.front().sha256_fingerprint()))
+      s.staged_chain = std::move(*stored);
+    s.restart_required = !s.staged_chain.empty();
+
+    if (ch_.allows(Interface::kRest)) {
+      auto csr = read_pending_csr();
+      if (!csr) return std::unexpected(csr.error());
+      s.pending_csr = std::move(*csr);
+      auto cas = read_trusted_cas("read trusted CAs");
+      if (!cas) return std::unexpected(cas.error());
+      s.trusted_cas = std::move(*cas);
+    }
+    if (ch_.allows(Interface::kXml)) {
+      auto alarms = read_alarms();
+      if (!alarms) return std::unexpected(alarms.error());
+      s.alarms = std::move(*alarms);
+      bool permissive =
+          std::ranges::any_of(s.alarms, [](const auto& a) { return a.id == "40049"; });
+      s.tls_verification =
+          permissive ? spec::TlsVerification::kPermissive : spec::TlsVerification::kEnforce;
+    }
+    if (ch_.allows(Interface::kCli) || ch_.allows(Interface::kRest)) {
+      auto rc = read_revocation();
+      if (!rc) return std::unexpected(rc.error());
+      s.revocation = *rc;
+    }
+    // ACME is an Expressway-E service (X12.5+).
+    if (s.product != node::Product::kExpresswayC) {
+      if (ch_.allows(Interface::kCli)) {
+        auto acme = acme_settings();
+        if (!acme) return std::unexpected(acme.error());
+        s.acme = std::move(*acme);
+        s.acme_status.status = s.acme.mode == spec::AcmeMode::kDisabled ? "Disabled" : "Enabled";
+      }
+      if (ch_.allows(Interface::kCli) || ch_.allows(Interface::kRest)) {
+        auto pending = read_acme_pending();
+        if (!pending) return std::unexpected(pending.error());
+        s.acme_status.pending_certificate_pem = std::move(*pending);
+      }
+    }
+    if (ch_.allows(Interface::kCli) || ch_.allows(Interface::kXml)) {
+      auto alt = read_alternates();
+      if (!alt) return std::unexpected(alt.error());
+      std::vector<std::string> peers;
+      for (const auto& p : alt->peers) peers.push_back(p.address);
+      s.cluster_peers = std::move(peers);
+      s.cluster_name = alt->cluster_name;
+    }
+    return s;
   }
 
   Result<std::string> generate_csr(const node::CsrRequest& request) override {
     constexpr const char* action = "generate CSR";
-    std::string body = encode_csr_request(request).dump();
-    auto r = call(action, with_body("POST", kGenerateCsrPath, body, "application/json"));
-    if (!r) return std::unexpected(r.error());
-    try {
-      json j = json::parse(r->body);
-      if (j.contains("CSR") && j["CSR"].is_string()) return j["CSR"].get<std::string>();
-    } catch (const std::exception&) {
-    }
-    // A node that only acknowledges: fetch the pending CSR.
-    auto g = call(action, get(kGenerateCsrPath));
-    if (!g) return std::unexpected(g.error());
-    return g->body;
+    if (request.reuse_current_key)
+      return unimplemented(action,
+                           "re-using the current private key has no REST field: generate the CSR "
+                           "in the web UI (Maintenance > Security > Server certificate: Generate "
+                           "CSR, tick the key re-use option), or use keyRotation: rotate");
+    wire::rest::GenerateCsrRequest body;
+    body.common_name = request.common_name;
+    body.additional_fqdns = request.dns_names;
+    body.country = request.subject.country;
+    body.province = request.subject.state;
+    body.locality = request.subject.locality;
+    body.organization = request.subject.organization;
+    body.organizational_unit = request.subject.organizational_unit;
+    body.email = request.subject.email;
+    body.public_key_algorithm = request.key_algorithm;
+    body.key_length = request.key_size;
+    body.digest = request.digest;
+    const std::string json = wire::rest::encode_generate_csr(body);
+    auto posted = ch_.rest_message(action, {.method = "POST",
+                                            .path = kGenerateCsrPath,
+                                            .body = json,
+                                            .content_type = "application/json"});
+    if (!posted) return std::unexpected(posted.error());
+    return ch_.rest_pem(action, kGenerateCsrPath);
   }
 
-  Status discard_csr() override {
-    return done(call("discard CSR", with_body("DELETE", kGenerateCsrPath, "", "")));
-  }
+  Status discard_csr() override { return manual(kDiscardCsr); }
 
   Result<node::UploadResult> upload_server_certificate(
       const node::CertificateUpload& upload) override {
@@ -93,301 +241,437 @@ class RestNodeProvider final : public node::NodeProvider {
     if (upload.key) m.add("key", "server.key", upload.key->view());
     const std::string type = m.content_type();
     pki::SecretString body = m.finish();
-    auto r = call(action, with_body("POST", kServerCertPath, body.view(), type));
-    if (!r) return std::unexpected(r.error());
-    return decoded(action, "POST", kServerCertPath, decode_upload_result(r->body));
+    auto message = ch_.rest_message(
+        action,
+        {.method = "POST", .path = kServerCertPath, .body = body.view(), .content_type = type});
+    if (!message) return std::unexpected(message.error());
+    node::UploadResult out;
+    if (auto chain = pki::Certificate::parse_all(upload.chain_pem, "upload");
+        chain && !chain->empty())
+      out.staged_sha256 = chain->front().sha256_fingerprint();
+    if (*message != "OK" && message->find("successful") == std::string::npos)
+      out.warnings.push_back({"node-message", *message});
+    return out;
   }
 
   Result<node::AppendCasResult> append_trusted_cas(std::string_view pem_bundle) override {
     constexpr const char* action = "append trusted CA certificates";
+    auto before = read_trusted_cas(action);
+    if (!before) return std::unexpected(before.error());
+    std::set<std::string> present;
+    for (const auto& c : *before) present.insert(c.sha256_fingerprint());
     Multipart m;
     m.add("file", "cas.pem", pem_bundle);
     const std::string type = m.content_type();
     pki::SecretString body = m.finish();
-    auto r = call(action, with_body("POST", kRootCertsPath, body.view(), type));
-    if (!r) return std::unexpected(r.error());
-    return decoded(action, "POST", kRootCertsPath, decode_append_result(r->body));
-  }
-
-  Status delete_trusted_ca(const std::string& sha256) override {
-    if (!is_fingerprint(sha256)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("{}: delete trusted CA certificate: '{}' is not a SHA-256 "
-                                    "fingerprint",
-                                    name_, sha256));
-    }
-    return done(call("delete trusted CA certificate",
-                     with_body("DELETE", std::string(kTrustedCaPath) + "/" + sha256, "", "")));
-  }
-
-  Status reset_trusted_cas() override {
-    return done(call("reset trusted CA list", with_body("POST", kTrustedCaResetPath, "", "")));
-  }
-
-  Status set_crl_settings(const node::CrlSettings& settings) override {
-    return put_json("set CRL settings", kCrlSettingsPath, encode_crl_settings(settings));
-  }
-
-  Status upload_manual_crl(std::string_view data) override {
-    Multipart m;
-    m.add("file", "manual.crl", data);
-    const std::string type = m.content_type();
-    pki::SecretString body = m.finish();
-    return done(call("upload manual CRL", with_body("POST", kManualCrlPath, body.view(), type)));
-  }
-
-  Status remove_manual_crl() override {
-    return done(call("remove manual CRL", with_body("DELETE", kManualCrlPath, "", "")));
-  }
-
-  Status set_revocation_checking(const spec::RevocationChecking& settings) override {
-    return put_json("set revocation checking", kRevocationPath, encode_revocation(settings));
-  }
-
-  Status set_tls_verification(spec::TlsVerification mode) override {
-    return put_json("set TLS verification mode", kClusterTlsPath, encode_tls_verification(mode));
-  }
-
-  Result<node::AcmeSettings> acme_settings() override {
-    constexpr const char* action = "read ACME settings";
-    auto r = call(action, get(kAcmeSettingsPath));
-    if (!r) return std::unexpected(r.error());
-    return decoded(action, "GET", kAcmeSettingsPath, decode_acme_settings(r->body));
-  }
-
-  Status set_acme_settings(const node::AcmeSettings& settings) override {
-    return put_json("set ACME settings", kAcmeSettingsPath, encode_acme_settings(settings));
-  }
-
-  Status acme_sign() override {
-    return done(call("ACME sign", with_body("POST", kAcmePendingCertPath, "", "")));
-  }
-  Status acme_deploy() override {
-    return done(call("ACME deploy", with_body("POST", kAcmeDeployPath, "", "")));
-  }
-  Status acme_discard_pending() override {
-    return done(call("ACME discard pending certificate",
-                     with_body("DELETE", kAcmePendingCertPath, "", "")));
-  }
-  using node::NodeProvider::acme_revoke;
-  Status acme_revoke(std::string_view certificate_pem, pki::RevocationReason reason) override {
-    std::string body = encode_acme_revoke({std::string(certificate_pem), reason}).dump();
-    return done(call("ACME revoke", with_body("POST", kAcmeRevokePath, body, "application/json")));
-  }
-
-  Status restart() override {
-    return done(call("restart", with_body("POST", kRestartPath, "", "")));
-  }
-
-  Status wait_until_up(std::chrono::seconds timeout) override {
-    const TimePoint deadline = env_.now() + timeout;
-    std::chrono::milliseconds backoff = options_.initial_backoff;
-    std::string last = "no answer";
-    for (;;) {
-      http::Request req = get(kPingPath);
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - env_.now());
-      // A hung connection must not outlast the deadline by a whole request
-      // timeout; a liveness probe needs neither more than 30 s nor less than 1 s.
-      req.timeout =
-          std::clamp(left, std::chrono::milliseconds(1000), std::chrono::milliseconds(30000));
-      auto r = call("wait until up", std::move(req), /*attempts=*/1);
-      if (r) return {};
-      if (r.error().code != ErrorCode::kUnavailable) return std::unexpected(r.error());
-      last = r.error().message;
-      const std::string prefix = name_ + ": wait until up: ";
-      if (last.rfind(prefix, 0) == 0) last = last.substr(prefix.size());
-      TimePoint now = env_.now();
-      if (now >= deadline) break;
-      auto sleep =
-          std::min(backoff, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
-      env_.sleep_for(sleep);
-      backoff = std::min(backoff * 2, options_.max_backoff);
-    }
-    return make_error(ErrorCode::kUnavailable,
-                      fmt::format("{}: wait until up: no answer within {} s (last: {})", name_,
-                                  timeout.count(), last));
-  }
-
-  Result<std::vector<pki::Certificate>> served_chain() override {
-    constexpr const char* action = "TLS handshake";
-    http::Request req = get(kServerCertPath);
-    req.capture_peer_chain = true;
-    auto r = call(action, std::move(req));
-    if (!r) return std::unexpected(r.error());
-    if (r->peer_chain.empty()) {
-      return make_error(
-          ErrorCode::kInternal,
-          fmt::format("{}: {}: the TLS library reported no peer certificates", name_, action));
-    }
-    std::vector<pki::Certificate> out;
-    for (size_t i = 0; i < r->peer_chain.size(); ++i) {
-      auto c = pki::Certificate::parse_one(r->peer_chain[i], fmt::format("peer certificate {}", i));
-      if (!c) return std::unexpected(node::node_error(name_, action, c.error()));
-      out.push_back(std::move(*c));
+    auto message = ch_.rest_message(
+        action,
+        {.method = "POST", .path = kRootCertsPath, .body = body.view(), .content_type = type});
+    if (!message) return std::unexpected(message.error());
+    node::AppendCasResult out;
+    // The node skips a certificate it already trusts (same SHA-256).
+    if (auto bundle = pki::Certificate::parse_all(pem_bundle, "bundle")) {
+      for (const auto& c : *bundle) {
+        const std::string fp = c.sha256_fingerprint();
+        if (present.insert(fp).second) {
+          out.added.push_back(fp);
+        } else if (std::ranges::find(out.added, fp) == out.added.end()) {
+          out.skipped.push_back(fp);
+        }
+      }
     }
     return out;
   }
 
- private:
-  static http::Request get(std::string path) {
-    http::Request r;
-    r.method = "GET";
-    r.target = std::move(path);
-    return r;
-  }
-  static http::Request with_body(const char* method, std::string path, std::string_view body,
-                                 std::string content_type) {
-    http::Request r;
-    r.method = method;
-    r.target = std::move(path);
-    r.body = body;
-    r.content_type = std::move(content_type);
-    return r;
-  }
+  Status delete_trusted_ca(const std::string&) override { return manual(kDeleteCa); }
+  Status reset_trusted_cas() override { return manual(kResetCas); }
+  Status set_crl_settings(const node::CrlSettings&) override { return manual(kCrlSettings); }
+  Status upload_manual_crl(std::string_view) override { return manual(kUploadCrl); }
+  Status remove_manual_crl() override { return manual(kRemoveCrl); }
+  Status set_tls_verification(spec::TlsVerification) override { return manual(kTlsMode); }
 
-  Status put_json(const char* action, const char* path, const json& j) {
-    std::string body = j.dump();
-    return done(call(action, with_body("PUT", path, body, "application/json")));
-  }
-
-  static Status done(const Result<http::Response>& r) {
+  Status set_revocation_checking(const spec::RevocationChecking& settings) override {
+    constexpr const char* action = "set revocation checking";
+    if (ch_.allows(Interface::kCli)) {
+      for (const auto& c : detail::revocation_write_commands(settings))
+        if (auto r = ch_.cli(action, c, false); !r) return std::unexpected(r.error());
+      return {};
+    }
+    if (!ch_.allows(Interface::kRest)) return ch_.not_allowed(action, "the CLI over SSH or REST");
+    const std::string json = encode_revocation(settings).dump();
+    auto r = ch_.rest(action, {.method = "PUT",
+                               .path = kRevocationPath,
+                               .body = json,
+                               .content_type = "application/json"});
     if (!r) return std::unexpected(r.error());
     return {};
   }
 
-  template <class T>
-  Result<T> decoded(const char* action, const char* method, const std::string& path,
-                    Result<T> r) const {
-    if (!r) {
-      return make_error(r.error().code, fmt::format("{}: {}: {} {}: {}", name_, action, method,
-                                                    path, r.error().message));
-    }
-    return r;
+  Result<node::AcmeSettings> acme_settings() override {
+    constexpr const char* action = "read ACME settings";
+    auto settings = ch_.cli(action, detail::acme_settings_read_command(), true);
+    if (!settings) return std::unexpected(settings.error());
+    std::string uuid = detail::acme_provider_uuid(*settings);
+    if (uuid.empty()) uuid = detail::kAcmeProviderUuid;
+    // No provider record yet is an ERROR reply: the settings then have no
+    // provider, which is what the node holds.
+    auto providers = ch_.cli(action, detail::acme_providers_read_command(uuid), true, true);
+    if (!providers) return std::unexpected(providers.error());
+    auto a = detail::acme_settings_from(*providers, *settings);
+    if (!a)
+      return ch_.failure(ErrorCode::kCorrupt, "SSH xCommand ACME Settings Read", action,
+                         a.error().message);
+    return a;
   }
 
-  // Performs `req` (retrying GETs), returns a 2xx response or an Error naming
-  // node, action, method, path and status.
-  Result<http::Response> call(const char* action, http::Request req, int attempts = 0) {
-    const bool idempotent = req.method == "GET";
-    if (!idempotent) req.headers.emplace_back(kCsrfHeader, "edgecert");
-    // Nodes answer JSON, or PEM for certificate resources.
-    req.accept = "application/json, application/x-pem-file, */*";
-    if (attempts <= 0) attempts = idempotent ? std::max(1, options_.get_attempts) : 1;
-    const std::string where = fmt::format("{}: {}: {} {}", name_, action, req.method, req.target);
+  Status set_acme_settings(const node::AcmeSettings& settings) override {
+    constexpr const char* action = "set ACME settings";
+    if (auto r = ch_.cli(action, detail::acme_providers_write_command(settings), false); !r)
+      return std::unexpected(r.error());
+    if (auto r = ch_.cli(action, detail::acme_settings_write_command(settings), false); !r)
+      return std::unexpected(r.error());
+    return {};
+  }
+
+  Status acme_sign() override { return acme_step("ACME sign", {"Sign"}, kAcmePendingCertPath); }
+  Status acme_deploy() override { return acme_step("ACME deploy", {"Deploy"}, kAcmeDeployPath); }
+  Status acme_discard_pending() override {
+    constexpr const char* action = "ACME discard pending certificate";
+    if (ch_.allows(Interface::kCli)) {
+      auto r = ch_.cli(action, detail::acme_command({"Delete", "Pending", "Cert"}), false);
+      if (!r) return std::unexpected(r.error());
+      return {};
+    }
+    if (!ch_.allows(Interface::kRest)) return ch_.not_allowed(action, "the CLI over SSH or REST");
+    auto r = ch_.rest_message(action, {.method = "DELETE", .path = kAcmePendingCertPath});
+    if (!r) return std::unexpected(r.error());
+    return {};
+  }
+
+  using node::NodeProvider::acme_revoke;
+  Status acme_revoke(std::string_view certificate_pem, pki::RevocationReason reason) override {
+    constexpr const char* action = "ACME revoke";
+    if (!pki::revocation_reason_from_code(static_cast<int>(reason)))
+      return invalid(action, fmt::format("revocation reason {} is not one the node's ACME "
+                                         "service accepts",
+                                         static_cast<int>(reason)));
+    auto cert = pki::Certificate::parse_one(certificate_pem, "the certificate to revoke");
+    if (!cert) return invalid(action, cert.error().message);
+    auto settings = acme_settings();
+    if (!settings) return std::unexpected(settings.error());
+    if (settings->mode == spec::AcmeMode::kDisabled)
+      return invalid(action, "the ACME service is disabled");
+    const std::string fp = cert->sha256_fingerprint();
+    auto served = served_chain();
+    if (!served) return std::unexpected(served.error());
+    if (!served->empty() && served->front().sha256_fingerprint() == fp)
+      return invalid(action, fmt::format("certificate {} is in use (the node serves it); only a "
+                                         "superseded certificate can be revoked",
+                                         fp));
+    const std::string path = acme_revoke_path(*cert);
+    auto r =
+        ch_.cli(action, detail::acme_revoke_command(path, settings->provider_name), false, true);
+    if (!r) return std::unexpected(r.error());
+    if (r->ok) return {};
+    std::string reason_text;
+    for (const auto& b : r->results)
+      if (const auto* n = wire::xacli::find(b.fields, "Reason"); n && n->value)
+        reason_text = n->value->text;
+    const ErrorCode code = detail::code_for_cli_reason(reason_text);
+    if (code == ErrorCode::kNotFound) {
+      Error e = ch_.failure(
+          ErrorCode::kUnimplemented, "SSH xCommand ACME Revoke", action,
+          fmt::format("{}; no interface puts a file onto an Expressway: as root, copy the "
+                      "superseded certificate {} onto the node as {}, then run again",
+                      reason_text, fp, path));
+      return std::unexpected(e);
+    }
+    return ch_.failure(code, "SSH xCommand ACME Revoke", action, reason_text);
+  }
+
+  Status restart() override {
+    constexpr const char* action = "restart";
+    const TimePoint asked = ch_.env().now();
+    if (ch_.allows(Interface::kRest)) {
+      auto r = ch_.rest_message(action, {.method = "POST", .path = kRestartPath});
+      if (!r) return std::unexpected(r.error());
+    } else {
+      wire::xacli::CommandLine c;
+      c.words = {"xCommand", "Restart"};
+      auto r = ch_.cli(action, c, false);
+      if (!r) return std::unexpected(r.error());
+    }
+    restart_asked_ = asked;
+    // The node drops every session as it goes down.
+    ch_.close_cli();
+    return {};
+  }
+
+  Status wait_until_up(std::chrono::seconds timeout) override {
+    constexpr const char* action = "wait until up";
+    Env& env = ch_.env();
+    const TimePoint deadline = env.now() + timeout;
     std::chrono::milliseconds backoff = options_.initial_backoff;
-    Error last{ErrorCode::kInternal, ""};
-    for (int attempt = 1;; ++attempt) {
-      Result<http::Response> r = transport_->perform(req);
-      bool retry = false;
-      if (!r) {
-        std::string msg = r.error().message;
-        if (!idempotent && msg.rfind("connection dropped", 0) == 0) {
-          msg +=
-              "; it may have dropped after the request was applied: re-read the node's "
-              "state before retrying";
+    std::string last = "no answer";
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - env.now());
+      // A hung connection must not outlast the deadline by a whole request
+      // timeout; a liveness probe needs neither more than 30 s nor less than 1 s.
+      auto probe_timeout =
+          std::clamp(left, std::chrono::milliseconds(1000), std::chrono::milliseconds(30000));
+      auto up = probe_uptime(action, probe_timeout);
+      if (up) {
+        if (!restart_asked_ || !*up || std::chrono::seconds(**up) < env.now() - *restart_asked_) {
+          restart_asked_.reset();
+          return {};
         }
-        last = Error{r.error().code, fmt::format("{}: {}", where, msg)};
-        retry = idempotent && r.error().code == ErrorCode::kUnavailable;
-      } else if (r->status >= 200 && r->status < 300) {
-        return r;
+        last = fmt::format("answering, but Uptime {} s says it has not restarted yet", **up);
+      } else if (up.error().code != ErrorCode::kUnavailable) {
+        return std::unexpected(up.error());
       } else {
-        std::string msg = message_of(r->body);
-        if (r->status == 401) msg += " (check access.username and access.passwordFrom)";
-        last = Error{code_for_status(r->status), fmt::format("{}: {}: {}", where, r->status, msg)};
-        retry = idempotent && retryable_status(r->status);
+        last = up.error().message;
+        const std::string prefix = name() + ": ";
+        if (last.rfind(prefix, 0) == 0) last = last.substr(prefix.size());
+        ch_.close_cli();
       }
-      if (!retry || attempt >= attempts) {
-        if (attempt > 1) last.message += fmt::format(" (after {} attempts)", attempt);
-        return std::unexpected(last);
-      }
-      env_.sleep_for(backoff);
+      TimePoint now = env.now();
+      if (now >= deadline) break;
+      env.sleep_for(
+          std::min(backoff, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
+    Error e = Error::Unavailable(fmt::format("{}: {}: no answer within {} s (last: {})", name(),
+                                             action, timeout.count(), last));
+    e.node = name();
+    e.action = action;
+    return std::unexpected(e);
   }
 
-  std::string name_;
-  Env& env_;
-  std::unique_ptr<http::Transport> transport_;
+  Result<std::vector<pki::Certificate>> served_chain() override {
+    constexpr const char* action = "TLS handshake";
+    std::vector<std::string> peer_chain;
+    if (ch_.allows(Interface::kRest)) {
+      auto r =
+          ch_.rest(action, {.method = "GET", .path = kServerCertPath, .capture_peer_chain = true});
+      if (!r) return std::unexpected(r.error());
+      peer_chain = std::move(r->peer_chain);
+    } else if (ch_.allows(Interface::kXml)) {
+      auto r = ch_.xml_status(action, wire::xml::kSystemUnitPath, {.peer_chain = &peer_chain});
+      if (!r) return std::unexpected(r.error());
+    } else {
+      return ch_.not_allowed(action, "HTTPS (REST or XML)");
+    }
+    if (peer_chain.empty())
+      return make_error(
+          ErrorCode::kInternal,
+          fmt::format("{}: {}: the TLS library reported no peer certificates", name(), action));
+    auto out = parse_chain(peer_chain);
+    if (!out) return std::unexpected(node::node_error(name(), action, out.error()));
+    return out;
+  }
+
+ private:
+  Status manual(const ManualStep& step) {
+    Error e = Error::Unimplemented(fmt::format(
+        "{}: {}: an Expressway has no API for this ({}): a manual step in the web UI: {}", name(),
+        step.action, node::manual_operation_name(step.op), step.page));
+    e.node = name();
+    e.action = step.action;
+    return std::unexpected(e);
+  }
+  Error unimplemented(const char* action, const std::string& why) const {
+    Error e = Error::Unimplemented(fmt::format("{}: {}: {}", name(), action, why));
+    e.node = name();
+    e.action = action;
+    return e;
+  }
+  Error invalid(const char* action, const std::string& why) const {
+    Error e = Error::InvalidArgument(fmt::format("{}: {}: {}", name(), action, why));
+    e.node = name();
+    e.action = action;
+    return e;
+  }
+
+  Status acme_step(const char* action, std::initializer_list<const char*> words,
+                   const char* rest_path) {
+    if (ch_.allows(Interface::kCli)) {
+      auto r = ch_.cli(action, detail::acme_command(words), false);
+      if (!r) return std::unexpected(r.error());
+      return {};
+    }
+    if (!ch_.allows(Interface::kRest)) return ch_.not_allowed(action, "the CLI over SSH or REST");
+    auto r = ch_.rest_message(action, {.method = "POST", .path = rest_path});
+    if (!r) return std::unexpected(r.error());
+    return {};
+  }
+
+  struct Unit {
+    bool known = false;
+    detail::UnitStatus status;
+  };
+  // SystemUnit by XML, else by the CLI; `peer_chain` (when set) receives the
+  // handshake's chain of the XML request.
+  Result<Unit> read_unit(const char* action, std::vector<std::string>* peer_chain,
+                         std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                         int attempts = 0) {
+    if (ch_.allows(Interface::kXml)) {
+      auto doc =
+          ch_.xml_status(action, wire::xml::kSystemUnitPath,
+                         {.peer_chain = peer_chain, .timeout = timeout, .attempts = attempts});
+      if (!doc) return std::unexpected(doc.error());
+      if (!doc->system_unit)
+        return ch_.failure(ErrorCode::kCorrupt, fmt::format("XML {}", wire::xml::kSystemUnitPath),
+                           action, "the document has no SystemUnit element");
+      Unit u{true,
+             {doc->system_unit->product, doc->system_unit->product_type,
+              doc->system_unit->version, doc->system_unit->uptime_seconds}};
+      return u;
+    }
+    if (ch_.allows(Interface::kCli)) {
+      auto reply = ch_.cli(action, detail::system_unit_command(), true);
+      if (!reply) return std::unexpected(reply.error());
+      auto st = detail::system_unit_from_reply(*reply);
+      if (!st)
+        return ch_.failure(ErrorCode::kCorrupt, "SSH xStatus SystemUnit", action,
+                           st.error().message);
+      return Unit{true, *st};
+    }
+    return Unit{};
+  }
+
+  // The node's Uptime in seconds when it answers (nullopt: it answers but no
+  // interface reports Uptime).
+  Result<std::optional<std::int64_t>> probe_uptime(const char* action,
+                                                   std::chrono::milliseconds timeout) {
+    if (ch_.allows(Interface::kXml) || ch_.allows(Interface::kCli)) {
+      auto u = read_unit(action, nullptr, timeout, 1);
+      if (!u) return std::unexpected(u.error());
+      return std::optional<std::int64_t>(u->status.uptime_seconds);
+    }
+    auto r = ch_.rest(
+        action, {.method = "GET", .path = kServerCertPath, .timeout = timeout, .attempts = 1});
+    if (!r) return std::unexpected(r.error());
+    return std::optional<std::int64_t>();
+  }
+
+  Result<std::optional<node::PendingCsr>> read_pending_csr() {
+    constexpr const char* action = "read pending CSR";
+    auto r = ch_.rest(action, {.method = "GET", .path = kGenerateCsrPath, .accepted = {404}});
+    if (!r) return std::unexpected(r.error());
+    if (r->status == 404) return std::optional<node::PendingCsr>();
+    auto csr = node::pending_csr_from_pem(r->body);
+    if (!csr)
+      return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kGenerateCsrPath), action,
+                         r->body.find("<html") != std::string::npos ||
+                                 r->body.find("<!DOCTYPE") != std::string::npos
+                             ? std::string("not PEM: an HTML page (a login or proxy page?)")
+                             : "not a PEM CSR: " + csr.error().message);
+    return std::optional<node::PendingCsr>(std::move(*csr));
+  }
+
+  Result<std::vector<pki::Certificate>> read_trusted_cas(const char* action) {
+    auto pem = ch_.rest_pem(action, kRootCertsPath);
+    if (!pem) return std::unexpected(pem.error());
+    auto certs = pki::Certificate::parse_all(*pem, "certs/root");
+    if (!certs)
+      return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kRootCertsPath), action,
+                         certs.error().message);
+    return certs;
+  }
+
+  // The ACME certificate waiting for deploy (nullopt: none): the CLI's Get
+  // Pending Cert (an ERROR reply = none), else REST GET pendingcert (404 = none).
+  Result<std::optional<std::string>> read_acme_pending() {
+    constexpr const char* action = "read pending ACME certificate";
+    if (ch_.allows(Interface::kCli)) {
+      auto reply = ch_.cli(action, detail::acme_command({"Get", "Pending", "Cert"}), true, true);
+      if (!reply) return std::unexpected(reply.error());
+      if (!reply->ok) return std::optional<std::string>();
+      auto pem = detail::acme_pending_certificate(*reply);
+      if (!pem)
+        return ch_.failure(ErrorCode::kCorrupt, "SSH xCommand ACME Get Pending Cert", action,
+                           pem.error().message);
+      if (pem->empty()) return std::optional<std::string>();
+      return std::optional<std::string>(std::move(*pem));
+    }
+    auto r = ch_.rest(action, {.method = "GET", .path = kAcmePendingCertPath, .accepted = {404}});
+    if (!r) return std::unexpected(r.error());
+    if (r->status == 404) return std::optional<std::string>();
+    if (r->body.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kAcmePendingCertPath),
+                         action, "not a PEM certificate chain");
+    return std::optional<std::string>(std::move(r->body));
+  }
+
+  Result<std::vector<node::Alarm>> read_alarms() {
+    constexpr const char* action = "read alarms";
+    auto doc = ch_.xml_status(action, wire::xml::kWarningsPath, {});
+    if (!doc) return std::unexpected(doc.error());
+    std::vector<node::Alarm> out;
+    if (!doc->warnings) return out;
+    for (const auto& w : *doc->warnings) {
+      auto number = wire::xml::alarm_for_reason(w.reason);
+      // An alarm edgecert does not know keeps the node's id (a UUID).
+      out.push_back({number ? std::to_string(*number) : w.id, w.reason});
+    }
+    return out;
+  }
+
+  Result<spec::RevocationChecking> read_revocation() {
+    constexpr const char* action = "read revocation checking";
+    if (ch_.allows(Interface::kCli)) {
+      auto reply = ch_.cli(action, detail::revocation_read_command(), true);
+      if (!reply) return std::unexpected(reply.error());
+      auto rc = detail::revocation_from_reply(*reply);
+      if (!rc)
+        return ch_.failure(ErrorCode::kCorrupt,
+                           "SSH xConfiguration SIP TLS Certificate Revocation Checking", action,
+                           rc.error().message);
+      return rc;
+    }
+    auto r = ch_.rest(action, {.method = "GET", .path = kRevocationPath});
+    if (!r) return std::unexpected(r.error());
+    auto rc = decode_revocation(r->body);
+    if (!rc)
+      return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kRevocationPath), action,
+                         rc.error().message);
+    return rc;
+  }
+
+  Result<wire::xml::Alternates> read_alternates() {
+    constexpr const char* action = "read cluster peers";
+    if (ch_.allows(Interface::kCli)) {
+      auto reply = ch_.cli(action, detail::alternates_command(), true);
+      if (!reply) return std::unexpected(reply.error());
+      auto alt = detail::alternates_from_reply(*reply);
+      if (!alt)
+        return ch_.failure(ErrorCode::kCorrupt, "SSH xConfiguration Alternates", action,
+                           alt.error().message);
+      return alt;
+    }
+    return ch_.xml_alternates(action);
+  }
+
+  NodeChannels ch_;
   RestOptions options_;
+  std::optional<TimePoint> restart_asked_;
 };
 
 }  // namespace
 
-Result<Endpoint> parse_https_endpoint(const std::string& endpoint) {
-  const std::string prefix = "https://";
-  auto bad = [&](const char* why) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      fmt::format("'{}': {} (expected https://HOST[:PORT])", endpoint, why));
-  };
-  if (endpoint.rfind(prefix, 0) != 0) return bad("not an https:// endpoint");
-  std::string rest = endpoint.substr(prefix.size());
-  if (!rest.empty() && rest.back() == '/') rest.pop_back();
-  if (rest.find('/') != std::string::npos) return bad("a path is not allowed");
-  Endpoint e;
-  auto colon = rest.rfind(':');
-  if (colon != std::string::npos) {
-    std::string port = rest.substr(colon + 1);
-    rest = rest.substr(0, colon);
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return bad("the port must be a number");
-    e.port = std::stoi(port);
-    if (e.port < 1 || e.port > 65535) return bad("the port must be 1-65535");
-  }
-  bool ok = !rest.empty() && std::all_of(rest.begin(), rest.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-  });
-  if (!ok) return bad("the host must be a DNS name or an IPv4 address");
-  e.host = rest;
-  return e;
+std::string acme_revoke_path(const pki::Certificate& certificate) {
+  std::string hex;
+  for (char c : certificate.sha256_fingerprint())
+    if (c != ':') hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return "/tmp/edgecert-revoke-" + hex + ".pem";
 }
 
-std::unique_ptr<node::NodeProvider> make_rest_node_provider(
-    std::string peer_name, Env& env, std::unique_ptr<http::Transport> transport,
+std::unique_ptr<node::NodeProvider> make_expressway_node_provider(
+    std::string peer_name, Env& env, std::unique_ptr<http::Transport> http,
+    std::unique_ptr<ssh::Transport> ssh, std::vector<spec::Interface> interfaces,
     RestOptions options) {
-  return std::make_unique<RestNodeProvider>(std::move(peer_name), env, std::move(transport),
-                                            options);
-}
-
-Result<std::unique_ptr<node::NodeProvider>> make_https_node_provider_with(
-    const node::NodeOpenContext& context, const spec::Spec& spec, const spec::Peer& peer,
-    RestOptions options) {
-  auto fail = [&](ErrorCode code, const std::string& msg) {
-    return make_error(code, fmt::format("{}: open: {}", peer.name, msg));
-  };
-  auto ep = parse_https_endpoint(peer.endpoint);
-  if (!ep) return fail(ep.error().code, ep.error().message);
-  if (!spec.access || spec.access->username.empty() || spec.access->password_from.empty()) {
-    return fail(ErrorCode::kInvalidArgument,
-                "https:// endpoints need spec.access.username and spec.access.passwordFrom");
-  }
-  auto pw = context.resolve_password
-                ? context.resolve_password(spec.access->password_from)
-                : node::resolve_password_from(context.env, spec.access->password_from);
-  if (!pw) return fail(pw.error().code, pw.error().message);
-
-  // Connect to the endpoint's address but verify the peer FQDN (SNI and
-  // certificate name): the endpoint may be an IP or a management alias.
-  http::ClientOptions o;
-  o.connect_host = ep->host;
-  o.port = ep->port;
-  o.server_name = peer.fqdn.empty() ? ep->host : peer.fqdn;
-  o.ca_bundle = spec.access->ca_bundle;
-  o.insecure = context.insecure;
-  o.tls_failure_hint =
-      "the node's certificate does not verify against access.caBundle for the peer FQDN";
-  o.username = spec.access->username;
-  o.password = std::move(*pw);
-  o.connect_timeout = context.connect_timeout;
-  o.request_timeout = context.request_timeout;
-  auto t = http::make_curl_transport(std::move(o));
-  if (!t) return fail(t.error().code, t.error().message);
-  return make_rest_node_provider(peer.name, context.env, std::move(*t), options);
-}
-
-Result<std::unique_ptr<node::NodeProvider>> make_https_node_provider(
-    const node::NodeOpenContext& context, const spec::Spec& spec, const spec::Peer& peer) {
-  return make_https_node_provider_with(context, spec, peer, RestOptions{});
+  return std::make_unique<ExpresswayProvider>(std::move(peer_name), env, std::move(http),
+                                              std::move(ssh), std::move(interfaces), options);
 }
 
 }  // namespace edgecert::rest

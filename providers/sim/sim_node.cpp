@@ -6,6 +6,7 @@
 #include "providers/sim/sim_node.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/core.h>
 
@@ -41,6 +42,38 @@ std::string error_outcome(const Error& e) {
   return fmt::format("error: {}: {}", error_code_name(e.code), e.message);
 }
 
+Result<std::unique_ptr<FileLock>> lock_node(const NodeFiles& f) {
+  const std::string dir = path_dirname(f.lock_path);
+  if (!f.env.is_directory(dir) && !f.env.create_dirs(dir, 0700))
+    return std::unique_ptr<FileLock>();  // no folder, no node, nobody to exclude
+  // Another process (edgecert-sim, `edgecert-sim ui`, edgecert over sim://)
+  // holds it for one operation: milliseconds, or an ACME sign's seconds.
+  constexpr int kAttempts = 6000;
+  for (int attempt = 1;; ++attempt) {
+    auto lock = f.env.lock_file(f.lock_path);
+    if (lock) return lock;
+    // A lock nobody can take (a read-only folder, an Env that refuses locks)
+    // excludes nobody either: go on without one, as the node did before it
+    // had a lock.
+    if (lock.error().code != ErrorCode::kConflict) return std::unique_ptr<FileLock>();
+    if (attempt >= kAttempts) {
+      return make_error(ErrorCode::kUnavailable,
+                        fmt::format("node file {} stays locked by another process", f.state_path));
+    }
+    f.env.sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+namespace {
+
+bool faults_configured(const FaultConfig& f) {
+  return f.latency_ms > 0 || f.failure_rate > 0 || f.drop_connections > 0 ||
+         f.restart_never_returns || f.restart_keeps_old_certificate || f.slow_restart_seconds > 0 ||
+         f.restart_delay_seconds > 0;
+}
+
+}  // namespace
+
 bool restart_due(const State& s, TimePoint now) {
   return s.restarting && !s.restarting->never && to_ms(now) >= s.restarting->until_ms;
 }
@@ -61,6 +94,8 @@ Status check_node_name(const std::string& n) {
 // (unless the fault says the node comes back with the old one).
 void complete_restart(State& s) {
   bool keep_old = s.restarting && s.restarting->keep_old;
+  // Up since the restart's time was up, whenever the next request came.
+  if (s.restarting) s.booted_ms = s.restarting->until_ms;
   if (s.staged && !keep_old) s.active = std::move(*s.staged);
   s.staged.reset();
   s.restart_required = false;
@@ -70,6 +105,8 @@ void complete_restart(State& s) {
 // Read-modify-write of the node file for the administration API, which is
 // subject to no faults and not audited.
 Status update_state(const NodeFiles& f, const std::function<void(State&)>& change) {
+  auto lock = lock_node(f);
+  if (!lock) return std::unexpected(lock.error());
   auto s = load_state(f);
   if (!s) return std::unexpected(s.error());
   change(*s);
@@ -82,8 +119,9 @@ Status run_op_status(const NodeFiles& f, const char* op, OpMode mode,
                      const std::function<Status(OpContext&)>& body) {
   Env& env = f.env;
   OpContext ctx;
+  bool audited = mode.audit && !mode.read;  // a read: decided once the state is known
   auto audit = [&](const std::string& outcome, const json& d) {
-    if (mode.audit) write_audit(f, env.now(), op, outcome, d);
+    if (audited || (mode.audit && ctx.changed)) write_audit(f, env.now(), op, outcome, d);
   };
   auto fail = [&](const Error& e) -> Status {
     audit(error_outcome(e), ctx.details);
@@ -91,10 +129,13 @@ Status run_op_status(const NodeFiles& f, const char* op, OpMode mode,
   };
 
   if (auto st = check_node_name(f.name); !st) return st;
+  auto lock = lock_node(f);
+  if (!lock) return std::unexpected(lock.error());
   auto loaded = load_state(f);
   if (!loaded) return std::unexpected(loaded.error());
   ctx.state = std::move(*loaded);
   State& s = ctx.state;
+  if (mode.audit && faults_configured(s.faults)) audited = true;
 
   if (mode.faults && s.faults.latency_ms > 0)
     env.sleep_for(std::chrono::milliseconds(s.faults.latency_ms));
@@ -168,14 +209,16 @@ std::string SimNode::audit_path() const {
 }
 
 internal::NodeFiles SimNode::files() const {
-  return internal::NodeFiles{env_, name_, fqdn_, state_path(), audit_path()};
+  return internal::NodeFiles{env_,         name_,        fqdn_,
+                             state_path(), audit_path(), path_join(dir_, name_ + ".lock")};
 }
 
 // --- Appliance operations: liveness and restart --------------------------------
 
 Result<std::string> SimNode::ping() {
-  return run_op(files(), "ping",
-                [](OpContext& c) -> Result<std::string> { return c.state.version; });
+  return run_op(
+      files(), "ping", [](OpContext& c) -> Result<std::string> { return c.state.version; },
+      internal::kReadOp);
 }
 
 Status SimNode::restart() {
@@ -267,6 +310,83 @@ Status SimNode::run_scheduler() {
   return run_op(
       files(), "run_scheduler", [](OpContext&) -> Status { return {}; },
       internal::OpMode{false, false});
+}
+
+// --- The operator's side channel --------------------------------------------
+
+Status SimNode::set_product(node::Product product) {
+  if (product == node::Product::kUnknown)
+    return std::unexpected(internal::invalid("the product must be Expressway-C or Expressway-E"));
+  const spec::Product p = product == node::Product::kExpresswayC ? spec::Product::kExpresswayC
+                                                                 : spec::Product::kExpresswayE;
+  return internal::update_state(files(), [&](State& s) { s.product = spec::product_name(p); });
+}
+
+Status SimNode::set_software_version(const std::string& version) {
+  // X<major>.<minor>[.<patch>], as the appliance prints it ("X15.0.2").
+  size_t dots = 0;
+  bool ok = version.size() >= 4 && version[0] == 'X' &&
+            std::isdigit(static_cast<unsigned char>(version[1]));
+  for (size_t i = 1; ok && i < version.size(); ++i) {
+    if (version[i] == '.') {
+      ok = i + 1 < version.size() && version[i - 1] != '.';
+      ++dots;
+    } else {
+      ok = std::isdigit(static_cast<unsigned char>(version[i])) != 0;
+    }
+  }
+  if (!ok || dots < 1 || dots > 2)
+    return std::unexpected(internal::invalid(fmt::format(
+        "software version '{}' must look like X15.0.2 (X, major, minor, optional patch)",
+        version)));
+  return internal::update_state(files(), [&](State& s) { s.version = version; });
+}
+
+Status SimNode::set_cluster_peers(std::optional<std::vector<std::string>> peers) {
+  if (peers && peers->size() > 6)
+    return std::unexpected(
+        internal::invalid(fmt::format("a cluster has at most 6 peers, not {}", peers->size())));
+  if (peers) {
+    for (const std::string& a : *peers) {
+      if (a.empty() || a.find_first_of(" \t\"'") != std::string::npos)
+        return std::unexpected(
+            internal::invalid(fmt::format("peer address '{}' is not a host name or address", a)));
+    }
+  }
+  return internal::update_state(files(), [&](State& s) { s.cluster_peers = std::move(peers); });
+}
+
+Result<std::optional<std::vector<std::string>>> SimNode::cluster_peers() {
+  auto s = internal::load_state(files());
+  if (!s) return std::unexpected(s.error());
+  return s->cluster_peers;
+}
+
+Status SimNode::put_file(const std::string& node_path, std::string content) {
+  if (!path_is_absolute(node_path))
+    return std::unexpected(
+        internal::invalid(fmt::format("'{}' is not an absolute path on the node", node_path)));
+  return internal::update_state(files(),
+                                [&](State& s) { s.node_files[node_path] = std::move(content); });
+}
+
+Result<std::string> SimNode::node_file(const std::string& node_path) {
+  auto s = internal::load_state(files());
+  if (!s) return std::unexpected(s.error());
+  auto it = s->node_files.find(node_path);
+  if (it == s->node_files.end())
+    return make_error(ErrorCode::kNotFound, "File not found: " + node_path);
+  return it->second;
+}
+
+Result<RestartPhase> SimNode::restart_phase() {
+  auto s = internal::read_state_file(files());
+  if (!s) return std::unexpected(s.error());
+  if (!s->restarting) return RestartPhase::kUp;
+  const int64_t now = internal::to_ms(env_.now());
+  if (now < s->restarting->down_from_ms) return RestartPhase::kShuttingDown;
+  if (s->restarting->never) return RestartPhase::kNever;
+  return internal::restart_due(*s, env_.now()) ? RestartPhase::kDue : RestartPhase::kDown;
 }
 
 Result<std::vector<AuditEntry>> SimNode::audit() {

@@ -6,20 +6,29 @@
 // private keys, server, CSR and ACME account keys: that file is the node's
 // own disk, and no appliance operation returns a key; only tls_identity(),
 // for the node's own TLS listener, does) and `<dir>/<name>.audit.jsonl`
-// (one JSON object per operation: time, operation, outcome, non-secret
-// details such as fingerprints). Every change is written through
+// (one JSON object per change: time, operation, outcome, non-secret details
+// such as fingerprints). Every change is written through
 // Env::write_file_atomic, and the file is re-read at the start of every
-// operation, so two processes (edgecert and an HTTP front end such as
-// edgecert-sim) see one node. There is no cross-process lock: concurrent
-// writers race (last writer wins), which is acceptable for a test double
-// driven one request at a time. The file's format is private to SimNode
-// (providers/sim/sim_node_internal.h): code outside providers/sim asks
-// SimNode instead of reading the file (tests may inspect it).
+// operation, so several processes (edgecert, edgecert-sim, `edgecert-sim
+// ui`) see one node. Every operation holds `<dir>/<name>.lock`
+// (Env::lock_file, waiting for another holder) from its read to its write, so
+// a change made by one process while another serves a request is not lost.
+// The file's format is private to SimNode (providers/sim/sim_node_internal.h):
+// code outside providers/sim asks SimNode instead of reading the file (tests
+// may inspect it).
+//
+// Reads write nothing: an operation that only reads (read_state, ping,
+// served_chain, acme_settings, ...) neither saves the file nor appends an
+// audit line, unless it changed the node (finishing a restart whose time is
+// up, catching up the ACME scheduler) or fault injection is configured (every
+// request is then audited, so tests can count the attempts a client made).
 //
 // A node without a file boots like a fresh install: a "TEMPORARY CA ..." in
 // its trusted list, a server certificate for its FQDN issued by that CA (EC
 // P-256), TLS verification enforce, CRL updates and revocation checking off,
-// ACME disabled, software version X14.3.1.
+// ACME disabled, software version X14.3.1, product not set (read_state says
+// node::Product::kUnknown until set_product; edgecert-sim sets it), uptime
+// counted from the boot and from the end of every restart.
 //
 // The ACME service (Expressway-E, guide ch.4; §4 of
 // ../shared/reference/expressway.md) runs this project's ACME client
@@ -48,6 +57,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +70,15 @@ namespace edgecert::sim {
 
 inline constexpr const char* kSoftwareVersion = "X14.3.1";
 inline constexpr int kDefaultRestartSeconds = 3;
+
+// Where a node is in a restart (SimNode::restart_phase).
+enum class RestartPhase {
+  kUp,            // not restarting
+  kShuttingDown,  // accepted, still answering (FaultConfig::restart_delay_seconds)
+  kDown,          // restarting: unreachable
+  kDue,           // its time is up: the node's next request finishes it
+  kNever,         // FaultConfig::restart_never_returns: down for good
+};
 // NodeState::acme_status.status values.
 inline constexpr const char* kAcmeStatusDisabled = "Disabled";
 inline constexpr const char* kAcmeStatusNotRegistered = "Account not registered";
@@ -221,6 +240,27 @@ class SimNode {
   // event's time. kUnavailable while the node restarts.
   Status run_scheduler();
   Result<std::vector<AuditEntry>> audit();
+
+  // --- The operator's side channel (edgecert-sim ui) and edgecert-sim flags ---
+  // What the node says it is: node::Product (read_state, and edgecert-sim's
+  // XML and CLI) and Software/Version. kInvalidArgument for kUnknown or a
+  // version that is not "X<major>.<minor>[.<patch>]".
+  Status set_product(node::Product product);
+  Status set_software_version(const std::string& version);
+  // The node's own cluster peer list (xConfiguration Alternates): nullopt =
+  // none set (edgecert-sim then serves its own nodes' FQDNs). Up to 6
+  // addresses; read_state reports a set list as NodeState::cluster_peers.
+  Status set_cluster_peers(std::optional<std::vector<std::string>> peers);
+  Result<std::optional<std::vector<std::string>>> cluster_peers();
+  // A file on the node's own disk, as root would copy one there (the
+  // superseded certificate `xCommand ACME Revoke CertPath:` names).
+  // `node_path` must be absolute; the content is kept as given.
+  Status put_file(const std::string& node_path, std::string content);
+  // kNotFound "File not found: PATH" when nothing was put there.
+  Result<std::string> node_file(const std::string& node_path);
+  // Where the node is in a restart, read from the file without changing it
+  // (edgecert-sim closes and reopens the node's listeners by it).
+  Result<RestartPhase> restart_phase();
 
  private:
   // This node's Env and file paths, for the implementation files.

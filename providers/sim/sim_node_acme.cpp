@@ -131,8 +131,9 @@ using internal::run_op;
 using internal::State;
 
 Result<node::AcmeSettings> SimNode::acme_settings() {
-  return run_op(files(), "acme_settings",
-                [](OpContext& c) -> Result<node::AcmeSettings> { return c.state.acme; });
+  return run_op(
+      files(), "acme_settings",
+      [](OpContext& c) -> Result<node::AcmeSettings> { return c.state.acme; }, internal::kReadOp);
 }
 
 Status SimNode::set_acme_settings(const node::AcmeSettings& settings) {

@@ -97,43 +97,54 @@ Result<pki::PrivateKey> csr_key(const State& s, const node::CsrRequest& request)
 
 Result<node::NodeState> SimNode::read_state() {
   Env& env = env_;
-  return run_op(files(), "read_state", [&env](OpContext& c) -> Result<node::NodeState> {
-    const State& s = c.state;
-    node::NodeState out;
-    out.software_version = s.version;
-    auto active = parse_pems(s.active.chain, "active chain");
-    if (!active) return std::unexpected(active.error());
-    out.server_chain = std::move(*active);
-    if (s.staged) {
-      auto staged = parse_pems(s.staged->chain, "staged chain");
-      if (!staged) return std::unexpected(staged.error());
-      out.staged_chain = std::move(*staged);
-    }
-    if (s.csr) {
-      auto p = node::pending_csr_from_pem(s.csr->chain.at(0));
-      if (!p) return make_error(ErrorCode::kCorrupt, p.error().message);
-      out.pending_csr = std::move(*p);
-    }
-    auto cas = parse_pems(s.trusted_cas, "trusted CA");
-    if (!cas) return std::unexpected(cas.error());
-    out.trusted_cas = std::move(*cas);
-    out.crl = s.crl;
-    if (s.manual_crl_hex)
-      out.manual_crl_sha256 = pki::sha256_fingerprint(from_hex(*s.manual_crl_hex));
-    out.revocation = s.revocation;
-    out.acme = s.acme;
-    const bool registered = internal::acme_account_registered(s);
-    out.acme_status.status = s.acme.mode == spec::AcmeMode::kDisabled ? kAcmeStatusDisabled
-                             : registered                             ? kAcmeStatusRegistered
-                                                                      : kAcmeStatusNotRegistered;
-    out.acme_status.last_sign_status = s.acme_last_sign;
-    out.acme_status.last_deploy_status = s.acme_last_deploy;
-    if (s.acme_pending) out.acme_status.pending_certificate_pem = chain_text(s.acme_pending->chain);
-    out.tls_verification = s.tls;
-    if (!out.server_chain.empty()) out.alarms = alarms_for(out.server_chain.front(), env.now());
-    out.restart_required = s.restart_required;
-    return out;
-  });
+  return run_op(
+      files(), "read_state",
+      [&env](OpContext& c) -> Result<node::NodeState> {
+        const State& s = c.state;
+        node::NodeState out;
+        out.software_version = s.version;
+        out.product = s.product == "expressway-c"   ? node::Product::kExpresswayC
+                      : s.product == "expressway-e" ? node::Product::kExpresswayE
+                                                    : node::Product::kUnknown;
+        if (s.booted_ms > 0)
+          out.uptime_seconds =
+              std::max<int64_t>(0, internal::to_ms(env.now()) - s.booted_ms) / 1000;
+        if (s.cluster_peers) out.cluster_peers = *s.cluster_peers;
+        auto active = parse_pems(s.active.chain, "active chain");
+        if (!active) return std::unexpected(active.error());
+        out.server_chain = std::move(*active);
+        if (s.staged) {
+          auto staged = parse_pems(s.staged->chain, "staged chain");
+          if (!staged) return std::unexpected(staged.error());
+          out.staged_chain = std::move(*staged);
+        }
+        if (s.csr) {
+          auto p = node::pending_csr_from_pem(s.csr->chain.at(0));
+          if (!p) return make_error(ErrorCode::kCorrupt, p.error().message);
+          out.pending_csr = std::move(*p);
+        }
+        auto cas = parse_pems(s.trusted_cas, "trusted CA");
+        if (!cas) return std::unexpected(cas.error());
+        out.trusted_cas = std::move(*cas);
+        out.crl = s.crl;
+        if (s.manual_crl_hex)
+          out.manual_crl_sha256 = pki::sha256_fingerprint(from_hex(*s.manual_crl_hex));
+        out.revocation = s.revocation;
+        out.acme = s.acme;
+        const bool registered = internal::acme_account_registered(s);
+        out.acme_status.status = s.acme.mode == spec::AcmeMode::kDisabled ? kAcmeStatusDisabled
+                                 : registered                             ? kAcmeStatusRegistered
+                                              : kAcmeStatusNotRegistered;
+        out.acme_status.last_sign_status = s.acme_last_sign;
+        out.acme_status.last_deploy_status = s.acme_last_deploy;
+        if (s.acme_pending)
+          out.acme_status.pending_certificate_pem = chain_text(s.acme_pending->chain);
+        out.tls_verification = s.tls;
+        if (!out.server_chain.empty()) out.alarms = alarms_for(out.server_chain.front(), env.now());
+        out.restart_required = s.restart_required;
+        return out;
+      },
+      internal::kReadOp);
 }
 
 Result<std::string> SimNode::generate_csr(const node::CsrRequest& request) {
@@ -364,12 +375,15 @@ Status SimNode::reset_trusted_cas() {
 }
 
 Result<std::vector<pki::Certificate>> SimNode::served_chain() {
-  return run_op(files(), "served_chain", [](OpContext& c) -> Result<std::vector<pki::Certificate>> {
-    auto chain = parse_pems(c.state.active.chain, "active chain");
-    if (!chain) return std::unexpected(chain.error());
-    if (!chain->empty()) c.details["sha256"] = chain->front().sha256_fingerprint();
-    return chain;
-  });
+  return run_op(
+      files(), "served_chain",
+      [](OpContext& c) -> Result<std::vector<pki::Certificate>> {
+        auto chain = parse_pems(c.state.active.chain, "active chain");
+        if (!chain) return std::unexpected(chain.error());
+        if (!chain->empty()) c.details["sha256"] = chain->front().sha256_fingerprint();
+        return chain;
+      },
+      internal::kReadOp);
 }
 
 }  // namespace edgecert::sim

@@ -113,6 +113,10 @@ json state_json(const State& s) {
                        {"scheduler_done_ms", s.scheduler_done_ms}};
   j["chat_node_aliases"] = s.chat_node_aliases;
   j["request_counter"] = s.request_counter;
+  j["product"] = s.product;
+  j["booted_ms"] = s.booted_ms;
+  j["cluster_peers"] = s.cluster_peers ? json(*s.cluster_peers) : json(nullptr);
+  j["node_files"] = s.node_files;
   return j;
 }
 
@@ -189,6 +193,11 @@ State state_from(const json& j) {
   s.scheduler_done_ms = sa.value("scheduler_done_ms", int64_t{0});
   s.chat_node_aliases = j.value("chat_node_aliases", std::vector<std::string>{});
   s.request_counter = j.value("request_counter", uint64_t{0});
+  s.product = j.value("product", std::string());
+  s.booted_ms = j.value("booted_ms", int64_t{0});
+  if (j.contains("cluster_peers") && !j["cluster_peers"].is_null())
+    s.cluster_peers = j["cluster_peers"].get<std::vector<std::string>>();
+  s.node_files = j.value("node_files", std::map<std::string, std::string>{});
   return s;
 }
 
@@ -205,6 +214,7 @@ Result<State> factory_state(const std::string& name, const std::string& fqdn, Ti
   State s;
   s.name = name;
   s.fqdn = fqdn;
+  s.booted_ms = to_ms(now);
   auto ca_key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
   if (!ca_key) return std::unexpected(ca_key.error());
   pki::CaOptions ca_opts;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,15 @@ struct State {
   int restart_seconds = kDefaultRestartSeconds;
   FaultConfig faults;
   uint64_t request_counter = 0;
+  // What the node says it is: spec product name ("expressway-c",
+  // "expressway-e") or "" (not set), and when it last came up (Unix epoch
+  // ms; 0 = unknown, a file from before uptime was kept).
+  std::string product;
+  int64_t booted_ms = 0;
+  // The operator's peer list (SimNode::set_cluster_peers); nullopt = unset.
+  std::optional<std::vector<std::string>> cluster_peers;
+  // Files an operator put on the node's disk (SimNode::put_file).
+  std::map<std::string, std::string> node_files;
 };
 
 // Where one node keeps its files (SimNode::files()), so that the free
@@ -106,6 +116,7 @@ struct NodeFiles {
   std::string fqdn;  // used only when the node boots
   std::string state_path;
   std::string audit_path;
+  std::string lock_path;  // held by every operation (sim_node.h)
 };
 
 // The node file as it is: kNotFound without one (nothing is booted),
@@ -154,11 +165,20 @@ struct OpContext {
 
 // How run_op treats a request. Appliance operations get everything; the
 // administration API's scheduler run is neither faulted nor audited itself
-// (only what its events do is).
+// (only what its events do is). A read is audited only when it changed the
+// node or faults are configured (sim_node.h: reads write nothing).
 struct OpMode {
   bool faults = true;
   bool audit = true;
+  bool read = false;
 };
+inline constexpr OpMode kReadOp{true, true, true};
+
+// Holds the node's lock (NodeFiles::lock_path), waiting for another holder
+// (kUnavailable after about a minute). A lock that cannot be taken at all (a
+// read-only folder, an Env that refuses locks) yields a null lock: nobody
+// else can hold it either.
+Result<std::unique_ptr<FileLock>> lock_node(const NodeFiles& f);
 
 // Appends one line to the node's audit trail (best effort: an operation does
 // not fail because its audit line could not be written).

@@ -1,13 +1,21 @@
-// edgecert-sim: simulated Expressway nodes over HTTPS (providers/simserver).
+// edgecert-sim: simulated Expressway nodes over HTTPS and SSH
+// (providers/simserver).
 //
 //   edgecert-sim --state DIR --node edge1=127.0.0.1:0 --node edge2=127.0.0.1:9444
-//                [--fqdn edge1=edge1.example.com] [--restart-seconds S]
+//                [--ssh edge1=127.0.0.1:0] [--fqdn edge1=edge1.example.com]
+//                [--product edge1=expressway-c] [--software-version edge1=X14.3.1]
+//                [--cluster-name NAME] [--restart-seconds S]
 //                [--latency MS] [--fail-rate P] [--username U] --password-file F
 //                [--acme-http01-listen edge1=127.0.0.1:5002] [--scheduler-interval MS]
+//   edgecert-sim ui --state DIR NODE COMMAND [ARGS...]      (sim_ui.h)
 //
 // Prints one line per node once it listens, "NAME listening on HOST:PORT"
-// (the real port when 0 was asked), then "edgecert-sim ready". Runs until
-// SIGTERM or SIGINT, then stops every listener and exits 0.
+// (the real port when 0 was asked), followed, for a node with --ssh, by
+// "NAME ssh listening on HOST:PORT", then "edgecert-sim ready". A node booted
+// by this start is an Expressway-E running X14.3.1 (SimNode's fresh install,
+// which the node contract suite checks over https:// too) unless --product or
+// --software-version say otherwise; those flags always overwrite the node
+// file. Runs until SIGTERM or SIGINT, then stops every listener and exits 0.
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -19,6 +27,7 @@
 
 #include "providers/sim/sim_node.h"
 #include "providers/simserver/sim_server.h"
+#include "providers/simserver/sim_ui.h"
 
 namespace {
 
@@ -29,9 +38,39 @@ int fail(const std::string& message) {
   return 2;
 }
 
+// "HOST:PORT" of `flag`'s value.
+Result<std::pair<std::string, int>> host_port(const std::string& flag, const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos)
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("{} '{}': expected HOST:PORT", flag, text));
+  try {
+    return std::pair{text.substr(0, colon), std::stoi(text.substr(colon + 1))};
+  } catch (const std::exception&) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("{} '{}': the port must be a number", flag, text));
+  }
+}
+
+// NAME=VALUE flags as a map.
+Result<std::map<std::string, std::string>> assignments(const char* flag,
+                                                       const std::vector<std::string>& values) {
+  std::map<std::string, std::string> out;
+  for (const std::string& f : values) {
+    auto kv = simserver::split_assignment(flag, f);
+    if (!kv) return std::unexpected(kv.error());
+    out[kv->first] = kv->second;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "ui") {
+    std::vector<std::string> args(argv + 2, argv + argc);
+    return simserver::run_ui(default_env(), args, std::cout, std::cerr);
+  }
   CLI::App app{"edgecert-sim: simulated Expressway nodes behind the Expressway REST API"};
   std::string state_dir;
   std::vector<std::string> node_flags;
@@ -44,10 +83,23 @@ int main(int argc, char** argv) {
   std::vector<std::string> http01_flags;
   int scheduler_interval_ms = 1000;
   std::vector<std::string> chat_alias_flags;
+  std::vector<std::string> ssh_flags;
+  std::vector<std::string> product_flags;
+  std::vector<std::string> version_flags;
+  std::string cluster_name = "cluster";
   app.add_option("--state", state_dir, "folder of the node files")->required();
   app.add_option("--node", node_flags, "NAME=HOST:PORT (PORT 0 = any free port)")->required();
   app.add_option("--fqdn", fqdn_flags,
                  "NAME=FQDN for a node's first boot (default NAME.example.com)");
+  app.add_option("--ssh", ssh_flags,
+                 "NAME=HOST:PORT: the node's CLI over SSH (PORT 0 = any free port); host key "
+                 "<state>/NAME.ssh_host_key");
+  app.add_option("--product", product_flags,
+                 "NAME=expressway-c|expressway-e (a new node: expressway-e)");
+  app.add_option("--software-version", version_flags,
+                 "NAME=VERSION, e.g. X15.0.2 (a new node: X14.3.1)");
+  app.add_option("--cluster-name", cluster_name,
+                 "the cluster name every node reports (default cluster)");
   app.add_option("--restart-seconds", restart_seconds, "restart duration of every node");
   app.add_option("--latency", latency_ms, "latency added to every request (ms)");
   app.add_option("--fail-rate", fail_rate, "probability (0..1) that a request fails with 503");
@@ -77,19 +129,13 @@ int main(int argc, char** argv) {
   auto pw = node::resolve_password_from(env, "file:" + password_file);
   if (!pw) return fail(pw.error().message);
 
-  std::map<std::string, std::string> fqdns;
-  for (const std::string& f : fqdn_flags) {
-    auto kv = simserver::split_assignment("--fqdn", f);
-    if (!kv) return fail(kv.error().message);
-    fqdns[kv->first] = kv->second;
-  }
-
-  std::map<std::string, std::string> http01;
-  for (const std::string& f : http01_flags) {
-    auto kv = simserver::split_assignment("--acme-http01-listen", f);
-    if (!kv) return fail(kv.error().message);
-    http01[kv->first] = kv->second;
-  }
+  auto fqdns = assignments("--fqdn", fqdn_flags);
+  auto http01 = assignments("--acme-http01-listen", http01_flags);
+  auto ssh = assignments("--ssh", ssh_flags);
+  auto products = assignments("--product", product_flags);
+  auto versions = assignments("--software-version", version_flags);
+  for (const auto* m : {&fqdns, &http01, &ssh, &products, &versions})
+    if (!*m) return fail(m->error().message);
 
   std::map<std::string, std::vector<std::string>> chat_aliases;
   for (const std::string& f : chat_alias_flags) {
@@ -112,22 +158,24 @@ int main(int argc, char** argv) {
   options.scheduler_interval = std::chrono::milliseconds(scheduler_interval_ms);
   options.username = username;
   options.password = std::move(*pw);
+  options.cluster_name = cluster_name;
   for (const std::string& f : node_flags) {
     auto kv = simserver::split_assignment("--node", f);
     if (!kv) return fail(kv.error().message);
     simserver::NodeListener l;
     l.name = kv->first;
-    auto colon = kv->second.rfind(':');
-    if (colon == std::string::npos)
-      return fail(fmt::format("--node '{}': expected NAME=HOST:PORT", f));
-    l.host = kv->second.substr(0, colon);
-    try {
-      l.port = std::stoi(kv->second.substr(colon + 1));
-    } catch (const std::exception&) {
-      return fail(fmt::format("--node '{}': the port must be a number", f));
+    auto hp = host_port("--node " + l.name, kv->second);
+    if (!hp) return fail(hp.error().message);
+    l.host = hp->first;
+    l.port = hp->second;
+    auto it = fqdns->find(l.name);
+    l.fqdn = it != fqdns->end() ? it->second : l.name + ".example.com";
+    if (auto s = ssh->find(l.name); s != ssh->end()) {
+      auto shp = host_port("--ssh " + l.name, s->second);
+      if (!shp) return fail(shp.error().message);
+      l.ssh_host = shp->first;
+      l.ssh_port = shp->second;
     }
-    auto it = fqdns.find(l.name);
-    l.fqdn = it != fqdns.end() ? it->second : l.name + ".example.com";
     options.nodes.push_back(l);
   }
 
@@ -137,14 +185,32 @@ int main(int argc, char** argv) {
   };
   for (const auto& [name, aliases] : chat_aliases)
     if (!known(name)) return fail(fmt::format("--chat-node-aliases {}: no --node {}", name, name));
-  for (const auto& [name, listen] : http01)
-    if (!known(name)) return fail(fmt::format("--acme-http01-listen {}: no --node {}", name, name));
+  for (const auto& [flag, map] :
+       {std::pair{"--acme-http01-listen", &*http01}, std::pair{"--ssh", &*ssh},
+        std::pair{"--product", &*products}, std::pair{"--software-version", &*versions}})
+    for (const auto& [name, value] : *map)
+      if (!known(name)) return fail(fmt::format("{} {}: no --node {}", flag, name, name));
 
   // Command-line settings go into the node files, where every process
   // driving the node (this server, tests, edgecert itself) sees them.
   for (const simserver::NodeListener& l : options.nodes) {
     sim::SimNode node(env, state_dir, l.name, l.fqdn);
+    const bool first_boot = !env.exists(node.state_path());
     if (auto st = node.ensure_booted(); !st) return fail(l.name + ": " + st.error().message);
+    std::string product = first_boot ? "expressway-e" : "";
+    if (auto it = products->find(l.name); it != products->end()) product = it->second;
+    if (!product.empty()) {
+      if (product != "expressway-c" && product != "expressway-e")
+        return fail(
+            fmt::format("--product {}: '{}' is not expressway-c or expressway-e", l.name, product));
+      auto st = node.set_product(product == "expressway-c" ? node::Product::kExpresswayC
+                                                           : node::Product::kExpresswayE);
+      if (!st) return fail(l.name + ": " + st.error().message);
+    }
+    if (auto it = versions->find(l.name); it != versions->end()) {
+      if (auto st = node.set_software_version(it->second); !st)
+        return fail(l.name + ": --software-version: " + st.error().message);
+    }
     if (restart_seconds) {
       if (auto st = node.set_restart_seconds(*restart_seconds); !st)
         return fail(l.name + ": " + st.error().message);
@@ -153,7 +219,7 @@ int main(int argc, char** argv) {
       if (auto st = node.set_chat_node_aliases(it->second); !st)
         return fail(l.name + ": " + st.error().message);
     }
-    if (auto it = http01.find(l.name); it != http01.end()) {
+    if (auto it = http01->find(l.name); it != http01->end()) {
       if (auto st = node.set_acme_http01_listen(it->second); !st)
         return fail(l.name + ": " + st.error().message);
     }
@@ -166,14 +232,16 @@ int main(int argc, char** argv) {
     }
   }
 
+  const std::vector<simserver::NodeListener> listeners = options.nodes;
   simserver::SimServer server(env, std::move(options));
   auto ports = server.start();
   if (!ports) return fail(ports.error().message);
-  // Re-read the listeners from the flags (options moved into the server).
-  for (size_t i = 0; i < node_flags.size(); ++i) {
-    auto kv = simserver::split_assignment("--node", node_flags[i]);
-    std::string host = kv->second.substr(0, kv->second.rfind(':'));
-    std::cout << fmt::format("{} listening on {}:{}\n", kv->first, host, (*ports)[i]);
+  const std::vector<int> ssh_ports = server.ssh_ports();
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    const simserver::NodeListener& l = listeners[i];
+    std::cout << fmt::format("{} listening on {}:{}\n", l.name, l.host, (*ports)[i]);
+    if (l.ssh_port >= 0)
+      std::cout << fmt::format("{} ssh listening on {}:{}\n", l.name, l.ssh_host, ssh_ports[i]);
   }
   std::cout << "edgecert-sim ready" << std::endl;
 

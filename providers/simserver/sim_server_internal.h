@@ -1,20 +1,28 @@
 // PRIVATE to providers/simserver/sim_server*.cpp: NOT part of the contract
 // (that is sim_server.h). Nothing else may include this header.
 //
-// The HTTPS front end is implemented in several files:
-// - sim_server.cpp           lifecycle: listeners, threads, the background
-//                            ACME scheduler, start/stop
-// - sim_server_tls.cpp       each listener's TLS identity (the node's active
-//                            certificate, asked of SimNode at every handshake)
-// - sim_server_http.cpp      authentication, CSRF, error replies, access log
-// - sim_server_routes_certs.cpp     status, certificates, CSR, trusted CAs,
-//                                   restart
-// - sim_server_routes_settings.cpp  revocation, CRL, TLS verification, ACME
+// The front end is implemented in several files:
+// - sim_server.cpp                lifecycle: listeners (opened, closed while a
+//                                 node restarts, reopened), threads, the
+//                                 background ACME scheduler, start/stop
+// - sim_server_tls.cpp            each listener's TLS identity (the node's
+//                                 active certificate, asked of SimNode at
+//                                 every handshake)
+// - sim_server_http.cpp           authentication, CSRF, error replies,
+//                                 unrecognised requests, access log
+// - sim_server_routes_rest.cpp    REST under /api/provisioning (§3.2)
+// - sim_server_routes_xml.cpp     XML status and alternates (§3.3)
+// - sim_server_cli.cpp            the CLI over SSH (§3.4)
+// - sim_server_routes_legacy.cpp  edgecert's invented /api/provisioning/edgecert/*
+//                                 resources, removed once the new provider lands
 #pragma once
 
 #include <httplib.h>
 #include <openssl/ssl.h>
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,17 +33,42 @@
 
 #include "providers/sim/sim_node.h"
 #include "providers/simserver/sim_server.h"
+#include "providers/ssh/ssh_server.h"
 
 namespace edgecert::simserver::internal {
 
 // Compares without an early exit, so timing does not reveal a prefix match.
 bool same_secret(std::string_view a, std::string_view b);
 
-// One node: its listener, its serialised SimNode access, and the TLS identity
-// (the active certificate) cached until SimNode reports another one.
+// What every node's listeners share: the options, the record of
+// unrecognised requests, and the supervisor's wake-up.
+struct ServerShared {
+  explicit ServerShared(const SimServerOptions& o) : options(o) {}
+  const SimServerOptions& options;
+  mutable std::mutex mu;
+  std::vector<std::string> unrecognised;  // guarded by mu
+  std::function<void()> wake_supervisor;  // a node accepted a restart
+
+  // Logs "edgecert-sim: NODE: unrecognised WHAT -> REPLY" and keeps "NODE: WHAT".
+  void record_unrecognised(const std::string& node, const std::string& what,
+                           const std::string& reply);
+  // The default cluster view: every node's FQDN, in node order.
+  std::vector<std::string> default_peers() const;
+};
+
+// An HTTPS listener closed while its node restarts, joined once its last
+// keep-alive connection has ended.
+struct RetiredListener {
+  std::unique_ptr<httplib::SSLServer> server;
+  std::thread thread;
+  std::shared_ptr<std::atomic<bool>> done;
+};
+
+// One node: its listeners, its serialised SimNode access, and the TLS
+// identity (the active certificate) cached until SimNode reports another one.
 struct NodeServer {
-  NodeServer(Env& e, std::string d, NodeListener l)
-      : env(e), dir(std::move(d)), listener(std::move(l)) {}
+  NodeServer(Env& e, std::string d, NodeListener l, ServerShared& s)
+      : env(e), dir(std::move(d)), listener(std::move(l)), shared(s) {}
   ~NodeServer();
   NodeServer(const NodeServer&) = delete;
   NodeServer& operator=(const NodeServer&) = delete;
@@ -43,10 +76,19 @@ struct NodeServer {
   Env& env;
   std::string dir;
   NodeListener listener;
+  ServerShared& shared;
   std::mutex mu;  // serialises SimNode operations and identity refreshes
+
+  // Listeners, guarded by the SimServer's lifecycle mutex.
   std::unique_ptr<httplib::SSLServer> server;
   std::thread thread;
+  std::shared_ptr<std::atomic<bool>> thread_done;
+  std::vector<RetiredListener> retired;
+  std::unique_ptr<ssh::Server> ssh;
+  bool listening = false;
   int bound_port = 0;
+  int bound_ssh_port = 0;
+  std::string ssh_fingerprint;
 
   // Cached TLS identity, guarded by mu.
   std::vector<std::string> chain_pems;
@@ -67,19 +109,30 @@ struct NodeServer {
 
 // --- Replies (sim_server_http.cpp) --------------------------------------------
 
-// The appliance's error body: {"Message": text} with `status`.
+// {"Message": text} with `status`.
 void send_message(httplib::Response& res, int status, std::string_view text);
-// An error reply with rest::status_for's status, or, for an injected
-// connection drop, a connection closed without a reply.
+// The reason phrase of an HTTP status ("Not Found").
+const char* reason_phrase(int status);
+// An error reply: the status for e.code (400, 404, 409, 503, 500) and
+// Message "<reason phrase>: <the node's wording>" ("Not Found" and "Conflict"
+// alone); for an injected connection drop, a connection closed without a
+// reply.
 void send_error(const httplib::Request& req, httplib::Response& res, const Error& e);
-// Whether the multipart form has `field`; a 400 reply otherwise.
-bool require_file(const httplib::Request& req, httplib::Response& res, const char* field);
+// Closes the request's connection without a reply when `e` is an injected
+// connection drop; false otherwise.
+bool drop_connection_for(const httplib::Request& req, httplib::Response& res, const Error& e);
+// The reply to a request the simulator does not recognise: 404
+// {"Message":"Not Found"}, logged and recorded (ServerShared).
+void reply_unrecognised(NodeServer& n, const httplib::Request& req, httplib::Response& res);
+// A PEM document reply (text/plain).
+void send_pem(httplib::Response& res, const std::string& pem);
 
 // Authentication, CSRF check, error bodies and access log for `n`'s
-// listener, then every resource's routes.
-void install_routes(NodeServer& n, const SimServerOptions& options);
+// listener, then every interface's routes, then the catch-all for
+// unrecognised requests.
+void install_routes(NodeServer& n);
 
-// --- Resources (sim_server_routes_*.cpp) --------------------------------------
+// --- Resources -----------------------------------------------------------------
 
 // What a route handler does with its node: one SimNode call with the node's
 // requests serialised, answered like the appliance. Cheap to copy into
@@ -88,17 +141,21 @@ class NodeRoutes {
  public:
   using Req = const httplib::Request&;
   using Res = httplib::Response&;
+  using ErrorSender = void (*)(Req, Res, const Error&);
 
-  explicit NodeRoutes(NodeServer& node) : node_(&node) {}
+  explicit NodeRoutes(NodeServer& node, ErrorSender on_error = &send_error)
+      : node_(&node), on_error_(on_error) {}
+
+  NodeServer& node() const { return *node_; }
 
   // Runs `call(sim)`; a successful result goes to `on_ok` (value, or true
-  // for a Status), an error to send_error.
+  // for a Status), an error to the error sender.
   template <class Call, class OnOk>
   void run(Req req, Res res, Call&& call, OnOk&& on_ok) const {
     std::lock_guard lock(node_->mu);
     sim::SimNode sim = node_->sim();
     auto r = call(sim);
-    if (!r) return send_error(req, res, r.error());
+    if (!r) return on_error_(req, res, r.error());
     if constexpr (std::is_void_v<typename decltype(r)::value_type>) {
       on_ok(true);
     } else {
@@ -111,25 +168,49 @@ class NodeRoutes {
     run(
         req, res, [](sim::SimNode& sim) { return sim.read_state(); }, on_ok);
   }
-  // An action answered by 200 {"Message": ok_text}.
-  template <class Call>
-  void confirm(Req req, Res res, const char* ok_text, Call&& call) const {
-    run(req, res, call, [&](auto) { send_message(res, 200, ok_text); });
-  }
-  // An action whose argument is the JSON body decoded by `decode` (a 400
-  // reply with the decoder's message when it does not decode).
-  template <class Decode, class Call>
-  void confirm_decoded(Req req, Res res, Decode&& decode, const char* ok_text, Call&& call) const {
-    auto arg = decode(req.body);
-    if (!arg) return send_message(res, 400, arg.error().message);
-    confirm(req, res, ok_text, [&](sim::SimNode& sim) { return call(sim, *arg); });
-  }
 
  private:
   NodeServer* node_;
+  ErrorSender on_error_;
 };
 
-void install_certificate_routes(httplib::SSLServer& s, NodeRoutes r);
-void install_settings_routes(httplib::SSLServer& s, NodeRoutes r);
+// One alarm as the node raises it: its number and, for 40069, the days left.
+struct NodeAlarm {
+  int number = 0;
+  int days = 0;
+};
+
+// What the node reports about itself over XML and the CLI
+// (sim_server_routes_xml.cpp says how each part is derived).
+struct ApplianceView {
+  std::string product_type;  // "Expressway-C" | "Expressway-E"
+  std::string version;
+  std::int64_t uptime_seconds = 0;
+  std::vector<NodeAlarm> alarms;
+  std::string cluster_name;
+  std::vector<std::string> peers;  // addresses, Peer 1 first
+};
+// Call with n.mu held (`sim` is n.sim()).
+Result<ApplianceView> appliance_view(NodeServer& n, sim::SimNode& sim);
+
+void install_rest_routes(httplib::SSLServer& s, NodeRoutes r);
+void install_xml_routes(httplib::SSLServer& s, NodeRoutes r);
+
+// The CLI over SSH: one command line in, its XACLI reply out (thread-safe:
+// serialised on the node like an HTTP request).
+ssh::Reply handle_cli_command(NodeServer& n, const std::string& line);
+// The banner a CLI session opens with (reference §3.4).
+std::string cli_banner(NodeServer& n);
+
+// --- The invented resources (sim_server_routes_legacy.cpp) -----------------------
+// Removed once the new https:// provider lands (issue 11): the old provider
+// on main still uses them. Delete that file and these two declarations and
+// their two calls in sim_server_http.cpp.
+void install_legacy_routes(httplib::SSLServer& s, NodeServer& n);
+// The old provider's requests to paths the reference also serves, answered
+// the old way (it sends `Accept: ... application/x-pem-file`), and any other
+// client's requests to the invented resources, answered as unrecognised;
+// true when answered.
+bool handle_legacy_request(NodeServer& n, const httplib::Request& req, httplib::Response& res);
 
 }  // namespace edgecert::simserver::internal

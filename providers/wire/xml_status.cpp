@@ -153,6 +153,7 @@ Result<SystemUnit> system_unit_of(const xmlNode* su) {
   auto product = required_text(su, "Product", "SystemUnit");
   if (!product) return product.error();
   out.product = *product;
+  if (const xmlNode* type = child(su, "ProductType")) out.product_type = text_of(type);
   auto uptime = required_text(su, "Uptime", "SystemUnit");
   if (!uptime) return uptime.error();
   auto seconds = number<std::int64_t>(*uptime, "Uptime");
@@ -259,6 +260,7 @@ std::string format_status(const StatusDocument& doc) {
     const SystemUnit& su = *doc.system_unit;
     xmlNode* n = b.add(b.root(), "SystemUnit", std::nullopt);
     b.add(n, "Product", su.product);
+    if (!su.product_type.empty()) b.add(n, "ProductType", su.product_type);
     b.add(n, "Uptime", std::to_string(su.uptime_seconds));
     b.add(b.add(n, "Software", std::nullopt), "Version", su.version);
   }

@@ -40,6 +40,9 @@ struct SystemUnit {
   std::string product;  // "TANDBERG VCS"
   std::string version;  // Software/Version, "X15.0.2"
   std::int64_t uptime_seconds = 0;
+  // <ProductType>: "Expressway-C" or "Expressway-E" [assumed: the C/E tell
+  // is not in the X8.11 capture]; "" when the element is absent.
+  std::string product_type;
   friend bool operator==(const SystemUnit&, const SystemUnit&) = default;
 };
 
@@ -61,7 +64,8 @@ struct StatusDocument {
   friend bool operator==(const StatusDocument&, const StatusDocument&) = default;
 };
 
-// SystemUnit needs Product, Uptime and Software/Version; a Warning needs
+// SystemUnit needs Product, Uptime and Software/Version (ProductType is
+// optional); a Warning needs
 // Reason and State (ID may be empty).
 Result<StatusDocument> parse_status(std::string_view body);
 // `<?xml ...?>` + `<Status xmlns=CUIL product= version=>` with `item`

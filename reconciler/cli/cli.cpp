@@ -20,6 +20,10 @@ const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = {
       {"validate", "Check spec files: structure, values and referenced files", setup_validate},
       {"status", "Show the live certificate state of every node (read-only)", setup_status},
+      {"probe",
+       "First look at real nodes over REST, XML and SSH: what edgecert can automate "
+       "(read-only)",
+       setup_probe},
       {"show", "Decode certificates, CSRs, CRLs and keys; list Expressway checks", setup_show},
       {"plan", "Show what apply would change, node by node (read-only)", setup_plan},
       {"apply", "Take the cluster to the spec, one node at a time", setup_apply},

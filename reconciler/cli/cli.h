@@ -64,5 +64,6 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_acme(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_probe(CLI::App& app, CliContext& ctx);
 
 }  // namespace edgecert

@@ -206,6 +206,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
     std::string sim_dir;
     std::string state_dir;
     bool insecure = false;
+    bool trust_new_host_key = false;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("SPEC", o->spec, "Spec file")->required();
@@ -218,6 +219,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
                  ".edgecert/state in the spec's folder)");
   app.add_flag("--insecure", o->insecure,
                "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
+  add_trust_new_host_key_option(app, o->trust_new_host_key);
 
   return [o, &ctx]() -> int {
     InterruptScope interrupts(InterruptScope::Mode::kExit);
@@ -229,6 +231,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
     node::NodeOpenContext open(ctx.env);
     open.sim_dir = o->sim_dir;
     open.insecure = o->insecure;
+    open.trust_new_host_key = o->trust_new_host_key;
     if (o->insecure)
       ctx.err << "edgecert: warning: --insecure: HTTPS nodes' management certificates are NOT "
                  "verified; anyone on the path can impersonate them\n";

@@ -18,6 +18,7 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
       "in the spec's folder, whatever the working folder)");
   app.add_flag("--insecure", o.insecure,
                "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
+  add_trust_new_host_key_option(app, o.trust_new_host_key);
   if (with_targets) {
     app.add_option("--target", o.targets, "Only change this node (repeatable)");
     app.add_option("--exclude", o.excludes, "Do not change this node (repeatable)");
@@ -25,6 +26,13 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
                    "Reissue this node's certificate even when it matches the spec, through the "
                    "same one-node-at-a-time rollout (repeatable)");
   }
+}
+
+void add_trust_new_host_key_option(CLI::App& app, bool& flag) {
+  app.add_flag("--trust-new-host-key", flag,
+               "Accept and record (in access.knownHosts) the SSH host key of a node that has "
+               "none pinned yet; check the fingerprint the refusal printed first. A changed key "
+               "is always refused");
 }
 
 void add_lock_timeout_option(CLI::App& app, std::string& text) {

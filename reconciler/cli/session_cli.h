@@ -19,9 +19,15 @@ class App;
 namespace edgecert {
 
 using NodeOptions = SessionOptions;
-// --sim-dir, --state-dir, --insecure (+ --target/--exclude/--replace with
-// `with_targets`: plan and apply).
+// --sim-dir, --state-dir, --insecure, --trust-new-host-key (+
+// --target/--exclude/--replace with `with_targets`: plan and apply).
 void add_node_options(CLI::App& app, NodeOptions& options, bool with_targets);
+
+// --trust-new-host-key: every command that opens nodes takes it (it sets
+// node::NodeOpenContext::trust_new_host_key). A node whose SSH host key is
+// not pinned yet is refused with the key's fingerprint unless it is given;
+// a changed key is refused whatever is given.
+void add_trust_new_host_key_option(CLI::App& app, bool& flag);
 
 // --lock-timeout DURATION ("30s", "5m"; "0" = refuse at once) for commands
 // that take the cluster lock; parse_lock_timeout prints what is wrong with it.

@@ -80,6 +80,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
   s.open_context->sim_dir = options.sim_dir;
   s.open_context->insecure = options.insecure;
   s.open_context->appliance_env = options.appliance_env;
+  s.open_context->trust_new_host_key = options.trust_new_host_key;
   auto nodes = open_nodes(*s.open_context, s.spec);
   if (!nodes) return fail(nodes.error());
   s.nodes = std::move(*nodes);

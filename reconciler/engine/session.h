@@ -26,7 +26,8 @@ struct SessionOptions {
   // command line ("" = .edgecert/state in the spec's folder; see
   // state_root()).
   std::string state_dir;
-  bool insecure = false;  // HTTPS: skip management certificate checks
+  bool insecure = false;            // HTTPS: skip management certificate checks
+  bool trust_new_host_key = false;  // SSH: record an unpinned host key (--trust-new-host-key)
   // See node::NodeOpenContext::appliance_env (apply sets it to the Env whose
   // clock does not run ahead after a stop).
   Env* appliance_env = nullptr;

@@ -80,13 +80,14 @@ spec:
   peers:
     - {name: edge1, fqdn: edge1.example.com, endpoint: "https://127.0.0.1:$p1"}
     - {name: edge2, fqdn: edge2.example.com, endpoint: "https://127.0.0.1:$p2"}
-  access: {username: admin, passwordFrom: "file:$work/password", caBundle: $work/bundle.pem}
+  access: {username: admin, passwordFrom: "file:$work/password", caBundle: $work/bundle.pem, interfaces: [rest, xml]}
   serverCertificate:
     key: {algorithm: ecdsa, size: 256}
     roles: [b2b]
     issuer: {type: openssl-ca, directory: $work/ca}
   rollout:
     healthTimeout: 1m
+    relaxTlsVerification: false  # a manual step on a real node
 EOF
 
 state=$work/state

@@ -2,6 +2,11 @@
 // only against node::NodeProvider plus the simulator's administration API
 // (faults, restart time, audit trail, node file) for setting up conditions.
 //
+// Operations a node lists in NodeState::manual_operations are expected to
+// answer kUnimplemented naming the operation; the suite then plays the
+// operator (ContractTarget::play_operator) and checks the result through
+// read_state() where the node shows it, else through the simulator core.
+//
 // A provider is plugged in through a ContractTarget factory. The factory is
 // called afresh for every Catch2 section run, so each section starts from new
 // nodes. Today it runs against sim:// in-process (MemoryEnv, and posix files
@@ -44,6 +49,20 @@ class ContractTarget {
   // months ahead (expiry alarms) run only then; a target whose node runs in
   // another process on the real clock returns false.
   virtual bool can_jump_clock() const { return true; }
+  // Whether the node shows only what a real Expressway shows (https://): no
+  // upload warnings, no ACME account or sign/deploy status page, no CRL
+  // read-back, no CSR with the current key, a restarting node refuses
+  // connections. Sections check those details only when this is false.
+  virtual bool real_expressway() const { return false; }
+  // Plays the operator for a manual step on `peer`: the node listed the
+  // operation in NodeState::manual_operations and its provider answered
+  // kUnimplemented. By default the simulator core behind the node does it on
+  // the same node file, as `edgecert-sim ui` does.
+  virtual Status play_operator(const spec::Peer& peer,
+                               const std::function<Status(sim::SimNode&)>& step) {
+    sim::SimNode n = admin(peer);
+    return step(n);
+  }
 };
 
 using ContractTargetFactory = std::function<std::unique_ptr<ContractTarget>()>;

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <thread>
@@ -32,6 +34,8 @@ struct SimProcessOptions {
   std::string password_file;
   std::string stderr_file;  // "" = /dev/null
   std::vector<std::string> extra_args;
+  // One SSH listener per node (--ssh NAME=127.0.0.1:0): the CLI interface.
+  bool ssh = true;
 };
 
 class SimProcess {
@@ -44,6 +48,10 @@ class SimProcess {
       args.push_back(name + "=127.0.0.1:0");
       args.push_back("--fqdn");
       args.push_back(name + "=" + fqdn);
+      if (o.ssh) {
+        args.push_back("--ssh");
+        args.push_back(name + "=127.0.0.1:0");
+      }
     }
     for (const auto& a : o.extra_args) args.push_back(a);
     std::vector<char*> argv;
@@ -80,6 +88,7 @@ class SimProcess {
     close(fds[0]);
     INFO("edgecert-sim stdout: " << out);
     REQUIRE(ready);
+    // "NAME listening on HOST:PORT" and "NAME ssh listening on HOST:PORT".
     size_t pos = 0;
     while ((pos = out.find(" listening on ", pos)) != std::string::npos) {
       size_t start = out.rfind('\n', pos);
@@ -87,7 +96,12 @@ class SimProcess {
       size_t end = out.find('\n', pos);
       std::string name = out.substr(start, pos - start);
       std::string addr = out.substr(pos + 14, end - pos - 14);
-      ports_[name] = std::stoi(addr.substr(addr.rfind(':') + 1));
+      const int port = std::stoi(addr.substr(addr.rfind(':') + 1));
+      if (name.size() > 4 && name.ends_with(" ssh")) {
+        ssh_ports_[name.substr(0, name.size() - 4)] = port;
+      } else {
+        ports_[name] = port;
+      }
       pos = end;
     }
   }
@@ -123,13 +137,48 @@ class SimProcess {
     return "https://127.0.0.1:" + std::to_string(port(name));
   }
 
-  // Spec lines for the peers ("    - {name: ..., fqdn: ..., endpoint: ...}").
+  int ssh_port(const std::string& name) const {
+    auto it = ssh_ports_.find(name);
+    REQUIRE(it != ssh_ports_.end());
+    return it->second;
+  }
+
+  // Spec lines for the peers ("    - {name: ..., fqdn: ..., endpoint: ..., ssh: ...}").
   std::string peers_yaml() const {
     std::string out;
-    for (const auto& [name, fqdn] : nodes_)
-      out +=
-          "    - {name: " + name + ", fqdn: " + fqdn + ", endpoint: \"" + endpoint(name) + "\"}\n";
+    for (const auto& [name, fqdn] : nodes_) {
+      out += "    - {name: " + name + ", fqdn: " + fqdn + ", endpoint: \"" + endpoint(name) + "\"";
+      if (ssh_ports_.count(name) != 0)
+        out += ", ssh: \"127.0.0.1:" + std::to_string(ssh_ports_.at(name)) + "\"";
+      out += "}\n";
+    }
     return out;
+  }
+
+  // Pins every node's SSH host key in `known_hosts` (OpenSSH format, the
+  // lines an operator's first `--trust-new-host-key` run records), read from
+  // the key files edgecert-sim keeps in its state folder.
+  void pin_host_keys(const std::string& known_hosts) const {
+    std::string lines;
+    for (const auto& [name, port] : ssh_ports_) {
+      const std::string key = state_dir_ + "/" + name + ".ssh_host_key";
+      std::string cmd = "ssh-keygen -y -f '" + key + "' 2>&1";
+      std::string pub;
+      FILE* p = popen(cmd.c_str(), "r");
+      REQUIRE(p != nullptr);
+      char buf[4096];
+      while (size_t n = fread(buf, 1, sizeof buf, p)) pub.append(buf, n);
+      INFO("ssh-keygen -y: " << pub);
+      REQUIRE(pclose(p) == 0);
+      lines += "[127.0.0.1]:" + std::to_string(port) + " " + pub;
+      if (!lines.ends_with('\n')) lines += '\n';
+    }
+    std::string dir = known_hosts.substr(0, known_hosts.rfind('/'));
+    REQUIRE(std::system(("mkdir -p '" + dir + "'").c_str()) == 0);
+    FILE* f = fopen(known_hosts.c_str(), "w");
+    REQUIRE(f != nullptr);
+    fwrite(lines.data(), 1, lines.size(), f);
+    fclose(f);
   }
 
   // The CAs the nodes trust now (PEM): at first, the factory CAs their admin
@@ -149,6 +198,7 @@ class SimProcess {
   pid_t pid_ = 0;
   int status_ = 0;
   std::map<std::string, int> ports_;
+  std::map<std::string, int> ssh_ports_;
   std::vector<std::pair<std::string, std::string>> nodes_;
   std::string state_dir_;
 };

@@ -48,7 +48,8 @@ TEST_CASE("sim: one 0600 JSON file per node on real disk, shared by every instan
   auto names = env.list_dir(dir);
   REQUIRE(names);
   // No temporary files left behind by the atomic writes.
-  CHECK(*names == std::vector<std::string>{"edge1.audit.jsonl", "edge1.json"});
+  // (edge1.lock: the node's lock, held by every operation.)
+  CHECK(*names == std::vector<std::string>{"edge1.audit.jsonl", "edge1.json", "edge1.lock"});
   CHECK(env.file_mode(a.state_path()).value() == 0600u);
   CHECK(env.file_mode(a.audit_path()).value() == 0600u);
   auto text = env.read_file(a.state_path());
@@ -109,13 +110,12 @@ TEST_CASE("sim: the audit trail records operations, outcomes and fingerprints", 
   REQUIRE(n.delete_trusted_ca(fp));
   auto audit = n.audit();
   REQUIRE(audit);
-  REQUIRE(audit->size() == 4);
+  REQUIRE(audit->size() == 3);  // the read is not audited: reads write nothing
   CHECK((*audit)[0].operation == "generate_csr");
   CHECK((*audit)[0].outcome == "ok");
   CHECK((*audit)[1].outcome.rfind("error: already-exists: a CSR is already in progress", 0) == 0);
-  CHECK((*audit)[2].operation == "read_state");
-  CHECK((*audit)[3].operation == "delete_trusted_ca");
-  CHECK((*audit)[3].details.find(fp) != std::string::npos);
+  CHECK((*audit)[2].operation == "delete_trusted_ca");
+  CHECK((*audit)[2].details.find(fp) != std::string::npos);
   CHECK((*audit)[0].time == "2027-01-01T00:00:00Z");
 }
 

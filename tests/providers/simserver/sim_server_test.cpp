@@ -1,90 +1,194 @@
-// The edgecert-sim front end as a library, in-process: listeners on free
-// ports, the appliance's auth/CSRF/error conventions, and the identity each
-// listener presents.
+// edgecert-sim's REST API in-process over real HTTPS (reference §3.1, §3.2):
+// auth, CSRF, reason phrases, the certificate resources, RAML, unrecognised
+// requests, and the TLS identity each listener presents.
 #include <catch2/catch.hpp>
 
-#include "providers/rest/rest_api.h"
-#include "providers/sim/sim_node.h"
-#include "providers/simserver/sim_server.h"
-#include "tests/providers/simserver/sim_server_client.h"
-#include "tests/support/test_support.h"
+#include "providers/pki/csr.h"
+#include "providers/pki/key.h"
+#include "providers/pki/signer.h"
+#include "tests/providers/simserver/sim_server_fixture.h"
 
 namespace {
 
 using namespace edgecert;
+using testing::message_of;
+using testing::MultipartBody;
+using testing::SimServerFixture;
 
-using testing::sim_server_client;
-using testing::sim_server_request;
+constexpr const char* kCsrBody =
+    R"({"Additional_FQDNS": ["alt.example.com"], "Country": "", "Province": "", "Locality": "",
+        "Organization": "Example", "OrganizationalUnit": "", "Email": "",
+        "KeyLength": 256, "DigestAlgorithm": "sha256", "PublicKeyAlgorithm": "ECDSA"})";
 
-TEST_CASE("simserver: one listener per node on free ports, appliance conventions", "[simserver]") {
-  testing::TempDir dir;
-  simserver::SimServerOptions o;
-  o.state_dir = dir.file("sim");
-  o.nodes = {{"edge1", "edge1.example.com", "127.0.0.1", 0},
-             {"edge2", "edge2.example.com", "127.0.0.1", 0}};
-  o.password = pki::SecretString("pw");
-  simserver::SimServer server(default_env(), std::move(o));
-  auto ports = server.start();
-  REQUIRE(ports);
-  REQUIRE(ports->size() == 2);
-  CHECK((*ports)[0] != (*ports)[1]);
+bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
 
-  auto good = sim_server_client((*ports)[0], "edge1.example.com", "pw");
-  auto ping = good->perform(sim_server_request("GET", rest::kPingPath));
-  REQUIRE(ping);
-  CHECK(ping->status == 200);
-  CHECK(ping->body.find("X14.3.1") != std::string::npos);
+}  // namespace
 
-  auto bad = sim_server_client((*ports)[0], "edge1.example.com", "nope");
-  auto denied = bad->perform(sim_server_request("GET", rest::kStatusPath));
-  REQUIRE(denied);
-  CHECK(denied->status == 401);
-  CHECK(rest::message_of(denied->body).find("Authentication failed") != std::string::npos);
+TEST_CASE("simserver REST: 401, 403 without CSRF, 404 recorded, reason phrases", "[simserver]") {
+  SimServerFixture f;
+  auto bad = f.client(0, "nope")->perform(http::Request{"GET", "/api/provisioning/certs/root"});
+  REQUIRE(bad);
+  CHECK(bad->status == 401);
+  CHECK(message_of(*bad) == "Unauthorized");
 
-  auto no_csrf = good->perform(sim_server_request("DELETE", rest::kGenerateCsrPath));
+  // The CSRF list's POSTs need the header; other POSTs do not.
+  auto no_csrf = f.request("POST", "/api/provisioning/restart", {}, {}, /*csrf=*/false);
   REQUIRE(no_csrf);
   CHECK(no_csrf->status == 403);
+  CHECK(message_of(*no_csrf) == "Forbidden");
+  auto sign = f.request("POST", "/api/provisioning/certs/acme/pendingcert", {}, {}, false);
+  REQUIRE(sign);
+  CHECK(sign->status == 403);
+  auto no_csr = f.request("POST", "/api/provisioning/certs/generate_csr", "{}", "application/json",
+                          /*csrf=*/false);
+  REQUIRE(no_csr);
+  CHECK(no_csr->status == 400);  // not a CSRF path: the body is what is wrong
+  CHECK(message_of(*no_csr).rfind("Bad Request: ", 0) == 0);
+  CHECK(f.admin("edge1").restart_phase().value() == sim::RestartPhase::kUp);
 
-  auto with_csrf = sim_server_request("DELETE", rest::kGenerateCsrPath);
-  with_csrf.headers.emplace_back(rest::kCsrfHeader, "1");
-  auto none = good->perform(with_csrf);
-  REQUIRE(none);
-  CHECK(none->status == 404);
-  CHECK(rest::message_of(none->body) == "no CSR is in progress");
+  CHECK(f.server->unrecognised_requests().empty());
+  // edgecert's invented resources exist only for the old provider (it asks
+  // for application/x-pem-file); any other client meets a real node's 404.
+  auto invented = f.get("/api/provisioning/edgecert/status");
+  CHECK(invented.status == 404);
+  auto unknown = f.get("/api/provisioning/edgecert-nothing");
+  CHECK(unknown.status == 404);
+  CHECK(message_of(unknown) == "Not Found");
+  auto del = f.request("DELETE", "/api/provisioning/certs/generate_csr");
+  REQUIRE(del);
+  CHECK(del->status == 404);  // discarding a CSR has no API on a real node
+  CHECK(f.server->unrecognised_requests() ==
+        std::vector<std::string>{"edge1: GET /api/provisioning/edgecert/status",
+                                 "edge1: GET /api/provisioning/edgecert-nothing",
+                                 "edge1: DELETE /api/provisioning/certs/generate_csr"});
+}
 
-  auto unknown = good->perform(sim_server_request("GET", "/api/provisioning/nothing"));
-  REQUIRE(unknown);
-  CHECK(unknown->status == 404);
-  CHECK(rest::message_of(unknown->body).find("no such resource") != std::string::npos);
+TEST_CASE("simserver REST: CSR, trusted CAs, upload staged until restart, RAML", "[simserver]") {
+  SimServerFixture f(/*restart_seconds=*/0);
+  auto none = f.get("/api/provisioning/certs/generate_csr");
+  CHECK(none.status == 404);
+  CHECK(message_of(none) == "Not Found");
 
-  auto bad_json = sim_server_request("PUT", rest::kClusterTlsPath);
-  bad_json.headers.emplace_back(rest::kCsrfHeader, "1");
-  bad_json.body = R"({"Mode": "Sometimes"})";
-  auto rejected = good->perform(bad_json);
-  REQUIRE(rejected);
-  CHECK(rejected->status == 400);
+  auto gen =
+      f.request("POST", "/api/provisioning/certs/generate_csr", kCsrBody, "application/json");
+  REQUIRE(gen);
+  CHECK(gen->status == 200);
+  CHECK(message_of(*gen) == "OK");
+  auto again =
+      f.request("POST", "/api/provisioning/certs/generate_csr", kCsrBody, "application/json");
+  REQUIRE(again);
+  CHECK(again->status == 409);
+  CHECK(message_of(*again) == "Conflict");
+  auto csr_reply = f.get("/api/provisioning/certs/generate_csr");
+  REQUIRE(csr_reply.status == 200);
+  CHECK(csr_reply.header("Content-Type").value_or("").rfind("text/plain", 0) == 0);
+  auto pending = node::pending_csr_from_pem(csr_reply.body);
+  REQUIRE(pending);
+  CHECK(pending->common_name == "edge1.example.com");  // CommonName defaults to the FQDN
+  CHECK(pending->dns_names == std::vector<std::string>{"edge1.example.com", "alt.example.com"});
+  CHECK(pending->subject.organization == "Example");
 
-  // Each listener presents its own node's active certificate.
+  // A CA of our own, appended, then a certificate for the CSR it signs.
+  auto ca_key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
+  REQUIRE(ca_key);
+  pki::CaOptions ca_opts;
+  ca_opts.common_name = "Test CA";
+  const TimePoint now = default_env().now();
+  ca_opts.not_before = now - std::chrono::hours(1);
+  ca_opts.not_after = now + std::chrono::days(365);
+  auto ca = pki::create_self_signed_ca(*ca_key, ca_opts);
+  REQUIRE(ca);
+  MultipartBody cas("file", ca->to_pem());
+  auto appended = f.request("POST", "/api/provisioning/certs/root", cas.body, cas.content_type());
+  REQUIRE(appended);
+  CHECK(appended->status == 200);
+  CHECK(message_of(*appended) == "Root Certificate updated.");
+  auto roots = f.get("/api/provisioning/certs/root");
+  CHECK(contains(roots.body, ca->to_pem()));
+  MultipartBody not_pem("file", "hello");
+  auto refused =
+      f.request("POST", "/api/provisioning/certs/root", not_pem.body, not_pem.content_type());
+  REQUIRE(refused);
+  CHECK(refused->status == 400);
+
+  auto csr = pki::CertificateRequest::parse(csr_reply.body, "csr");
+  REQUIRE(csr);
+  pki::IssueOptions issue;
+  issue.not_before = now - std::chrono::hours(1);
+  issue.not_after = now + std::chrono::days(200);
+  issue.serial_hex = "1001";
+  auto cert = pki::sign_csr(*csr, *ca, *ca_key, issue);
+  REQUIRE(cert);
+  MultipartBody up("file", cert->to_pem());
+  auto uploaded = f.request("POST", "/api/provisioning/certs/server", up.body, up.content_type());
+  REQUIRE(uploaded);
+  CHECK(uploaded->status == 200);
+  CHECK(message_of(*uploaded) == "OK");
+  // The stored certificate is the new one; TLS still serves the old one.
+  auto stored = f.get("/api/provisioning/certs/server");
+  CHECK(stored.body == cert->to_pem());
+  http::Request hs{"GET", "/api/raml"};
+  hs.capture_peer_chain = true;
+  auto raml = f.client()->perform(hs);
+  REQUIRE(raml);
+  CHECK(raml->body.rfind("#%RAML 0.8", 0) == 0);
+  for (const char* p : {"/certs:", "/server:", "/root:", "/generate_csr:", "/pendingcert:",
+                        "/deploy:", "/certrevokecheck:", "/restart:"})
+    CHECK(contains(raml->body, p));
+  REQUIRE_FALSE(raml->peer_chain.empty());
+  CHECK(raml->peer_chain.front() != cert->to_pem());
+}
+
+TEST_CASE("simserver REST: certrevokecheck GET/PUT, ACME pendingcert without a pending one",
+          "[simserver]") {
+  SimServerFixture f;
+  const std::string path = "/api/provisioning/common/protocol/sip/certrevokecheck";
+  auto before = f.get(path);
+  REQUIRE(before.status == 200);
+  CHECK(contains(before.body, R"("Mode":"Off")"));
+  auto put = f.request("PUT", path,
+                       R"({"Mode":"On","OcspMode":"Off","CrlMode":"On","CrlNetworkFetchMode":"On",
+                           "SourceInaccessibilityBehavior":"Fail"})",
+                       "application/json");
+  REQUIRE(put);
+  CHECK(put->status == 200);
+  auto st = f.admin("edge1").read_state();
+  REQUIRE(st);
+  CHECK(st->revocation.enabled);
+  CHECK_FALSE(st->revocation.ocsp);
+  CHECK(st->revocation.fallback == spec::RevocationFallback::kTreatAsRevoked);
+  auto bad = f.request("PUT", path, R"({"Mode":"Sometimes"})", "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+
+  auto pending = f.get("/api/provisioning/certs/acme/pendingcert");
+  CHECK(pending.status == 404);
+  auto deploy = f.request("POST", "/api/provisioning/certs/acme/pendingcert/deploy");
+  REQUIRE(deploy);
+  CHECK(deploy->status == 400);  // ACME is disabled on a factory node
+  CHECK(f.server->unrecognised_requests().empty());
+}
+
+TEST_CASE("simserver: each listener presents its own node's active certificate; stop is final",
+          "[simserver]") {
+  SimServerFixture f;
   for (int i = 0; i < 2; ++i) {
     std::string name = i == 0 ? "edge1" : "edge2";
-    auto c = sim_server_client((*ports)[i], name + ".example.com", "pw");
-    auto g = sim_server_request("GET", rest::kServerCertPath);
+    http::Request g{"GET", "/status.xml"};
     g.capture_peer_chain = true;
-    auto r = c->perform(g);
+    auto r = f.client(i)->perform(g);
     REQUIRE(r);
     REQUIRE(r->peer_chain.size() == 1);
-    auto served = pki::Certificate::parse_one(r->peer_chain[0], "served");
-    REQUIRE(served);
-    sim::SimNode node(default_env(), dir.file("sim"), name, name + ".example.com");
-    auto st = node.read_state();
+    auto st = f.admin(name).read_state();
     REQUIRE(st);
-    CHECK(served->sha256_fingerprint() == st->server_chain.front().sha256_fingerprint());
-    CHECK(r->body == st->server_chain.front().to_pem());
+    CHECK(r->peer_chain[0] == st->server_chain.front().to_pem());
   }
-
-  server.stop();
-  server.stop();  // idempotent
-  CHECK_FALSE(good->perform(sim_server_request("GET", rest::kPingPath)));
+  auto c = f.client();
+  f.server->stop();
+  f.server->stop();  // idempotent
+  CHECK_FALSE(c->perform(http::Request{"GET", "/status.xml"}));
 }
 
 TEST_CASE("simserver: NAME=VALUE flags", "[simserver]") {
@@ -95,5 +199,3 @@ TEST_CASE("simserver: NAME=VALUE flags", "[simserver]") {
   CHECK_FALSE(simserver::split_assignment("--node", "edge1"));
   CHECK_FALSE(simserver::split_assignment("--fqdn", "=x"));
 }
-
-}  // namespace

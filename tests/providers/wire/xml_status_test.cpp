@@ -38,7 +38,7 @@ TEST_CASE("xml: the reference's status.xml parses: product, version, uptime, ala
   CHECK(r->product_attribute == "TANDBERG VCS");
   CHECK(r->version_attribute == "X15.0.2");
   REQUIRE(r->system_unit);
-  CHECK(*r->system_unit == SystemUnit{"TANDBERG VCS", "X15.0.2", 2492});
+  CHECK(*r->system_unit == SystemUnit{"TANDBERG VCS", "X15.0.2", 2492, ""});
   REQUIRE(r->warnings);
   REQUIRE(r->warnings->size() == 1);
   const Warning& w = r->warnings->front();
@@ -66,7 +66,7 @@ TEST_CASE("xml: getxml fragments, unknown and foreign elements, no namespace", "
       </SystemUnit></Status>)");
   REQUIRE(r);
   REQUIRE(r->system_unit);
-  CHECK(*r->system_unit == SystemUnit{"TANDBERG VCS", "X14.3.1", 10});
+  CHECK(*r->system_unit == SystemUnit{"TANDBERG VCS", "X14.3.1", 10, ""});
   CHECK_FALSE(r->warnings);
 }
 
@@ -145,7 +145,7 @@ TEST_CASE("xml: format_status writes what parse_status reads, escaped, namespace
   StatusDocument doc;
   doc.product_attribute = "TANDBERG VCS";
   doc.version_attribute = "X15.0.2";
-  doc.system_unit = SystemUnit{"TANDBERG VCS", "X15.0.2", 2492};
+  doc.system_unit = SystemUnit{"TANDBERG VCS", "X15.0.2", 2492, ""};
   doc.warnings = std::vector<Warning>{
       {"4836f60e-02de-11e0-bb2e-abe08f6f1f29", *reason_for_alarm(40049), "Unacknowledged"},
       {"id-2", "Odd <text> & \"quotes\"", "Acknowledged"}};
@@ -205,4 +205,23 @@ TEST_CASE("xml: alternatesconfiguration.xml: cluster name, primary, peers", "[wi
   CHECK(bad("<Configuration/>") == "XML Configuration has no <Alternates> element");
   CHECK(bad("<Status/>").find("expected root element <Configuration>") != std::string::npos);
   CHECK(bad("<!DOCTYPE html><html></html>").find("is an HTML page") != std::string::npos);
+}
+
+TEST_CASE("xml: SystemUnit ProductType (Expressway-C/-E) both ways, optional", "[wire][xml]") {
+  StatusDocument doc;
+  doc.system_unit = SystemUnit{"TANDBERG VCS", "X15.0.2", 7, "Expressway-C"};
+  std::string xml = format_status(doc);
+  CHECK(contains(xml, R"(<ProductType item="1">Expressway-C</ProductType>)"));
+  auto back = parse_status(xml);
+  REQUIRE(back);
+  CHECK(back->system_unit->product_type == "Expressway-C");
+  CHECK(*back == doc);
+
+  // The reference's X8.11 capture has no ProductType: parsed as "", and an
+  // empty one is not written.
+  auto capture = parse_status(kStatusXml);
+  REQUIRE(capture);
+  CHECK(capture->system_unit->product_type.empty());
+  doc.system_unit->product_type.clear();
+  CHECK_FALSE(contains(format_status(doc), "ProductType"));
 }

@@ -50,6 +50,8 @@ TEST_CASE("apply over HTTPS: edgecert-sim nodes reach the spec one at a time, pl
   dir.write("cluster/management-ca.pem", bundle);
 
   std::string peers_yaml = sim.peers_yaml();
+  // The nodes' SSH host keys, pinned where access.knownHosts defaults to.
+  sim.pin_host_keys(dir.file("cluster/.edgecert/known_hosts"));
   std::string spec =
       dir.write("cluster/spec.yaml",
                 fmt::format("apiVersion: edgecert/v1\n"
@@ -66,7 +68,8 @@ TEST_CASE("apply over HTTPS: edgecert-sim nodes reach the spec one at a time, pl
                             "    key: {{algorithm: ecdsa, size: 256}}\n"
                             "    roles: [b2b]\n"
                             "    issuer: {{type: openssl-ca, directory: ca}}\n"
-                            "  rollout: {{healthTimeout: 1m}}\n",
+                            // Cluster TLS mode is a manual step on a real node.
+                            "  rollout: {{healthTimeout: 1m, relaxTlsVerification: false}}\n",
                             peers_yaml, pw));
   const std::vector<std::string> state_flags = {"--state-dir", dir.file("state")};
   auto with = [&](std::vector<std::string> args) {

@@ -313,6 +313,8 @@ TEST_CASE(
   std::string bundle = *env->read_file(root) + sim.trusted_cas_pem(*env);
   dir.write("cluster/management-ca.pem", bundle);
   std::string peers_yaml = sim.peers_yaml();
+  // The nodes' SSH host keys, pinned where access.knownHosts defaults to.
+  sim.pin_host_keys(dir.file("cluster/.edgecert/known_hosts"));
   std::string spec = dir.write(
       "cluster/spec.yaml",
       fmt::format("apiVersion: edgecert/v1\n"
@@ -333,7 +335,8 @@ TEST_CASE(
                   "    provider: {{name: pebble, directory: \"{}\"}}\n"
                   "    email: pki@example.com\n"
                   "    acceptTermsOfService: true\n"
-                  "  rollout: {{healthTimeout: 1m}}\n",
+                  // Cluster TLS mode is a manual step on a real node.
+                  "  rollout: {{healthTimeout: 1m, relaxTlsVerification: false}}\n",
                   peers_yaml, pw, pebble.directory_url()));
   auto with = [&](std::vector<std::string> args) {
     args.insert(args.end(), {"--state-dir", dir.file("state")});

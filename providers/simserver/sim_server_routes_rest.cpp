@@ -1,0 +1,237 @@
+// The REST API under /api/provisioning as the interface reference (§3.2)
+// describes it, and GET /api/raml describing what is served here.
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "providers/simserver/sim_server_internal.h"
+#include "providers/wire/rest_json.h"
+
+namespace edgecert::simserver::internal {
+
+namespace {
+
+using nlohmann::json;
+using Req = NodeRoutes::Req;
+using Res = NodeRoutes::Res;
+
+constexpr const char* kServerCert = "/api/provisioning/certs/server";
+constexpr const char* kRootCerts = "/api/provisioning/certs/root";
+constexpr const char* kGenerateCsr = "/api/provisioning/certs/generate_csr";
+constexpr const char* kRestart = "/api/provisioning/restart";
+constexpr const char* kRevocation = "/api/provisioning/common/protocol/sip/certrevokecheck";
+constexpr const char* kAcmePending = "/api/provisioning/certs/acme/pendingcert";
+constexpr const char* kAcmeDeploy = "/api/provisioning/certs/acme/pendingcert/deploy";
+
+// The RAML a node serves at /api/raml: exactly the resources above [assumed
+// shape: RAML 0.8, resources nested by path segment, methods without bodies].
+constexpr const char* kRaml = R"(#%RAML 0.8
+title: Cisco Expressway REST API (edgecert-sim)
+version: v1
+baseUri: https://{host}/api
+/provisioning:
+  /certs:
+    /server:
+      get:
+      post:
+    /root:
+      get:
+      post:
+    /generate_csr:
+      get:
+      post:
+    /acme:
+      /pendingcert:
+        get:
+        post:
+        delete:
+        /deploy:
+          post:
+  /common:
+    /protocol:
+      /sip:
+        /certrevokecheck:
+          get:
+          put:
+  /restart:
+    post:
+)";
+
+std::string pems(const std::vector<pki::Certificate>& certs) {
+  std::string out;
+  for (const auto& c : certs) out += c.to_pem();
+  return out;
+}
+
+void ok(Res res, std::string_view message) {
+  send_message(res, 200, message);
+}
+
+// A multipart field, or a 400 naming it.
+std::optional<std::string> file_field(Req req, Res res, const char* field) {
+  if (req.has_file(field)) return req.get_file_value(field).content;
+  send_message(res, 400, fmt::format("Bad Request: multipart form field '{}' is required", field));
+  return std::nullopt;
+}
+
+// --- certrevokecheck: the CLI's five leaves as JSON [assumed] -------------------
+
+const char* on_off(bool b) {
+  return b ? "On" : "Off";
+}
+
+json revocation_json(const spec::RevocationChecking& r) {
+  return json{{"Mode", on_off(r.enabled)},
+              {"OcspMode", on_off(r.ocsp)},
+              {"CrlMode", on_off(r.crl)},
+              {"CrlNetworkFetchMode", on_off(r.cdp_downloads)},
+              {"SourceInaccessibilityBehavior",
+               r.fallback == spec::RevocationFallback::kTreatAsRevoked ? "Fail" : "Ignore"}};
+}
+
+Result<spec::RevocationChecking> revocation_from(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Error::InvalidArgument("the body is not a JSON object");
+  spec::RevocationChecking r;
+  for (auto [key, out] :
+       {std::pair{"Mode", &r.enabled}, std::pair{"OcspMode", &r.ocsp}, std::pair{"CrlMode", &r.crl},
+        std::pair{"CrlNetworkFetchMode", &r.cdp_downloads}}) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string() || (*it != "On" && *it != "Off"))
+      return Error::InvalidArgument(fmt::format("{} must be \"On\" or \"Off\"", key));
+    *out = *it == "On";
+  }
+  auto f = j.find("SourceInaccessibilityBehavior");
+  if (f == j.end() || !f->is_string() || (*f != "Ignore" && *f != "Fail"))
+    return Error::InvalidArgument("SourceInaccessibilityBehavior must be \"Ignore\" or \"Fail\"");
+  r.fallback = *f == "Fail" ? spec::RevocationFallback::kTreatAsRevoked
+                            : spec::RevocationFallback::kTreatAsNotRevoked;
+  for (const auto& [k, v] : j.items()) {
+    if (k != "Mode" && k != "OcspMode" && k != "CrlMode" && k != "CrlNetworkFetchMode" &&
+        k != "SourceInaccessibilityBehavior")
+      return Error::InvalidArgument(fmt::format("unknown field \"{}\"", k));
+  }
+  return r;
+}
+
+node::CsrRequest csr_request(const wire::rest::GenerateCsrRequest& g, const std::string& fqdn) {
+  node::CsrRequest r;
+  r.common_name = g.common_name.value_or(fqdn);
+  r.dns_names = g.additional_fqdns;
+  r.subject.country = g.country;
+  r.subject.state = g.province;
+  r.subject.locality = g.locality;
+  r.subject.organization = g.organization;
+  r.subject.organizational_unit = g.organizational_unit;
+  r.subject.email = g.email;
+  r.key_algorithm = g.public_key_algorithm;
+  r.key_size = g.key_length;
+  r.digest = g.digest;
+  return r;
+}
+
+void install_certificate_routes(httplib::SSLServer& s, NodeRoutes r) {
+  // The stored certificate: the staged one after an upload, while TLS still
+  // serves the active one until the restart [assumed].
+  s.Get(kServerCert, [r](Req req, Res res) {
+    r.state(req, res, [&](const node::NodeState& st) {
+      send_pem(res, pems(st.staged_chain.empty() ? st.server_chain : st.staged_chain));
+    });
+  });
+  s.Post(kServerCert, [r](Req req, Res res) {
+    auto file = file_field(req, res, "file");
+    if (!file) return;
+    node::CertificateUpload up;
+    up.chain_pem = *file;
+    if (req.has_file("key")) up.key = pki::SecretString(req.get_file_value("key").content);
+    r.run(
+        req, res, [&](sim::SimNode& sim) { return sim.upload_server_certificate(up); },
+        [&](const node::UploadResult&) { ok(res, "OK"); });
+  });
+
+  s.Get(kRootCerts, [r](Req req, Res res) {
+    r.state(req, res, [&](const node::NodeState& st) { send_pem(res, pems(st.trusted_cas)); });
+  });
+  s.Post(kRootCerts, [r](Req req, Res res) {
+    auto file = file_field(req, res, "file");
+    if (!file) return;
+    r.run(
+        req, res, [&](sim::SimNode& sim) { return sim.append_trusted_cas(*file); },
+        [&](const node::AppendCasResult&) { ok(res, "Root Certificate updated."); });
+  });
+
+  s.Get(kGenerateCsr, [r](Req req, Res res) {
+    r.state(req, res, [&](const node::NodeState& st) {
+      if (!st.pending_csr) return send_message(res, 404, "Not Found");
+      send_pem(res, st.pending_csr->pem);
+    });
+  });
+  s.Post(kGenerateCsr, [r](Req req, Res res) {
+    auto g = wire::rest::decode_generate_csr(req.body);
+    if (!g) return send_message(res, 400, "Bad Request: " + g.error().message);
+    const node::CsrRequest csr = csr_request(*g, r.node().listener.fqdn);
+    r.run(
+        req, res, [&](sim::SimNode& sim) { return sim.generate_csr(csr); },
+        [&](const std::string&) { ok(res, "OK"); });
+  });
+}
+
+void install_node_routes(httplib::SSLServer& s, NodeRoutes r) {
+  s.Post(kRestart, [r](Req req, Res res) {
+    r.run(
+        req, res, [](sim::SimNode& sim) { return sim.restart(); },
+        [&](bool) { ok(res, "The operation was successful"); });
+    if (res.status == 200 && r.node().shared.wake_supervisor) r.node().shared.wake_supervisor();
+  });
+  s.Get(kRevocation, [r](Req req, Res res) {
+    r.state(req, res, [&](const node::NodeState& st) {
+      res.set_content(revocation_json(st.revocation).dump(), "application/json");
+    });
+  });
+  s.Put(kRevocation, [r](Req req, Res res) {
+    auto v = revocation_from(req.body);
+    if (!v) return send_message(res, 400, "Bad Request: " + v.error().message);
+    r.run(
+        req, res, [&](sim::SimNode& sim) { return sim.set_revocation_checking(*v); },
+        [&](bool) { ok(res, "OK"); });
+  });
+  s.Get("/api/raml", [](Req, Res res) {
+    res.status = 200;
+    res.set_content(kRaml, "application/raml+yaml");
+  });
+}
+
+// The REST alternative to the CLI's ACME Sign / Get / Delete Pending Cert /
+// Deploy (reference §2).
+void install_acme_routes(httplib::SSLServer& s, NodeRoutes r) {
+  s.Post(kAcmeDeploy, [r](Req req, Res res) {
+    r.run(
+        req, res, [](sim::SimNode& sim) { return sim.acme_deploy(); },
+        [&](bool) { ok(res, "OK"); });
+  });
+  s.Post(kAcmePending, [r](Req req, Res res) {
+    r.run(
+        req, res, [](sim::SimNode& sim) { return sim.acme_sign(); }, [&](bool) { ok(res, "OK"); });
+  });
+  s.Get(kAcmePending, [r](Req req, Res res) {
+    r.state(req, res, [&](const node::NodeState& st) {
+      if (!st.acme_status.pending_certificate_pem) return send_message(res, 404, "Not Found");
+      send_pem(res, *st.acme_status.pending_certificate_pem);
+    });
+  });
+  s.Delete(kAcmePending, [r](Req req, Res res) {
+    r.run(
+        req, res, [](sim::SimNode& sim) { return sim.acme_discard_pending(); },
+        [&](bool) { ok(res, "OK"); });
+  });
+}
+
+}  // namespace
+
+void install_rest_routes(httplib::SSLServer& s, NodeRoutes r) {
+  install_certificate_routes(s, r);
+  install_node_routes(s, r);
+  install_acme_routes(s, r);
+}
+
+}  // namespace edgecert::simserver::internal
