@@ -335,3 +335,19 @@ TEST_CASE("manual steps: a node left permissive by hand for a rollout is not sen
   CHECK(contains(plain.out, "TLS verification mode = Enforce"));
   CHECK(contains(plain.out, "3 manual steps on 3 nodes"));
 }
+
+TEST_CASE("manual steps: a saved plan stops at them too, and points back at the spec",
+          "[reconciler][manual]") {
+  SimCluster c(testing::with_peers(2));
+  ManualNodes nodes(all_real(c));
+  REQUIRE(c.cli({"plan", c.spec_path, "--out", "cluster/plan.json"}).status == 0);
+  auto saved = c.memory.read_file("cluster/plan.json");
+  REQUIRE(saved);
+  CHECK(contains(*saved, "\"manual\": true"));
+  auto r = c.cli({"apply", "cluster/plan.json"});
+  INFO(r.out << r.err);
+  CHECK(r.status == kExitManual);
+  // The operator's change makes the saved plan stale: go on from the spec.
+  CHECK(contains(r.out, "run 'edgecert apply cluster/spec.yaml' again"));
+  for (const auto& n : c.peer_names()) CHECK(c.restarts(n) == 0);
+}

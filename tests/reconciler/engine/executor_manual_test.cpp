@@ -63,9 +63,13 @@ class ManualFake : public ActionRunner {
   std::vector<std::string> confirmed;
   std::map<std::string, State> shows;
   std::vector<std::string> restored;
+  std::string fails;  // an action id that fails
+  RecoveryAssessment assessment;
+  bool tls_by_hand = false;  // restore_tls_verification answers kUnimplemented
 
   Result<ActionOutput> run(const Action& a) override {
     ran.push_back(a.id);
+    if (a.id == fails) return std::unexpected(Error::Conflict(a.id + ": scripted failure"));
     return ActionOutput{"did " + a.id};
   }
   Result<ManualCheck> check_manual(const Action& a) override {
@@ -79,9 +83,10 @@ class ManualFake : public ActionRunner {
     return {};
   }
   std::optional<std::string> restart_happened(const Action&) override { return std::nullopt; }
-  RecoveryAssessment assess_recovery() override { return {}; }
+  RecoveryAssessment assess_recovery() override { return assessment; }
   Status restore_tls_verification(const std::string& node) override {
     restored.push_back(node);
+    if (tls_by_hand) return std::unexpected(Error::Unimplemented(node + ": set by hand"));
     return {};
   }
   std::vector<std::string> describe_nodes() override { return {}; }
@@ -277,4 +282,28 @@ TEST_CASE("dry run: manual steps walk like any action", "[engine][executor][manu
   auto dry = dry_run_plan(p, TimePoint{});
   CHECK(dry.outcome == ApplyOutcome::kComplete);
   CHECK(dry.actions_done == p.actions.size());
+}
+
+TEST_CASE(
+    "executor: after a failure, TLS verification a node sets by hand is restored by "
+    "instruction",
+    "[engine][executor][manual]") {
+  Harness h;
+  Plan p = manual_plan();
+  for (const char* id : {"edge1/set-tls-verification", "edge2/set-tls-verification"})
+    h.fake.shows[id] = State::kDone;  // the operator relaxed both
+  h.fake.fails = "edge1/restart";
+  h.fake.tls_by_hand = true;
+  // Every node serves a valid certificate: verification goes back.
+  h.fake.assessment.to_restore = {"edge1", "edge2"};
+  h.fake.assessment.restore_to = "enforce";
+  auto report = execute_plan(p, h.ctx);
+  CHECK(report.outcome == ApplyOutcome::kFailed);
+  CHECK(h.fake.restored == std::vector<std::string>{"edge1", "edge2"});
+  bool told = std::any_of(report.next_steps.begin(), report.next_steps.end(), [](const auto& s) {
+    return s.starts_with(
+        "edge2: System > Clustering: TLS verification mode = Enforce (Enforce needs every peer "
+        "address to be an FQDN), Save (restore TLS verification after the failure");
+  });
+  CHECK(told);
 }

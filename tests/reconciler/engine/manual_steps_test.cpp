@@ -79,6 +79,19 @@ TEST_CASE("manual steps: the web UI page, the exact values and how edgecert chec
   CHECK(d.settings == std::vector<std::string>{"tick 'Old Root' (SHA-256 AB:CD:EF)", "Delete"});
   CHECK(d.check.find("certs/root") != std::string::npos);
 
+  Action revoke =
+      action(ActionKind::kRevokeSuperseded,
+             RevokeSupersededParams{"PEM", "12:34", pki::RevocationReason::kSuperseded});
+  revoke.before = {{"serial", "1000"}};
+  revoke.after = {{"acme_provider", "letsencrypt"}};
+  auto rv = manual_instruction(revoke);
+  CHECK(rv.page == "the node's SSH command line, as root (no web UI page)");
+  REQUIRE(rv.settings.size() == 2);
+  CHECK(rv.settings[0].find("serial 1000, SHA-256 12:34") != std::string::npos);
+  CHECK(rv.settings[1] ==
+        "xCommand ACME Revoke CertPath: \"<that file>\" Provider: \"letsencrypt\"");
+  CHECK_FALSE(rv.verifiable);
+
   auto discard = manual_instruction(action(ActionKind::kDiscardCsr, DiscardCsrParams{}));
   CHECK(discard.settings == std::vector<std::string>{"Discard CSR"});
   CHECK(discard.check.find("404") != std::string::npos);
