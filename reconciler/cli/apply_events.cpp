@@ -49,6 +49,8 @@ int apply_exit_code(const ApplyResult& r, int interrupted_exit) {
       return kExitOk;
     case ApplyOutcome::kWaiting:
       return kExitWaiting;
+    case ApplyOutcome::kManual:
+      return kExitManual;
     case ApplyOutcome::kInterrupted:
       return interrupted_exit;
     case ApplyOutcome::kFailed:
@@ -81,6 +83,16 @@ json progress_event_json(const ProgressEvent& e) {
       j["position"] = e.position;
       j["of"] = e.of;
       j["reason"] = e.message;
+      return j;
+    case ProgressKind::kManual:
+      j["position"] = e.position;
+      j["of"] = e.of;
+      j["instruction"] = e.message;
+      j["page"] = e.manual_page;
+      j["settings"] = e.manual_settings;
+      j["check"] = e.manual_check;
+      j["verifiable"] = e.manual_verifiable;
+      j["now"] = e.manual_now;
       return j;
     case ProgressKind::kRetry:
       j["message"] = e.message;

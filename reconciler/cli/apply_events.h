@@ -14,7 +14,8 @@
 
 namespace edgecert {
 
-// 0 complete or no changes, 3 waiting (kExitWaiting), 1 anything else.
+// 0 complete or no changes, 3 waiting (kExitWaiting), 4 stopped before a
+// manual step (kExitManual), 1 anything else.
 // `interrupted_exit`: 130 after SIGINT, 143 after SIGTERM (interrupt.h).
 int apply_exit_code(const ApplyResult& result, int interrupted_exit = 130);
 

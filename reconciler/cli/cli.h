@@ -3,7 +3,10 @@
 // Conventions other tools depend on: exit 0 on success, 1 on any error, 2
 // for "changes present" under `plan --detailed-exitcode`, 3 when apply stopped
 // cleanly to wait for something outside edgecert (signed certificates from
-// the external issuer's CA, or the next rollout window: run apply again then);
+// the external issuer's CA, or the next rollout window: run apply again then),
+// 4 when apply stopped cleanly before a manual step (something a node has no
+// interface for: do it in the web UI as printed, then run apply again, with
+// --confirm-manual for what the node cannot show);
 // diagnostics go to stderr as `PATH:LINE:COL: severity: message`; `--output
 // json` puts JSON on stdout and nothing else there (one document; for apply,
 // one event per line, docs/apply-events.md).
@@ -26,6 +29,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitChanges = 2;
 inline constexpr int kExitWaiting = 3;
+inline constexpr int kExitManual = 4;
 
 // What a command may touch. Tests pass a MemoryEnv and string streams.
 struct CliContext {

@@ -8,6 +8,12 @@
 // Progress: a line per action start and end and a heartbeat during waits; with
 // --output json one JSON event per line instead (docs/apply-events.md).
 //
+// Manual steps (a node with no interface for an operation): apply stops
+// before the first one not done yet, prints what to do in the web UI and
+// exits 4; the next run checks them on the nodes and goes on
+// (--confirm-manual confirms what a node cannot show). In a terminal (text
+// output) it waits instead: "type done when finished".
+//
 // SIGINT/SIGTERM (interrupt.h): the run stops after the action in flight,
 // restores TLS verification when every node serves a valid certificate,
 // releases the lock, prints every node's state and exits 130 / 143.
@@ -53,6 +59,33 @@ bool ask_approval(const Plan& plan, bool auto_approve, CliContext& ctx,
   return true;
 }
 
+// The terminal's answer for manual steps: "done" checks them again; anything
+// else (or end of input, or Ctrl-C) stops the run (exit 4, or 130 on Ctrl-C).
+ManualAnswer ask_manual(const std::vector<ManualWait>& steps, CliContext& ctx,
+                        const InterruptScope& interrupts) {
+  ctx.out << fmt::format("\nManual step{} to do now (these nodes have no interface for {}):\n",
+                         steps.size() == 1 ? "" : "s", steps.size() == 1 ? "it" : "them");
+  for (const ManualWait& w : steps) {
+    ctx.out << fmt::format("  {}: {} ({})\n", w.action->node, w.instruction.page, w.action->id);
+    for (const auto& setting : w.instruction.settings) ctx.out << "      " << setting << "\n";
+    ctx.out << "    edgecert checks: " << w.instruction.check << "\n";
+    if (w.instruction.verifiable)
+      ctx.out << "    the node shows now: " << w.now << "\n";
+    else
+      ctx.out << "    " << w.now << ": typing 'done' confirms it\n";
+  }
+  ctx.out << "\n  Type 'done' when finished (anything else stops here; run apply again later): ";
+  ctx.out.flush();
+  std::string answer;
+  if (!std::getline(*ctx.in, answer) || interrupts.signal() != 0) return ManualAnswer::kStop;
+  return answer == "done" ? ManualAnswer::kDone : ManualAnswer::kStop;
+}
+
+// "3 actions done".
+std::string actions_done(const ApplyReport& report) {
+  return fmt::format("{} action{} done", report.actions_done, report.actions_done == 1 ? "" : "s");
+}
+
 // `interrupted_exit`: the exit status after a stop request (128 + signal).
 int render(const ApplyResult& r, CliContext& ctx, int interrupted_exit) {
   for (const std::string& w : r.warnings) ctx.err << "edgecert: warning: " << w << "\n";
@@ -78,18 +111,21 @@ int render(const ApplyResult& r, CliContext& ctx, int interrupted_exit) {
   for (const auto& line : report.node_report) ctx.out << "  " << line << "\n";
   switch (report.outcome) {
     case ApplyOutcome::kComplete:
-      ctx.out << fmt::format("\nApply complete: {} action{} done.\n", report.actions_done,
-                             report.actions_done == 1 ? "" : "s");
+      ctx.out << fmt::format("\nApply complete: {}.\n", actions_done(report));
       return kExitOk;
     case ApplyOutcome::kWaiting:
       // Not done and not failed: its own exit status, so CI can tell.
       ctx.out << fmt::format("\nApply incomplete: {}.\n", report.message);
       for (const auto& n : report.next_steps) ctx.out << "  " << n << "\n";
       return kExitWaiting;
+    case ApplyOutcome::kManual:
+      ctx.out << fmt::format("\nApply stopped for manual steps: {} ({}).\n", report.message,
+                             actions_done(report));
+      for (const auto& n : report.next_steps) ctx.out << "  " << n << "\n";
+      return kExitManual;
     case ApplyOutcome::kInterrupted:
-      ctx.err << fmt::format("\nedgecert: apply {} ({} action{} done); the lock is released.\n",
-                             report.message, report.actions_done,
-                             report.actions_done == 1 ? "" : "s");
+      ctx.err << fmt::format("\nedgecert: apply {} ({}); the lock is released.\n", report.message,
+                             actions_done(report));
       for (const auto& n : report.next_steps) ctx.err << "  " << n << "\n";
       return interrupted_exit;
     case ApplyOutcome::kFailed:
@@ -138,6 +174,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     std::string input;
     bool auto_approve = false;
     bool ignore_windows = false;
+    bool confirm_manual = false;
     std::string output = "text";
     std::string lock_timeout = "0";
     NodeOptions node;
@@ -148,6 +185,9 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
   app.add_flag("--auto-approve", o->auto_approve, "Do not ask for approval");
   app.add_flag("--ignore-windows", o->ignore_windows,
                "Apply even outside the spec's rollout windows");
+  app.add_flag("--confirm-manual", o->confirm_manual,
+               "Confirm the manual steps the previous apply stopped at that the nodes cannot "
+               "show (CRL settings, the manual CRL, an ACME revocation): you did them as printed");
   app.add_option("--output,-o", o->output,
                  "Output format: text, or json (one event per line, for CI; needs "
                  "--auto-approve or a saved plan)")
@@ -165,6 +205,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     req.input = o->input;
     req.options = o->node;
     req.ignore_windows = o->ignore_windows;
+    req.confirm_manual = o->confirm_manual;
     if (o->output == "json") {
       int rc = apply_with_events(std::move(req), o->auto_approve, ctx, [&interrupts] {
         return interrupts.signal() ? interrupts.exit_code() : 130;
@@ -176,6 +217,10 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
       return ask_approval(plan, o->auto_approve, ctx, interrupts);
     };
     req.on_execute = [&ctx] { ctx.out << "\n"; };
+    if (ctx.stdin_is_tty && ctx.in)
+      req.manual_prompt = [&ctx, &interrupts](const std::vector<ManualWait>& steps) {
+        return ask_manual(steps, ctx, interrupts);
+      };
     req.progress = progress_lines(ctx);
     ApplyResult result = apply(ctx.env, req);
     for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";

@@ -8,7 +8,8 @@
 // After the nodes it says what the cluster's state folder knows: a lock held
 // by a run (who, since when, for what), an unfinished run the next apply
 // resumes, and cluster TLS verification a stopped run relaxed ("relaxed since
-// TIME by run ID"). Ctrl-C exits 130 at once: nothing to restore.
+// TIME by run ID"), and the manual steps the last apply stopped at. Ctrl-C
+// exits 130 at once: nothing to restore.
 #include <algorithm>
 
 #include <fmt/core.h>
@@ -193,6 +194,12 @@ nlohmann::json run_state_json(const RunState& rs, const std::vector<std::string>
     if (std::find(permissive.begin(), permissive.end(), r.node) != permissive.end())
       j["tls_relaxed"].push_back(
           {{"node", r.node}, {"run", r.run_id}, {"since", format_time_iso(r.since)}});
+  j["manual_steps_waiting"] = nlohmann::json::array();
+  for (const ManualStepWaiting& m : rs.manual_waiting)
+    j["manual_steps_waiting"].push_back({{"node", m.node},
+                                         {"run", m.run_id},
+                                         {"since", format_time_iso(m.since)},
+                                         {"instruction", m.instruction}});
   j["problems"] = rs.problems;
   return j;
 }

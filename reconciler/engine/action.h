@@ -162,6 +162,9 @@ struct Action {
   nlohmann::json after = nullptr;       // non-secret summary of the desired value
   std::vector<std::string> depends_on;  // ids of earlier actions that must be done first
   ActionParams params;                  // what the executor needs; also says the kind
+  // The node has no interface for this (NodeState::manual_operations): the
+  // operator does it in the web UI and the executor checks it (manual_steps.h).
+  bool manual = false;
 
   ActionKind kind() const { return static_cast<ActionKind>(params.index()); }
   const ActionTraits& traits() const { return edgecert::traits(kind()); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include <fmt/core.h>
 
@@ -67,6 +68,17 @@ void verify_unverified_restarts(Plan& plan, const spec::Spec& spec,
     if (!planned) checks.push_back(resume_verify_action(node, peer->fqdn));
   }
   plan.actions.insert(plan.actions.begin(), checks.begin(), checks.end());
+}
+
+// The manual steps earlier runs stopped at (manual_step_key): what
+// --confirm-manual may confirm.
+std::set<std::string> waited_manual_steps(const std::vector<JournalEntry>& entries) {
+  std::set<std::string> out;
+  for (const auto& e : entries)
+    if (e.event == JournalEvent::kManualWait)
+      if (auto step = e.data.find("step"); step != e.data.end() && step->is_string())
+        out.insert(step->get<std::string>());
+  return out;
 }
 
 Status close_run(Journal& journal, const std::string& run_id, std::string message) {
@@ -179,6 +191,12 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                    std::move(errors));
   }
 
+  // Product and release: a saved plan was checked when it was made, but the
+  // node may have been replaced or upgraded since.
+  if (saved)
+    if (auto fit = check_nodes_fit(s.spec, live); !fit)
+      return refused(std::move(result), fit.error());
+
   Plan plan;
   if (saved) {
     if (auto changes = live_changes(*saved, live); !changes.empty())
@@ -253,6 +271,15 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   ec.progress = req.progress;
   ec.after_journal_write = req.after_journal_write;
   ec.stop = req.stop;
+  ec.manual_prompt = req.manual_prompt;
+  runner.set_confirmation_record(s.state_dir, run_id);
+  if (req.confirm_manual) {
+    ec.confirmed_manual = waited_manual_steps(*entries);
+    if (ec.confirmed_manual.empty())
+      notice(
+          "--confirm-manual: no earlier run stopped at a manual step, so there is nothing to "
+          "confirm yet; apply stops at each manual step and says what to do");
+  }
   ec.audit = [&](const Action& a, const std::string& outcome, const std::string& message,
                  TimePoint started, TimePoint finished) {
     nlohmann::json j = {{"run", run_id},

@@ -51,6 +51,12 @@ struct ApplyRequest {
   // action (or the wait for a node before planning) waits. May be called
   // from more than one thread; the caller serialises its output.
   std::function<void(const ProgressEvent&)> progress;
+  // Manual steps (executor.h): --confirm-manual takes the steps an earlier
+  // run stopped at (its manual-wait entries) that the nodes cannot show as
+  // done; `manual_prompt` (a terminal) is asked when the run reaches manual
+  // steps not done yet. Unset: the run stops there (ApplyOutcome::kManual).
+  bool confirm_manual = false;
+  std::function<ManualAnswer(const std::vector<ManualWait>&)> manual_prompt;
   // Tests: called after each journal write; false stops the run as if killed.
   std::function<bool(long seq)> after_journal_write;
 };

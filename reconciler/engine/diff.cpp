@@ -369,14 +369,27 @@ ClusterTlsChange tls_change(const spec::Spec& spec, const ClusterLive& live,
   const bool clustered = spec.peers.size() > 1;
   ClusterTlsChange out;
   const bool restore_first = all_serve_valid(spec, live, diff, trust, now);
+  const bool will_relax = clustered && cert_changes && spec.rollout.relax_tls_verification;
   for (const NodeLive& n : live.nodes) {
     spec::TlsVerification mode = n.state->tls_verification;
-    if (restore_first && mode != spec.tls_verification) {
+    // A node whose mode the operator sets by hand and that this plan would
+    // relax again anyway stays permissive: restoring first would only send
+    // the operator to the same page twice (and, after a manual relax, round
+    // in circles: the previous run stopped for exactly that relax).
+    const auto& manual = n.state->manual_operations;
+    const bool manual_tls = std::find(manual.begin(), manual.end(),
+                                      node::ManualOperation::kSetTlsVerification) != manual.end();
+    const bool keep_relaxed =
+        manual_tls && will_relax && mode == spec::TlsVerification::kPermissive;
+    if (restore_first && mode != spec.tls_verification && !keep_relaxed) {
       out.restore_first.emplace_back(n.peer, mode);
       mode = spec.tls_verification;
     }
-    if (clustered && cert_changes && spec.rollout.relax_tls_verification &&
-        mode != spec::TlsVerification::kPermissive) {
+    // A node whose mode is set by hand gets its relax step even when it is
+    // permissive already (the operator did it after the last run stopped for
+    // it, or it is the factory default): the step is then found done, and
+    // the journal records that this rollout relaxed it, as for any node.
+    if (will_relax && (mode != spec::TlsVerification::kPermissive || manual_tls)) {
       out.relax.push_back(n.peer);
       mode = spec::TlsVerification::kPermissive;
     }
@@ -570,15 +583,18 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     if (spec.crl && spec.crl->automatic_updates) {
       const auto& a = *spec.crl->automatic_updates;
       node::CrlSettings want{a.enabled, a.distribution_points, a.daily_update_minute};
-      if (!(want == st.crl)) d.crl_settings = want;
+      // A node that cannot show its settings (and none confirmed yet) is
+      // set, once: a manual step whose value is then remembered.
+      if (!st.crl_settings_known || !(want == st.crl)) d.crl_settings = want;
     }
-    if (manual_crl_fp && st.manual_crl_sha256 != manual_crl_fp) {
+    if (manual_crl_fp && (!st.manual_crl_known || st.manual_crl_sha256 != manual_crl_fp)) {
       d.manual_crl_path = *spec.crl->manual_file;
       d.manual_crl_sha256 = *manual_crl_fp;
     }
     // A crl section without manualFile manages the node's CRLs: a manual
     // one left on the node is not the spec's.
-    if (spec.crl && !spec.crl->manual_file && st.manual_crl_sha256) d.remove_manual_crl = true;
+    if (spec.crl && !spec.crl->manual_file && (!st.manual_crl_known || st.manual_crl_sha256))
+      d.remove_manual_crl = true;
     if (spec.revocation_checking) {
       const auto& w = *spec.revocation_checking;
       const auto& h = st.revocation;

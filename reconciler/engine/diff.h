@@ -137,7 +137,8 @@ struct ClusterTlsChange {
   // Peers set to permissive before the first certificate change
   // (rollout.relaxTlsVerification, only when a targeted node's certificate
   // changes or it needs a restart, never on a one-peer spec), in live-state
-  // order.
+  // order. A node whose mode the operator sets by hand (a manual step) is
+  // listed even when permissive already, and is then not restored first.
   std::vector<std::string> relax;
   // Peers whose mode, after the relax, differs from the spec's value and is
   // set back at the end: (peer, its mode before that).

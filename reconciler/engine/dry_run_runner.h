@@ -20,6 +20,8 @@ class DryRunRunner : public ActionRunner {
   explicit DryRunRunner(std::vector<std::string> nodes = {}) : nodes_(std::move(nodes)) {}
 
   Result<ActionOutput> run(const Action& action) override;
+  // A manual step counts as done: the walk checks order and dependencies.
+  Result<ManualCheck> check_manual(const Action& action) override;
   std::optional<std::string> restart_happened(const Action&) override { return std::nullopt; }
   RecoveryAssessment assess_recovery() override { return {}; }
   Status restore_tls_verification(const std::string&) override { return {}; }

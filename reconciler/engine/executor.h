@@ -26,6 +26,17 @@
 // - Every wait goes through Env::sleep_for; every side effect through the
 //   ActionRunner (runner.h): the NodeRunner for apply, the DryRunRunner for
 //   plan and tests. The rules above are the executor's alone.
+// - A manual step (Action::manual) is never sent to the node: the runner
+//   checks what the node shows (check_manual). Done: journalled as done
+//   ("verified: ..."). Not done: the run of consecutive manual steps from
+//   there (up to one that depends on another not done) is journalled
+//   (manual-wait) and reported (progress kManual), and the run stops cleanly
+//   (kManual) — or, with a manual_prompt, waits for the operator and checks
+//   again. A step the node cannot show needs the operator's confirmation
+//   (confirmed_manual, or "done" at the prompt); the runner then records its
+//   value. Stopping for a manual step restores nothing: the operator is in
+//   the middle of the change procedure (a manual relax of TLS verification
+//   comes right before the first disruptive action, as an automatic one).
 // - A stop request (ExecutorContext::stop: Ctrl-C, SIGTERM) lets the action in
 //   flight finish or fail on its own (its waits end early: the runner is given
 //   a StoppableEnv), journals it, starts no further action, restores TLS
@@ -35,6 +46,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +59,17 @@
 #include "reconciler/engine/runner.h"
 
 namespace edgecert {
+
+// A manual step the run reached and the operator has not done yet.
+struct ManualWait {
+  const Action* action = nullptr;
+  ManualInstruction instruction;
+  std::string now;  // what the node shows now, e.g. "alarm 40049 absent: ..."
+};
+enum class ManualAnswer {
+  kDone,  // the operator says the steps are done: check again, confirm what cannot be checked
+  kStop,  // stop here (ApplyOutcome::kManual)
+};
 
 struct ExecutorContext {
   ExecutorContext(Env& e, ActionRunner& r, Journal& j, std::string run)
@@ -67,6 +90,15 @@ struct ExecutorContext {
   // Set when the run is to stop early (see the contract above). Backoff
   // between retries ends early too.
   StopToken stop;
+  // Manual steps (Action::manual). Keys (manual_step_key) of the steps the
+  // operator confirmed on the command line (--confirm-manual): a step the
+  // node cannot show is taken as done only when it is among them.
+  std::set<std::string> confirmed_manual;
+  // Set (a terminal): called when the run reaches manual steps not done yet,
+  // after they are journalled and reported; kDone checks them again (what
+  // cannot be checked counts as confirmed) and asks again while a checkable
+  // one is still not done. Unset, or kStop: the run stops (kManual).
+  std::function<ManualAnswer(const std::vector<ManualWait>&)> manual_prompt;
   // Typed progress (progress.h): run-start, then per action start and
   // done/failed/waiting, and retries; progress_line() renders one for people
   // ("[2/3 edge2] restart: node went down (0.4s)"). Heartbeats come from the
@@ -87,6 +119,7 @@ enum class ApplyOutcome {
   kFailed,       // an action failed; rollout stopped
   kAborted,      // a journal write failed / the run was killed: nothing more was done
   kInterrupted,  // a stop was requested: the action in flight ended, no other began
+  kManual,       // stopped cleanly before manual steps the operator has not done yet
 };
 const char* apply_outcome_name(ApplyOutcome o);
 

@@ -8,7 +8,7 @@ namespace {
 constexpr std::pair<JournalEvent, const char*> kEventNames[] = {
     {JournalEvent::kRunStart, "run-start"},     {JournalEvent::kActionStart, "action-start"},
     {JournalEvent::kActionDone, "action-done"}, {JournalEvent::kActionFailed, "action-failed"},
-    {JournalEvent::kRunEnd, "run-end"},
+    {JournalEvent::kRunEnd, "run-end"},         {JournalEvent::kManualWait, "manual-wait"},
 };
 
 std::optional<JournalEvent> parse_event(const std::string& s) {
@@ -141,6 +141,7 @@ std::optional<RunRecord> last_run(const std::vector<JournalEntry>& entries) {
         break;
       }
       case JournalEvent::kRunStart:
+      case JournalEvent::kManualWait:  // nothing was touched: the step is the operator's
         break;
     }
   }

@@ -23,7 +23,17 @@
 
 namespace edgecert {
 
-enum class JournalEvent { kRunStart, kActionStart, kActionDone, kActionFailed, kRunEnd };
+// kManualWait: the run stops (or asks in a terminal) at a manual step the
+// operator has not done yet (manual_steps.h); data: "step" (its
+// manual_step_key), "instruction", "check".
+enum class JournalEvent {
+  kRunStart,
+  kActionStart,
+  kActionDone,
+  kActionFailed,
+  kRunEnd,
+  kManualWait
+};
 const char* journal_event_name(JournalEvent e);
 
 struct JournalEntry {

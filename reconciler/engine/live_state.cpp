@@ -141,6 +141,17 @@ nlohmann::json node_summary(const node::NodeState& s) {
           ? nlohmann::json(pki::sha256_fingerprint(*s.acme_status.pending_certificate_pem))
           : nlohmann::json(nullptr);
   j["restart_required"] = s.restart_required;
+  // What the node shows no read-back for is "unknown", not a made-up value
+  // (the operator's confirmed value replaces it: manual_steps.h). What it
+  // leaves to the operator is part of its state: a saved plan's manual steps
+  // go stale with it.
+  if (!s.crl_settings_known) j["crl"] = "unknown";
+  if (!s.manual_crl_known) j["manual_crl_sha256"] = "unknown";
+  if (!s.manual_operations.empty()) {
+    j["manual_operations"] = nlohmann::json::array();
+    for (auto op : s.manual_operations)
+      j["manual_operations"].push_back(node::manual_operation_name(op));
+  }
   return j;
 }
 

@@ -534,6 +534,23 @@ Result<ActionOutput> NodeRunner::run(const Action& a) {
   return std::unexpected(out.error().at(a.node, action_kind_name(a.kind())));
 }
 
+Result<ManualCheck> NodeRunner::check_manual(const Action& a) {
+  node::NodeProvider* p = nodes_.find(a.node);
+  if (!p)
+    return Error::InvalidArgument("not a peer of this cluster")
+        .at(a.node, action_kind_name(a.kind()));
+  auto st = p->read_state();
+  if (!st) return std::unexpected(st.error().at(a.node, "check the manual step"));
+  return check_manual_step(a, *st);
+}
+
+Status NodeRunner::record_confirmation(const Action& a) {
+  if (confirm_dir_.empty())
+    return Error::Internal("no state folder to remember the confirmed value in")
+        .at(a.node, action_kind_name(a.kind()));
+  return record_confirmed_value(env_, confirm_dir_, a, run_id_);
+}
+
 std::optional<std::string> NodeRunner::restart_happened(const Action& a) {
   node::NodeProvider* p = nodes_.find(a.node);
   if (!p) return std::nullopt;
@@ -571,6 +588,15 @@ RecoveryAssessment NodeRunner::assess_recovery() {
 Status NodeRunner::restore_tls_verification(const std::string& node) {
   node::NodeProvider* p = nodes_.find(node);
   if (!p) return make_error(ErrorCode::kInvalidArgument, node + ": not a peer of this cluster");
+  // A node whose mode is set by hand is not asked (the executor says what to
+  // do instead).
+  auto st = p->read_state();
+  if (st) {
+    const auto& ops = st->manual_operations;
+    if (std::find(ops.begin(), ops.end(), node::ManualOperation::kSetTlsVerification) != ops.end())
+      return make_error(ErrorCode::kUnimplemented,
+                        node + ": cluster TLS verification is set in the web UI on this node");
+  }
   return p->set_tls_verification(spec_.tls_verification);
 }
 

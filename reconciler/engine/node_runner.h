@@ -52,7 +52,17 @@ class NodeRunner : public ActionRunner {
   // (management_trust.h). Unset: not checked.
   void set_management_trust(const ManagementTrust* trust) { management_trust_ = trust; }
 
+  // Where a confirmed manual step's value is remembered (the cluster's
+  // state folder, manual_steps.h) and the run that records it. Unset:
+  // record_confirmation() fails (nothing may be confirmed unrecorded).
+  void set_confirmation_record(std::string cluster_state_dir, std::string run_id) {
+    confirm_dir_ = std::move(cluster_state_dir);
+    run_id_ = std::move(run_id);
+  }
+
   Result<ActionOutput> run(const Action& action) override;
+  Result<ManualCheck> check_manual(const Action& action) override;
+  Status record_confirmation(const Action& action) override;
   size_t concurrency() const override { return kConcurrency; }
   std::optional<std::string> restart_happened(const Action& action) override;
   RecoveryAssessment assess_recovery() override;
@@ -92,6 +102,8 @@ class NodeRunner : public ActionRunner {
   issuer::Issuer* issuer_;
   const DesiredTrust& trust_;
   const ManagementTrust* management_trust_ = nullptr;
+  std::string confirm_dir_;
+  std::string run_id_;
   mutable std::mutex mu_;  // guards the maps below (run() is called concurrently)
   std::map<std::string, std::vector<std::string>> signed_chains_;  // csr sha256 -> chain
   std::map<std::string, std::vector<std::string>> signed_;         // node -> chain signed this run

@@ -8,6 +8,7 @@
 
 #include "providers/base/time.h"
 #include "providers/pki/checks.h"
+#include "reconciler/engine/manual_steps.h"
 #include "schema/values.h"
 
 namespace edgecert {
@@ -72,6 +73,20 @@ size_t Plan::restart_count() const {
   }));
 }
 
+size_t Plan::manual_count() const {
+  return static_cast<size_t>(
+      std::count_if(actions.begin(), actions.end(), [](const Action& a) { return a.manual; }));
+}
+
+std::vector<std::string> Plan::manual_nodes() const {
+  std::vector<std::string> out;
+  for (const auto& [name, snap] : nodes)
+    if (std::any_of(actions.begin(), actions.end(),
+                    [&](const Action& a) { return a.manual && a.node == name; }))
+      out.push_back(name);
+  return out;
+}
+
 std::vector<std::string> Plan::touched_nodes() const {
   std::vector<std::string> out;
   for (const auto& [name, snap] : nodes)
@@ -88,9 +103,15 @@ std::string Plan::summary_line() const {
   std::string deploy_text =
       deploys > 0 ? fmt::format(", {} ACME deploy{} (no restart)", deploys, deploys == 1 ? "" : "s")
                   : "";
-  return fmt::format("Plan: {} action{} on {} node{}, {} restart{}{}{}", actions.size(),
+  const size_t manual = manual_count();
+  const size_t manual_on = manual_nodes().size();
+  std::string manual_text =
+      manual > 0 ? fmt::format(", {} manual step{} on {} node{}", manual, manual == 1 ? "" : "s",
+                               manual_on, manual_on == 1 ? "" : "s")
+                 : "";
+  return fmt::format("Plan: {} action{} on {} node{}, {} restart{}{}{}{}", actions.size(),
                      actions.size() == 1 ? "" : "s", n, n == 1 ? "" : "s", restarts,
-                     restarts == 1 ? "" : "s", deploy_text,
+                     restarts == 1 ? "" : "s", deploy_text, manual_text,
                      restarts + deploys > 0 ? ", one node at a time" : "");
 }
 
@@ -270,10 +291,17 @@ Plan build_plan(const PlanInputs& in) {
   // deploy (or, automated expressway-acme, the first node's signature).
   std::vector<std::string> relax_ids;
   for (const std::string& peer : diff.tls.relax) {
-    Action& a = b.add(peer, ActionKind::kSetTlsVerification,
-                      "relax cluster TLS verification while certificates change "
-                      "(rollout.relaxTlsVerification)");
-    a.before = "enforce";
+    const bool relaxed_already =
+        in.live->find(peer)->state->tls_verification == spec::TlsVerification::kPermissive &&
+        std::none_of(diff.tls.restore_first.begin(), diff.tls.restore_first.end(),
+                     [&](const auto& r) { return r.first == peer; });
+    Action& a =
+        b.add(peer, ActionKind::kSetTlsVerification,
+              relaxed_already ? "cluster TLS verification is permissive already (set by hand): "
+                                "checked, and recorded as this rollout's relax"
+                              : "relax cluster TLS verification while certificates change "
+                                "(rollout.relaxTlsVerification)");
+    a.before = relaxed_already ? "permissive" : "enforce";
     a.after = "permissive";
     a.params = SetTlsVerificationParams{spec::TlsVerification::kPermissive};
     for (const auto& [p, id] : append_ids) a.depends_on.push_back(id);
@@ -427,6 +455,7 @@ Plan build_plan(const PlanInputs& in) {
     rv.before = certificate_summary(*d->superseded);
     rv.params = RevokeSupersededParams{d->superseded->to_pem(), d->superseded->sha256_fingerprint(),
                                        pki::RevocationReason::kSuperseded};
+    if (acme_on_node && spec.acme) rv.after = {{"acme_provider", spec.acme->provider_name}};
   }
 
   // 6. Prune, 7. settings that need no restart.
@@ -449,24 +478,32 @@ Plan build_plan(const PlanInputs& in) {
     if (d->crl_settings) {
       Action& a =
           b.add(d->peer, ActionKind::kSetCrlSettings, "automatic CRL updates differ from the spec");
-      a.before = crl_settings_json(st.crl);
+      a.before = st.crl_settings_known ? crl_settings_json(st.crl) : nlohmann::json("unknown");
       a.after = crl_settings_json(*d->crl_settings);
       a.params = SetCrlSettingsParams{*d->crl_settings};
     }
     if (d->manual_crl_path) {
       Action& a =
           b.add(d->peer, ActionKind::kUploadManualCrl,
-                st.manual_crl_sha256 ? "the manual CRL on the node differs from the spec's file"
-                                     : "the node has no manual CRL");
-      a.before = st.manual_crl_sha256 ? nlohmann::json(*st.manual_crl_sha256) : nullptr;
+                !st.manual_crl_known   ? "the node does not show its manual CRL"
+                : st.manual_crl_sha256 ? "the manual CRL on the node differs from the spec's file"
+                                       : "the node has no manual CRL");
+      a.before = !st.manual_crl_known   ? nlohmann::json("unknown")
+                 : st.manual_crl_sha256 ? nlohmann::json(*st.manual_crl_sha256)
+                                        : nullptr;
       a.params = UploadManualCrlParams{*d->manual_crl_path, d->manual_crl_sha256};
       a.after = {{"file", *d->manual_crl_path}};
     }
     if (d->remove_manual_crl) {
       Action& a = b.add(d->peer, ActionKind::kRemoveManualCrl,
-                        "spec.crl has no manualFile: the manual CRL on the node is not the spec's");
-      a.before = *st.manual_crl_sha256;
-      a.params = RemoveManualCrlParams{*st.manual_crl_sha256};
+                        st.manual_crl_known
+                            ? "spec.crl has no manualFile: the manual CRL on the node is not the "
+                              "spec's"
+                            : "spec.crl has no manualFile, and the node does not show whether it "
+                              "holds a manual CRL");
+      a.before =
+          st.manual_crl_sha256 ? nlohmann::json(*st.manual_crl_sha256) : nlohmann::json("unknown");
+      a.params = RemoveManualCrlParams{st.manual_crl_sha256.value_or("")};
     }
     if (d->revocation) {
       // Last: revocation checking bites only once every certificate and CRL
@@ -484,6 +521,7 @@ Plan build_plan(const PlanInputs& in) {
       plan.notes.push_back(note.starts_with("warning: ")
                                ? "warning: " + d.peer + ": " + note.substr(9)
                                : d.peer + ": " + note);
+  mark_manual_steps(plan, *in.live, acme_on_node);
   return plan;
 }
 

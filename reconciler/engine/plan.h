@@ -27,6 +27,10 @@
 //      reported, not fatal: the replacements already serve);
 //   8. settings that need no restart (CRL, manual CRL, revocation checking).
 //
+// An action a node cannot do itself (NodeState::manual_operations) keeps
+// its place in this order and is marked manual (manual_steps.h): the
+// operator does it in the web UI when apply gets there.
+//
 // Invariant: at most one node is disrupted at a time — every restart (and
 // every ACME deploy) depends on the previous node's verify-served.
 //
@@ -67,8 +71,12 @@ struct Plan {
 
   size_t restart_count() const;
   size_t deploy_count() const;  // ACME deploys (they change the served certificate, no restart)
+  size_t manual_count() const;  // manual steps (Action::manual)
+  std::vector<std::string> manual_nodes() const;  // nodes with a manual step, spec order
   std::vector<std::string> touched_nodes() const;
-  std::string summary_line() const;  // "Plan: N actions on M nodes, K restarts, one node at a time"
+  // "Plan: N actions on M nodes, K restarts[, D ACME deploys (no restart)][,
+  // S manual steps on T nodes], one node at a time"
+  std::string summary_line() const;
   bool empty() const { return actions.empty(); }
   const Action* find(const std::string& id) const;
 };

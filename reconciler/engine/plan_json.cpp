@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "reconciler/engine/json_fields.h"
+#include "reconciler/engine/manual_steps.h"
 #include "reconciler/engine/plan.h"
 
 namespace edgecert {
@@ -26,22 +27,31 @@ nlohmann::json plan_to_json(const Plan& p) {
   for (const auto& [name, snap] : p.nodes) j["node_order"].push_back(name);
   j["actions"] = nlohmann::json::array();
   for (const Action& a : p.actions) {
-    j["actions"].push_back({{"id", a.id},
-                            {"node", a.node},
-                            {"kind", action_kind_name(a.kind())},
-                            {"reason", a.reason},
-                            {"before", a.before},
-                            {"after", a.after},
-                            {"disruptive", a.disruptive()},
-                            {"depends_on", a.depends_on},
-                            {"params", params_to_json(a.params)}});
+    nlohmann::json aj = {{"id", a.id},
+                         {"node", a.node},
+                         {"kind", action_kind_name(a.kind())},
+                         {"reason", a.reason},
+                         {"before", a.before},
+                         {"after", a.after},
+                         {"disruptive", a.disruptive()},
+                         {"manual", a.manual},
+                         {"depends_on", a.depends_on},
+                         {"params", params_to_json(a.params)}};
+    if (a.manual) {
+      // For people and tools; derived from kind and params, not read back.
+      ManualInstruction m = manual_instruction(a);
+      aj["manual_step"] = {{"page", m.page},
+                           {"settings", m.settings},
+                           {"check", m.check},
+                           {"verifiable", m.verifiable}};
+    }
+    j["actions"].push_back(std::move(aj));
   }
   j["notes"] = p.notes;
   j["next_window"] = p.next_window ? nlohmann::json(*p.next_window) : nullptr;
-  j["summary"] = {{"actions", p.actions.size()},
-                  {"nodes", p.touched_nodes().size()},
-                  {"restarts", p.restart_count()},
-                  {"acme_deploys", p.deploy_count()},
+  j["summary"] = {{"actions", p.actions.size()},      {"nodes", p.touched_nodes().size()},
+                  {"restarts", p.restart_count()},    {"acme_deploys", p.deploy_count()},
+                  {"manual_steps", p.manual_count()}, {"manual_nodes", p.manual_nodes().size()},
                   {"text", p.summary_line()}};
   return j;
 }
@@ -88,6 +98,15 @@ Result<Action> action_from_json(const nlohmann::json& a, size_t index) {
     if (d->get<bool>() != act.disruptive())
       return fail(invalid(fmt::format("field disruptive: {} is {}disruptive, the plan says {}",
                                       kind_name, act.disruptive() ? "" : "not ", d->dump())));
+  }
+  if (auto m = a.find("manual"); m != a.end()) {
+    if (!m->is_boolean())
+      return fail(invalid(
+          fmt::format("field manual: expected true or false, got {}", JsonFields::describe(*m))));
+    act.manual = m->get<bool>();
+    if (act.manual && !manual_operation_for(*kind, /*node_signs=*/true))
+      return fail(invalid(fmt::format(
+          "field manual: {} is never a manual step (a node always does it itself)", kind_name)));
   }
   return act;
 }

@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include "reconciler/engine/manual_steps.h"
 #include "reconciler/engine/plan.h"
 
 namespace edgecert {
@@ -75,8 +76,9 @@ std::string render_plan_text(const Plan& p) {
         if (sep == std::string::npos) break;
         start = sep + 2;
       }
-      out += fmt::format("  {} [{:>2}] {}: {}\n", a.traits().symbol, position[a.id],
-                         action_kind_name(a.kind()), reasons.front());
+      out += fmt::format("  {} [{:>2}] {}{}: {}\n", a.traits().symbol, position[a.id],
+                         action_kind_name(a.kind()), a.manual ? " (MANUAL STEP)" : "",
+                         reasons.front());
       for (size_t i = 1; i < reasons.size(); ++i) out += fmt::format("          {}\n", reasons[i]);
       switch (a.kind()) {
         case ActionKind::kGenerateCsr:
@@ -102,19 +104,33 @@ std::string render_plan_text(const Plan& p) {
         case ActionKind::kSetCrlSettings:
         case ActionKind::kSetRevocationChecking:
         case ActionKind::kSetAcmeSettings:
+          // before: an object, or a string ("unknown": the node cannot show it).
           for (auto it = a.after.begin(); it != a.after.end(); ++it)
-            if (a.before.is_null() || a.before.value(it.key(), nlohmann::json()) != it.value())
+            if (!a.before.is_object() || a.before.value(it.key(), nlohmann::json()) != it.value())
               out += fmt::format("          {}: {} -> {}\n", it.key(),
-                                 a.before.is_null() ? "?" : scalar(a.before[it.key()]),
+                                 a.before.is_object()   ? scalar(a.before[it.key()])
+                                 : a.before.is_string() ? scalar(a.before)
+                                                        : "?",
                                  scalar(it.value()));
           break;
         default:
           break;
       }
+      if (a.manual) {
+        ManualInstruction m = manual_instruction(a);
+        out += fmt::format("          by hand on {}, in {}:\n", a.node, m.page);
+        for (const auto& setting : m.settings) out += fmt::format("            {}\n", setting);
+        out += fmt::format("          edgecert checks: {}\n", m.check);
+      }
     }
   }
   for (const auto& n : p.notes) out += "\n" + note_line(n) + "\n";
   if (p.next_window) out += fmt::format("\nNext rollout window opens {}\n", *p.next_window);
+  if (p.manual_count() > 0)
+    out += fmt::format(
+        "\nManual steps: these nodes have no interface for some operations; apply stops before "
+        "each such step (exit 4) and says what to do, or in a terminal waits for you to type "
+        "'done'.\n");
   out += "\n" + p.summary_line() + ".\n";
   return out;
 }

@@ -27,6 +27,12 @@ std::string progress_line(const ProgressEvent& e) {
     case ProgressKind::kRetry:
       return fmt::format("{}transient failure, retrying in {}: {}", prefix,
                          format_elapsed(e.limit.value_or(std::chrono::milliseconds(0))), e.message);
+    case ProgressKind::kManual:
+      if (!e.manual_verifiable)
+        return fmt::format("{}MANUAL STEP, to confirm: {} ({}: you confirm it)", prefix, e.message,
+                           e.manual_now);
+      return fmt::format("{}MANUAL STEP, not done yet: {}{}", prefix, e.message,
+                         e.manual_now.empty() ? "" : " (the node shows: " + e.manual_now + ")");
     case ProgressKind::kHeartbeat: {
       std::string of = e.limit ? " of " + format_elapsed(*e.limit) : " so far";
       return fmt::format("{}: {}: {}{}", e.node.empty() ? "edgecert" : e.node, e.message,

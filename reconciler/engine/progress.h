@@ -30,9 +30,10 @@ enum class ProgressKind {
   kActionWaiting,  // the issuer waits for a certificate (message: what to do)
   kRetry,          // a transient failure; retried after `limit` (message: the error)
   kHeartbeat,      // still waiting (message: what for; `limit`: the wait's timeout)
+  kManual,         // a manual step the operator has not done yet (message: the instruction)
 };
 // The JSON events' names.
-inline constexpr EnumTable<ProgressKind, 7> kProgressKindNames{{
+inline constexpr EnumTable<ProgressKind, 8> kProgressKindNames{{
     {ProgressKind::kRunStart, "run-start"},
     {ProgressKind::kActionStart, "action-start"},
     {ProgressKind::kActionDone, "action-done"},
@@ -40,6 +41,7 @@ inline constexpr EnumTable<ProgressKind, 7> kProgressKindNames{{
     {ProgressKind::kActionWaiting, "action-waiting"},
     {ProgressKind::kRetry, "retry"},
     {ProgressKind::kHeartbeat, "heartbeat"},
+    {ProgressKind::kManual, "manual"},
 }};
 inline std::string_view progress_kind_name(ProgressKind kind) {
   return enum_name(kProgressKindNames, kind);
@@ -60,6 +62,13 @@ struct ProgressEvent {
   // Heartbeat: the wait's timeout (unset: it has none of its own); retry: the
   // backoff before the next attempt.
   std::optional<std::chrono::milliseconds> limit;
+  // Manual step: where and what (manual_steps.h ManualInstruction), what
+  // the node shows now.
+  std::string manual_page;
+  std::vector<std::string> manual_settings;
+  std::string manual_check;
+  bool manual_verifiable = true;
+  std::string manual_now;
   // Run start.
   std::string run_id;
   std::string cluster;

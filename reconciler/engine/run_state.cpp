@@ -48,6 +48,26 @@ std::vector<TlsRelaxed> tls_relaxed_by_runs(const std::vector<JournalEntry>& ent
   return out;
 }
 
+std::vector<ManualStepWaiting> manual_steps_waiting(const std::vector<JournalEntry>& entries) {
+  std::string run;
+  for (const auto& e : entries)
+    if (e.event == JournalEvent::kRunStart) run = e.run_id;
+  std::vector<ManualStepWaiting> out;
+  bool stopped_for_them = false;
+  for (const auto& e : entries) {
+    if (e.run_id != run) continue;
+    if (e.event == JournalEvent::kManualWait) {
+      auto line = e.data.find("instruction");
+      out.push_back(
+          {e.run_id, e.time, e.node,
+           line != e.data.end() && line->is_string() ? line->get<std::string>() : e.action_id});
+    }
+    if (e.event == JournalEvent::kRunEnd) stopped_for_them = e.message == "manual";
+  }
+  if (!stopped_for_them) out.clear();
+  return out;
+}
+
 RunState read_run_state(Env& env, const std::string& state_dir) {
   RunState s;
   if (auto lock = read_lock(env, state_dir); lock)
@@ -62,6 +82,7 @@ RunState read_run_state(Env& env, const std::string& state_dir) {
   }
   s.unfinished = unfinished_run(*entries);
   s.relaxed = tls_relaxed_by_runs(*entries);
+  s.manual_waiting = manual_steps_waiting(*entries);
   return s;
 }
 
@@ -78,6 +99,15 @@ std::vector<std::string> describe_run_state(const RunState& s,
     out.push_back(fmt::format(
         "Run {} (started {}, {}) did not finish; the next apply resumes it from the live state.",
         u.run_id, format_time(u.started), done));
+  }
+  if (!s.manual_waiting.empty()) {
+    const auto& first = s.manual_waiting.front();
+    out.push_back(fmt::format(
+        "Run {} stopped at {} for {} manual step{}; do {} in the web UI, then run apply again "
+        "(with --confirm-manual for what a node cannot show):",
+        first.run_id, format_time(first.since), s.manual_waiting.size(),
+        s.manual_waiting.size() == 1 ? "" : "s", s.manual_waiting.size() == 1 ? "it" : "them"));
+    for (const auto& m : s.manual_waiting) out.push_back("  " + m.instruction);
   }
   // One line per relaxing run, for the nodes still permissive now.
   std::vector<std::string> runs;

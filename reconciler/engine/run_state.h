@@ -28,21 +28,33 @@ struct TlsRelaxed {
   TimePoint since;
 };
 
+// A manual step the last run stopped at (its run-end says "manual").
+struct ManualStepWaiting {
+  std::string run_id;
+  TimePoint since;
+  std::string node;
+  std::string instruction;  // "edge1: System > Clustering: TLS verification mode = ..., Save"
+};
+
 struct RunState {
   std::optional<LockInfo> lock;
   std::optional<UnfinishedRun> unfinished;
-  std::vector<TlsRelaxed> relaxed;    // journal order of the relax
+  std::vector<TlsRelaxed> relaxed;  // journal order of the relax
+  std::vector<ManualStepWaiting> manual_waiting;
   std::vector<std::string> problems;  // an unreadable lock file or journal
 };
 
 // The journal's view alone (testable without files).
 std::optional<UnfinishedRun> unfinished_run(const std::vector<JournalEntry>& entries);
 std::vector<TlsRelaxed> tls_relaxed_by_runs(const std::vector<JournalEntry>& entries);
+// The manual steps the last run stopped at; empty when it ended otherwise.
+std::vector<ManualStepWaiting> manual_steps_waiting(const std::vector<JournalEntry>& entries);
 
 // Reads <state_dir>/lock.json and journal.jsonl (both may be missing).
 RunState read_run_state(Env& env, const std::string& state_dir);
 
-// One line each for people: the lock, the unfinished run, and per relaxing
+// One line each for people: the lock, the unfinished run, the manual steps
+// the last run stopped at, and per relaxing
 // run "cluster TLS verification relaxed since TIME by run ID (edge1, edge2
 // permissive)" for the nodes of `permissive_now` (live state) it relaxed.
 std::vector<std::string> describe_run_state(const RunState& state,

@@ -16,6 +16,7 @@
 
 #include "providers/base/error.h"
 #include "reconciler/engine/action.h"
+#include "reconciler/engine/manual_steps.h"
 
 namespace edgecert {
 
@@ -53,6 +54,15 @@ class ActionRunner {
   // How many actions run() may perform at once (see run()); 1: not
   // thread-safe, the executor runs one action at a time.
   virtual size_t concurrency() const { return 1; }
+
+  // A manual step (Action::manual; the node has no interface for it): what
+  // the node shows now (manual_steps.h, check_manual_step). Never changes
+  // anything. An error: the node could not be read.
+  virtual Result<ManualCheck> check_manual(const Action& action) = 0;
+  // The operator confirmed a manual step nothing on the node shows: remember
+  // the value it set (the CRL settings, the manual CRL) as the node's live
+  // value from now on.
+  virtual Status record_confirmation(const Action&) { return {}; }
 
   // After a restart's reply was lost: the message to record when the node is
   // seen to have restarted anyway (down, or back with the staged certificate

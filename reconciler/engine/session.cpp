@@ -8,8 +8,10 @@
 
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
+#include "reconciler/engine/compat.h"
 #include "reconciler/engine/executor.h"
 #include "reconciler/engine/heartbeat.h"
+#include "reconciler/engine/manual_steps.h"
 #include "reconciler/engine/windows.h"
 #include "schema/loader.h"
 
@@ -124,11 +126,38 @@ ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify&
     }
     if (waited) live = read_cluster(session.nodes);
   }
+  // What the operator confirmed for values a node cannot show stands in for
+  // them (manual_steps.h); without a readable record those nodes' live state
+  // is unknown.
+  auto confirmed = read_confirmed_values(session.open_context->env, session.state_dir);
+  if (confirmed) {
+    apply_confirmed_values(live, *confirmed);
+  } else {
+    for (auto& n : live.nodes)
+      if (n.state && (!n.state->crl_settings_known || !n.state->manual_crl_known)) {
+        n.error = confirmed.error().at(n.peer, "read confirmed CRL values");
+        n.state.reset();
+      }
+  }
   return live;
+}
+
+Status check_nodes_fit(const spec::Spec& spec, const ClusterLive& live,
+                       std::vector<std::string>* warnings) {
+  CompatibilityReport report = check_compatibility(spec, live);
+  if (warnings) *warnings = report.warnings;
+  if (report.errors.empty()) return {};
+  if (report.errors.size() == 1) return make_error(ErrorCode::kInvalidArgument, report.errors[0]);
+  return make_error(ErrorCode::kInvalidArgument,
+                    fmt::format("{} nodes do not fit the spec; nothing was changed:\n  {}",
+                                report.errors.size(), fmt::join(report.errors, "\n  ")));
 }
 
 Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   TimePoint now = env.now();
+  std::vector<std::string> fit_warnings;
+  if (auto st = check_nodes_fit(s.spec, live, &fit_warnings); !st)
+    return std::unexpected(st.error());
   auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets, s.replace);
   if (!diff) return std::unexpected(diff.error());
   std::vector<std::string> reissued;
@@ -149,6 +178,7 @@ Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   in.targets = s.targets;
   in.now = now;
   Plan plan = build_plan(in);
+  for (const auto& w : fit_warnings) plan.notes.push_back("warning: " + w);
   // The plan is what apply will run: the same executor walks it first with a
   // runner that touches nothing, so a plan apply would refuse is a bug here.
   if (auto st = check_plan(plan); !st)

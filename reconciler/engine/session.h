@@ -85,10 +85,21 @@ using Notify = std::function<void(const std::string&)>;
 // that answers kUnavailable (it may be restarting after an interrupted run)
 // is first given rollout.healthTimeout to come back, announced through
 // `notify`. Nodes that could not be read carry their error in the result
-// (ClusterLive::all_readable() is false).
+// (ClusterLive::all_readable() is false). Values a node cannot show (its CRL
+// settings, its manual CRL) are the ones the operator confirmed, from the
+// cluster's state folder (manual_steps.h); a damaged record makes those
+// nodes unreadable.
 ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify& notify);
 
-// Diff + plan (+ the next rollout window) at env.now(). Refused (kConflict,
+// Product and release checks (compat.h): an error naming each node that does
+// not fit the spec (kInvalidArgument); `warnings` (when set) gets the
+// warnings.
+Status check_nodes_fit(const spec::Spec& spec, const ClusterLive& live,
+                       std::vector<std::string>* warnings = nullptr);
+
+// Diff + plan (+ the next rollout window) at env.now(). Refused first when
+// a node does not fit the spec (check_nodes_fit; its warnings become
+// "warning: " notes). Refused (kConflict,
 // naming access.caBundle) when a node would serve a chain from the issuer's
 // known CA that edgecert's management connection does not trust
 // (management_trust.h).

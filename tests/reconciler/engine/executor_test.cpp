@@ -131,6 +131,10 @@ class FakeRunner : public ActionRunner {
     o.data = {{"id", action.id}};
     return o;
   }
+  Result<ManualCheck> check_manual(const Action& action) override {
+    ran.push_back(action.id);
+    return ManualCheck{ManualCheck::State::kDone, "checked"};
+  }
   std::optional<std::string> restart_happened(const Action& action) override {
     restart_checks.push_back(action.id);
     return restart_answer;
