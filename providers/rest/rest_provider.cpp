@@ -356,7 +356,7 @@ class ExpresswayProvider final : public node::NodeProvider {
                                          "service accepts",
                                          static_cast<int>(reason)));
     auto cert = pki::Certificate::parse_one(certificate_pem, "the certificate to revoke");
-    if (!cert) return invalid(action, cert.error().message);
+    if (!cert) return invalid(action, "not a PEM certificate: " + cert.error().message);
     auto settings = acme_settings();
     if (!settings) return std::unexpected(settings.error());
     if (settings->mode == spec::AcmeMode::kDisabled)
