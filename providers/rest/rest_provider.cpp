@@ -523,8 +523,8 @@ class ExpresswayProvider final : public node::NodeProvider {
         return ch_.failure(ErrorCode::kCorrupt, fmt::format("XML {}", wire::xml::kSystemUnitPath),
                            action, "the document has no SystemUnit element");
       Unit u{true,
-             {doc->system_unit->product, doc->system_unit->product_type,
-              doc->system_unit->version, doc->system_unit->uptime_seconds}};
+             {doc->system_unit->product, doc->system_unit->product_type, doc->system_unit->version,
+              doc->system_unit->uptime_seconds}};
       return u;
     }
     if (ch_.allows(Interface::kCli)) {

@@ -161,8 +161,7 @@ class RestTarget : private ServerHolder, public testing::ContractTarget {
     o.get_attempts = 1;
     return rest::make_expressway_node_provider(
         peer.name, default_env(), std::make_unique<NodeTrustTransport>(state, peer, ports[i]),
-        std::move(*cli),
-        {spec::Interface::kRest, spec::Interface::kXml, spec::Interface::kCli}, o);
+        std::move(*cli), {spec::Interface::kRest, spec::Interface::kXml, spec::Interface::kCli}, o);
   }
   sim::SimNode admin(const spec::Peer& peer) override {
     return sim::SimNode(default_env(), state, peer.name, peer.fqdn);
