@@ -2,8 +2,9 @@
 // kept only for edgecert-sim's legacy routes
 // (providers/simserver/sim_server_routes_legacy.cpp) until the lead removes
 // them. The https:// provider (rest_provider.h) uses from here only the
-// certrevokecheck body (encode_revocation/decode_revocation: the CLI's five
-// leaves as JSON [assumed], the REST alternative to the CLI); everything under
+// paths marked [cisco] and the certrevokecheck body
+// (encode_revocation/decode_revocation: the CLI's five leaves as JSON
+// [assumed], the REST alternative to the CLI); everything under
 // kEdgecertPrefix is edgecert's invention and no longer requested by it.
 //
 // No codec here ever encodes a private key.
