@@ -29,7 +29,8 @@ struct RestHolder {
     o.state_dir = dir.file("sim");
     o.nodes = {{"edge1", "edge1.example.com"}, {"edge2", "edge2.example.com"}};
     o.password_file = pw;
-    o.extra_args = {"--restart-seconds", "1"};
+    // The old provider's suite expects 503 "node is restarting".
+    o.extra_args = {"--restart-seconds", "1", "--restart-refuses-connections", "off"};
     sim = std::make_unique<testing::SimProcess>(o);
   }
 };
