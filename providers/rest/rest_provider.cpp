@@ -14,6 +14,7 @@
 
 #include "providers/rest/cli_settings.h"
 #include "providers/rest/node_channels.h"
+#include "providers/rest/node_reads.h"
 #include "providers/rest/rest_api.h"
 #include "providers/wire/rest_json.h"
 
@@ -22,14 +23,6 @@ namespace {
 
 using detail::NodeChannels;
 using spec::Interface;
-
-constexpr const char* kServerCertPath = "/api/provisioning/certs/server";
-constexpr const char* kRootCertsPath = "/api/provisioning/certs/root";
-constexpr const char* kGenerateCsrPath = "/api/provisioning/certs/generate_csr";
-constexpr const char* kRevocationPath = "/api/provisioning/common/protocol/sip/certrevokecheck";
-constexpr const char* kAcmePendingCertPath = "/api/provisioning/certs/acme/pendingcert";
-constexpr const char* kAcmeDeployPath = "/api/provisioning/certs/acme/pendingcert/deploy";
-constexpr const char* kRestartPath = "/api/provisioning/restart";
 
 // A multipart/form-data body. It may hold a private key, so it lives in a
 // SecretString (wiped on destruction) once built.
@@ -94,16 +87,6 @@ std::vector<node::ManualOperation> all_manual_operations() {
           node::ManualOperation::kSetTlsVerification, node::ManualOperation::kAcmeRevoke};
 }
 
-Result<std::vector<pki::Certificate>> parse_chain(const std::vector<std::string>& pems) {
-  std::vector<pki::Certificate> out;
-  for (size_t i = 0; i < pems.size(); ++i) {
-    auto c = pki::Certificate::parse_one(pems[i], fmt::format("peer certificate {}", i));
-    if (!c) return std::unexpected(c.error());
-    out.push_back(std::move(*c));
-  }
-  return out;
-}
-
 class ExpresswayProvider final : public node::NodeProvider {
  public:
   ExpresswayProvider(std::string name, Env& env, std::unique_ptr<http::Transport> http,
@@ -137,7 +120,7 @@ class ExpresswayProvider final : public node::NodeProvider {
       stored = std::move(*certs);
       peer_chain = std::move(r->peer_chain);
     }
-    auto unit = read_unit("read product and version", stored ? nullptr : &peer_chain);
+    auto unit = detail::read_unit(ch_, "read product and version", stored ? nullptr : &peer_chain);
     if (!unit) return std::unexpected(unit.error());
     if (unit->known) {
       s.product = detail::product_from_type(unit->status.product_type);
@@ -145,7 +128,7 @@ class ExpresswayProvider final : public node::NodeProvider {
       s.uptime_seconds = unit->status.uptime_seconds;
     }
     if (!peer_chain.empty()) {
-      auto served = parse_chain(peer_chain);
+      auto served = detail::parse_chain(peer_chain);
       if (!served)
         return std::unexpected(node::node_error(name(), "TLS handshake", served.error()));
       s.server_chain = std::move(*served);
@@ -157,15 +140,15 @@ class ExpresswayProvider final : public node::NodeProvider {
     s.restart_required = !s.staged_chain.empty();
 
     if (ch_.allows(Interface::kRest)) {
-      auto csr = read_pending_csr();
+      auto csr = detail::read_pending_csr(ch_);
       if (!csr) return std::unexpected(csr.error());
       s.pending_csr = std::move(*csr);
-      auto cas = read_trusted_cas("read trusted CAs");
+      auto cas = detail::read_trusted_cas(ch_, "read trusted CAs");
       if (!cas) return std::unexpected(cas.error());
       s.trusted_cas = std::move(*cas);
     }
     if (ch_.allows(Interface::kXml)) {
-      auto alarms = read_alarms();
+      auto alarms = detail::read_alarms(ch_);
       if (!alarms) return std::unexpected(alarms.error());
       s.alarms = std::move(*alarms);
       bool permissive =
@@ -174,7 +157,7 @@ class ExpresswayProvider final : public node::NodeProvider {
           permissive ? spec::TlsVerification::kPermissive : spec::TlsVerification::kEnforce;
     }
     if (ch_.allows(Interface::kCli) || ch_.allows(Interface::kRest)) {
-      auto rc = read_revocation();
+      auto rc = detail::read_revocation(ch_);
       if (!rc) return std::unexpected(rc.error());
       s.revocation = *rc;
     }
@@ -187,13 +170,13 @@ class ExpresswayProvider final : public node::NodeProvider {
         s.acme_status.status = s.acme.mode == spec::AcmeMode::kDisabled ? "Disabled" : "Enabled";
       }
       if (ch_.allows(Interface::kCli) || ch_.allows(Interface::kRest)) {
-        auto pending = read_acme_pending();
+        auto pending = detail::read_acme_pending(ch_);
         if (!pending) return std::unexpected(pending.error());
         s.acme_status.pending_certificate_pem = std::move(*pending);
       }
     }
     if (ch_.allows(Interface::kCli) || ch_.allows(Interface::kXml)) {
-      auto alt = read_alternates();
+      auto alt = detail::read_alternates(ch_);
       if (!alt) return std::unexpected(alt.error());
       std::vector<std::string> peers;
       for (const auto& p : alt->peers) peers.push_back(p.address);
@@ -256,7 +239,7 @@ class ExpresswayProvider final : public node::NodeProvider {
 
   Result<node::AppendCasResult> append_trusted_cas(std::string_view pem_bundle) override {
     constexpr const char* action = "append trusted CA certificates";
-    auto before = read_trusted_cas(action);
+    auto before = detail::read_trusted_cas(ch_, action);
     if (!before) return std::unexpected(before.error());
     std::set<std::string> present;
     for (const auto& c : *before) present.insert(c.sha256_fingerprint());
@@ -307,22 +290,7 @@ class ExpresswayProvider final : public node::NodeProvider {
     return {};
   }
 
-  Result<node::AcmeSettings> acme_settings() override {
-    constexpr const char* action = "read ACME settings";
-    auto settings = ch_.cli(action, detail::acme_settings_read_command(), true);
-    if (!settings) return std::unexpected(settings.error());
-    std::string uuid = detail::acme_provider_uuid(*settings);
-    if (uuid.empty()) uuid = detail::kAcmeProviderUuid;
-    // No provider record yet is an ERROR reply: the settings then have no
-    // provider, which is what the node holds.
-    auto providers = ch_.cli(action, detail::acme_providers_read_command(uuid), true, true);
-    if (!providers) return std::unexpected(providers.error());
-    auto a = detail::acme_settings_from(*providers, *settings);
-    if (!a)
-      return ch_.failure(ErrorCode::kCorrupt, "SSH xCommand ACME Settings Read", action,
-                         a.error().message);
-    return a;
-  }
+  Result<node::AcmeSettings> acme_settings() override { return detail::read_acme_settings(ch_); }
 
   Status set_acme_settings(const node::AcmeSettings& settings) override {
     constexpr const char* action = "set ACME settings";
@@ -356,7 +324,7 @@ class ExpresswayProvider final : public node::NodeProvider {
                                          "service accepts",
                                          static_cast<int>(reason)));
     auto cert = pki::Certificate::parse_one(certificate_pem, "the certificate to revoke");
-    if (!cert) return invalid(action, cert.error().message);
+    if (!cert) return invalid(action, "not a PEM certificate: " + cert.error().message);
     auto settings = acme_settings();
     if (!settings) return std::unexpected(settings.error());
     if (settings->mode == spec::AcmeMode::kDisabled)
@@ -465,7 +433,7 @@ class ExpresswayProvider final : public node::NodeProvider {
       return make_error(
           ErrorCode::kInternal,
           fmt::format("{}: {}: the TLS library reported no peer certificates", name(), action));
-    auto out = parse_chain(peer_chain);
+    auto out = detail::parse_chain(peer_chain);
     if (!out) return std::unexpected(node::node_error(name(), action, out.error()));
     return out;
   }
@@ -505,46 +473,12 @@ class ExpresswayProvider final : public node::NodeProvider {
     return {};
   }
 
-  struct Unit {
-    bool known = false;
-    detail::UnitStatus status;
-  };
-  // SystemUnit by XML, else by the CLI; `peer_chain` (when set) receives the
-  // handshake's chain of the XML request.
-  Result<Unit> read_unit(const char* action, std::vector<std::string>* peer_chain,
-                         std::optional<std::chrono::milliseconds> timeout = std::nullopt,
-                         int attempts = 0) {
-    if (ch_.allows(Interface::kXml)) {
-      auto doc =
-          ch_.xml_status(action, wire::xml::kSystemUnitPath,
-                         {.peer_chain = peer_chain, .timeout = timeout, .attempts = attempts});
-      if (!doc) return std::unexpected(doc.error());
-      if (!doc->system_unit)
-        return ch_.failure(ErrorCode::kCorrupt, fmt::format("XML {}", wire::xml::kSystemUnitPath),
-                           action, "the document has no SystemUnit element");
-      Unit u{true,
-             {doc->system_unit->product, doc->system_unit->product_type,
-              doc->system_unit->version, doc->system_unit->uptime_seconds}};
-      return u;
-    }
-    if (ch_.allows(Interface::kCli)) {
-      auto reply = ch_.cli(action, detail::system_unit_command(), true);
-      if (!reply) return std::unexpected(reply.error());
-      auto st = detail::system_unit_from_reply(*reply);
-      if (!st)
-        return ch_.failure(ErrorCode::kCorrupt, "SSH xStatus SystemUnit", action,
-                           st.error().message);
-      return Unit{true, *st};
-    }
-    return Unit{};
-  }
-
   // The node's Uptime in seconds when it answers (nullopt: it answers but no
   // interface reports Uptime).
   Result<std::optional<std::int64_t>> probe_uptime(const char* action,
                                                    std::chrono::milliseconds timeout) {
     if (ch_.allows(Interface::kXml) || ch_.allows(Interface::kCli)) {
-      auto u = read_unit(action, nullptr, timeout, 1);
+      auto u = detail::read_unit(ch_, action, nullptr, timeout, 1);
       if (!u) return std::unexpected(u.error());
       return std::optional<std::int64_t>(u->status.uptime_seconds);
     }
@@ -552,104 +486,6 @@ class ExpresswayProvider final : public node::NodeProvider {
         action, {.method = "GET", .path = kServerCertPath, .timeout = timeout, .attempts = 1});
     if (!r) return std::unexpected(r.error());
     return std::optional<std::int64_t>();
-  }
-
-  Result<std::optional<node::PendingCsr>> read_pending_csr() {
-    constexpr const char* action = "read pending CSR";
-    auto r = ch_.rest(action, {.method = "GET", .path = kGenerateCsrPath, .accepted = {404}});
-    if (!r) return std::unexpected(r.error());
-    if (r->status == 404) return std::optional<node::PendingCsr>();
-    auto csr = node::pending_csr_from_pem(r->body);
-    if (!csr)
-      return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kGenerateCsrPath), action,
-                         r->body.find("<html") != std::string::npos ||
-                                 r->body.find("<!DOCTYPE") != std::string::npos
-                             ? std::string("not PEM: an HTML page (a login or proxy page?)")
-                             : "not a PEM CSR: " + csr.error().message);
-    return std::optional<node::PendingCsr>(std::move(*csr));
-  }
-
-  Result<std::vector<pki::Certificate>> read_trusted_cas(const char* action) {
-    auto pem = ch_.rest_pem(action, kRootCertsPath);
-    if (!pem) return std::unexpected(pem.error());
-    auto certs = pki::Certificate::parse_all(*pem, "certs/root");
-    if (!certs)
-      return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kRootCertsPath), action,
-                         certs.error().message);
-    return certs;
-  }
-
-  // The ACME certificate waiting for deploy (nullopt: none): the CLI's Get
-  // Pending Cert (an ERROR reply = none), else REST GET pendingcert (404 = none).
-  Result<std::optional<std::string>> read_acme_pending() {
-    constexpr const char* action = "read pending ACME certificate";
-    if (ch_.allows(Interface::kCli)) {
-      auto reply = ch_.cli(action, detail::acme_command({"Get", "Pending", "Cert"}), true, true);
-      if (!reply) return std::unexpected(reply.error());
-      if (!reply->ok) return std::optional<std::string>();
-      auto pem = detail::acme_pending_certificate(*reply);
-      if (!pem)
-        return ch_.failure(ErrorCode::kCorrupt, "SSH xCommand ACME Get Pending Cert", action,
-                           pem.error().message);
-      if (pem->empty()) return std::optional<std::string>();
-      return std::optional<std::string>(std::move(*pem));
-    }
-    auto r = ch_.rest(action, {.method = "GET", .path = kAcmePendingCertPath, .accepted = {404}});
-    if (!r) return std::unexpected(r.error());
-    if (r->status == 404) return std::optional<std::string>();
-    if (r->body.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
-      return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kAcmePendingCertPath),
-                         action, "not a PEM certificate chain");
-    return std::optional<std::string>(std::move(r->body));
-  }
-
-  Result<std::vector<node::Alarm>> read_alarms() {
-    constexpr const char* action = "read alarms";
-    auto doc = ch_.xml_status(action, wire::xml::kWarningsPath, {});
-    if (!doc) return std::unexpected(doc.error());
-    std::vector<node::Alarm> out;
-    if (!doc->warnings) return out;
-    for (const auto& w : *doc->warnings) {
-      auto number = wire::xml::alarm_for_reason(w.reason);
-      // An alarm edgecert does not know keeps the node's id (a UUID).
-      out.push_back({number ? std::to_string(*number) : w.id, w.reason});
-    }
-    return out;
-  }
-
-  Result<spec::RevocationChecking> read_revocation() {
-    constexpr const char* action = "read revocation checking";
-    if (ch_.allows(Interface::kCli)) {
-      auto reply = ch_.cli(action, detail::revocation_read_command(), true);
-      if (!reply) return std::unexpected(reply.error());
-      auto rc = detail::revocation_from_reply(*reply);
-      if (!rc)
-        return ch_.failure(ErrorCode::kCorrupt,
-                           "SSH xConfiguration SIP TLS Certificate Revocation Checking", action,
-                           rc.error().message);
-      return rc;
-    }
-    auto r = ch_.rest(action, {.method = "GET", .path = kRevocationPath});
-    if (!r) return std::unexpected(r.error());
-    auto rc = decode_revocation(r->body);
-    if (!rc)
-      return ch_.failure(ErrorCode::kCorrupt, fmt::format("REST GET {}", kRevocationPath), action,
-                         rc.error().message);
-    return rc;
-  }
-
-  Result<wire::xml::Alternates> read_alternates() {
-    constexpr const char* action = "read cluster peers";
-    if (ch_.allows(Interface::kCli)) {
-      auto reply = ch_.cli(action, detail::alternates_command(), true);
-      if (!reply) return std::unexpected(reply.error());
-      auto alt = detail::alternates_from_reply(*reply);
-      if (!alt)
-        return ch_.failure(ErrorCode::kCorrupt, "SSH xConfiguration Alternates", action,
-                           alt.error().message);
-      return alt;
-    }
-    return ch_.xml_alternates(action);
   }
 
   NodeChannels ch_;

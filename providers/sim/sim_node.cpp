@@ -135,7 +135,7 @@ Status run_op_status(const NodeFiles& f, const char* op, OpMode mode,
   if (!loaded) return std::unexpected(loaded.error());
   ctx.state = std::move(*loaded);
   State& s = ctx.state;
-  if (mode.audit && faults_configured(s.faults)) audited = true;
+  if (mode.audit && s.audit_reads) audited = true;
 
   if (mode.faults && s.faults.latency_ms > 0)
     env.sleep_for(std::chrono::milliseconds(s.faults.latency_ms));
@@ -266,6 +266,7 @@ Status SimNode::ensure_booted() {
 Status SimNode::set_faults(const FaultConfig& faults) {
   return internal::update_state(files(), [&](State& s) {
     s.faults = faults;
+    s.audit_reads = internal::faults_configured(faults);
     // A new configuration restarts the random sequence, so a test that sets
     // the same seed twice sees the same failures.
     s.request_counter = 0;

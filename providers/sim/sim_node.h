@@ -20,8 +20,10 @@
 // Reads write nothing: an operation that only reads (read_state, ping,
 // served_chain, acme_settings, ...) neither saves the file nor appends an
 // audit line, unless it changed the node (finishing a restart whose time is
-// up, catching up the ACME scheduler) or fault injection is configured (every
-// request is then audited, so tests can count the attempts a client made).
+// up, catching up the ACME scheduler) or faults were injected through
+// set_faults (every request is then audited, even once the fault is used up,
+// so tests can count the attempts a client made; set_faults with no fault
+// ends that).
 //
 // A node without a file boots like a fresh install: a "TEMPORARY CA ..." in
 // its trusted list, a server certificate for its FQDN issued by that CA (EC

@@ -113,6 +113,7 @@ json state_json(const State& s) {
                        {"scheduler_done_ms", s.scheduler_done_ms}};
   j["chat_node_aliases"] = s.chat_node_aliases;
   j["request_counter"] = s.request_counter;
+  j["audit_reads"] = s.audit_reads;
   j["product"] = s.product;
   j["booted_ms"] = s.booted_ms;
   j["cluster_peers"] = s.cluster_peers ? json(*s.cluster_peers) : json(nullptr);
@@ -193,6 +194,7 @@ State state_from(const json& j) {
   s.scheduler_done_ms = sa.value("scheduler_done_ms", int64_t{0});
   s.chat_node_aliases = j.value("chat_node_aliases", std::vector<std::string>{});
   s.request_counter = j.value("request_counter", uint64_t{0});
+  s.audit_reads = j.value("audit_reads", false);
   s.product = j.value("product", std::string());
   s.booted_ms = j.value("booted_ms", int64_t{0});
   if (j.contains("cluster_peers") && !j["cluster_peers"].is_null())

@@ -97,6 +97,10 @@ struct State {
   int restart_seconds = kDefaultRestartSeconds;
   FaultConfig faults;
   uint64_t request_counter = 0;
+  // Set by set_faults with any fault configured, cleared by one without:
+  // every request is then audited, reads too, even once a fault is used up
+  // (tests count the attempts a client made).
+  bool audit_reads = false;
   // What the node says it is: spec product name ("expressway-c",
   // "expressway-e") or "" (not set), and when it last came up (Unix epoch
   // ms; 0 = unknown, a file from before uptime was kept).

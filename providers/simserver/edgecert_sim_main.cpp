@@ -5,6 +5,7 @@
 //                [--ssh edge1=127.0.0.1:0] [--fqdn edge1=edge1.example.com]
 //                [--product edge1=expressway-c] [--software-version edge1=X14.3.1]
 //                [--cluster-name NAME] [--restart-seconds S]
+//                [--restart-refuses-connections on|off]
 //                [--latency MS] [--fail-rate P] [--username U] --password-file F
 //                [--acme-http01-listen edge1=127.0.0.1:5002] [--scheduler-interval MS]
 //   edgecert-sim ui --state DIR NODE COMMAND [ARGS...]      (sim_ui.h)
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> product_flags;
   std::vector<std::string> version_flags;
   std::string cluster_name = "cluster";
+  std::string refuse_while_restarting = "on";
   app.add_option("--state", state_dir, "folder of the node files")->required();
   app.add_option("--node", node_flags, "NAME=HOST:PORT (PORT 0 = any free port)")->required();
   app.add_option("--fqdn", fqdn_flags,
@@ -100,6 +102,10 @@ int main(int argc, char** argv) {
                  "NAME=VERSION, e.g. X15.0.2 (a new node: X14.3.1)");
   app.add_option("--cluster-name", cluster_name,
                  "the cluster name every node reports (default cluster)");
+  app.add_option("--restart-refuses-connections", refuse_while_restarting,
+                 "on (default): a restarting node's listeners are closed; off: they stay open "
+                 "and answer 503")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--restart-seconds", restart_seconds, "restart duration of every node");
   app.add_option("--latency", latency_ms, "latency added to every request (ms)");
   app.add_option("--fail-rate", fail_rate, "probability (0..1) that a request fails with 503");
@@ -159,6 +165,7 @@ int main(int argc, char** argv) {
   options.username = username;
   options.password = std::move(*pw);
   options.cluster_name = cluster_name;
+  options.refuse_connections_while_restarting = refuse_while_restarting == "on";
   for (const std::string& f : node_flags) {
     auto kv = simserver::split_assignment("--node", f);
     if (!kv) return fail(kv.error().message);

@@ -170,6 +170,18 @@ void send_error(const httplib::Request& req, httplib::Response& res, const Error
   send_message(res, status, fmt::format("{}: {}", reason_phrase(status), e.message));
 }
 
+void add_route(httplib::SSLServer& s, const Route& route) {
+  if (route.method == "GET") {
+    s.Get(route.path, route.handler);
+  } else if (route.method == "POST") {
+    s.Post(route.path, route.handler);
+  } else if (route.method == "PUT") {
+    s.Put(route.path, route.handler);
+  } else {
+    s.Delete(route.path, route.handler);
+  }
+}
+
 void reply_unrecognised(NodeServer& n, const httplib::Request& req, httplib::Response& res) {
   n.shared.record_unrecognised(n.listener.name, request_line(req), "404");
   send_message(res, 404, "Not Found");
@@ -194,7 +206,6 @@ void install_routes(NodeServer& n) {
       send_message(res, 403, "Forbidden");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (handle_legacy_request(n, req, res)) return httplib::Server::HandlerResponse::Handled;
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
@@ -207,9 +218,9 @@ void install_routes(NodeServer& n) {
         stderr);
   });
 
+  install_legacy_routes(s, n);
   install_rest_routes(s, NodeRoutes(n));
   install_xml_routes(s, NodeRoutes(n));
-  install_legacy_routes(s, n);
 
   // Last: everything no route above took (routes match in registration
   // order). httplib answers HEAD through the GET routes.

@@ -193,6 +193,25 @@ struct ApplianceView {
 // Call with n.mu held (`sim` is n.sim()).
 Result<ApplianceView> appliance_view(NodeServer& n, sim::SimNode& sim);
 
+// One route: method, path pattern, handler.
+struct Route {
+  std::string method;  // "GET", "POST", "PUT", "DELETE"
+  std::string path;
+  httplib::Server::Handler handler;
+};
+// Routes collected before they are registered (httplib's spelling).
+struct RouteTable {
+  std::vector<Route> routes;
+  void Get(std::string p, httplib::Server::Handler h) { routes.push_back({"GET", p, h}); }
+  void Post(std::string p, httplib::Server::Handler h) { routes.push_back({"POST", p, h}); }
+  void Put(std::string p, httplib::Server::Handler h) { routes.push_back({"PUT", p, h}); }
+  void Delete(std::string p, httplib::Server::Handler h) { routes.push_back({"DELETE", p, h}); }
+};
+// Registers `route` on `s` (routes match in registration order).
+void add_route(httplib::SSLServer& s, const Route& route);
+
+// The REST API's routes (sim_server_routes_rest.cpp), and their registration.
+std::vector<Route> rest_routes(NodeRoutes r);
 void install_rest_routes(httplib::SSLServer& s, NodeRoutes r);
 void install_xml_routes(httplib::SSLServer& s, NodeRoutes r);
 
@@ -204,13 +223,11 @@ std::string cli_banner(NodeServer& n);
 
 // --- The invented resources (sim_server_routes_legacy.cpp) -----------------------
 // Removed once the new https:// provider lands (issue 11): the old provider
-// on main still uses them. Delete that file and these two declarations and
-// their two calls in sim_server_http.cpp.
+// on main still uses them. Registered before every other route: the old
+// provider (it sends `Accept: ... application/x-pem-file`) is answered the
+// old way on the paths both use, and anyone else meets the invented
+// resources as unrecognised. Delete that file, this declaration and its one
+// call in sim_server_http.cpp.
 void install_legacy_routes(httplib::SSLServer& s, NodeServer& n);
-// The old provider's requests to paths the reference also serves, answered
-// the old way (it sends `Accept: ... application/x-pem-file`), and any other
-// client's requests to the invented resources, answered as unrecognised;
-// true when answered.
-bool handle_legacy_request(NodeServer& n, const httplib::Request& req, httplib::Response& res);
 
 }  // namespace edgecert::simserver::internal

@@ -9,9 +9,10 @@
 // sim_server_routes_settings.cpp: the old https:// provider on main
 // (providers/rest/rest_api.h, docs/rest-mapping.md) still uses them. The old
 // provider is told from the new one by its `Accept: application/json,
-// application/x-pem-file, */*`. To remove: delete this file, the two
-// declarations at the end of sim_server_internal.h and their two calls in
-// sim_server_http.cpp.
+// application/x-pem-file, */*`; any other client meets the invented
+// resources as unrecognised (404, recorded). To remove: delete this file, the
+// declaration of install_legacy_routes in sim_server_internal.h and its one
+// call in sim_server_http.cpp.
 #include <sys/socket.h>
 
 #include <fmt/core.h>
@@ -114,7 +115,7 @@ void legacy_served_chain(Legacy l, Req req, Res res) {
 
 // --- The invented resources -------------------------------------------------------
 
-void install_status_routes(httplib::SSLServer& s, Legacy l) {
+void install_status_routes(RouteTable& s, Legacy l) {
   s.Get(rest::kPingPath, [l](Req req, Res res) {
     l.r.run(
         req, res, [](sim::SimNode& sim) { return sim.ping(); },
@@ -142,7 +143,7 @@ void install_status_routes(httplib::SSLServer& s, Legacy l) {
   });
 }
 
-void install_settings_routes(httplib::SSLServer& s, Legacy l) {
+void install_settings_routes(RouteTable& s, Legacy l) {
   s.Get(rest::kCrlSettingsPath, [l](Req req, Res res) {
     l.r.state(req, res, [&](const node::NodeState& st) {
       res.set_content(rest::encode_crl_settings(st.crl).dump(), "application/json");
@@ -191,73 +192,110 @@ void install_settings_routes(httplib::SSLServer& s, Legacy l) {
   });
 }
 
+bool legacy_client(const httplib::Request& req) {
+  return req.get_header_value("Accept").find("application/x-pem-file") != std::string::npos;
+}
+
+// The old provider's handler for a path the reference also serves, or none.
+httplib::Server::Handler legacy_shared(Legacy l, NodeServer& n, const std::string& m,
+                                       const std::string& p) {
+  using H = httplib::Server::Handler;
+  if (m == "POST" && p == rest::kServerCertPath)
+    return H([l](Req req, Res res) { legacy_upload(l, req, res); });
+  if (m == "GET" && p == rest::kServerCertPath)
+    return H([l](Req req, Res res) { legacy_served_chain(l, req, res); });
+  if (m == "POST" && p == rest::kRootCertsPath)
+    return H([l](Req req, Res res) { legacy_append(l, req, res); });
+  if (m == "GET" && p == rest::kRootCertsPath) {
+    return H([l](Req req, Res res) {
+      l.r.state(req, res, [&](const node::NodeState& st) {
+        res.set_content(pems(st.trusted_cas), "application/x-pem-file");
+      });
+    });
+  }
+  if (m == "POST" && p == rest::kGenerateCsrPath)
+    return H([l](Req req, Res res) { legacy_generate_csr(l, req, res); });
+  if (m == "GET" && p == rest::kGenerateCsrPath) {
+    return H([l](Req req, Res res) {
+      l.r.state(req, res, [&](const node::NodeState& st) {
+        if (!st.pending_csr) return legacy_message(res, 404, "no CSR is in progress");
+        res.set_content(st.pending_csr->pem, "application/x-pem-file");
+      });
+    });
+  }
+  if (m == "POST" && p == rest::kRestartPath) {
+    return H([l, &n](Req req, Res res) {
+      l.confirm(req, res, "Restarting", [](sim::SimNode& sim) { return sim.restart(); });
+      if (res.status == 200 && n.shared.wake_supervisor) n.shared.wake_supervisor();
+    });
+  }
+  if (m == "GET" && p == rest::kRevocationPath) {
+    return H([l](Req req, Res res) {
+      l.r.state(req, res, [&](const node::NodeState& st) {
+        res.set_content(rest::encode_revocation(st.revocation).dump(), "application/json");
+      });
+    });
+  }
+  if (m == "PUT" && p == rest::kRevocationPath) {
+    return H([l](Req req, Res res) {
+      l.confirm_decoded(
+          req, res, rest::decode_revocation, "Revocation checking updated",
+          [](sim::SimNode& sim, const auto& v) { return sim.set_revocation_checking(v); });
+    });
+  }
+  if (m == "POST" && p == rest::kAcmeDeployPath) {
+    return H([l](Req req, Res res) {
+      l.confirm(req, res, "Pending ACME certificate deployed",
+                [](sim::SimNode& sim) { return sim.acme_deploy(); });
+    });
+  }
+  if (m == "POST" && p == rest::kAcmePendingCertPath) {
+    return H([l](Req req, Res res) {
+      l.confirm(req, res, "Signed; the ACME certificate is pending",
+                [](sim::SimNode& sim) { return sim.acme_sign(); });
+    });
+  }
+  if (m == "GET" && p == rest::kAcmePendingCertPath) {
+    return H([l](Req req, Res res) {
+      l.r.state(req, res, [&](const node::NodeState& st) {
+        if (!st.acme_status.pending_certificate_pem)
+          return legacy_message(res, 404, "no ACME certificate is pending");
+        res.set_content(*st.acme_status.pending_certificate_pem, "application/x-pem-file");
+      });
+    });
+  }
+  if (m == "DELETE" && p == rest::kAcmePendingCertPath) {
+    return H([l](Req req, Res res) {
+      l.confirm(req, res, "Pending ACME certificate deleted",
+                [](sim::SimNode& sim) { return sim.acme_discard_pending(); });
+    });
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void install_legacy_routes(httplib::SSLServer& s, NodeServer& n) {
   Legacy l{NodeRoutes(n, &legacy_error)};
-  install_status_routes(s, l);
-  install_settings_routes(s, l);
-}
-
-bool handle_legacy_request(NodeServer& n, const httplib::Request& req, httplib::Response& res) {
-  if (req.get_header_value("Accept").find("application/x-pem-file") == std::string::npos) {
-    // Any other client meets only what a real node serves.
-    const bool invented = req.path.rfind(rest::kEdgecertPrefix, 0) == 0 ||
-                          (req.method == "DELETE" && req.path == rest::kGenerateCsrPath);
-    if (!invented) return false;
-    reply_unrecognised(n, req, res);
-    return true;
+  // The paths both use: the old provider the old way, anyone else the new.
+  for (Route& route : rest_routes(NodeRoutes(n))) {
+    httplib::Server::Handler old = legacy_shared(l, n, route.method, route.path);
+    if (!old) continue;
+    route.handler = [old, fresh = route.handler](Req req, Res res) {
+      legacy_client(req) ? old(req, res) : fresh(req, res);
+    };
+    add_route(s, route);
   }
-  Legacy l{NodeRoutes(n, &legacy_error)};
-  const std::string& m = req.method;
-  const std::string& p = req.path;
-  if (m == "POST" && p == rest::kServerCertPath) {
-    legacy_upload(l, req, res);
-  } else if (m == "GET" && p == rest::kServerCertPath) {
-    legacy_served_chain(l, req, res);
-  } else if (m == "POST" && p == rest::kRootCertsPath) {
-    legacy_append(l, req, res);
-  } else if (m == "GET" && p == rest::kRootCertsPath) {
-    l.r.state(req, res, [&](const node::NodeState& st) {
-      res.set_content(pems(st.trusted_cas), "application/x-pem-file");
-    });
-  } else if (m == "POST" && p == rest::kGenerateCsrPath) {
-    legacy_generate_csr(l, req, res);
-  } else if (m == "GET" && p == rest::kGenerateCsrPath) {
-    l.r.state(req, res, [&](const node::NodeState& st) {
-      if (!st.pending_csr) return legacy_message(res, 404, "no CSR is in progress");
-      res.set_content(st.pending_csr->pem, "application/x-pem-file");
-    });
-  } else if (m == "POST" && p == rest::kRestartPath) {
-    l.confirm(req, res, "Restarting", [](sim::SimNode& sim) { return sim.restart(); });
-    if (res.status == 200 && n.shared.wake_supervisor) n.shared.wake_supervisor();
-  } else if (m == "GET" && p == rest::kRevocationPath) {
-    l.r.state(req, res, [&](const node::NodeState& st) {
-      res.set_content(rest::encode_revocation(st.revocation).dump(), "application/json");
-    });
-  } else if (m == "PUT" && p == rest::kRevocationPath) {
-    l.confirm_decoded(
-        req, res, rest::decode_revocation, "Revocation checking updated",
-        [](sim::SimNode& sim, const auto& v) { return sim.set_revocation_checking(v); });
-  } else if (m == "POST" && p == rest::kAcmeDeployPath) {
-    l.confirm(req, res, "Pending ACME certificate deployed",
-              [](sim::SimNode& sim) { return sim.acme_deploy(); });
-  } else if (m == "POST" && p == rest::kAcmePendingCertPath) {
-    l.confirm(req, res, "Signed; the ACME certificate is pending",
-              [](sim::SimNode& sim) { return sim.acme_sign(); });
-  } else if (m == "GET" && p == rest::kAcmePendingCertPath) {
-    l.r.state(req, res, [&](const node::NodeState& st) {
-      if (!st.acme_status.pending_certificate_pem)
-        return legacy_message(res, 404, "no ACME certificate is pending");
-      res.set_content(*st.acme_status.pending_certificate_pem, "application/x-pem-file");
-    });
-  } else if (m == "DELETE" && p == rest::kAcmePendingCertPath) {
-    l.confirm(req, res, "Pending ACME certificate deleted",
-              [](sim::SimNode& sim) { return sim.acme_discard_pending(); });
-  } else {
-    return false;
+  // The invented resources: the old provider only.
+  RouteTable invented;
+  install_status_routes(invented, l);
+  install_settings_routes(invented, l);
+  for (Route& route : invented.routes) {
+    route.handler = [&n, old = route.handler](Req req, Res res) {
+      legacy_client(req) ? old(req, res) : reply_unrecognised(n, req, res);
+    };
+    add_route(s, route);
   }
-  return true;
 }
 
 }  // namespace edgecert::simserver::internal

@@ -130,7 +130,7 @@ node::CsrRequest csr_request(const wire::rest::GenerateCsrRequest& g, const std:
   return r;
 }
 
-void install_certificate_routes(httplib::SSLServer& s, NodeRoutes r) {
+void certificate_routes(RouteTable& s, NodeRoutes r) {
   // The stored certificate: the staged one after an upload, while TLS still
   // serves the active one until the restart [assumed].
   s.Get(kServerCert, [r](Req req, Res res) {
@@ -176,7 +176,7 @@ void install_certificate_routes(httplib::SSLServer& s, NodeRoutes r) {
   });
 }
 
-void install_node_routes(httplib::SSLServer& s, NodeRoutes r) {
+void node_routes(RouteTable& s, NodeRoutes r) {
   s.Post(kRestart, [r](Req req, Res res) {
     r.run(
         req, res, [](sim::SimNode& sim) { return sim.restart(); },
@@ -203,7 +203,7 @@ void install_node_routes(httplib::SSLServer& s, NodeRoutes r) {
 
 // The REST alternative to the CLI's ACME Sign / Get / Delete Pending Cert /
 // Deploy (reference §2).
-void install_acme_routes(httplib::SSLServer& s, NodeRoutes r) {
+void acme_routes(RouteTable& s, NodeRoutes r) {
   s.Post(kAcmeDeploy, [r](Req req, Res res) {
     r.run(
         req, res, [](sim::SimNode& sim) { return sim.acme_deploy(); },
@@ -228,10 +228,16 @@ void install_acme_routes(httplib::SSLServer& s, NodeRoutes r) {
 
 }  // namespace
 
+std::vector<Route> rest_routes(NodeRoutes r) {
+  RouteTable t;
+  certificate_routes(t, r);
+  node_routes(t, r);
+  acme_routes(t, r);
+  return std::move(t.routes);
+}
+
 void install_rest_routes(httplib::SSLServer& s, NodeRoutes r) {
-  install_certificate_routes(s, r);
-  install_node_routes(s, r);
-  install_acme_routes(s, r);
+  for (const Route& route : rest_routes(r)) add_route(s, route);
 }
 
 }  // namespace edgecert::simserver::internal
