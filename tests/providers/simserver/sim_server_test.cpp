@@ -171,7 +171,7 @@ TEST_CASE("simserver REST: certrevokecheck GET/PUT, ACME pendingcert without a p
   CHECK(f.server->unrecognised_requests().empty());
 }
 
-TEST_CASE("simserver: each listener presents its own node's active certificate; stop is final",
+TEST_CASE("simserver: each listener presents its own node's active certificate, and stop is final",
           "[simserver]") {
   SimServerFixture f;
   for (int i = 0; i < 2; ++i) {
