@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "providers/pki/csr.h"
+#include "providers/rest/node_channels.h"
 
 namespace edgecert::rest {
 
@@ -27,25 +28,7 @@ int status_for(ErrorCode code) {
 }
 
 ErrorCode code_for_status(long status) {
-  switch (status) {
-    case 400:
-      return ErrorCode::kInvalidArgument;
-    case 401:
-    case 403:
-      return ErrorCode::kPermission;
-    case 404:
-      return ErrorCode::kNotFound;
-    case 409:
-      return ErrorCode::kAlreadyExists;
-    case 500:
-    case 501:
-      return ErrorCode::kInternal;
-    default:
-      break;
-  }
-  if (status >= 500) return ErrorCode::kUnavailable;
-  // Anything else unexpected (3xx, other 4xx) is a protocol mismatch.
-  return ErrorCode::kInternal;
+  return detail::code_for_http_status(status);
 }
 
 bool retryable_status(long status) {

@@ -1,16 +1,12 @@
-// The Expressway REST API as edgecert speaks it: resource paths, the JSON
-// shapes of bodies and replies, and the HTTP status <-> ErrorCode mapping.
-// Shared by the `https://` node provider (client) and the edgecert-sim server
-// (providers/simserver), so both ends agree by construction.
+// The JSON shapes of the REST API as the OLD https:// provider spoke it,
+// kept only for edgecert-sim's legacy routes
+// (providers/simserver/sim_server_routes_legacy.cpp) until the lead removes
+// them. The https:// provider (rest_provider.h) uses from here only the
+// certrevokecheck body (encode_revocation/decode_revocation: the CLI's five
+// leaves as JSON [assumed], the REST alternative to the CLI); everything under
+// kEdgecertPrefix is edgecert's invention and no longer requested by it.
 //
-// Paths marked [cisco] are documented by Cisco (X8.10+ REST reference); paths
-// under kEdgecertPrefix are edgecert's assumption for resources no public
-// reference describes (docs/rest-mapping.md lists them so an operator can
-// compare with /api/raml on a real node).
-//
-// No codec here ever encodes a private key: NodeState carries none, and the
-// key of a manual upload travels only as a multipart field built by the
-// client.
+// No codec here ever encodes a private key.
 #pragma once
 
 #include <string>

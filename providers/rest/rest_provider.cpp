@@ -356,7 +356,7 @@ class ExpresswayProvider final : public node::NodeProvider {
                                          "service accepts",
                                          static_cast<int>(reason)));
     auto cert = pki::Certificate::parse_one(certificate_pem, "the certificate to revoke");
-    if (!cert) return invalid(action, cert.error().message);
+    if (!cert) return invalid(action, "not a PEM certificate: " + cert.error().message);
     auto settings = acme_settings();
     if (!settings) return std::unexpected(settings.error());
     if (settings->mode == spec::AcmeMode::kDisabled)
@@ -523,8 +523,8 @@ class ExpresswayProvider final : public node::NodeProvider {
         return ch_.failure(ErrorCode::kCorrupt, fmt::format("XML {}", wire::xml::kSystemUnitPath),
                            action, "the document has no SystemUnit element");
       Unit u{true,
-             {doc->system_unit->product, doc->system_unit->product_type,
-              doc->system_unit->version, doc->system_unit->uptime_seconds}};
+             {doc->system_unit->product, doc->system_unit->product_type, doc->system_unit->version,
+              doc->system_unit->uptime_seconds}};
       return u;
     }
     if (ch_.allows(Interface::kCli)) {

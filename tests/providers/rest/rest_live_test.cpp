@@ -58,8 +58,7 @@ struct Live {
     p.ssh_host = "127.0.0.1";
     p.ssh_port = sim->ssh_port("edge1");
     s.peers = {p};
-    spec::Access a{"admin",
-                   o.password_from.empty() ? "file:" + password_file : o.password_from,
+    spec::Access a{"admin", o.password_from.empty() ? "file:" + password_file : o.password_from,
                    o.ca_bundle};
     a.interfaces = o.interfaces;  // knownHosts left empty: the default next to the spec
     s.access = a;
@@ -102,8 +101,7 @@ TEST_CASE("rest live: a verified node over REST, XML and SSH reads like a real E
   CHECK_FALSE(contains(*log, "unrecognised"));
 }
 
-TEST_CASE("rest live: wrong password is refused on every interface, never echoed",
-          "[rest][live]") {
+TEST_CASE("rest live: wrong password is refused on every interface, never echoed", "[rest][live]") {
   Live l;
   l.sim->pin_host_keys(l.known_hosts);
   Live::Open o;
@@ -129,11 +127,9 @@ TEST_CASE("rest live: wrong password is refused on every interface, never echoed
   CHECK(w.error().code == ErrorCode::kPermission);
 }
 
-TEST_CASE("rest live: the server certificate is verified against access.caBundle",
-          "[rest][live]") {
+TEST_CASE("rest live: the server certificate is verified against access.caBundle", "[rest][live]") {
   Live l;
-  const std::vector<spec::Interface> https_only = {spec::Interface::kRest,
-                                                   spec::Interface::kXml};
+  const std::vector<spec::Interface> https_only = {spec::Interface::kRest, spec::Interface::kXml};
   std::string right = l.dir.write("right.pem", l.factory_ca_pem());
   auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
   REQUIRE(key);
@@ -158,8 +154,9 @@ TEST_CASE("rest live: the server certificate is verified against access.caBundle
     auto r = l.open_ok(o)->read_state();
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kPermission);
-    CHECK(contains(r.error().message, "edge1: REST GET /api/provisioning/certs/server (read server "
-                                      "certificate): TLS verification failed"));
+    CHECK(contains(r.error().message,
+                   "edge1: REST GET /api/provisioning/certs/server (read server "
+                   "certificate): TLS verification failed"));
   }
   SECTION("the certificate must name the peer FQDN") {
     Live::Open o;
