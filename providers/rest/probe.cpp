@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/core.h>
@@ -278,10 +279,13 @@ class Prober {
     return "ERROR without a reason";
   }
 
-  // The reply of a reading command, or nullopt after recording why there is
-  // none (a transport failure, an unparsable reply or an ERROR answer).
-  std::optional<xacli::Reply> read_cli(const std::string& command, const char* operation,
-                                       bool& stop) {
+  // A reading command's reply parsed by `parse` (the provider's own readers,
+  // cli_settings.h, so the probe reads a node exactly as plan and apply
+  // will), or nullopt after recording why not: a transport failure, an
+  // unparsable reply, an ERROR answer or a reply `parse` refuses.
+  template <class Parse>
+  auto read_cli(const std::string& command, const char* operation, bool& stop, Parse parse)
+      -> std::optional<typename std::invoke_result_t<Parse, const xacli::Reply&>::value_type> {
     auto reply = run(command, operation, stop);
     if (!reply) return std::nullopt;
     if (!reply->ok) {
@@ -289,59 +293,47 @@ class Prober {
            "the node answered ERROR: " + reason_of(*reply));
       return std::nullopt;
     }
-    return reply;
+    auto parsed = parse(*reply);
+    if (!parsed) {
+      fail(ProbeInterface::kCli, command, operation, parsed.error().code, parsed.error().message);
+      return std::nullopt;
+    }
+    return std::move(*parsed);
   }
 
-  // Parsed with the provider's own readers (cli_settings.h), so the probe
-  // reads a node exactly as plan and apply will.
   void cli_system_unit(bool& stop) {
-    const std::string command = "xStatus SystemUnit";
-    const char* op = "read product and version";
-    auto reply = read_cli(command, op, stop);
-    if (!reply) return;
-    auto unit = detail::system_unit_from_reply(*reply);
-    if (!unit) {
-      fail(ProbeInterface::kCli, command, op, unit.error().code, unit.error().message);
-      return;
-    }
-    cli_unit_ = std::move(*unit);
+    cli_unit_ = read_cli("xStatus SystemUnit", "read product and version", stop,
+                         detail::system_unit_from_reply);
   }
 
   void cli_alternates(bool& stop) {
-    const std::string command = "xConfiguration Alternates";
-    const char* op = "read cluster peers";
-    auto reply = read_cli(command, op, stop);
-    if (!reply) return;
-    auto alt = detail::alternates_from_reply(*reply);
-    if (!alt) {
-      fail(ProbeInterface::kCli, command, op, alt.error().code, alt.error().message);
-      return;
-    }
+    auto alt = read_cli("xConfiguration Alternates", "read cluster peers", stop,
+                        detail::alternates_from_reply);
+    if (!alt) return;
     std::vector<std::string> peers;
     for (const xml::Peer& peer : alt->peers) peers.push_back(peer.address);
     cli_peers_ = std::move(peers);
     cli_cluster_name_ = alt->cluster_name;
   }
 
-  void cli_revocation(bool& stop) {
-    const std::string command = "xConfiguration SIP TLS Certificate Revocation Checking";
-    const char* op = "read revocation checking";
-    auto reply = read_cli(command, op, stop);
-    if (!reply) return;
-    // Checked as the provider reads it; shown as the node printed it.
-    if (auto typed = detail::revocation_from_reply(*reply); !typed) {
-      fail(ProbeInterface::kCli, command, op, typed.error().code, typed.error().message);
-      return;
-    }
+  // Checked as the provider reads it; shown as the node printed it.
+  static Result<std::vector<std::pair<std::string, std::string>>> revocation_leaves(
+      const xacli::Reply& reply) {
+    if (auto typed = detail::revocation_from_reply(reply); !typed) return typed.error();
     constexpr std::string_view kPrefix = "SIP TLS Certificate Revocation Checking ";
     std::vector<std::pair<std::string, std::string>> values;
-    for (const xacli::ConfigLine& c : reply->config) {
+    for (const xacli::ConfigLine& c : reply.config) {
       std::string_view path = c.path;
       if (path.size() > kPrefix.size() && iequals(path.substr(0, kPrefix.size()), kPrefix))
         path.remove_prefix(kPrefix.size());
       values.emplace_back(std::string(path), c.value.text);
     }
-    p_.revocation = std::move(values);
+    return values;
+  }
+
+  void cli_revocation(bool& stop) {
+    p_.revocation = read_cli("xConfiguration SIP TLS Certificate Revocation Checking",
+                             "read revocation checking", stop, revocation_leaves);
   }
 
   void cli_acme(bool& stop) {
