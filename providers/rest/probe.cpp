@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/core.h>
 
 #include "providers/base/time.h"
 #include "providers/pki/certificate.h"
+#include "providers/rest/cli_settings.h"
+#include "providers/rest/node_channels.h"
 #include "providers/rest/probe_internal.h"
 #include "providers/wire/rest_json.h"
 #include "providers/wire/xacli.h"
@@ -24,39 +26,7 @@ namespace xml = wire::xml;
 
 namespace paths = probe_paths;
 
-const char* reason_phrase(long status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
-
-ErrorCode code_for(long status) {
-  if (status == 401 || status == 403) return ErrorCode::kPermission;
-  if (status == 404) return ErrorCode::kNotFound;
-  if (status >= 500) return ErrorCode::kUnavailable;
-  return ErrorCode::kCorrupt;
-}
+using detail::reason_phrase;
 
 // What a body is, for a message: never the body itself beyond a short,
 // printable start (a node's reply holds no secret, but may be a long page).
@@ -178,7 +148,8 @@ class Prober {
     if (!r) return std::nullopt;
     if (not_found_is_none && r->status == 404) return 0;
     if (r->status != 200) {
-      fail(ProbeInterface::kRest, "GET " + target, operation, code_for(r->status), status_text(*r));
+      fail(ProbeInterface::kRest, "GET " + target, operation,
+           detail::code_for_http_status(r->status), status_text(*r));
       return std::nullopt;
     }
     if (trim(r->body).find("-----BEGIN ") != 0) {
@@ -213,7 +184,7 @@ class Prober {
       p_.raml_served = false;
     } else if (r->status != 200) {
       fail(ProbeInterface::kRest, fmt::format("GET {}", paths::kRaml), "read the API description",
-           code_for(r->status), status_text(*r));
+           detail::code_for_http_status(r->status), status_text(*r));
     } else if (!trim(r->body).starts_with("#%RAML")) {
       p_.raml_served = false;
       p_.notes.push_back(fmt::format("GET {} answered 200 with {}, not a RAML document",
@@ -231,7 +202,8 @@ class Prober {
     auto r = get(ProbeInterface::kXml, target, operation, stop);
     if (!r) return std::nullopt;
     if (r->status != 200) {
-      fail(ProbeInterface::kXml, target, operation, code_for(r->status), status_text(*r));
+      fail(ProbeInterface::kXml, target, operation, detail::code_for_http_status(r->status),
+           status_text(*r));
       return std::nullopt;
     }
     auto doc = xml::parse_status(r->body);
@@ -266,7 +238,8 @@ class Prober {
     if (!r) return;
     const std::string request = xml::kAlternatesPath;
     if (r->status != 200) {
-      fail(ProbeInterface::kXml, request, op, code_for(r->status), status_text(*r));
+      fail(ProbeInterface::kXml, request, op, detail::code_for_http_status(r->status),
+           status_text(*r));
       return;
     }
     auto alt = xml::parse_alternates(r->body);
@@ -306,96 +279,61 @@ class Prober {
     return "ERROR without a reason";
   }
 
-  void cli_system_unit(bool& stop) {
-    const std::string command = "xStatus SystemUnit";
-    const char* op = "read product and version";
-    auto reply = run(command, op, stop);
-    if (!reply) return;
-    auto bad = [&](const std::string& why) {
-      fail(ProbeInterface::kCli, command, op, ErrorCode::kCorrupt, why);
-    };
-    if (!reply->ok) return bad("the node answered ERROR: " + reason_of(*reply));
-    auto block = std::find_if(reply->status.begin(), reply->status.end(),
-                              [](const xacli::StatusBlock& b) { return b.path == "SystemUnit"; });
-    if (block == reply->status.end()) return bad("the reply has no '*s SystemUnit' block");
-    CliUnit unit;
-    if (const xacli::Node* n = xacli::find(block->children, "Product"); n && n->value)
-      unit.product = n->value->text;
-    if (const xacli::Node* n = xacli::find(block->children, "ProductType"); n && n->value)
-      unit.product_type = n->value->text;
-    if (const xacli::Node* n = xacli::find(block->children, "Uptime"); n && n->value) {
-      std::int64_t v = 0;
-      const std::string& s = n->value->text;
-      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (ec != std::errc() || end != s.data() + s.size())
-        return bad(fmt::format("Uptime '{}' is not a number of seconds", s));
-      unit.uptime = v;
+  // A reading command's reply parsed by `parse` (the provider's own readers,
+  // cli_settings.h, so the probe reads a node exactly as plan and apply
+  // will), or nullopt after recording why not: a transport failure, an
+  // unparsable reply, an ERROR answer or a reply `parse` refuses.
+  template <class Parse>
+  auto read_cli(const std::string& command, const char* operation, bool& stop, Parse parse)
+      -> std::optional<typename std::invoke_result_t<Parse, const xacli::Reply&>::value_type> {
+    auto reply = run(command, operation, stop);
+    if (!reply) return std::nullopt;
+    if (!reply->ok) {
+      fail(ProbeInterface::kCli, command, operation, ErrorCode::kCorrupt,
+           "the node answered ERROR: " + reason_of(*reply));
+      return std::nullopt;
     }
-    if (const xacli::Node* sw = xacli::find(block->children, "Software"))
-      if (const xacli::Node* v = xacli::find(sw->children, "Version"); v && v->value)
-        unit.version = v->value->text;
-    if (unit.version.empty()) return bad("the reply has no Software Version");
-    cli_unit_ = std::move(unit);
+    auto parsed = parse(*reply);
+    if (!parsed) {
+      fail(ProbeInterface::kCli, command, operation, parsed.error().code, parsed.error().message);
+      return std::nullopt;
+    }
+    return std::move(*parsed);
+  }
+
+  void cli_system_unit(bool& stop) {
+    cli_unit_ = read_cli("xStatus SystemUnit", "read product and version", stop,
+                         detail::system_unit_from_reply);
   }
 
   void cli_alternates(bool& stop) {
-    const std::string command = "xConfiguration Alternates";
-    const char* op = "read cluster peers";
-    auto reply = run(command, op, stop);
-    if (!reply) return;
-    if (!reply->ok) {
-      fail(ProbeInterface::kCli, command, op, ErrorCode::kCorrupt,
-           "the node answered ERROR: " + reason_of(*reply));
-      return;
-    }
-    std::vector<std::pair<int, std::string>> peers;
-    std::string cluster;
-    for (const xacli::ConfigLine& c : reply->config) {
-      std::string_view path = c.path;
-      if (iequals(path, "Alternates Cluster Name")) {
-        cluster = c.value.text;
-        continue;
-      }
-      constexpr std::string_view kPeer = "Alternates Peer ";
-      constexpr std::string_view kAddress = " Address";
-      if (path.size() > kPeer.size() + kAddress.size() &&
-          iequals(path.substr(0, kPeer.size()), kPeer) &&
-          iequals(path.substr(path.size() - kAddress.size()), kAddress)) {
-        std::string_view index =
-            path.substr(kPeer.size(), path.size() - kPeer.size() - kAddress.size());
-        int i = 0;
-        auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), i);
-        if (ec == std::errc() && end == index.data() + index.size() && !c.value.text.empty())
-          peers.emplace_back(i, c.value.text);
-      }
-    }
-    std::sort(peers.begin(), peers.end());
-    std::vector<std::string> addresses;
-    for (auto& [i, a] : peers) addresses.push_back(a);
-    cli_peers_ = std::move(addresses);
-    cli_cluster_name_ = cluster;
+    auto alt = read_cli("xConfiguration Alternates", "read cluster peers", stop,
+                        detail::alternates_from_reply);
+    if (!alt) return;
+    std::vector<std::string> peers;
+    for (const xml::Peer& peer : alt->peers) peers.push_back(peer.address);
+    cli_peers_ = std::move(peers);
+    cli_cluster_name_ = alt->cluster_name;
   }
 
-  void cli_revocation(bool& stop) {
-    const std::string command = "xConfiguration SIP TLS Certificate Revocation Checking";
-    const char* op = "read revocation checking";
-    auto reply = run(command, op, stop);
-    if (!reply) return;
-    if (!reply->ok || reply->config.empty()) {
-      fail(ProbeInterface::kCli, command, op, ErrorCode::kCorrupt,
-           reply->ok ? "the reply has no '*c xConfiguration' lines"
-                     : "the node answered ERROR: " + reason_of(*reply));
-      return;
-    }
+  // Checked as the provider reads it; shown as the node printed it.
+  static Result<std::vector<std::pair<std::string, std::string>>> revocation_leaves(
+      const xacli::Reply& reply) {
+    if (auto typed = detail::revocation_from_reply(reply); !typed) return typed.error();
     constexpr std::string_view kPrefix = "SIP TLS Certificate Revocation Checking ";
     std::vector<std::pair<std::string, std::string>> values;
-    for (const xacli::ConfigLine& c : reply->config) {
+    for (const xacli::ConfigLine& c : reply.config) {
       std::string_view path = c.path;
       if (path.size() > kPrefix.size() && iequals(path.substr(0, kPrefix.size()), kPrefix))
         path.remove_prefix(kPrefix.size());
       values.emplace_back(std::string(path), c.value.text);
     }
-    p_.revocation = std::move(values);
+    return values;
+  }
+
+  void cli_revocation(bool& stop) {
+    p_.revocation = read_cli("xConfiguration SIP TLS Certificate Revocation Checking",
+                             "read revocation checking", stop, revocation_leaves);
   }
 
   void cli_acme(bool& stop) {
@@ -438,16 +376,11 @@ class Prober {
     // is a C (from XML or the CLI just now).
     std::string type = xml_unit_product_type();
     if (type.empty() && cli_unit_) type = cli_unit_->product_type;
-    if (!stop && !iequals(type, "Expressway-C")) cli_acme(stop);
+    if (!stop && detail::product_from_type(type) != node::Product::kExpresswayC) cli_acme(stop);
     t_.ssh->close();
   }
 
   // --- Merging what the interfaces said ------------------------------------------
-
-  struct CliUnit {
-    std::string product, product_type, version;
-    std::optional<std::int64_t> uptime;
-  };
 
   std::string xml_unit_product_type() const {
     return xml_unit_ ? xml_unit_->product_type : std::string();
@@ -464,7 +397,7 @@ class Prober {
       if (p_.product_line.empty()) p_.product_line = cli_unit_->product;
       if (p_.product_type.empty()) p_.product_type = cli_unit_->product_type;
       if (p_.version.empty()) p_.version = cli_unit_->version;
-      if (!p_.uptime_seconds) p_.uptime_seconds = cli_unit_->uptime;
+      if (!p_.uptime_seconds) p_.uptime_seconds = cli_unit_->uptime_seconds;
       if (xml_unit_ && xml_unit_->version != cli_unit_->version)
         p_.notes.push_back(fmt::format("XML says version {}, the CLI says {}", xml_unit_->version,
                                        cli_unit_->version));
@@ -473,11 +406,8 @@ class Prober {
         p_.notes.push_back(fmt::format("XML says product {}, the CLI says {}",
                                        xml_unit_->product_type, cli_unit_->product_type));
     }
-    if (iequals(p_.product_type, "Expressway-E")) {
-      p_.product = node::Product::kExpresswayE;
-    } else if (iequals(p_.product_type, "Expressway-C")) {
-      p_.product = node::Product::kExpresswayC;
-    } else if (xml_unit_ || cli_unit_) {
+    p_.product = detail::product_from_type(p_.product_type);
+    if (p_.product == node::Product::kUnknown && (xml_unit_ || cli_unit_)) {
       p_.notes.push_back(
           p_.product_type.empty()
               ? "the node does not show ProductType in SystemUnit: edgecert cannot tell "
@@ -512,7 +442,7 @@ class Prober {
   ProbeTransports t_;
   NodeProbe p_;
   std::optional<xml::SystemUnit> xml_unit_;
-  std::optional<CliUnit> cli_unit_;
+  std::optional<detail::UnitStatus> cli_unit_;
   std::optional<std::vector<std::string>> xml_peers_, cli_peers_;
   std::string xml_cluster_name_, cli_cluster_name_;
 };

@@ -175,7 +175,7 @@ spec:
   CHECK(unknown.err.find("no peer is called or at edge7") != std::string::npos);
 }
 
-TEST_CASE("--trust-new-host-key is accepted by every command that opens nodes", "[probe][cli]") {
+TEST_CASE("probe: every command that opens nodes takes --trust-new-host-key", "[probe][cli]") {
   for (const char* command : {"status", "plan", "apply", "revoke", "probe"}) {
     auto r = run_cli({command, "--help"});
     INFO(command << ": " << r.out);
