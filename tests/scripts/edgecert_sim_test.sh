@@ -16,14 +16,11 @@
 # Usage: edgecert_sim_test.sh PATH/TO/edgecert (edgecert-sim is next to it).
 set -uo pipefail
 
-fail() {
-  echo "edgecert_sim_test: FAIL: $*" >&2
-  exit 1
-}
-
-[[ $# -ge 1 ]] || fail "usage: $0 PATH/TO/edgecert"
-sim_bin=$(cd "$(dirname "$1")" && pwd)/edgecert-sim
-[[ -x $sim_bin ]] || fail "edgecert-sim is not next to $1"
+script=edgecert_sim_test
+source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
+script_start "$@"
+sim_bin=$(dirname "$edgecert")/edgecert-sim
+[[ -x $sim_bin ]] || fail "edgecert-sim is not next to $edgecert"
 command -v curl >/dev/null || fail "curl is not installed"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-sim-test.XXXXXX") || fail "mktemp failed"
