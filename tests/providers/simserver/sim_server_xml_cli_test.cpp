@@ -316,7 +316,7 @@ TEST_CASE("simserver: the ui side channel changes what REST, XML and the CLI rep
   CHECK(e.str().find("no node file") != std::string::npos);
 }
 
-TEST_CASE("simserver: reads over every interface write nothing; CLI restart and a dropped reply",
+TEST_CASE("simserver: reads over every interface write nothing, CLI restart and a dropped reply",
           "[simserver][ssh]") {
   SimServerFixture f;
   auto t = f.ssh(true);
