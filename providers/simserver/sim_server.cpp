@@ -17,6 +17,12 @@ namespace edgecert::simserver {
 
 using internal::NodeServer;
 
+namespace {
+// How long a node keeps its listeners after the supervisor first sees it
+// restarting (real time).
+constexpr std::chrono::milliseconds kShutdownGrace{250};
+}  // namespace
+
 struct SimServer::Impl {
   Env& env;
   SimServerOptions options;
@@ -88,7 +94,16 @@ struct SimServer::Impl {
     // A restart whose time is already up when first seen (restart seconds
     // 0) is finished without closing anything: nothing to refuse.
     const bool down = *phase == sim::RestartPhase::kDown || *phase == sim::RestartPhase::kNever;
-    if (n.listening && down) close_listeners(n);
+    if (!down) n.down_seen.reset();
+    if (n.listening && down) {
+      // Like an appliance shutting down, the node goes away a moment after
+      // it accepted the restart: the reply to that request (on an SSH
+      // session closing would reset it) reaches the client first.
+      const auto now = std::chrono::steady_clock::now();
+      if (!n.down_seen) n.down_seen = now;
+      if (now - *n.down_seen < kShutdownGrace) return;
+      close_listeners(n);
+    }
     if (*phase == sim::RestartPhase::kDue) {
       std::lock_guard node_lock(n.mu);
       (void)n.sim().ping();  // the node's first request after the restart finishes it

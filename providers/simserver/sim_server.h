@@ -25,8 +25,10 @@
 //   key, looked up at every TLS handshake (a restart or an ACME deploy is
 //   served from the next handshake on).
 // - Restarting: with refuse_connections_while_restarting (the default) the
-//   node's HTTPS and SSH listeners close while the node is down and reopen on
-//   the same ports when its restart time is up, with a fresh uptime (a
+//   node's HTTPS and SSH listeners close while the node is down (a quarter of
+//   a second after the supervisor first sees it down, so the reply to the
+//   restart request reaches the client) and reopen on the same ports when its
+//   restart time is up, with a fresh uptime (a
 //   supervisor thread watches every node file, SimNode::restart_phase, about
 //   every restart_poll_interval of real time); otherwise the listeners stay
 //   open and answer 503 while the node restarts. Requests on a keep-alive

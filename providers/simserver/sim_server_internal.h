@@ -21,10 +21,12 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -86,6 +88,9 @@ struct NodeServer {
   std::vector<RetiredListener> retired;
   std::unique_ptr<ssh::Server> ssh;
   bool listening = false;
+  // When the supervisor first saw the node down (sim_server.cpp: it closes
+  // the listeners a moment later).
+  std::optional<std::chrono::steady_clock::time_point> down_seen;
   int bound_port = 0;
   int bound_ssh_port = 0;
   std::string ssh_fingerprint;

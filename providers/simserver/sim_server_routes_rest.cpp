@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "providers/rest/rest_api.h"
 #include "providers/simserver/sim_server_internal.h"
 #include "providers/wire/rest_json.h"
 
@@ -71,47 +72,6 @@ std::optional<std::string> file_field(Req req, Res res, const char* field) {
   if (req.has_file(field)) return req.get_file_value(field).content;
   send_message(res, 400, fmt::format("Bad Request: multipart form field '{}' is required", field));
   return std::nullopt;
-}
-
-// --- certrevokecheck: the CLI's five leaves as JSON [assumed] -------------------
-
-const char* on_off(bool b) {
-  return b ? "On" : "Off";
-}
-
-json revocation_json(const spec::RevocationChecking& r) {
-  return json{{"Mode", on_off(r.enabled)},
-              {"OcspMode", on_off(r.ocsp)},
-              {"CrlMode", on_off(r.crl)},
-              {"CrlNetworkFetchMode", on_off(r.cdp_downloads)},
-              {"SourceInaccessibilityBehavior",
-               r.fallback == spec::RevocationFallback::kTreatAsRevoked ? "Fail" : "Ignore"}};
-}
-
-Result<spec::RevocationChecking> revocation_from(std::string_view body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Error::InvalidArgument("the body is not a JSON object");
-  spec::RevocationChecking r;
-  for (auto [key, out] :
-       {std::pair{"Mode", &r.enabled}, std::pair{"OcspMode", &r.ocsp}, std::pair{"CrlMode", &r.crl},
-        std::pair{"CrlNetworkFetchMode", &r.cdp_downloads}}) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_string() || (*it != "On" && *it != "Off"))
-      return Error::InvalidArgument(fmt::format("{} must be \"On\" or \"Off\"", key));
-    *out = *it == "On";
-  }
-  auto f = j.find("SourceInaccessibilityBehavior");
-  if (f == j.end() || !f->is_string() || (*f != "Ignore" && *f != "Fail"))
-    return Error::InvalidArgument("SourceInaccessibilityBehavior must be \"Ignore\" or \"Fail\"");
-  r.fallback = *f == "Fail" ? spec::RevocationFallback::kTreatAsRevoked
-                            : spec::RevocationFallback::kTreatAsNotRevoked;
-  for (const auto& [k, v] : j.items()) {
-    if (k != "Mode" && k != "OcspMode" && k != "CrlMode" && k != "CrlNetworkFetchMode" &&
-        k != "SourceInaccessibilityBehavior")
-      return Error::InvalidArgument(fmt::format("unknown field \"{}\"", k));
-  }
-  return r;
 }
 
 node::CsrRequest csr_request(const wire::rest::GenerateCsrRequest& g, const std::string& fqdn) {
@@ -185,11 +145,13 @@ void node_routes(RouteTable& s, NodeRoutes r) {
   });
   s.Get(kRevocation, [r](Req req, Res res) {
     r.state(req, res, [&](const node::NodeState& st) {
-      res.set_content(revocation_json(st.revocation).dump(), "application/json");
+      // The body the https:// provider reads and writes (rest_api.h): the
+      // CLI's five leaves as JSON [assumed].
+      res.set_content(rest::encode_revocation(st.revocation).dump(), "application/json");
     });
   });
   s.Put(kRevocation, [r](Req req, Res res) {
-    auto v = revocation_from(req.body);
+    auto v = rest::decode_revocation(req.body);
     if (!v) return send_message(res, 400, "Bad Request: " + v.error().message);
     r.run(
         req, res, [&](sim::SimNode& sim) { return sim.set_revocation_checking(*v); },

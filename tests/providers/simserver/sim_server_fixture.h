@@ -81,6 +81,8 @@ struct SimServerFixture {
     if (csrf && method != "GET") r.headers.emplace_back("X-CSRF-Header", "edgecert");
     return client(index)->perform(r);
   }
+  // A multipart POST of one file field, as the provider uploads (edge1).
+  http::Response post_file(const std::string& target, const std::string& content);
   http::Response get(const std::string& target, int index = 0) {
     auto r = request("GET", target, {}, {}, true, index);
     REQUIRE(r);
@@ -114,6 +116,14 @@ struct MultipartBody {
   }
   std::string content_type() const { return "multipart/form-data; boundary=" + boundary; }
 };
+
+inline http::Response SimServerFixture::post_file(const std::string& target,
+                                                  const std::string& content) {
+  MultipartBody body("file", content);
+  auto r = request("POST", target, body.body, body.content_type());
+  REQUIRE(r);
+  return *r;
+}
 
 inline std::string message_of(const http::Response& r) {
   auto m = wire::rest::parse_message(r.body);

@@ -12,7 +12,6 @@ namespace {
 
 using namespace edgecert;
 using testing::message_of;
-using testing::MultipartBody;
 using testing::SimServerFixture;
 
 constexpr const char* kCsrBody =
@@ -100,18 +99,12 @@ TEST_CASE("simserver REST: CSR, trusted CAs, upload staged until restart, RAML",
   ca_opts.not_after = now + std::chrono::days(365);
   auto ca = pki::create_self_signed_ca(*ca_key, ca_opts);
   REQUIRE(ca);
-  MultipartBody cas("file", ca->to_pem());
-  auto appended = f.request("POST", "/api/provisioning/certs/root", cas.body, cas.content_type());
-  REQUIRE(appended);
-  CHECK(appended->status == 200);
-  CHECK(message_of(*appended) == "Root Certificate updated.");
+  auto appended = f.post_file("/api/provisioning/certs/root", ca->to_pem());
+  CHECK(appended.status == 200);
+  CHECK(message_of(appended) == "Root Certificate updated.");
   auto roots = f.get("/api/provisioning/certs/root");
   CHECK(contains(roots.body, ca->to_pem()));
-  MultipartBody not_pem("file", "hello");
-  auto refused =
-      f.request("POST", "/api/provisioning/certs/root", not_pem.body, not_pem.content_type());
-  REQUIRE(refused);
-  CHECK(refused->status == 400);
+  CHECK(f.post_file("/api/provisioning/certs/root", "hello").status == 400);
 
   auto csr = pki::CertificateRequest::parse(csr_reply.body, "csr");
   REQUIRE(csr);
@@ -121,11 +114,9 @@ TEST_CASE("simserver REST: CSR, trusted CAs, upload staged until restart, RAML",
   issue.serial_hex = "1001";
   auto cert = pki::sign_csr(*csr, *ca, *ca_key, issue);
   REQUIRE(cert);
-  MultipartBody up("file", cert->to_pem());
-  auto uploaded = f.request("POST", "/api/provisioning/certs/server", up.body, up.content_type());
-  REQUIRE(uploaded);
-  CHECK(uploaded->status == 200);
-  CHECK(message_of(*uploaded) == "OK");
+  auto uploaded = f.post_file("/api/provisioning/certs/server", cert->to_pem());
+  CHECK(uploaded.status == 200);
+  CHECK(message_of(uploaded) == "OK");
   // The stored certificate is the new one; TLS still serves the old one.
   auto stored = f.get("/api/provisioning/certs/server");
   CHECK(stored.body == cert->to_pem());

@@ -41,6 +41,7 @@ std::vector<int> alarm_numbers(const xml::StatusDocument& doc) {
 xacli::Reply cli(ssh::Transport& t, const std::string& line) {
   auto r = t.run(line);
   INFO(line);
+  INFO((r ? std::string() : r.error().message));
   REQUIRE(r);
   auto reply = xacli::parse_reply(*r, line);
   INFO(*r);
@@ -313,4 +314,41 @@ TEST_CASE("simserver: the ui side channel changes what REST, XML and the CLI rep
   std::ostringstream o, e;
   CHECK(simserver::run_ui(default_env(), {"--state", f.state, "edge9", "reset-cas"}, o, e) == 1);
   CHECK(e.str().find("no node file") != std::string::npos);
+}
+
+TEST_CASE("simserver: reads over every interface write nothing, CLI restart and a dropped reply",
+          "[simserver][ssh]") {
+  SimServerFixture f;
+  auto t = f.ssh(true);
+  REQUIRE(f.admin("edge1").set_tls_verification(spec::TlsVerification::kPermissive));
+  const std::string node_file = f.admin("edge1").state_path();
+  const std::string audit_file = f.admin("edge1").audit_path();
+  const std::string before = default_env().read_file(node_file).value();
+  const std::string audit_before = default_env().read_file(audit_file).value();
+  for (const char* target :
+       {"/status.xml", "/getxml?location=/Status/SystemUnit", "/getxml?location=/Status/Warnings",
+        "/alternatesconfiguration.xml", "/api/provisioning/certs/server",
+        "/api/provisioning/certs/root", "/api/provisioning/certs/generate_csr", "/api/raml",
+        "/api/provisioning/common/protocol/sip/certrevokecheck"})
+    f.get(target);
+  for (const char* line :
+       {"xStatus SystemUnit", "xConfiguration Alternates",
+        "xConfiguration SIP TLS Certificate Revocation Checking", "xCommand ACME Settings Read"})
+    cli(*t, line);
+  CHECK(default_env().read_file(node_file).value() == before);
+  CHECK(default_env().read_file(audit_file).value() == audit_before);
+
+  // An injected drop ends the session mid-reply: the client sees no final line.
+  sim::FaultConfig fc;
+  fc.drop_connections = 1;
+  REQUIRE(f.admin("edge1").set_faults(fc));
+  auto dropped = t->run("xStatus SystemUnit");
+  REQUIRE_FALSE(dropped);
+  CHECK(dropped.error().code == ErrorCode::kUnavailable);
+  REQUIRE(f.admin("edge1").set_faults(sim::FaultConfig{}));
+
+  auto again = f.ssh(false);
+  auto restart = cli(*again, "xCommand Restart");
+  CHECK(restart.ok);
+  CHECK(f.admin("edge1").restart_phase().value() != sim::RestartPhase::kUp);
 }
