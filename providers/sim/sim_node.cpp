@@ -66,6 +66,11 @@ Result<std::unique_ptr<FileLock>> lock_node(const NodeFiles& f) {
 
 namespace {
 
+bool acme_automated(const State& s) {
+  return s.acme.mode == spec::AcmeMode::kAutomated && s.acme.schedule &&
+         !s.acme.schedule->days.empty();
+}
+
 bool faults_configured(const FaultConfig& f) {
   return f.latency_ms > 0 || f.failure_rate > 0 || f.drop_connections > 0 ||
          f.restart_never_returns || f.restart_keeps_old_certificate || f.slow_restart_seconds > 0 ||
@@ -129,11 +134,26 @@ Status run_op_status(const NodeFiles& f, const char* op, OpMode mode,
   };
 
   if (auto st = check_node_name(f.name); !st) return st;
-  auto lock = lock_node(f);
-  if (!lock) return std::unexpected(lock.error());
-  auto loaded = load_state(f);
-  if (!loaded) return std::unexpected(loaded.error());
-  ctx.state = std::move(*loaded);
+  // A read that cannot change anything (no restart to finish, no scheduler
+  // events, no fault that counts requests) takes no lock: it writes nothing,
+  // and a process stopped while holding the lock (SIGSTOP) does not block it.
+  std::optional<State> peeked;
+  if (mode.read) {
+    auto peek = read_state_file(f);
+    if (peek && !peek->restarting && !acme_automated(*peek) && peek->faults.failure_rate <= 0 &&
+        peek->faults.drop_connections <= 0)
+      peeked = std::move(*peek);
+  }
+  std::unique_ptr<FileLock> lock;
+  if (!peeked) {
+    auto held = lock_node(f);
+    if (!held) return std::unexpected(held.error());
+    lock = std::move(*held);
+    auto loaded = load_state(f);
+    if (!loaded) return std::unexpected(loaded.error());
+    peeked = std::move(*loaded);
+  }
+  ctx.state = std::move(*peeked);
   State& s = ctx.state;
   if (mode.audit && s.audit_reads) audited = true;
 

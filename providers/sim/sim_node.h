@@ -10,9 +10,10 @@
 // such as fingerprints). Every change is written through
 // Env::write_file_atomic, and the file is re-read at the start of every
 // operation, so several processes (edgecert, edgecert-sim, `edgecert-sim
-// ui`) see one node. Every operation holds `<dir>/<name>.lock`
-// (Env::lock_file, waiting for another holder) from its read to its write, so
-// a change made by one process while another serves a request is not lost.
+// ui`) see one node. Every operation that may change the node holds
+// `<dir>/<name>.lock` (Env::lock_file, waiting for another holder) from its
+// read to its write, so a change made by one process while another serves a
+// request is not lost; a read that cannot change anything takes no lock.
 // The file's format is private to SimNode (providers/sim/sim_node_internal.h):
 // code outside providers/sim asks SimNode instead of reading the file (tests
 // may inspect it).
