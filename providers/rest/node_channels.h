@@ -29,6 +29,7 @@
 #include "providers/base/error.h"
 #include "providers/http/http_client.h"
 #include "providers/ssh/ssh_client.h"
+#include "providers/wire/rest_json.h"
 #include "providers/wire/xacli.h"
 #include "providers/wire/xml_status.h"
 #include "schema/spec.h"
@@ -42,7 +43,7 @@ struct ChannelOptions {
 };
 
 // The HTTP reason phrase edgecert prints for a status ("Unauthorized").
-const char* reason_phrase(long status);
+using wire::rest::reason_phrase;
 // HTTP status -> error category: 400 kInvalidArgument, 401/403 kPermission,
 // 404 kNotFound, 409 kAlreadyExists, 500/501 kInternal, other 5xx
 // kUnavailable, anything else kInternal (a protocol mismatch).

@@ -112,22 +112,8 @@ void send_message(httplib::Response& res, int status, std::string_view text) {
 }
 
 const char* reason_phrase(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 409:
-      return "Conflict";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Internal Server Error";
-  }
+  const char* phrase = wire::rest::reason_phrase(status);
+  return *phrase ? phrase : "Internal Server Error";
 }
 
 namespace {
@@ -218,7 +204,6 @@ void install_routes(NodeServer& n) {
         stderr);
   });
 
-  install_legacy_routes(s, n);
   install_rest_routes(s, NodeRoutes(n));
   install_xml_routes(s, NodeRoutes(n));
 

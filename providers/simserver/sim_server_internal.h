@@ -13,7 +13,6 @@
 // - sim_server_routes_rest.cpp    REST under /api/provisioning (§3.2)
 // - sim_server_routes_xml.cpp     XML status and alternates (§3.3)
 // - sim_server_cli.cpp            the CLI over SSH (§3.4)
-// - sim_server_routes_legacy.cpp  edgecert's invented /api/provisioning/edgecert/*
 //                                 resources, removed once the new provider lands
 #pragma once
 
@@ -226,13 +225,5 @@ ssh::Reply handle_cli_command(NodeServer& n, const std::string& line);
 // The banner a CLI session opens with (reference §3.4).
 std::string cli_banner(NodeServer& n);
 
-// --- The invented resources (sim_server_routes_legacy.cpp) -----------------------
-// Removed once the new https:// provider lands (issue 11): the old provider
-// on main still uses them. Registered before every other route: the old
-// provider (it sends `Accept: ... application/x-pem-file`) is answered the
-// old way on the paths both use, and anyone else meets the invented
-// resources as unrecognised. Delete that file, this declaration and its one
-// call in sim_server_http.cpp.
-void install_legacy_routes(httplib::SSLServer& s, NodeServer& n);
 
 }  // namespace edgecert::simserver::internal

@@ -51,6 +51,35 @@ const char* key_algorithm_wire(pki::KeyAlgorithm a) {
 
 }  // namespace
 
+const char* reason_phrase(long status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
+  }
+}
+
 std::string format_message(std::string_view text) {
   return json{{"Message", std::string(text)}}.dump();
 }

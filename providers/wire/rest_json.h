@@ -16,6 +16,10 @@
 
 namespace edgecert::wire::rest {
 
+// The HTTP reason phrase for a status ("Not Found", reference §3.1: error
+// replies carry it); "" for a status this API does not use.
+const char* reason_phrase(long status);
+
 // `{"Message": "..."}`: every reply that is not a PEM document.
 std::string format_message(std::string_view text);
 // The Message of such a body; kCorrupt when the body is not JSON, not an

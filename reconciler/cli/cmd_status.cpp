@@ -28,6 +28,7 @@
 #include "reconciler/engine/run_state.h"
 #include "reconciler/engine/session.h"
 #include "schema/loader.h"
+#include "schema/values.h"
 
 namespace edgecert {
 namespace {
@@ -74,6 +75,12 @@ nlohmann::json row_json(const NodeRow& r) {
   }
   const node::NodeState& s = *r.state;
   j["software_version"] = s.software_version;
+  j["product"] = s.product == node::Product::kUnknown
+                     ? nlohmann::json(nullptr)
+                     : nlohmann::json(node::product_name(s.product));
+  j["uptime_seconds"] = s.uptime_seconds ? nlohmann::json(*s.uptime_seconds) : nullptr;
+  j["cluster_peers"] = s.cluster_peers ? nlohmann::json(*s.cluster_peers) : nullptr;
+  j["cluster_name"] = s.cluster_name;
   j["server_certificate"] =
       s.server_chain.empty() ? nlohmann::json(nullptr) : cert_json(s.server_chain.front());
   j["staged_certificate"] =
@@ -141,6 +148,23 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
       text += i + 1 == line.size() ? line[i] : fmt::format("{:<{}}  ", line[i], width[i]);
     }
     out << text << "\n";
+  }
+  // What each node says it is (a real node's SystemUnit and Alternates; the
+  // in-process simulator says less).
+  for (const NodeRow& r : rows) {
+    if (!r.state) continue;
+    const node::NodeState& s = *r.state;
+    std::vector<std::string> parts;
+    if (s.product != node::Product::kUnknown) parts.push_back(node::product_name(s.product));
+    if (!s.software_version.empty()) parts.push_back(s.software_version);
+    if (s.uptime_seconds)
+      parts.push_back(
+          fmt::format("up {}", schema::format_duration(std::chrono::seconds(*s.uptime_seconds))));
+    if (s.cluster_peers)
+      parts.push_back(fmt::format("cluster {}peers [{}]",
+                                  s.cluster_name.empty() ? "" : "'" + s.cluster_name + "' ",
+                                  fmt::join(*s.cluster_peers, ", ")));
+    if (!parts.empty()) out << fmt::format("{}: {}\n", r.peer->name, fmt::join(parts, ", "));
   }
   for (const NodeRow& r : rows)
     if (r.state)

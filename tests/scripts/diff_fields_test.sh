@@ -57,7 +57,8 @@ boot_nodes() {
   for spec in "$@"; do
     name=${spec%%=*}
     args+=(--node "$name=127.0.0.1:0")
-    [[ $spec == *=* ]] && args+=(--chat-node-aliases "$spec")
+    # A node with chat node aliases is an Expressway-C (only C discovers them).
+    [[ $spec == *=* ]] && args+=(--chat-node-aliases "$spec" --product "$name=expressway-c")
   done
   "$edgecert_sim" --state "$dir" --restart-seconds 0 --scheduler-interval 0 --password-file pw \
     "${args[@]}" >sim.log 2>&1 &

@@ -10,7 +10,9 @@
 # root).
 #
 #   (a) first contact: plan refuses the unpinned SSH host keys (exit 1,
-#       naming --trust-new-host-key); status --trust-new-host-key pins them;
+#       naming --trust-new-host-key); status --trust-new-host-key pins them
+#       (0600) and shows each node's product, release, uptime and its own
+#       view of the cluster's peers;
 #   (b) plan from factory state counts its manual steps; apply stops before
 #       each manual step with exit 4, printing the node, the web UI page and
 #       the values; the operator plays each step (`edgecert-sim ui`), steps a
@@ -19,8 +21,10 @@
 #       verification is enforced (no alarm 40049), revocation checking was
 #       set over SSH; plan then says "No changes." (--detailed-exitcode 0);
 #   (c) a node that says it is an Expressway-C under an expressway-e spec,
-#       and a node on a release too old for an ECDSA key: plan and apply exit
-#       1 naming the node (and feature and release), nothing changed;
+#       a node on a release too old for an ECDSA key, a node whose own peer
+#       list names another peer, a wrong password (HTTP 401): plan and apply
+#       exit 1 naming the node (and feature and release; interface and
+#       operation), nothing changed;
 #   (d) a changed SSH host key is refused naming both fingerprints, even with
 #       --trust-new-host-key;
 #   (e) edgecert-sim recognised every request edgecert made.
@@ -30,8 +34,6 @@ script=https_cluster_test
 # shellcheck source=tests/scripts/quickstart_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
 script_start "$@"
-sim_bin=$(dirname "$edgecert")/edgecert-sim
-[[ -x $sim_bin ]] || fail "edgecert-sim is not next to $edgecert"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-https-cluster.XXXXXX") || fail "mktemp failed"
 sim_pid=
@@ -54,20 +56,12 @@ args=()
 for n in edge1 edge2 edge3; do
   args+=(--node "$n=127.0.0.1:0" --fqdn "$n=$n.example.com" --ssh "$n=127.0.0.1:0")
 done
-"$sim_bin" --state "$work/simstate" --password-file "$work/password" --restart-seconds 1 \
-  --scheduler-interval 0 --cluster-name edge "${args[@]}" >sim.out 2>sim.err &
-sim_pid=$!
-for _ in $(seq 1 200); do
-  grep -q "edgecert-sim ready" sim.out 2>/dev/null && break
-  sleep 0.05
-done
-grep -q "edgecert-sim ready" sim.out || fail "edgecert-sim did not start: $(cat sim.err)"
-https_port() { awk -v n="$1" '$1 == n && $2 == "listening" { sub(/.*:/, "", $4); print $4 }' sim.out; }
-ssh_port() { awk -v n="$1" '$1 == n && $2 == "ssh" { sub(/.*:/, "", $5); print $5 }' sim.out; }
+sim_start --state "$work/simstate" --password-file "$work/password" --restart-seconds 1 \
+  --scheduler-interval 0 --cluster-name edge "${args[@]}"
 peers=""
 for n in edge1 edge2 edge3; do
-  hp=$(https_port $n)
-  sp=$(ssh_port $n)
+  hp=$(sim_port $n)
+  sp=$(sim_ssh_port $n)
   [[ -n $hp && -n $sp ]] || fail "no ports for $n in edgecert-sim's output: $(cat sim.out)"
   peers+="    - {name: $n, fqdn: $n.example.com, endpoint: \"https://127.0.0.1:$hp\", ssh: \"127.0.0.1:$sp\"}
 "
@@ -129,7 +123,8 @@ ec status spec.yaml --trust-new-host-key
 expect_rc 0 "(a) status --trust-new-host-key"
 [[ $(wc -l <.edgecert/known_hosts) -eq 3 ]] || fail "(a) expected 3 pinned keys: $(cat .edgecert/known_hosts)"
 [[ $(stat -c %a .edgecert/known_hosts) == 600 ]] || fail "(a) known_hosts is not 0600"
-expect_out "edge1" "(a) status"
+expect_out "edge1: Expressway-E, X14.3.1, up " "(a) status: what the node says it is"
+expect_out "cluster 'edge' peers [edge1.example.com, edge2.example.com, edge3.example.com]" "(a) status"
 
 echo "$script: ${SECONDS}s: (b)"
 # --- (b) factory state to the spec, manual steps played ---------------------
@@ -220,6 +215,25 @@ grep -qi "ecdsa" <<<"$out" || fail "(c) the old-release error does not name the 
 ec apply spec.yaml --auto-approve
 expect_rc 1 "(c) apply with a node on X14.2.1"
 ui edge3 set-software-version X14.3.1
+# The node's own view of its cluster differs from the spec's peers.
+ui edge3 set-peers edge1.example.com edge2.example.com edge9.example.com
+ec plan spec.yaml
+expect_rc 1 "(c) plan with a node that sees another cluster"
+expect_out "edge3" "(c) plan, peer list"
+expect_out "edge9.example.com" "(c) plan, peer list"
+ui edge3 set-peers
+# A wrong password: every node refuses; the error names node, interface and
+# operation, never the password.
+echo "not-the-Pa55word" >wrong
+chmod 600 wrong
+sed "s#file:$work/password#file:$work/wrong#" spec.yaml >wrong.yaml
+ec plan wrong.yaml
+expect_rc 1 "(c) plan with a wrong password"
+expect_out "edge1: REST GET" "(c) wrong password"
+expect_out "401" "(c) wrong password"
+! grep -qF "not-the-Pa55word" <<<"$out" || fail "(c) the password was printed: $out"
+ec apply wrong.yaml --auto-approve
+expect_rc 1 "(c) apply with a wrong password"
 [[ $(view) == "$before" ]] || fail "(c) a node changed although plan and apply refused"
 ec plan spec.yaml --detailed-exitcode
 expect_rc 0 "(c) plan once the nodes are right again"

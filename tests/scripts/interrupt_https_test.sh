@@ -28,8 +28,6 @@ script=interrupt_https_test
 # shellcheck source=tests/scripts/quickstart_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
 script_start "$@"
-sim_bin=$(dirname "$edgecert")/edgecert-sim
-[[ -x $sim_bin ]] || fail "edgecert-sim is not next to $edgecert"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-interrupt-https.XXXXXX") || fail "mktemp failed"
 sim_pid=
@@ -50,23 +48,14 @@ cd "$work" || fail "cannot enter $work"
 echo "interrupt-https-password" >password
 chmod 600 password
 
-"$sim_bin" --state "$work/simstate" --password-file "$work/password" --restart-seconds 2 \
+sim_start --state "$work/simstate" --password-file "$work/password" --restart-seconds 2 \
   --scheduler-interval 0 \
   --node edge1=127.0.0.1:0 --fqdn edge1=edge1.example.com --ssh edge1=127.0.0.1:0 \
-  --node edge2=127.0.0.1:0 --fqdn edge2=edge2.example.com --ssh edge2=127.0.0.1:0 \
-  >sim.out 2>sim.err &
-sim_pid=$!
-for _ in $(seq 1 200); do
-  grep -q "edgecert-sim ready" sim.out 2>/dev/null && break
-  sleep 0.05
-done
-grep -q "edgecert-sim ready" sim.out || fail "edgecert-sim did not start: $(cat sim.err)"
-port_of() { awk -v name="$1" '$1 == name && $2 == "listening" { sub(/.*:/, "", $4); print $4 }' sim.out; }
-ssh_port_of() { awk -v name="$1" '$1 == name && $2 == "ssh" { sub(/.*:/, "", $5); print $5 }' sim.out; }
-p1=$(port_of edge1)
-p2=$(port_of edge2)
-s1=$(ssh_port_of edge1)
-s2=$(ssh_port_of edge2)
+  --node edge2=127.0.0.1:0 --fqdn edge2=edge2.example.com --ssh edge2=127.0.0.1:0
+p1=$(sim_port edge1)
+p2=$(sim_port edge2)
+s1=$(sim_ssh_port edge1)
+s2=$(sim_ssh_port edge2)
 [[ -n $p1 && -n $p2 && -n $s1 && -n $s2 ]] || fail "no ports in edgecert-sim's output: $(cat sim.out)"
 
 # The management connection trusts the factory CAs and the issuer's CA (no

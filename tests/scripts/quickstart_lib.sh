@@ -9,6 +9,12 @@
 #   ec ARGS...              edgecert with the script's $sim and $state
 #                           folders; sets $out and $rc
 #   expect_rc CODE WHAT, expect_out TEXT WHAT
+#   sim_start ARGS...       edgecert-sim (next to $edgecert) in the background
+#                           with ARGS, its output in sim.out and sim.err of the
+#                           current folder; waits for "edgecert-sim ready";
+#                           sets $sim_bin and $sim_pid (the caller stops it)
+#   sim_port NAME, sim_ssh_port NAME
+#                           the HTTPS / SSH port node NAME listens on
 
 fail() {
   echo "$script: FAIL: $*" >&2
@@ -43,3 +49,18 @@ expect_out() {  # expect_out TEXT WHAT
   grep -qF -- "$1" <<<"$out" || fail "$2: output does not mention '$1'; output:
 $out"
 }
+
+sim_start() {
+  sim_bin=$(dirname "$edgecert")/edgecert-sim
+  [[ -x $sim_bin ]] || fail "edgecert-sim is not next to $edgecert"
+  "$sim_bin" "$@" >sim.out 2>sim.err &
+  sim_pid=$!
+  for _ in $(seq 1 200); do
+    grep -q "edgecert-sim ready" sim.out 2>/dev/null && return 0
+    kill -0 "$sim_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  fail "edgecert-sim did not start: $(cat sim.err)"
+}
+sim_port() { awk -v n="$1" '$1 == n && $2 == "listening" { sub(/.*:/, "", $4); print $4 }' sim.out; }
+sim_ssh_port() { awk -v n="$1" '$1 == n && $2 == "ssh" { sub(/.*:/, "", $5); print $5 }' sim.out; }

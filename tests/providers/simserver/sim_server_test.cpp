@@ -48,8 +48,7 @@ TEST_CASE("simserver REST: 401, 403 without CSRF, 404 recorded, reason phrases",
   CHECK(f.admin("edge1").restart_phase().value() == sim::RestartPhase::kUp);
 
   CHECK(f.server->unrecognised_requests().empty());
-  // edgecert's invented resources exist only for the old provider (it asks
-  // for application/x-pem-file); any other client meets a real node's 404.
+  // edgecert's former invented resources are gone: a real node's 404.
   auto invented = f.get("/api/provisioning/edgecert/status");
   CHECK(invented.status == 404);
   auto unknown = f.get("/api/provisioning/edgecert-nothing");
