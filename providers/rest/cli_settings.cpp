@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "schema/values.h"
+
 namespace edgecert::rest::detail {
 namespace {
 
@@ -264,11 +266,9 @@ Result<spec::Schedule> schedule_from_json(std::string_view text) {
   auto time = j.find("TimeOfDay");
   if (time == j.end() || !time->is_string()) return Error::Corrupt("TimeOfDay is missing");
   const std::string t = time->get<std::string>();
-  auto h = t.size() == 5 && t[2] == ':' ? to_int(std::string_view(t).substr(0, 2)) : std::nullopt;
-  auto m = t.size() == 5 && t[2] == ':' ? to_int(std::string_view(t).substr(3, 2)) : std::nullopt;
-  if (!h || !m || *h > 23 || *m > 59)
-    return Error::Corrupt(fmt::format("TimeOfDay '{}' is not HH:MM", t));
-  s.minute_of_day = static_cast<int>(*h * 60 + *m);
+  std::optional<int> minute = schema::parse_time_of_day(t);
+  if (!minute) return Error::Corrupt(fmt::format("TimeOfDay '{}' is not HH:MM", t));
+  s.minute_of_day = *minute;
   return s;
 }
 
