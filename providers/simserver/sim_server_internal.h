@@ -225,5 +225,4 @@ ssh::Reply handle_cli_command(NodeServer& n, const std::string& line);
 // The banner a CLI session opens with (reference §3.4).
 std::string cli_banner(NodeServer& n);
 
-
 }  // namespace edgecert::simserver::internal

@@ -461,7 +461,9 @@ TEST_CASE("executor: after a failure, TLS verification is restored only when eve
     CHECK(report.outcome == ApplyOutcome::kFailed);
     CHECK(h.fake.assessments == 1);
     CHECK(h.fake.restored.empty());
-    CHECK(any_contains(report.next_steps, "left as it is (relaxed, permissive): edge2 not serving a valid certificate"));
+    CHECK(
+        any_contains(report.next_steps,
+                     "left as it is (relaxed, permissive): edge2 not serving a valid certificate"));
   }
 }
 
@@ -633,7 +635,9 @@ TEST_CASE("executor: a stop lets the action in flight finish, starts nothing mor
     auto report = execute_plan(p, h.ctx);
     CHECK(report.outcome == ApplyOutcome::kInterrupted);
     CHECK(h.fake.restored.empty());
-    CHECK(any_contains(report.next_steps, "left as it is (relaxed, permissive): edge1 not serving a valid certificate"));
+    CHECK(
+        any_contains(report.next_steps,
+                     "left as it is (relaxed, permissive): edge1 not serving a valid certificate"));
   }
   SECTION("a node not valid, stopped before anything disruptive: TLS not touched, said so") {
     h.fake.assessment.not_valid = {"edge1"};
