@@ -19,33 +19,15 @@ set -uo pipefail
 script=edgecert_sim_test
 source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
 script_start "$@"
-sim_bin=$(dirname "$edgecert")/edgecert-sim
-[[ -x $sim_bin ]] || fail "edgecert-sim is not next to $edgecert"
 command -v curl >/dev/null || fail "curl is not installed"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-sim-test.XXXXXX") || fail "mktemp failed"
-sim_pid=
-cleanup() {
-  if [[ -n $sim_pid ]]; then
-    kill "$sim_pid" 2>/dev/null
-    wait "$sim_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work" || fail "cannot enter $work"
+sim_workdir edgecert-sim-test
 echo "sim-test-password" >password
 
 # (a)
-"$sim_bin" --state "$work/st" --password-file "$work/password" --restart-seconds 2 \
+sim_start --state "$work/st" --password-file "$work/password" --restart-seconds 2 \
   --scheduler-interval 0 --cluster-name lab --product edge2=expressway-c \
-  --node edge1=127.0.0.1:0 --ssh edge1=127.0.0.1:0 --node edge2=127.0.0.1:0 >sim.out 2>sim.err &
-sim_pid=$!
-for _ in $(seq 1 200); do
-  grep -q "edgecert-sim ready" sim.out 2>/dev/null && break
-  sleep 0.05
-done
-grep -q "edgecert-sim ready" sim.out || fail "edgecert-sim did not start: $(cat sim.err)"
+  --node edge1=127.0.0.1:0 --ssh edge1=127.0.0.1:0 --node edge2=127.0.0.1:0
 mapfile -t lines <sim.out
 [[ ${lines[0]} =~ ^edge1\ listening\ on\ 127\.0\.0\.1:[0-9]+$ &&
   ${lines[1]} =~ ^edge1\ ssh\ listening\ on\ 127\.0\.0\.1:[0-9]+$ &&

@@ -35,17 +35,7 @@ script=https_cluster_test
 source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
 script_start "$@"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-https-cluster.XXXXXX") || fail "mktemp failed"
-sim_pid=
-cleanup() {
-  if [[ -n $sim_pid ]]; then
-    kill "$sim_pid" 2>/dev/null
-    wait "$sim_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work" || fail "cannot enter $work"
+sim_workdir edgecert-https-cluster
 
 "$edgecert" ca init "$work/ca" --cn "Cluster Test CA" --key ecdsa:256 >ca-init.log 2>&1 ||
   fail "ca init failed: $(cat ca-init.log)"

@@ -18,48 +18,24 @@
 #       changes.
 set -uo pipefail
 
-fail() {
-  echo "https_lockout_test: FAIL: $*" >&2
-  exit 1
-}
+script=https_lockout_test
+# shellcheck source=tests/scripts/quickstart_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
+script_start "$@"
 
-[[ $# -ge 1 ]] || fail "usage: $0 PATH/TO/edgecert"
-[[ -x $1 ]] || fail "edgecert binary '$1' is not executable"
-edgecert=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-sim_bin=$(dirname "$edgecert")/edgecert-sim
-[[ -x $sim_bin ]] || fail "edgecert-sim is not next to $edgecert"
-command -v jq >/dev/null || fail "jq is not installed (scripts/install-deps installs it)"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-https-lockout.XXXXXX") || fail "mktemp failed"
-sim_pid=
-cleanup() {
-  if [[ -n $sim_pid ]]; then
-    kill "$sim_pid" 2>/dev/null
-    wait "$sim_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work" || fail "cannot enter $work"
+sim_workdir edgecert-https-lockout
 
 "$edgecert" ca init "$work/ca" --cn "Lockout Test CA" >ca-init.log 2>&1 ||
   fail "ca init failed: $(cat ca-init.log)"
 echo "lockout-test-password" >password
 chmod 600 password
 
-"$sim_bin" --state "$work/simstate" --password-file "$work/password" --restart-seconds 1 \
+sim_start --state "$work/simstate" --password-file "$work/password" --restart-seconds 1 \
   --scheduler-interval 0 \
   --node edge1=127.0.0.1:0 --fqdn edge1=edge1.example.com \
-  --node edge2=127.0.0.1:0 --fqdn edge2=edge2.example.com >sim.out 2>sim.err &
-sim_pid=$!
-for _ in $(seq 1 200); do
-  grep -q "edgecert-sim ready" sim.out 2>/dev/null && break
-  sleep 0.05
-done
-grep -q "edgecert-sim ready" sim.out || fail "edgecert-sim did not start: $(cat sim.err)"
-port_of() { awk -v name="$1" '$1 == name && $2 == "listening" { sub(/.*:/, "", $4); print $4 }' sim.out; }
-p1=$(port_of edge1)
-p2=$(port_of edge2)
+  --node edge2=127.0.0.1:0 --fqdn edge2=edge2.example.com
+p1=$(sim_port edge1)
+p2=$(sim_port edge2)
 [[ -n $p1 && -n $p2 ]] || fail "no ports in edgecert-sim's output: $(cat sim.out)"
 
 # The management trust the operator starts with: the nodes' factory CAs.

@@ -22,54 +22,29 @@
 #   (g) no node file changed, and edgecert-sim recognised every request.
 set -uo pipefail
 
-fail() {
-  echo "probe_test: FAIL: $*" >&2
-  exit 1
-}
-
-[[ $# -ge 1 ]] || fail "usage: $0 PATH/TO/edgecert"
-[[ -x $1 ]] || fail "edgecert binary '$1' is not executable"
-edgecert=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-sim_bin=$(dirname "$edgecert")/edgecert-sim
-[[ -x $sim_bin ]] || fail "edgecert-sim is not next to $edgecert"
-command -v jq >/dev/null || fail "jq is not installed (scripts/install-deps installs it)"
+script=probe_test
+# shellcheck source=tests/scripts/quickstart_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
+script_start "$@"
 command -v ssh-keygen >/dev/null || fail "ssh-keygen is not installed (openssh-client)"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-probe.XXXXXX") || fail "mktemp failed"
-sim_pid=
-cleanup() {
-  if [[ -n $sim_pid ]]; then
-    kill "$sim_pid" 2>/dev/null
-    wait "$sim_pid" 2>/dev/null
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work" || fail "cannot enter $work"
+sim_workdir edgecert-probe
 
 password="probe-test-Pa55word"
 echo "$password" >password
 echo "not-the-password" >wrong
 chmod 600 password wrong
 
-"$sim_bin" --state "$work/simstate" --password-file "$work/password" --scheduler-interval 0 \
+sim_start --state "$work/simstate" --password-file "$work/password" --scheduler-interval 0 \
   --cluster-name edge \
   --node edge1=127.0.0.1:0 --fqdn edge1=edge1.example.com --ssh edge1=127.0.0.1:0 \
   --software-version edge1=X15.0.2 \
   --node edge2=127.0.0.1:0 --fqdn edge2=edge2.example.com --ssh edge2=127.0.0.1:0 \
-  --product edge2=expressway-c --software-version edge2=X14.3.1 >sim.out 2>sim.err &
-sim_pid=$!
-for _ in $(seq 1 200); do
-  grep -q "edgecert-sim ready" sim.out 2>/dev/null && break
-  sleep 0.05
-done
-grep -q "edgecert-sim ready" sim.out || fail "edgecert-sim did not start: $(cat sim.err)"
-port_of() { awk -v name="$1" '$1 == name && $2 == "listening" { sub(/.*:/, "", $4); print $4 }' sim.out; }
-ssh_port_of() { awk -v name="$1" '$1 == name && $2 == "ssh" { sub(/.*:/, "", $5); print $5 }' sim.out; }
-p1=$(port_of edge1)
-p2=$(port_of edge2)
-s1=$(ssh_port_of edge1)
-s2=$(ssh_port_of edge2)
+  --product edge2=expressway-c --software-version edge2=X14.3.1
+p1=$(sim_port edge1)
+p2=$(sim_port edge2)
+s1=$(sim_ssh_port edge1)
+s2=$(sim_ssh_port edge2)
 [[ -n $p1 && -n $p2 && -n $s1 && -n $s2 ]] || fail "no ports in edgecert-sim's output: $(cat sim.out)"
 
 # The management trust an operator starts with: the nodes' factory CAs.

@@ -9,6 +9,8 @@
 #   ec ARGS...              edgecert with the script's $sim and $state
 #                           folders; sets $out and $rc
 #   expect_rc CODE WHAT, expect_out TEXT WHAT
+#   sim_workdir PREFIX      a fresh temporary folder $work, entered; on exit
+#                           edgecert-sim ($sim_pid) is stopped and $work removed
 #   sim_start ARGS...       edgecert-sim (next to $edgecert) in the background
 #                           with ARGS, its output in sim.out and sim.err of the
 #                           current folder; waits for "edgecert-sim ready";
@@ -48,6 +50,20 @@ $out"
 expect_out() {  # expect_out TEXT WHAT
   grep -qF -- "$1" <<<"$out" || fail "$2: output does not mention '$1'; output:
 $out"
+}
+
+sim_workdir() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || fail "mktemp failed"
+  sim_pid=
+  trap sim_cleanup EXIT
+  cd "$work" || fail "cannot enter $work"
+}
+sim_cleanup() {
+  if [[ -n $sim_pid ]]; then
+    kill "$sim_pid" 2>/dev/null
+    wait "$sim_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
 }
 
 sim_start() {
