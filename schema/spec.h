@@ -210,6 +210,10 @@ struct CrlAutomaticUpdates {
 struct Crl {
   std::optional<CrlAutomaticUpdates> automatic_updates;
   std::optional<std::string> manual_file;  // absolute
+  // crl.caBundle: PEM file (absolute) of the CAs an https:// distribution
+  // point's server certificate must chain to when edgecert fetches it;
+  // nullopt = the system store.
+  std::optional<std::string> ca_bundle;
 };
 
 struct RevocationChecking {

@@ -18,6 +18,24 @@ bool is_safe_method(const std::string& method) {
   return method == "GET" || method == "HEAD";
 }
 
+// The body sink with the size cap of ClientOptions::max_response_bytes.
+struct BodySink {
+  std::string* body;
+  std::size_t limit;  // 0 = none
+  bool exceeded = false;
+};
+
+size_t write_capped(char* data, size_t size, size_t count, void* user) {
+  auto* sink = static_cast<BodySink*>(user);
+  const size_t n = size * count;
+  if (sink->limit != 0 && sink->body->size() + n > sink->limit) {
+    sink->exceeded = true;
+    return 0;  // libcurl aborts the transfer (CURLE_WRITE_ERROR)
+  }
+  sink->body->append(data, n);
+  return n;
+}
+
 bool is_loopback_http(const std::string& url) {
   for (const char* prefix : {"http://localhost:", "http://localhost/", "http://127.0.0.1:",
                              "http://127.0.0.1/", "http://[::1]:", "http://[::1]/"})
@@ -49,8 +67,12 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(h_, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h_, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h_, CURLOPT_WRITEFUNCTION, curl::write_body);
-    curl_easy_setopt(h_, CURLOPT_WRITEDATA, &resp.body);
+    BodySink sink{&resp.body, o_.max_response_bytes};
+    curl_easy_setopt(h_, CURLOPT_WRITEFUNCTION, write_capped);
+    curl_easy_setopt(h_, CURLOPT_WRITEDATA, &sink);
+    if (o_.max_response_bytes != 0)
+      curl_easy_setopt(h_, CURLOPT_MAXFILESIZE_LARGE,
+                       static_cast<curl_off_t>(o_.max_response_bytes));
     curl_easy_setopt(h_, CURLOPT_HEADERFUNCTION, curl::write_header);
     curl_easy_setopt(h_, CURLOPT_HEADERDATA, &resp.headers);
     if (!o_.user_agent.empty()) curl_easy_setopt(h_, CURLOPT_USERAGENT, o_.user_agent.c_str());
@@ -113,6 +135,9 @@ class CurlTransport final : public Transport {
     }
 
     CURLcode rc = curl_easy_perform(h_);
+    if (sink.exceeded || rc == CURLE_FILESIZE_EXCEEDED)
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("response larger than {} bytes", o_.max_response_bytes));
     if (rc != CURLE_OK) return std::unexpected(transport_error(rc, errbuf));
 
     curl_easy_getinfo(h_, CURLINFO_RESPONSE_CODE, &resp.status);
@@ -131,6 +156,7 @@ class CurlTransport final : public Transport {
     }
     if (target.rfind("https://", 0) == 0) return target;
     if (o_.allow_loopback_http && is_loopback_http(target)) return target;
+    if (o_.allow_plain_http && target.rfind("http://", 0) == 0) return target;
     return make_error(
         ErrorCode::kInvalidArgument,
         "request failed: only https:// URLs are allowed" +

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,6 +105,13 @@ struct ClientOptions {
   // Plain http:// targets are refused unless this is set, and even then only
   // for loopback hosts (localhost, 127.0.0.1, [::1]: local test servers).
   bool allow_loopback_http = false;
+  // Plain http:// to any host. Only for content that carries its own
+  // signature and is public by design (CRLs, OCSP answers: RFC 5280 §4.2.1.13
+  // distribution points are usually plain HTTP); never with credentials.
+  bool allow_plain_http = false;
+  // A response body larger than this ends the transfer with kInvalidArgument
+  // ("response larger than N bytes"); 0 = no limit.
+  std::size_t max_response_bytes = 0;
   // Requests other than GET/HEAD get a fresh connection, closed afterwards,
   // because libcurl silently re-sends a request once when a reused connection
   // dies before any reply, and a state-changing request must not be sent

@@ -2,6 +2,7 @@
 // simulator and a local CA) creation.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,9 @@ class PrivateKey;
 struct RevokedEntry {
   std::string serial_hex;  // upper-case hex
   TimePoint revoked_at;
+  // The entry's reasonCode in RFC 5280's ASN.1 spelling ("keyCompromise",
+  // "cACompromise", "certificateHold", ...); "" when the entry has none.
+  std::string reason{};
 };
 
 struct CrlOptions {
@@ -32,7 +36,8 @@ struct CrlOptions {
 
 class Crl {
  public:
-  // Every CRL in `data`: PEM blocks "X509 CRL" in order, or one DER CRL.
+  // Every CRL in `data`: PEM blocks "X509 CRL" in order, or exactly one DER
+  // CRL (bytes after it are an error giving their offset).
   static Result<std::vector<Crl>> parse_all(std::string_view data, const std::string& source);
   // Signs a v2 CRL as `ca` with `ca_key` (AKI and cRLNumber included).
   static Result<Crl> create(const Certificate& ca, const PrivateKey& ca_key,
@@ -50,6 +55,14 @@ class Crl {
   std::optional<std::string> number() const;  // cRLNumber, hex
   std::string signature_algorithm() const;
   std::vector<RevokedEntry> revoked() const;
+  std::size_t entry_count() const;
+  // The entry for a serial (upper-case hex, leading zeros ignored), found in
+  // an index built on the first lookup (sorted serials: O(log n) per lookup,
+  // never a scan of every entry); safe to call from several threads.
+  std::optional<RevokedEntry> find_revoked(std::string_view serial_hex) const;
+  // A delta CRL (deltaCRLIndicator, RFC 5280 §5.2.4) and its base CRL number.
+  bool is_delta() const;
+  std::optional<std::string> delta_base_number() const;  // hex
   bool is_signed_by(const Certificate& issuer) const;
   std::string to_pem() const;
   std::string to_der() const;
