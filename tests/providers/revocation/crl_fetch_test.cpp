@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 #include <catch2/catch.hpp>
 
+#include "providers/base/fault_env.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
 #include "providers/pki/signer.h"
@@ -490,6 +491,98 @@ TEST_CASE("CrlFetcher: a damaged cache record means no cache", "[revocation][crl
   CHECK(seen_if_none_match.empty());
   CHECK_FALSE(f->from_cache);
   CHECK(f->body == kCrlBody);
+}
+
+// A transport answering from a function, made by a factory that records the
+// options the fetcher asked for.
+class ScriptedTransport final : public http::Transport {
+ public:
+  using Script = std::function<Result<http::Response>(const http::Request&)>;
+  explicit ScriptedTransport(Script script) : script_(std::move(script)) {}
+  Result<http::Response> perform(const http::Request& request) override { return script_(request); }
+
+ private:
+  Script script_;
+};
+
+TEST_CASE("CrlFetcher: the transport it asks for", "[revocation][crl_fetch]") {
+  std::optional<http::ClientOptions> asked;
+  int made = 0;
+  TransportFactory factory =
+      [&](http::ClientOptions o) -> Result<std::unique_ptr<http::Transport>> {
+    asked = std::move(o);
+    ++made;
+    return std::make_unique<ScriptedTransport>(
+        [](const http::Request&) { return http::Response{.status = 200, .body = kCrlBody}; });
+  };
+  MemoryEnv env;
+  FetchOptions o;
+  o.connect_timeout = std::chrono::seconds(3);
+  o.timeout = std::chrono::seconds(7);
+  o.max_bytes = 12345;
+  o.ca_bundle = "/etc/edgecert/crl-ca.pem";
+  CrlFetcher fetcher(env, kCache, o, factory);
+  REQUIRE(fetcher.fetch("http://crl.example.com/a.crl"));
+  REQUIRE(fetcher.fetch("https://crl.example.com/b.crl"));
+  CHECK(made == 1);  // one transport per fetcher (keep-alive)
+  REQUIRE(asked);
+  CHECK(asked->allow_plain_http);  // distribution points are usually plain http
+  CHECK(asked->max_response_bytes == 12345);
+  CHECK(asked->connect_timeout == std::chrono::seconds(3));
+  CHECK(asked->request_timeout == std::chrono::seconds(7));
+  CHECK(asked->ca_bundle == o.ca_bundle);
+  CHECK_FALSE(asked->ca_pem);
+  CHECK_FALSE(asked->insecure);
+  CHECK(asked->username.empty());
+  CHECK(asked->tls_failure_hint == "trusting the CA bundle /etc/edgecert/crl-ca.pem");
+
+  TransportFactory broken = [](http::ClientOptions) -> Result<std::unique_ptr<http::Transport>> {
+    return Error::Internal("cannot initialise libcurl");
+  };
+  check_refused(CrlFetcher(env, kCache, o, broken).fetch("http://crl.example.com/a.crl"),
+                ErrorCode::kInternal, "http://crl.example.com/a.crl: cannot initialise libcurl");
+}
+
+TEST_CASE("CrlFetcher: killed between the body and its record", "[revocation][crl_fetch]") {
+  const std::string url = "http://crl.example.com/a.crl";
+  std::string served = "first";
+  std::string if_none_match;
+  TransportFactory factory = [&](http::ClientOptions) -> Result<std::unique_ptr<http::Transport>> {
+    return std::make_unique<ScriptedTransport>([&](const http::Request& req) {
+      if_none_match.clear();
+      for (const auto& [k, v] : req.headers)
+        if (k == "If-None-Match") if_none_match = v;
+      http::Response r{.status = if_none_match == "\"" + served + "\"" ? 304L : 200L};
+      if (r.status == 200) r.body = served;
+      r.headers = {{"etag", "\"" + served + "\""}};
+      return r;
+    });
+  };
+  MemoryEnv mem;
+  FaultInjectionEnv env(mem);
+  REQUIRE(CrlFetcher(env, kCache, FetchOptions{}, factory).fetch(url));
+  const int record_write = env.mutations();  // the last write of a fetch
+  const auto first = cache_files(mem);
+
+  // A new CRL; the process dies after writing the body, before the record.
+  served = "second";
+  env.reset();
+  env.crash_at_mutation(record_write);
+  REQUIRE_FALSE(CrlFetcher(env, kCache, FetchOptions{}, factory).fetch(url));
+  CHECK(cache_files(mem) != first);  // the body was replaced, the record was not
+
+  // The next run does not trust the old record for the new body: an
+  // unconditional request, and the right bytes.
+  env.reset();
+  auto f = CrlFetcher(env, kCache, FetchOptions{}, factory).fetch(url);
+  REQUIRE(f);
+  CHECK(if_none_match.empty());
+  CHECK(f->body == "second");
+  auto again = CrlFetcher(env, kCache, FetchOptions{}, factory).fetch(url);
+  REQUIRE(again);
+  CHECK(if_none_match == "\"second\"");
+  CHECK(again->from_cache);
+  CHECK(again->body == "second");
 }
 
 }  // namespace
