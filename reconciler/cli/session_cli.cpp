@@ -1,5 +1,7 @@
 #include "reconciler/cli/session_cli.h"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -25,6 +27,7 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
     app.add_option("--replace", o.replace,
                    "Reissue this node's certificate even when it matches the spec, through the "
                    "same one-node-at-a-time rollout (repeatable)");
+    add_allow_unreachable_crl_option(app, o.allow_unreachable_crl);
   }
 }
 
@@ -33,6 +36,18 @@ void add_trust_new_host_key_option(CLI::App& app, bool& flag) {
                "Accept and record (in access.knownHosts) the SSH host key of a node that has "
                "none pinned yet; check the fingerprint the refusal printed first. A changed key "
                "is always refused");
+}
+
+void add_allow_unreachable_crl_option(CLI::App& app, bool& flag) {
+  app.add_flag("--allow-unreachable-crl", flag,
+               "Go on when a CRL source cannot be fetched now although revocationChecking."
+               "fallback is treat-as-revoked (a warning instead of an error; the nodes will "
+               "reject the certificates it covers until it is reachable)");
+}
+
+SessionOptions with_cli_network(SessionOptions options, const CliContext& ctx) {
+  if (!options.crl_transport) options.crl_transport = ctx.crl_transport;
+  return options;
 }
 
 void add_lock_timeout_option(CLI::App& app, std::string& text) {
@@ -59,9 +74,25 @@ void print_run_state(std::ostream& out, Env& env, const std::string& cluster_sta
     out << line << "\n";
 }
 
+void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& cells) {
+  if (cells.empty()) return;
+  std::vector<size_t> width(cells.front().size(), 0);
+  for (const auto& line : cells)
+    for (size_t i = 0; i < line.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], line[i].size());
+  for (const auto& line : cells) {
+    std::string text;
+    for (size_t i = 0; i < line.size(); ++i)
+      text += i + 1 == line.size() || i >= width.size()
+                  ? line[i]
+                  : fmt::format("{:<{}}  ", line[i], width[i]);
+    out << text << "\n";
+  }
+}
+
 std::optional<Session> open_session(const std::string& spec_path, const NodeOptions& options,
                                     CliContext& ctx) {
-  OpenedSession opened = open_session(ctx.env, spec_path, options);
+  OpenedSession opened = open_session(ctx.env, spec_path, with_cli_network(options, ctx));
   for (const Diagnostic& d : opened.diagnostics) ctx.err << d.to_string() << "\n";
   for (const std::string& w : opened.warnings) ctx.err << "edgecert: warning: " << w << "\n";
   if (opened.error) ctx.err << "edgecert: error: " << opened.error->message << "\n";
