@@ -27,17 +27,25 @@ struct RevokedEntry {
 };
 
 struct CrlOptions {
+  // An entry's `reason` (RFC 5280 name, "" = none) becomes its reasonCode.
   std::vector<RevokedEntry> revoked;
   TimePoint last_update;
   TimePoint next_update;
-  long number = 1;  // cRLNumber extension
+  bool omit_next_update = false;  // RFC 5280 requires it; tests build CRLs without
+  long number = 1;                // cRLNumber extension
+  // Set: a delta CRL whose critical deltaCRLIndicator names this base number.
+  std::optional<long> delta_base{};
   Digest digest = Digest::kSha256;
 };
 
 class Crl {
  public:
   // Every CRL in `data`: PEM blocks "X509 CRL" in order, or exactly one DER
-  // CRL (bytes after it are an error giving their offset).
+  // CRL. Strict: bytes after the DER (trailing garbage, a second DER CRL) are
+  // an error giving their count and offset, a DER cut short is an error
+  // giving the offset where the data ends, and so is a PEM block whose
+  // decoded DER is either; messages start with `source` (and "block <i>"
+  // for PEM).
   static Result<std::vector<Crl>> parse_all(std::string_view data, const std::string& source);
   // Signs a v2 CRL as `ca` with `ca_key` (AKI and cRLNumber included).
   static Result<Crl> create(const Certificate& ca, const PrivateKey& ca_key,

@@ -11,7 +11,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +51,7 @@ using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>>;
 using Asn1TimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME_free>>;
+using Asn1EnumeratedPtr = std::unique_ptr<ASN1_ENUMERATED, Deleter<ASN1_ENUMERATED_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
 using BasicConstraintsPtr = std::unique_ptr<BASIC_CONSTRAINTS, Deleter<BASIC_CONSTRAINTS_free>>;
 using EkuPtr = std::unique_ptr<EXTENDED_KEY_USAGE, Deleter<EXTENDED_KEY_USAGE_free>>;
@@ -136,8 +139,23 @@ struct CertificateRequest::Impl {
   ossl::X509ReqPtr req;
 };
 
+// One revoked entry's serial in find_revoked's index: the integer's
+// magnitude bytes (leading zero bytes stripped), pointing into the CRL's own
+// storage, and the entry. The entry, not its position: OpenSSL's own
+// revocation lookup (X509_verify_cert) sorts the CRL's stack in place.
+struct CrlSerialKey {
+  const unsigned char* bytes = nullptr;
+  std::uint32_t length = 0;
+  bool negative = false;
+  const X509_REVOKED* entry = nullptr;
+};
+
 struct Crl::Impl {
   ossl::X509CrlPtr crl;
+  // Built by the first find_revoked (call_once: concurrent first lookups
+  // build it once); copies of a Crl build their own.
+  mutable std::once_flag index_once;
+  mutable std::vector<CrlSerialKey> index;
 };
 
 // Wraps an owned X509 (takes the reference).
