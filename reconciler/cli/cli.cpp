@@ -31,6 +31,7 @@ const std::vector<CommandSpec>& command_table() {
       {"ca", "Manage a local CA for the openssl-ca issuer", setup_ca},
       {"acme", "Use the ACME client directly (issue a certificate)", setup_acme},
       {"revoke", "Revoke a certificate a node no longer uses (never one in use)", setup_revoke},
+      {"crl", "Fetch and check the spec's CRL sources now (crl check)", setup_crl},
   };
   return table;
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "providers/base/env.h"
+#include "providers/revocation/crl_fetch.h"
 
 namespace CLI {
 class App;
@@ -39,6 +40,9 @@ struct CliContext {
   bool stdin_is_tty = false;
   // Where answers to prompts come from (apply's approval); null = no input.
   std::istream* in = nullptr;
+  // How CRL distribution points and OCSP responders are reached (plan,
+  // apply, status, crl check); empty = the real network. Tests inject a fake.
+  revocation::TransportFactory crl_transport{};
 };
 
 // Entry point of the `edgecert` binary: real Env, std::cout/std::cerr.
@@ -69,5 +73,6 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_acme(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_probe(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_crl(CLI::App& app, CliContext& ctx);
 
 }  // namespace edgecert

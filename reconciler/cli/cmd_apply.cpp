@@ -203,7 +203,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     req.lock_timeout = *lock_timeout;
     req.stop = interrupts.token();
     req.input = o->input;
-    req.options = o->node;
+    req.options = with_cli_network(o->node, ctx);
     req.ignore_windows = o->ignore_windows;
     req.confirm_manual = o->confirm_manual;
     if (o->output == "json") {

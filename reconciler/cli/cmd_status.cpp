@@ -10,6 +10,12 @@
 // resumes, and cluster TLS verification a stopped run relaxed ("relaxed since
 // TIME by run ID"), and the manual steps the last apply stopped at. Ctrl-C
 // exits 130 at once: nothing to restore.
+//
+// Then what the spec's CRL sources and the certificates' OCSP responders say
+// now (assess_revocation): per node the certificates found revoked, and the
+// CRL alarms (40001, 40002, 40006) the node would raise with the spec's CRL
+// settings; a source that fails is shown, never a reason for exit 1 here
+// (plan refuses on it).
 #include <algorithm>
 
 #include <fmt/core.h>
@@ -25,6 +31,7 @@
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/live_state.h"
+#include "reconciler/engine/revocation_report.h"
 #include "reconciler/engine/run_state.h"
 #include "reconciler/engine/session.h"
 #include "schema/loader.h"
@@ -112,6 +119,34 @@ nlohmann::json row_json(const NodeRow& r) {
                {"last_deploy_status", s.acme_status.last_deploy_status},
                {"pending_certificate", pending}};
   return j;
+}
+
+// The revocation report's lines for one node: its revoked certificates and
+// the CRL alarms it would raise.
+std::vector<std::string> revocation_lines(const RevocationReport& report, const std::string& peer) {
+  std::vector<std::string> out;
+  for (const auto& f : report.revoked)
+    if (f.peer == peer)
+      out.push_back(fmt::format("{} (serial {}) is {}; plan reissues it", f.certificate,
+                                f.serial_hex, f.reason));
+  if (auto it = report.expected_alarms.find(peer); it != report.expected_alarms.end()) {
+    std::vector<std::string> alarms;
+    for (const auto& [id, why] : it->second) alarms.push_back(fmt::format("{} ({})", id, why));
+    out.push_back(fmt::format("CRL alarms this node would raise: {}", fmt::join(alarms, "; ")));
+  }
+  return out;
+}
+
+void print_revocation(std::ostream& out, const std::vector<NodeRow>& rows,
+                      const RevocationReport& report) {
+  for (const NodeRow& r : rows)
+    for (const auto& line : revocation_lines(report, r.peer->name))
+      out << fmt::format("{}: {}\n", r.peer->name, line);
+  for (const auto& f : report.revoked)
+    if (f.peer.empty())
+      out << fmt::format("trusted CA '{}' (serial {}) is {}\n", f.subject, f.serial_hex, f.reason);
+  for (const auto& e : report.errors) out << "CRL source problem: " << e << "\n";
+  for (const auto& w : report.warnings) out << "CRL warning: " << w << "\n";
 }
 
 void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
@@ -228,6 +263,27 @@ nlohmann::json run_state_json(const RunState& rs, const std::vector<std::string>
   return j;
 }
 
+// What the CRLs and OCSP responders say about the nodes read. Trust: the
+// spec's trusted CAs (an unreadable file was reported by validation) and the
+// CAs of the nodes' own chains; the issuer is not opened by status.
+RevocationReport assess_status_revocation(const spec::Spec& spec, const std::vector<NodeRow>& rows,
+                                          const std::string& state_dir, CliContext& ctx) {
+  DesiredTrust trust;
+  if (spec.trusted_cas)
+    for (const auto& file : spec.trusted_cas->certificates)
+      if (auto certs = pki::load_certificates(ctx.env, file))
+        trust.anchors.insert(trust.anchors.end(), certs->begin(), certs->end());
+  ClusterLive live;
+  for (const NodeRow& r : rows) {
+    NodeLive& n = live.nodes.emplace_back();
+    n.peer = r.peer->name;
+    n.state = r.state;
+  }
+  RevocationOptions options;
+  if (ctx.crl_transport) options.transport = ctx.crl_transport;
+  return assess_revocation(spec, trust, &live, state_dir, ctx.env, ctx.env.now(), options);
+}
+
 }  // namespace
 
 std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
@@ -289,13 +345,31 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
         permissive.push_back(r.peer->name);
     const std::string state_dir = path_join(state_root(o->spec, o->state_dir), spec.name);
     RunState run_state = read_run_state(ctx.env, state_dir);
+    RevocationReport revocation = assess_status_revocation(spec, rows, state_dir, ctx);
     if (o->output == "json") {
       nlohmann::json j{{"cluster", spec.name}, {"nodes", nlohmann::json::array()}};
-      for (const NodeRow& r : rows) j["nodes"].push_back(row_json(r));
+      for (const NodeRow& r : rows) {
+        nlohmann::json n = row_json(r);
+        n["revoked"] = nlohmann::json::array();
+        for (const auto& f : revocation.revoked)
+          if (f.peer == r.peer->name)
+            n["revoked"].push_back({{"certificate", f.certificate},
+                                    {"serial", f.serial_hex},
+                                    {"sha256", f.sha256},
+                                    {"reason", f.reason}});
+        n["expected_crl_alarms"] = nlohmann::json::array();
+        if (auto it = revocation.expected_alarms.find(r.peer->name);
+            it != revocation.expected_alarms.end())
+          for (const auto& [id, why] : it->second)
+            n["expected_crl_alarms"].push_back({{"id", id}, {"reason", why}});
+        j["nodes"].push_back(std::move(n));
+      }
       j["run_state"] = run_state_json(run_state, permissive);
+      j["revocation"] = revocation_report_json(revocation);
       ctx.out << j.dump(2) << "\n";
     } else {
       print_table(ctx.out, rows);
+      print_revocation(ctx.out, rows, revocation);
       for (const auto& line : describe_run_state(run_state, permissive)) ctx.out << line << "\n";
     }
     return all_ok ? kExitOk : kExitError;

@@ -25,6 +25,7 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
     app.add_option("--replace", o.replace,
                    "Reissue this node's certificate even when it matches the spec, through the "
                    "same one-node-at-a-time rollout (repeatable)");
+    add_allow_unreachable_crl_option(app, o.allow_unreachable_crl);
   }
 }
 
@@ -33,6 +34,18 @@ void add_trust_new_host_key_option(CLI::App& app, bool& flag) {
                "Accept and record (in access.knownHosts) the SSH host key of a node that has "
                "none pinned yet; check the fingerprint the refusal printed first. A changed key "
                "is always refused");
+}
+
+void add_allow_unreachable_crl_option(CLI::App& app, bool& flag) {
+  app.add_flag("--allow-unreachable-crl", flag,
+               "Go on when a CRL source cannot be fetched now although revocationChecking."
+               "fallback is treat-as-revoked (a warning instead of an error; the nodes will "
+               "reject the certificates it covers until it is reachable)");
+}
+
+SessionOptions with_cli_network(SessionOptions options, const CliContext& ctx) {
+  if (!options.crl_transport) options.crl_transport = ctx.crl_transport;
+  return options;
 }
 
 void add_lock_timeout_option(CLI::App& app, std::string& text) {
@@ -61,7 +74,7 @@ void print_run_state(std::ostream& out, Env& env, const std::string& cluster_sta
 
 std::optional<Session> open_session(const std::string& spec_path, const NodeOptions& options,
                                     CliContext& ctx) {
-  OpenedSession opened = open_session(ctx.env, spec_path, options);
+  OpenedSession opened = open_session(ctx.env, spec_path, with_cli_network(options, ctx));
   for (const Diagnostic& d : opened.diagnostics) ctx.err << d.to_string() << "\n";
   for (const std::string& w : opened.warnings) ctx.err << "edgecert: warning: " << w << "\n";
   if (opened.error) ctx.err << "edgecert: error: " << opened.error->message << "\n";

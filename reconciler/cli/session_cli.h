@@ -20,8 +20,16 @@ namespace edgecert {
 
 using NodeOptions = SessionOptions;
 // --sim-dir, --state-dir, --insecure, --trust-new-host-key (+
-// --target/--exclude/--replace with `with_targets`: plan and apply).
+// --target/--exclude/--replace and --allow-unreachable-crl with
+// `with_targets`: plan and apply).
 void add_node_options(CLI::App& app, NodeOptions& options, bool with_targets);
+
+// --allow-unreachable-crl (plan, apply, crl check): see
+// SessionOptions::allow_unreachable_crl.
+void add_allow_unreachable_crl_option(CLI::App& app, bool& flag);
+
+// `options` with the CLI context's CRL transport when it names none.
+SessionOptions with_cli_network(SessionOptions options, const CliContext& ctx);
 
 // --trust-new-host-key: every command that opens nodes takes it (it sets
 // node::NodeOpenContext::trust_new_host_key). A node whose SSH host key is

@@ -89,6 +89,29 @@ Status close_run(Journal& journal, const std::string& run_id, std::string messag
   return journal.append(end);
 }
 
+// Node certificates the report finds revoked on nodes whose certificate the
+// saved plan does not replace.
+std::vector<std::string> revoked_but_kept(const Plan& plan, const RevocationReport& report) {
+  std::vector<std::string> out;
+  for (const auto& f : report.revoked) {
+    if (f.peer.empty()) continue;
+    bool replaced = std::any_of(plan.actions.begin(), plan.actions.end(), [&](const Action& a) {
+      switch (a.kind()) {
+        case ActionKind::kGenerateCsr:
+        case ActionKind::kUploadCertificate:
+        case ActionKind::kRestart:
+        case ActionKind::kAcmeDeploy:
+        case ActionKind::kAcmeDiscardPending:
+          return a.node == f.peer;
+        default:
+          return false;
+      }
+    });
+    if (!replaced) out.push_back(fmt::format("{}: {}: {}", f.peer, f.certificate, f.reason));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path) {
@@ -196,6 +219,18 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   if (saved)
     if (auto fit = check_nodes_fit(s.spec, live); !fit)
       return refused(std::move(result), fit.error());
+  // CRLs and OCSP answers change without the nodes changing: a saved plan is
+  // checked against what they say now, like a fresh one.
+  if (saved) {
+    auto revocation = check_revocation(s, live, env);
+    if (!revocation) return refused(std::move(result), revocation.error());
+    if (auto missed = revoked_but_kept(*saved, *revocation); !missed.empty())
+      return refused(std::move(result),
+                     Error{ErrorCode::kConflict,
+                           "the plan is stale: a certificate it leaves in place is revoked; "
+                           "nothing was changed. Plan again."},
+                     std::move(missed));
+  }
 
   Plan plan;
   if (saved) {

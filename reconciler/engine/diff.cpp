@@ -12,6 +12,7 @@
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
+#include "reconciler/engine/revocation_report.h"
 #include "schema/values.h"
 
 namespace edgecert {
@@ -428,12 +429,34 @@ std::optional<Error> check_live_trust(const ClusterLive& live, ClusterDiff& diff
   return std::nullopt;
 }
 
+// The revocation reason of a chain's leaf, when `revoked` lists it.
+const std::string* revocation_reason(const std::map<std::string, std::string>& revoked,
+                                     const std::vector<pki::Certificate>& chain) {
+  if (chain.empty()) return nullptr;
+  auto it = revoked.find(chain.front().sha256_fingerprint());
+  return it == revoked.end() ? nullptr : &it->second;
+}
+
+// assess_certificate, and a revocation first of all.
+Assessment assess_live(const std::vector<pki::Certificate>& chain,
+                       const DesiredCertificate& desired, const DesiredTrust& trust,
+                       const spec::ServerCertificate& config, TimePoint now,
+                       const std::map<std::string, std::string>& revoked) {
+  Assessment a = assess_certificate(chain, desired, trust, config, now);
+  if (const std::string* why = revocation_reason(revoked, chain)) {
+    a.ok = false;
+    a.problems.insert(a.problems.begin(), *why);
+  }
+  return a;
+}
+
 }  // namespace
 
 Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
                                  const DesiredTrust& trust, Env& env, TimePoint now,
                                  const std::vector<std::string>& targets,
-                                 const std::vector<std::string>& replace) {
+                                 const std::vector<std::string>& replace,
+                                 const std::map<std::string, std::string>& revoked) {
   auto targeted = [&](const std::string& peer) {
     return targets.empty() || std::find(targets.begin(), targets.end(), peer) != targets.end();
   };
@@ -443,8 +466,13 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
   if (spec.crl && spec.crl->manual_file) {
     auto data = env.read_file(*spec.crl->manual_file);
     if (!data) return std::unexpected(data.error());
-    manual_crl_fp = pki::sha256_fingerprint(*data);
+    auto pem = manual_crl_pem(*data, *spec.crl->manual_file);
+    if (!pem) return std::unexpected(pem.error());
+    manual_crl_fp = pki::sha256_fingerprint(*pem);
   }
+  auto revocation_of = [&](const std::vector<pki::Certificate>& chain) {
+    return revocation_reason(revoked, chain);
+  };
   const auto required = trust.required();
   const bool acme_on_node = node_signs(spec);
 
@@ -459,14 +487,17 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     d.peer = peer.name;
     d.desired = desired_certificate(spec, peer);
     const std::string retain_note = apply_key_retention(d.desired, st.server_chain);
+    auto assess = [&](const std::vector<pki::Certificate>& chain) {
+      return assess_live(chain, d.desired, trust, config, now, revoked);
+    };
 
     // Server certificate.
-    Assessment serving = assess_certificate(st.server_chain, d.desired, trust, config, now);
+    Assessment serving = assess(st.server_chain);
     for (const auto& w : serving.warnings) d.notes.push_back("warning: " + w);
     for (const auto& n : serving.notes) d.notes.push_back(n);
     std::optional<std::vector<pki::Certificate>> pending_acme;
     if (acme_on_node && !serving.ok) pending_acme = pending_acme_chain(st);
-    if (pending_acme && assess_certificate(*pending_acme, d.desired, trust, config, now).ok) {
+    if (pending_acme && assess(*pending_acme).ok) {
       // Signed by the node's ACME service (an interrupted run, or the node's
       // own automated renewal): deploying it is all that is missing.
       d.certificate = CertificateChange::kDeployOnly;
@@ -478,9 +509,11 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     } else if (!serving.ok) {
       Assessment staged;
       if (!st.staged_chain.empty())
-        staged = assess_certificate(st.staged_chain, d.desired, trust, config, now);
+        staged = assess(st.staged_chain);
       if (!st.staged_chain.empty() && staged.ok) {
         d.certificate = CertificateChange::kRestartOnly;
+        if (const std::string* why = revocation_of(st.server_chain))
+          d.certificate_reasons.push_back(*why);
         d.certificate_reasons.push_back(
             "a certificate matching the spec is staged; the node has not restarted since");
       } else {
@@ -492,7 +525,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
       }
     } else if (!st.staged_chain.empty() && st.staged_chain.front().sha256_fingerprint() !=
                                                st.server_chain.front().sha256_fingerprint()) {
-      Assessment staged = assess_certificate(st.staged_chain, d.desired, trust, config, now);
+      Assessment staged = assess(st.staged_chain);
       if (!staged.ok) {
         // A restart would activate it: replace it with a good one first.
         d.certificate = CertificateChange::kReissue;
@@ -512,8 +545,10 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
     }
     if ((d.certificate == CertificateChange::kReissue ||
          d.certificate == CertificateChange::kDeployOnly) &&
-        !st.server_chain.empty())
+        !st.server_chain.empty()) {
       d.superseded = st.server_chain.front();
+      if (const std::string* why = revocation_of(st.server_chain)) d.superseded_revoked = *why;
+    }
     if (d.certificate == CertificateChange::kReissue && !retain_note.empty())
       d.certificate_reasons.push_back(retain_note);
 
@@ -608,7 +643,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
       if (!same_acme_settings(want, st.acme)) d.acme_settings = want;
       if (auto pending = pending_acme_chain(st);
           pending && d.certificate != CertificateChange::kDeployOnly) {
-        Assessment a = assess_certificate(*pending, d.desired, trust, config, now);
+        Assessment a = assess_live(*pending, d.desired, trust, config, now, revoked);
         if (!a.ok) {
           d.discard_pending_acme = true;
           d.discard_pending_acme_reason =

@@ -8,6 +8,7 @@
 // spec is reused, never regenerated).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,6 +122,9 @@ struct NodeDiff {
   std::vector<std::string> notes;
   // The superseded leaf (for rollout.revokeSuperseded), when reissuing.
   std::optional<pki::Certificate> superseded;
+  // Set when the superseded leaf is revoked already (the reason): the plan
+  // does not revoke it again.
+  std::string superseded_revoked;
 
   bool has_changes() const;
 };
@@ -163,9 +167,16 @@ struct ClusterDiff {
 // `replace` (peer names, `--replace`): these nodes get a new certificate even
 // when theirs matches the spec (reason "replacement requested with
 // --replace"), through the same rollout as any reissue.
+// `revoked` (leaf SHA-256 fingerprint -> "revoked by CA ..." reason, from
+// RevocationReport::revoked_by_fingerprint): a revoked serving, staged or
+// pending ACME certificate does not satisfy the spec, the reason first
+// among the problems; a revoked superseded certificate is not revoked again
+// (NodeDiff::superseded_revoked).
+// The manual CRL is compared in the form the node gets (manual_crl_pem).
 Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live,
                                  const DesiredTrust& trust, Env& env, TimePoint now,
                                  const std::vector<std::string>& targets = {},
-                                 const std::vector<std::string>& replace = {});
+                                 const std::vector<std::string>& replace = {},
+                                 const std::map<std::string, std::string>& revoked = {});
 
 }  // namespace edgecert

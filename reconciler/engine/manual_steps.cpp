@@ -107,7 +107,14 @@ ManualInstruction manual_instruction(const Action& a) {
     case ActionKind::kUploadManualCrl: {
       const auto& p = a.as<UploadManualCrlParams>();
       m.page = crl_page();
-      m.settings = {fmt::format("Browse: {} (SHA-256 {})", p.path, short_fp(p.sha256)),
+      // A DER file in the spec: the planner wrote its PEM form (the only
+      // one the appliance takes) to the state folder.
+      const std::string upload =
+          a.after.is_object() ? a.after.value("upload_file", std::string()) : std::string();
+      m.settings = {upload.empty() ? fmt::format("Browse: {} (SHA-256 {})", p.path,
+                                                 short_fp(p.sha256))
+                                   : fmt::format("Browse: {} (SHA-256 {}; {} converted to PEM)",
+                                                 upload, short_fp(p.sha256), p.path),
                     "Upload CRL file (replaces the CRL loaded before)"};
       m.check = kUnverifiable;
       m.verifiable = false;

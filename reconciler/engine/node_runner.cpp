@@ -11,6 +11,7 @@
 #include "providers/pki/spki.h"
 #include "providers/pki/verify.h"
 #include "reconciler/engine/heartbeat.h"
+#include "reconciler/engine/revocation_report.h"
 
 namespace edgecert {
 namespace {
@@ -491,13 +492,17 @@ struct NodeRunner::Handlers {
   }
 
   Out operator()(const UploadManualCrlParams& pa) {
-    auto data = r.env_.read_file(pa.path);
+    auto file = r.env_.read_file(pa.path);
+    if (!file) return fail(file.error());
+    // The node takes PEM only: a DER file is uploaded converted.
+    auto data = manual_crl_pem(*file, pa.path);
     if (!data) return fail(data.error());
     if (!pa.sha256.empty() && pa.sha256 != pki::sha256_fingerprint(*data))
       return fail(Error{ErrorCode::kConflict,
                         fmt::format("{} changed since the plan was made; plan again", pa.path)});
     if (auto st = p.upload_manual_crl(*data); !st) return fail(st.error());
-    return ActionOutput{"manual CRL uploaded " + short_fp(pki::sha256_fingerprint(*data))};
+    return ActionOutput{"manual CRL uploaded " + short_fp(pki::sha256_fingerprint(*data)) +
+                        (*data == *file ? "" : " (converted from DER to PEM)")};
   }
 
   Out operator()(const RemoveManualCrlParams& pa) {

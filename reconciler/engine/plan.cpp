@@ -432,6 +432,12 @@ Plan build_plan(const PlanInputs& in) {
          d->certificate != CertificateChange::kDeployOnly) ||
         !d->superseded || !spec.rollout.revoke_superseded)
       continue;
+    if (!d->superseded_revoked.empty()) {
+      plan.notes.push_back(fmt::format(
+          "{}: the superseded certificate (serial {}) is not revoked again: it is {}", d->peer,
+          d->superseded->serial_hex(), d->superseded_revoked));
+      continue;
+    }
     // An ACME CA's chain is not known before it signs: the plan takes any
     // CA-issued certificate but the factory one, and the executor checks that
     // the replacement came from the same CA before it revokes.

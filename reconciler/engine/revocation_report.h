@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "providers/base/env.h"
@@ -63,7 +64,12 @@ struct RevokedFinding {
   std::string subject;      // RFC 2253
   std::string serial_hex;
   std::string sha256;       // fingerprint of the revoked certificate
-  std::string reason;  // "revoked by CA <issuer CN>, serial <S>, at <RFC 3339>[ (<reasonCode>)], per <source>"
+  std::string reason;  // "revoked by CA <issuer CN>, serial <S>, at <YYYY-MM-DD HH:MM:SS UTC>[ (<reasonCode>)], per <source>"
+  // Who said so: the CrlSourceReport::source (archive member in
+  // `member`), or the OCSP responder's URL (`ocsp` set).
+  std::string source;
+  std::string member;
+  bool ocsp = false;
 };
 
 struct RevocationReport {
@@ -95,7 +101,12 @@ RevocationReport assess_revocation(const spec::Spec& spec, const DesiredTrust& t
                                    const ClusterLive* live, const std::string& state_dir,
                                    Env& env, TimePoint now, const RevocationOptions& options);
 
-// The report as JSON (`crl check --output json`, docs/crl-check.md).
+// The spec's manual CRL as the node gets it: the guide wants PEM, so DER
+// (one or several CRLs) is converted; PEM text is passed on unchanged (the
+// plan's sha256 is then that of the file). An error names `source`.
+Result<std::string> manual_crl_pem(std::string_view data, const std::string& source);
+
+// The report as JSON (`crl check --output json`, docs/crl.md).
 nlohmann::json revocation_report_json(const RevocationReport& report);
 
 }  // namespace edgecert

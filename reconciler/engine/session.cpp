@@ -70,6 +70,8 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
       return fail(Error{ErrorCode::kInvalidArgument,
                         fmt::format("--replace {}: the node is outside --target/--exclude", name)});
   s.replace = options.replace;
+  s.revocation.allow_unreachable = options.allow_unreachable_crl;
+  if (options.crl_transport) s.revocation.transport = options.crl_transport;
 
   if (options.insecure)
     out.warnings.push_back(
@@ -153,12 +155,55 @@ Status check_nodes_fit(const spec::Spec& spec, const ClusterLive& live,
                                 report.errors.size(), fmt::join(report.errors, "\n  ")));
 }
 
+namespace {
+
+// The appliance takes a PEM CRL only: when the spec's manual CRL is DER and
+// the upload is a manual step (a node with no API for it), the converted PEM
+// goes to the cluster's state folder and the instruction names that file.
+void write_manual_crl_for_operator(Plan& plan, const std::string& state_dir, Env& env) {
+  for (Action& a : plan.actions) {
+    if (a.kind() != ActionKind::kUploadManualCrl || !a.manual) continue;
+    const auto& p = a.as<UploadManualCrlParams>();
+    auto data = env.read_file(p.path);
+    if (!data) continue;  // the diff read it a moment ago; the runner reports it
+    auto pem = manual_crl_pem(*data, p.path);
+    if (!pem || *pem == *data) continue;
+    const std::string out = path_join(state_dir, "manual-crl.pem");
+    Status st = env.create_dirs(state_dir);
+    if (st) st = env.write_file_atomic(out, *pem, 0644);
+    if (!st) {
+      plan.notes.push_back(fmt::format("warning: {}: could not write the PEM form of {}: {}",
+                                       out, p.path, st.error().message));
+      continue;
+    }
+    if (!a.after.is_object()) a.after = nlohmann::json::object();
+    a.after["upload_file"] = out;
+  }
+}
+
+}  // namespace
+
+Result<RevocationReport> check_revocation(Session& s, const ClusterLive& live, Env& env) {
+  RevocationReport report =
+      assess_revocation(s.spec, s.trust, &live, s.state_dir, env, env.now(), s.revocation);
+  if (report.ok()) return report;
+  if (report.errors.size() == 1)
+    return make_error(ErrorCode::kInvalidArgument,
+                      report.errors[0] + "; nothing was changed");
+  return make_error(ErrorCode::kInvalidArgument,
+                    fmt::format("{} problems with the CRL sources; nothing was changed:\n  {}",
+                                report.errors.size(), fmt::join(report.errors, "\n  ")));
+}
+
 Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   TimePoint now = env.now();
   std::vector<std::string> fit_warnings;
   if (auto st = check_nodes_fit(s.spec, live, &fit_warnings); !st)
     return std::unexpected(st.error());
-  auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets, s.replace);
+  auto revocation = check_revocation(s, live, env);
+  if (!revocation) return std::unexpected(revocation.error());
+  auto diff = diff_cluster(s.spec, live, s.trust, env, now, s.targets, s.replace,
+                           revocation->revoked_by_fingerprint());
   if (!diff) return std::unexpected(diff.error());
   std::vector<std::string> reissued;
   for (const auto& d : diff->nodes)
@@ -179,6 +224,13 @@ Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   in.now = now;
   Plan plan = build_plan(in);
   for (const auto& w : fit_warnings) plan.notes.push_back("warning: " + w);
+  for (const auto& w : revocation->warnings) plan.notes.push_back("warning: " + w);
+  for (const auto& f : revocation->revoked)
+    if (f.peer.empty())
+      plan.notes.push_back(fmt::format(
+          "warning: trusted CA '{}' (serial {}) is {}; remove it from spec.trustedCAs",
+          f.subject, f.serial_hex, f.reason));
+  write_manual_crl_for_operator(plan, s.state_dir, env);
   // The plan is what apply will run: the same executor walks it first with a
   // runner that touches nothing, so a plan apply would refuse is a bug here.
   if (auto st = check_plan(plan); !st)

@@ -14,6 +14,7 @@
 #include "reconciler/engine/live_state.h"
 #include "reconciler/engine/management_trust.h"
 #include "reconciler/engine/plan.h"
+#include "reconciler/engine/revocation_report.h"
 #include "schema/diagnostic.h"
 #include "schema/spec.h"
 
@@ -34,6 +35,12 @@ struct SessionOptions {
   std::vector<std::string> targets;   // only these peers (empty = all)
   std::vector<std::string> excludes;  // never these peers
   std::vector<std::string> replace;   // reissue these peers' certificates anyway (--replace)
+  // --allow-unreachable-crl: under fallback "treat as revoked", a CRL source
+  // that cannot be fetched is a warning instead of refusing the plan.
+  bool allow_unreachable_crl = false;
+  // How CRL distribution points and OCSP responders are reached (tests
+  // inject a fake); empty = the real network (libcurl).
+  revocation::TransportFactory crl_transport;
 };
 
 struct Session {
@@ -48,6 +55,7 @@ struct Session {
   ManagementTrust management_trust;  // what edgecert's https:// connection trusts
   std::vector<std::string> targets;  // resolved: empty = all peers
   std::vector<std::string> replace;  // peers whose certificate is reissued anyway
+  RevocationOptions revocation;      // from SessionOptions (allow_unreachable, transport)
 };
 
 // The outcome of open_session: a session, or why there is none. Nothing is
@@ -97,9 +105,18 @@ ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify&
 Status check_nodes_fit(const spec::Spec& spec, const ClusterLive& live,
                        std::vector<std::string>* warnings = nullptr);
 
+// What the CRLs and OCSP responders say now (assess_revocation with the
+// session's options and the cluster's state folder for the fetch cache).
+// kInvalidArgument when the report has errors: one line per error, each
+// naming its source, and "nothing was changed".
+Result<RevocationReport> check_revocation(Session& session, const ClusterLive& live, Env& env);
+
 // Diff + plan (+ the next rollout window) at env.now(). Refused first when
 // a node does not fit the spec (check_nodes_fit; its warnings become
-// "warning: " notes). Refused (kConflict,
+// "warning: " notes), then when a CRL source is bad (check_revocation); its
+// warnings and revoked trusted CAs become "warning: " notes, and a node
+// certificate it finds revoked is reissued with the revocation as the first
+// reason. Refused (kConflict,
 // naming access.caBundle) when a node would serve a chain from the issuer's
 // known CA that edgecert's management connection does not trust
 // (management_trust.h).

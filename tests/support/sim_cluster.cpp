@@ -55,7 +55,7 @@ void SimCluster::write_spec(const SimClusterOptions& o) {
 }
 
 CliRun SimCluster::cli(std::vector<std::string> args, const std::string& input, bool tty) {
-  return run_cli(args, &env, input, tty);
+  return run_cli(args, &env, input, tty, network.factory());
 }
 
 CliRun SimCluster::plan(std::vector<std::string> extra) {

@@ -42,6 +42,9 @@ class SimCluster {
   FaultInjectionEnv env{memory};
   const std::string spec_path = "cluster/spec.yaml";
   const std::string cluster = "test";
+  // What CRL distribution points and OCSP responders answer in this
+  // cluster's CLI runs (nothing, unless a test serves something).
+  FakeNetwork network;
 
   // Rewrites the spec (e.g. after changing options).
   void write_spec(const SimClusterOptions& options);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -37,10 +38,79 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return p;
 }
 
-CliRun run_cli(const std::vector<std::string>& args, Env* env, const std::string& input, bool tty) {
+struct FakeNetwork::State {
+  std::mutex mu;
+  std::map<std::string, Handler> handlers;
+  std::vector<std::string> requests;
+};
+
+namespace {
+
+class FakeTransport : public http::Transport {
+ public:
+  explicit FakeTransport(std::shared_ptr<FakeNetwork::State> state) : state_(std::move(state)) {}
+  Result<http::Response> perform(const http::Request& request) override;
+
+ private:
+  std::shared_ptr<FakeNetwork::State> state_;
+};
+
+}  // namespace
+
+Result<http::Response> FakeTransport::perform(const http::Request& request) {
+  FakeNetwork::Handler handler;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->requests.push_back(request.target);
+    if (auto it = state_->handlers.find(request.target); it != state_->handlers.end())
+      handler = it->second;
+  }
+  if (!handler)
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot connect: " + request.target + ": no network in tests");
+  return handler(request);
+}
+
+FakeNetwork::FakeNetwork() : state_(std::make_shared<State>()) {}
+
+void FakeNetwork::serve(const std::string& url, std::string body, long status,
+                        std::vector<std::pair<std::string, std::string>> headers) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  handle(url, [r](const http::Request&) -> Result<http::Response> { return r; });
+}
+
+void FakeNetwork::handle(const std::string& url, Handler handler) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->handlers[url] = std::move(handler);
+}
+
+void FakeNetwork::fail(const std::string& url, Error error) {
+  handle(url, [error](const http::Request&) -> Result<http::Response> {
+    return std::unexpected(error);
+  });
+}
+
+std::vector<std::string> FakeNetwork::requests() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->requests;
+}
+
+revocation::TransportFactory FakeNetwork::factory() const {
+  auto state = state_;
+  return [state](http::ClientOptions) -> Result<std::unique_ptr<http::Transport>> {
+    return std::unique_ptr<http::Transport>(std::make_unique<FakeTransport>(state));
+  };
+}
+
+CliRun run_cli(const std::vector<std::string>& args, Env* env, const std::string& input, bool tty,
+               const revocation::TransportFactory& network) {
   std::ostringstream out, err;
   std::istringstream in(input);
   CliContext ctx{env ? *env : default_env(), out, err, tty, &in};
+  ctx.crl_transport = network ? network : FakeNetwork().factory();
   CliRun r;
   r.status = edgecert::run_cli(args, ctx);
   r.out = out.str();

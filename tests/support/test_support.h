@@ -2,10 +2,14 @@
 // and running the built binary as a subprocess.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "providers/base/env.h"
+#include "providers/revocation/crl_fetch.h"
 
 namespace edgecert::testing {
 
@@ -31,10 +35,35 @@ struct CliRun {
   std::string err;
 };
 
+// The network CRL distribution points and OCSP responders are reached over
+// in tests: answers by absolute URL (a canned response, or a handler that
+// sees the request); any other URL fails kUnavailable ("cannot connect: ...
+// no network in tests"), as a dead host does. Copies share their state.
+class FakeNetwork {
+ public:
+  using Handler = std::function<Result<http::Response>(const http::Request&)>;
+  FakeNetwork();
+  void serve(const std::string& url, std::string body, long status = 200,
+             std::vector<std::pair<std::string, std::string>> headers = {});
+  void handle(const std::string& url, Handler handler);
+  void fail(const std::string& url, Error error);
+  // Every URL asked, in order.
+  std::vector<std::string> requests() const;
+  revocation::TransportFactory factory() const;
+
+  struct State;  // shared with the transports factory() makes
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 // Runs the CLI in-process with the given Env (default: the real one);
-// `input` feeds prompts.
+// `input` feeds prompts. CRL sources and OCSP responders are reached through
+// `network` (default: none reachable: in-process tests never touch the real
+// network, so specs with example.com distribution points stay fast).
 CliRun run_cli(const std::vector<std::string>& args, Env* env = nullptr,
-               const std::string& input = "", bool tty = false);
+               const std::string& input = "", bool tty = false,
+               const revocation::TransportFactory& network = {});
 
 // Runs a shell command, capturing stdout (and stderr when merge_stderr).
 CliRun run_command(const std::string& command);
