@@ -1,0 +1,324 @@
+// query_ocsp against a real `openssl ocsp` responder process: a CA made with
+// `openssl ca` (its index.txt is what the responder answers from), the
+// responder on a free loopback port, signing as a delegated OCSP signer, as
+// the CA itself, or with keys the CA never vouched for.
+#include "providers/revocation/ocsp.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <fmt/core.h>
+#include <catch2/catch.hpp>
+
+#include "providers/base/time.h"
+#include "providers/pki/certificate.h"
+#include "tests/providers/acme/pebble_process.h"  // free_loopback_port
+#include "tests/support/local_http_server.h"
+#include "tests/support/test_support.h"
+
+namespace edgecert::revocation {
+namespace {
+
+using testing::run_command;
+using testing::TempDir;
+
+bool have_openssl() {
+  return access("/usr/bin/openssl", X_OK) == 0;
+}
+
+// A CA kept by `openssl ca` in a TempDir, with three leaf certificates:
+// good (issued), revoked (issued, then revoked keyCompromise) and unknown
+// (signed by the CA key outside `openssl ca`, so not in index.txt); a
+// delegated OCSP signer; a certificate without the OCSPSigning EKU; and an
+// unrelated self-signed CA.
+struct OcspCa {
+  TempDir dir;
+
+  OcspCa() {
+    dir.write("openssl.cnf", fmt::format(R"([ ca ]
+default_ca = test_ca
+[ test_ca ]
+dir = {0}
+database = $dir/index.txt
+new_certs_dir = $dir/newcerts
+serial = $dir/serial
+default_md = sha256
+policy = policy_any
+default_days = 30
+unique_subject = no
+[ policy_any ]
+commonName = supplied
+[ req ]
+distinguished_name = dn
+[ dn ]
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[ leaf ]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature
+extendedKeyUsage = serverAuth
+[ ocsp_signer ]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature
+extendedKeyUsage = OCSPSigning
+)",
+                                         dir.path()));
+    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    const std::string ca = "openssl ca -batch -config openssl.cnf -cert ca.pem -keyfile ca.key";
+    std::string script = fmt::format(
+        "set -e; cd '{0}'; mkdir newcerts; : > index.txt; echo 1000 > serial\n"
+        "openssl req -x509 -config openssl.cnf -extensions v3_ca {1} -subj '/CN=OCSP Test CA' "
+        "-keyout ca.key -out ca.pem -days 30\n"
+        "openssl req -x509 -config openssl.cnf -extensions v3_ca {1} -subj '/CN=OCSP Test CA' "
+        "-keyout other.key -out other.pem -days 30\n"
+        "for n in good revoked unknown signer plain; do\n"
+        "  openssl req -new -config openssl.cnf {1} -subj /CN=$n.example -keyout $n.key -out "
+        "$n.csr\n"
+        "done\n"
+        "{2} -extensions leaf -in good.csr -out good.pem\n"
+        "{2} -extensions leaf -in revoked.csr -out revoked.pem\n"
+        "{2} -extensions leaf -in plain.csr -out plain.pem\n"
+        "{2} -extensions ocsp_signer -in signer.csr -out signer.pem\n"
+        "{2} -revoke revoked.pem -crl_reason keyCompromise\n"
+        "openssl x509 -req -in unknown.csr -CA ca.pem -CAkey ca.key -set_serial 0x7777 "
+        "-extfile openssl.cnf -extensions leaf -days 30 -out unknown.pem\n",
+        dir.path(), key, ca);
+    auto r = run_command("bash -c " + quote(script) + " 2>&1");
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+  }
+
+  static std::string quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  }
+
+  pki::Certificate cert(const std::string& name) const {
+    auto text = run_command("cat '" + dir.file(name + ".pem") + "'");
+    auto c = pki::Certificate::parse_one(text.out, name + ".pem");
+    REQUIRE(c);
+    return std::move(*c);
+  }
+  std::string index() const { return run_command("cat '" + dir.file("index.txt") + "'").out; }
+};
+
+// `openssl ocsp` answering from the CA's index.txt on a free loopback port,
+// signing with `signer`.pem/.key. Killed on destruction.
+class Responder {
+ public:
+  Responder(const OcspCa& ca, const std::string& signer) {
+    for (int attempt = 0; attempt < 3 && pid_ <= 0; ++attempt) start(ca, signer);
+    REQUIRE(pid_ > 0);
+  }
+  ~Responder() { stop(); }
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/", port_); }
+  std::string log() const { return run_command("cat '" + log_ + "'").out; }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    // The responder is not our child (the shell that started it exited), so
+    // wait until it is gone rather than reap it.
+    for (int i = 0; i < 500 && kill(pid_, 0) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (kill(pid_, 0) == 0) kill(pid_, SIGKILL);
+    pid_ = 0;
+  }
+
+ private:
+  void start(const OcspCa& ca, const std::string& signer) {
+    port_ = testing::free_loopback_port();
+    log_ = ca.dir.file("responder-" + std::to_string(port_) + ".log");
+    auto r = run_command(fmt::format(
+        "cd '{}' && openssl ocsp -index index.txt -CA ca.pem -rsigner {}.pem -rkey {}.key "
+        "-port {} -nmin 10 -ignore_err > '{}' 2>&1 & echo $!",
+        ca.dir.path(), signer, signer, port_, log_));
+    REQUIRE(r.status == 0);
+    pid_ = std::stoi(r.out);
+    // Ready when it accepts connections; gone when the port was taken.
+    http::ClientOptions o;
+    o.allow_loopback_http = true;
+    o.connect_timeout = std::chrono::seconds(1);
+    o.request_timeout = std::chrono::seconds(2);
+    auto t = http::make_curl_transport(std::move(o));
+    REQUIRE(t);
+    for (int i = 0; i < 500; ++i) {
+      if (kill(pid_, 0) != 0) break;
+      auto probe = (*t)->perform(http::Request{.method = "GET", .target = url() + "ready"});
+      if (probe || probe.error().message.rfind("cannot connect", 0) != 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop();
+  }
+
+  int port_ = 0;
+  pid_t pid_ = 0;
+  std::string log_;
+};
+
+std::unique_ptr<http::Transport> ocsp_transport() {
+  http::ClientOptions o;
+  o.allow_loopback_http = true;
+  o.connect_timeout = std::chrono::seconds(2);
+  o.request_timeout = std::chrono::seconds(10);
+  o.max_response_bytes = 1u << 20;
+  auto t = http::make_curl_transport(std::move(o));
+  REQUIRE(t);
+  return std::move(*t);
+}
+
+TEST_CASE("OCSP: good, revoked with reason, unknown from an openssl responder",
+          "[revocation][ocsp]") {
+  if (!have_openssl()) {
+    WARN("openssl not installed: skipped");
+    return;
+  }
+  OcspCa ca;
+  INFO(ca.index());
+  const pki::Certificate issuer = ca.cert("ca");
+  auto transport = ocsp_transport();
+  const TimePoint now = Clock::now();
+
+  // The delegated signer (OCSPSigning EKU, issued by the CA), and the CA itself.
+  for (const std::string signer : {"signer", "ca"}) {
+    INFO("responder signs with " << signer);
+    Responder responder(ca, signer);
+    INFO(responder.log());
+
+    auto good = query_ocsp(ca.cert("good"), issuer, responder.url(), *transport, now);
+    REQUIRE(good);
+    CHECK(good->status == OcspStatus::kGood);
+    CHECK(std::string(to_string(good->status)) == "good");
+    CHECK_FALSE(good->revoked_at);
+    CHECK(good->reason.empty());
+    CHECK(good->responder_url == responder.url());
+    CHECK(good->this_update <= now + std::chrono::minutes(5));
+    REQUIRE(good->next_update);  // -nmin 10
+    CHECK(*good->next_update > now);
+
+    const pki::Certificate revoked_cert = ca.cert("revoked");
+    auto revoked = query_ocsp(revoked_cert, issuer, responder.url(), *transport, now);
+    REQUIRE(revoked);
+    CHECK(revoked->status == OcspStatus::kRevoked);
+    CHECK(revoked->reason == "keyCompromise");
+    REQUIRE(revoked->revoked_at);
+    // The revocation time the CA wrote into index.txt ("R\t<exp>\t<rev>,keyCompromise\t...").
+    const std::string index = ca.index();
+    const auto line = index.find("\t" + revoked_cert.serial_hex() + "\t");
+    REQUIRE(line != std::string::npos);
+    const auto row = index.rfind("R\t", line);
+    REQUIRE(row != std::string::npos);
+    const auto rev_field = index.find('\t', row + 2) + 1;
+    CHECK(format_openssl_index_time(*revoked->revoked_at) ==
+          index.substr(rev_field, index.find(',', rev_field) - rev_field));
+
+    auto unknown = query_ocsp(ca.cert("unknown"), issuer, responder.url(), *transport, now);
+    REQUIRE(unknown);
+    CHECK(unknown->status == OcspStatus::kUnknown);
+  }
+}
+
+TEST_CASE("OCSP: an answer the issuer did not authorise is refused", "[revocation][ocsp]") {
+  if (!have_openssl()) {
+    WARN("openssl not installed: skipped");
+    return;
+  }
+  OcspCa ca;
+  const pki::Certificate issuer = ca.cert("ca");
+  auto transport = ocsp_transport();
+  const TimePoint now = Clock::now();
+
+  // "other": an unrelated key under the same CA name; "plain": a certificate
+  // the CA issued, but not for OCSP signing.
+  for (const std::string signer : {"other", "plain"}) {
+    INFO("responder signs with " << signer);
+    Responder responder(ca, signer);
+    auto r = query_ocsp(ca.cert("good"), issuer, responder.url(), *transport, now);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kInvalidArgument);
+    INFO(r.error().message);
+    CHECK(r.error().message.rfind(responder.url() +
+                                      ": the OCSP answer's signature does not verify against "
+                                      "CN=OCSP Test CA",
+                                  0) == 0);
+  }
+}
+
+TEST_CASE("OCSP: freshness is judged on the caller's clock", "[revocation][ocsp]") {
+  if (!have_openssl()) {
+    WARN("openssl not installed: skipped");
+    return;
+  }
+  OcspCa ca;
+  const pki::Certificate issuer = ca.cert("ca");
+  auto transport = ocsp_transport();
+  // Signed by the CA itself: its certificate is trusted as given, so the
+  // verification time does not reach the freshly issued responder
+  // certificate (not valid half an hour ago).
+  Responder responder(ca, "ca");
+
+  // An hour later the answer (nextUpdate in 10 minutes) is stale; half an
+  // hour earlier it is not valid yet.
+  auto stale = query_ocsp(ca.cert("good"), issuer, responder.url(), *transport,
+                          Clock::now() + std::chrono::hours(1));
+  REQUIRE_FALSE(stale);
+  CHECK(stale.error().code == ErrorCode::kInvalidArgument);
+  CHECK(stale.error().message.rfind(responder.url() + ": stale OCSP answer: nextUpdate ", 0) == 0);
+
+  auto early = query_ocsp(ca.cert("good"), issuer, responder.url(), *transport,
+                          Clock::now() - std::chrono::minutes(30));
+  REQUIRE_FALSE(early);
+  CHECK(early.error().code == ErrorCode::kInvalidArgument);
+  CHECK(early.error().message.find("not yet valid") != std::string::npos);
+}
+
+TEST_CASE("OCSP: unreachable responder, HTTP error, not an OCSP answer", "[revocation][ocsp]") {
+  if (!have_openssl()) {
+    WARN("openssl not installed: skipped");
+    return;
+  }
+  OcspCa ca;
+  const pki::Certificate issuer = ca.cert("ca");
+  auto transport = ocsp_transport();
+  const TimePoint now = Clock::now();
+
+  const std::string dead = fmt::format("http://127.0.0.1:{}/", testing::free_loopback_port());
+  auto unreachable = query_ocsp(ca.cert("good"), issuer, dead, *transport, now);
+  REQUIRE_FALSE(unreachable);
+  CHECK(unreachable.error().code == ErrorCode::kUnavailable);
+  CHECK(unreachable.error().message.rfind(dead + ": cannot connect", 0) == 0);
+
+  testing::LocalHttpServer http;
+  std::string content_type;
+  http.server().Post("/error",
+                     [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
+  http.server().Post("/html", [&](const httplib::Request& req, httplib::Response& res) {
+    content_type = req.get_header_value("Content-Type");
+    res.set_content("<html>hello</html>", "text/html");
+  });
+  http.start();
+  auto error = query_ocsp(ca.cert("good"), issuer, http.url("/error"), *transport, now);
+  REQUIRE_FALSE(error);
+  CHECK(error.error().code == ErrorCode::kUnavailable);
+  CHECK(error.error().message == http.url("/error") + ": HTTP 500 from the OCSP responder");
+
+  auto html = query_ocsp(ca.cert("good"), issuer, http.url("/html"), *transport, now);
+  REQUIRE_FALSE(html);
+  CHECK(content_type == "application/ocsp-request");
+  CHECK(html.error().code == ErrorCode::kInvalidArgument);
+  CHECK(html.error().message.rfind(http.url("/html") + ": not an OCSP response", 0) == 0);
+}
+
+}  // namespace
+}  // namespace edgecert::revocation
