@@ -62,6 +62,14 @@ std::string render(const std::vector<Diagnostic>& ds) {
   return s;
 }
 
+// True when `got` holds the diagnostic `e` announces for file `f`.
+bool reported(const std::vector<Diagnostic>& got, const Expect& e, const std::string& f) {
+  return std::any_of(got.begin(), got.end(), [&](const Diagnostic& d) {
+    return d.line == e.line && d.column == e.column && d.severity == e.severity &&
+           d.message.find(e.text) != std::string::npos && d.path == f;
+  });
+}
+
 }  // namespace
 
 TEST_CASE("corpus: every good spec loads without diagnostics", "[schema][corpus]") {
@@ -90,11 +98,7 @@ TEST_CASE("corpus: every bad spec reports exactly its expected diagnostics", "[s
     CHECK(got.size() == expects.size());
     for (const Expect& e : expects) {
       INFO("expected " << e.line << ":" << e.column << ": " << e.text);
-      bool found = std::any_of(got.begin(), got.end(), [&](const Diagnostic& d) {
-        return d.line == e.line && d.column == e.column && d.severity == e.severity &&
-               d.message.find(e.text) != std::string::npos && d.path == f;
-      });
-      CHECK(found);
+      CHECK(reported(got, e, f));
     }
     auto cli = edgecert::testing::run_cli({"validate", f});
     CHECK(cli.status == 1);
@@ -118,11 +122,7 @@ TEST_CASE("corpus: every warn spec loads with exactly its expected warnings", "[
     for (const Expect& e : expects) {
       INFO("expected " << e.line << ":" << e.column << ": " << e.text);
       CHECK(e.severity == Severity::kWarning);
-      bool found = std::any_of(got.begin(), got.end(), [&](const Diagnostic& d) {
-        return d.line == e.line && d.column == e.column && d.severity == e.severity &&
-               d.message.find(e.text) != std::string::npos && d.path == f;
-      });
-      CHECK(found);
+      CHECK(reported(got, e, f));
     }
     CHECK(edgecert::testing::run_cli({"validate", f}).status == 0);
     CHECK(edgecert::testing::run_cli({"validate", "--strict", f}).status == 1);
