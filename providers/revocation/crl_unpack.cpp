@@ -151,6 +151,12 @@ Result<std::vector<UnpackedCrl>> read_archive(std::string_view data, const std::
                                archive_message(a.get())));
   }
   const size_t ratio_limit = ratio_bound(limits.max_ratio, data.size());
+  struct Member {
+    std::string where;
+    std::string name;
+    std::string payload;
+  };
+  std::vector<Member> members_read;
   std::vector<UnpackedCrl> out;
   size_t members = 0;
   size_t expanded = 0;
@@ -207,7 +213,12 @@ Result<std::vector<UnpackedCrl>> read_archive(std::string_view data, const std::
                                    limits.max_input_bytes));
       }
     }
-    auto crls = parse_payload(payload, where, container, name);
+    members_read.push_back({std::move(where), std::move(name), std::move(payload)});
+  }
+  // Parsed once the whole archive is read within its bounds: a bomb is
+  // reported as a bomb even when its first member is garbage.
+  for (const Member& m : members_read) {
+    auto crls = parse_payload(m.payload, m.where, container, m.name);
     if (!crls) return std::unexpected(crls.error());
     for (UnpackedCrl& c : *crls) out.push_back(std::move(c));
   }

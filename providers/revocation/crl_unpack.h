@@ -43,6 +43,13 @@ struct UnpackedCrl {
 // - "<source>: the archive expands beyond <n> bytes" / "... more than <n>
 //   members" / "... compression ratio above <n>" (a bomb)
 // - "<source>: <n> bytes, more than the <m>-byte limit"
+// - "<source>: not a CRL: text beginning \"...\"" (a plain-text error reply)
+// - "<source>: archive member '<name>': an archive inside the ZIP archive ..."
+//   (one level only, like the appliance)
+// Archives are read whole within the bounds before any member is parsed, so
+// a bomb is reported as a bomb. Bytes after the last GZIP member are ignored,
+// as `gzip -d` ignores them; the CRLs inside are held to Crl::parse_all's
+// strict DER either way.
 Result<std::vector<UnpackedCrl>> unpack_crls(std::string_view data, const std::string& source,
                                              const UnpackLimits& limits = {});
 

@@ -6,6 +6,8 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/enum_table.h"
+
 namespace edgecert::revocation {
 
 namespace {
@@ -31,6 +33,18 @@ int compare_hex(std::string a, std::string b) {
   if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
   return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
 }
+
+constexpr EnumTable<SignatureVerdict, 3> kSignatureVerdictNames{{
+    {SignatureVerdict::kValid, "valid"},
+    {SignatureVerdict::kNoIssuer, "no-issuer"},
+    {SignatureVerdict::kForged, "forged"},
+}};
+constexpr EnumTable<Freshness, 4> kFreshnessNames{{
+    {Freshness::kFresh, "fresh"},
+    {Freshness::kStale, "stale"},
+    {Freshness::kNotYetValid, "not-yet-valid"},
+    {Freshness::kNoNextUpdate, "no-next-update"},
+}};
 
 // The appliance tolerates a little clock skew before calling a CRL early.
 constexpr std::chrono::minutes kClockSkew{5};
@@ -120,29 +134,11 @@ CrlVerification verify_crl(const pki::Crl& crl,
 }
 
 const char* to_string(SignatureVerdict v) {
-  switch (v) {
-    case SignatureVerdict::kValid:
-      return "valid";
-    case SignatureVerdict::kNoIssuer:
-      return "no-issuer";
-    case SignatureVerdict::kForged:
-      return "forged";
-  }
-  return "unknown";
+  return enum_name(kSignatureVerdictNames, v).data();
 }
 
 const char* to_string(Freshness f) {
-  switch (f) {
-    case Freshness::kFresh:
-      return "fresh";
-    case Freshness::kStale:
-      return "stale";
-    case Freshness::kNotYetValid:
-      return "not-yet-valid";
-    case Freshness::kNoNextUpdate:
-      return "no-next-update";
-  }
-  return "unknown";
+  return enum_name(kFreshnessNames, f).data();
 }
 
 }  // namespace edgecert::revocation

@@ -193,3 +193,21 @@ TEST_CASE("unpack: bombs and oversized inputs hit a limit, named", "[revocation]
   std::string big(20u << 20, '\x30');
   CHECK(unpack_error(big) == kUrl + ": 20971520 bytes, more than the 16777216-byte limit");
 }
+
+TEST_CASE("unpack: a GZIP stream cut short, followed by junk, or holding a long DER",
+          "[revocation][unpack]") {
+  TestPki p;
+  TempDir dir;
+  dir.write("ca.crl", make_crl(p, 1).to_der());
+  sh(dir, "gzip -k ca.crl");
+  std::string gz = read_text(dir.file("ca.crl.gz"));
+  CHECK(starts_with(unpack_error(gz.substr(0, gz.size() - 12)), kUrl + ": "));
+  // Bytes after the last gzip member are ignored, as `gzip -d` does ("trailing
+  // garbage ignored"); the CRL inside is still held to strict DER.
+  CHECK(unpack_ok(gz + "trailing junk").size() == 1);
+  dir.write("long.crl", make_crl(p, 1).to_der() + "xy");
+  sh(dir, "gzip -k long.crl");
+  CHECK(starts_with(unpack_error(read_text(dir.file("long.crl.gz"))),
+                    kUrl + ": archive member 'long.crl': 2 bytes of trailing data after the DER "
+                           "CRL at offset "));
+}
