@@ -63,8 +63,8 @@ std::string reason_name(int code) {
   return name.empty() || name[0] == '(' ? fmt::format("reason code {}", code) : name;
 }
 
-// Clock skew tolerated between us and the responder (OpenSSL's default for
-// `openssl ocsp -validity_period` is none; five minutes as for CRLs).
+// Clock skew tolerated between us and the responder: five minutes, as
+// `openssl ocsp -validity_period` defaults to and as for CRLs.
 constexpr auto kLeeway = std::chrono::minutes(5);
 
 }  // namespace
@@ -132,11 +132,11 @@ Result<OcspAnswer> query_ocsp(const pki::Certificate& certificate, const pki::Ce
   BasicPtr basic(OCSP_response_get1_basic(response.get()));
   if (!basic) return bad("not a basic OCSP response");
 
-  // The signer: the issuer itself (found in `certs`, trusted as it is), or a
-  // responder certificate in the answer that chains to the issuer and that
-  // the issuer gave the OCSPSigning EKU (OpenSSL's ocsp_check_issuer).
-  // OCSP_NOEXPLICIT: no other trust path (a self-signed issuer would
-  // otherwise vouch for any certificate below it as a responder).
+  // The signer: the issuer itself (found in `certs` and, with TRUSTOTHER,
+  // trusted as the caller gave it), or a responder certificate in the answer
+  // that chains to the issuer and that the issuer gave the OCSPSigning EKU
+  // (OpenSSL's ocsp_check_issuer). OCSP_NOEXPLICIT: no third way through
+  // "trusted certificate" settings on the chain's root.
   StorePtr store(X509_STORE_new());
   X509StackPtr certs(sk_X509_new_null());
   if (!store || !certs || !X509_STORE_add_cert(store.get(), ca.get()) ||

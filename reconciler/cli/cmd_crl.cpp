@@ -64,12 +64,11 @@ void print_report(std::ostream& out, const RevocationReport& report) {
       }
       for (const auto& r : s.crls) {
         const auto& c = r.check;
-        cells.push_back({r.member.empty() ? s.source : s.source + " (" + r.member + ")",
-                         r.format + (s.from_cache ? ", cached" : ""), short_name(c),
-                         format_time(c.this_update),
-                         c.next_update ? format_time(*c.next_update) : "(none)",
-                         std::to_string(c.entries), revocation::to_string(c.signature),
-                         c.verdict()});
+        cells.push_back(
+            {r.member.empty() ? s.source : s.source + " (" + r.member + ")",
+             r.format + (s.from_cache ? ", cached" : ""), short_name(c), format_time(c.this_update),
+             c.next_update ? format_time(*c.next_update) : "(none)", std::to_string(c.entries),
+             revocation::to_string(c.signature), c.verdict()});
       }
     }
     print_cells(out, cells);
@@ -131,9 +130,10 @@ int crl_check(const std::string& spec_path, const SessionOptions& options, bool 
     ctx.out << revocation_report_json(report).dump(2) << "\n";
   else
     print_report(ctx.out, report);
-  const bool all_ok =
-      report.ok() && std::all_of(report.sources.begin(), report.sources.end(),
-                                 [](const CrlSourceReport& s) { return s.outcome == Outcome::kOk; });
+  const bool all_ok = report.ok() && std::all_of(report.sources.begin(), report.sources.end(),
+                                                 [](const CrlSourceReport& s) {
+                                                   return s.outcome == Outcome::kOk;
+                                                 });
   return all_ok ? kExitOk : kExitError;
 }
 

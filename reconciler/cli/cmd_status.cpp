@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "providers/base/time.h"
+#include "providers/issuer/issuer.h"
 #include "providers/node/node.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
@@ -263,12 +264,15 @@ nlohmann::json run_state_json(const RunState& rs, const std::vector<std::string>
   return j;
 }
 
-// What the CRLs and OCSP responders say about the nodes read. Trust: the
-// spec's trusted CAs (an unreadable file was reported by validation) and the
-// CAs of the nodes' own chains; the issuer is not opened by status.
+// What the CRLs and OCSP responders say about the nodes read. Trust, as for
+// plan: the issuer's CA chain, the spec's trusted CAs (an unreadable file was
+// reported by validation) and the CAs of the nodes' own chains.
 RevocationReport assess_status_revocation(const spec::Spec& spec, const std::vector<NodeRow>& rows,
                                           const std::string& state_dir, CliContext& ctx) {
   DesiredTrust trust;
+  issuer::IssuerContext ictx{ctx.env, state_dir};
+  if (auto iss = issuer::open_issuer(spec, ictx))
+    if (auto cas = (*iss)->ca_certificates()) trust.issuer_cas = std::move(*cas);
   if (spec.trusted_cas)
     for (const auto& file : spec.trusted_cas->certificates)
       if (auto certs = pki::load_certificates(ctx.env, file))

@@ -508,8 +508,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
           "deployment is missing");
     } else if (!serving.ok) {
       Assessment staged;
-      if (!st.staged_chain.empty())
-        staged = assess(st.staged_chain);
+      if (!st.staged_chain.empty()) staged = assess(st.staged_chain);
       if (!st.staged_chain.empty() && staged.ok) {
         d.certificate = CertificateChange::kRestartOnly;
         if (const std::string* why = revocation_of(st.server_chain))

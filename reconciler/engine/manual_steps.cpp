@@ -111,10 +111,10 @@ ManualInstruction manual_instruction(const Action& a) {
       // one the appliance takes) to the state folder.
       const std::string upload =
           a.after.is_object() ? a.after.value("upload_file", std::string()) : std::string();
-      m.settings = {upload.empty() ? fmt::format("Browse: {} (SHA-256 {})", p.path,
-                                                 short_fp(p.sha256))
-                                   : fmt::format("Browse: {} (SHA-256 {}; {} converted to PEM)",
-                                                 upload, short_fp(p.sha256), p.path),
+      m.settings = {upload.empty()
+                        ? fmt::format("Browse: {} (SHA-256 {})", p.path, short_fp(p.sha256))
+                        : fmt::format("Browse: {} (SHA-256 {}; {} converted to PEM)", upload,
+                                      short_fp(p.sha256), p.path),
                     "Upload CRL file (replaces the CRL loaded before)"};
       m.check = kUnverifiable;
       m.verifiable = false;

@@ -433,9 +433,9 @@ Plan build_plan(const PlanInputs& in) {
         !d->superseded || !spec.rollout.revoke_superseded)
       continue;
     if (!d->superseded_revoked.empty()) {
-      plan.notes.push_back(fmt::format(
-          "{}: the superseded certificate (serial {}) is not revoked again: it is {}", d->peer,
-          d->superseded->serial_hex(), d->superseded_revoked));
+      plan.notes.push_back(
+          fmt::format("{}: the superseded certificate (serial {}) is not revoked again: it is {}",
+                      d->peer, d->superseded->serial_hex(), d->superseded_revoked));
       continue;
     }
     // An ACME CA's chain is not known before it signs: the plan takes any

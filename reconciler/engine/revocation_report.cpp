@@ -35,7 +35,8 @@ void add_unique(std::vector<pki::Certificate>& out, const pki::Certificate& c) {
 
 // Who may sign a CRL: the spec's trusted CAs, the issuer's chain, and the
 // CAs in the chains the nodes serve, stage or hold pending.
-std::vector<pki::Certificate> candidate_issuers(const DesiredTrust& trust, const ClusterLive* live) {
+std::vector<pki::Certificate> candidate_issuers(const DesiredTrust& trust,
+                                                const ClusterLive* live) {
   std::vector<pki::Certificate> out;
   for (const auto& c : trust.required()) add_unique(out, c);
   if (!live) return out;
@@ -104,8 +105,9 @@ class Assessor {
         src.outcome = Outcome::kBad;
         report_.errors.push_back(
             e.code == ErrorCode::kPermission
-                ? e.message + "; the nodes cannot download it either: fix the server's certificate "
-                              "or crl.caBundle"
+                ? e.message +
+                      "; the nodes cannot download it either: fix the server's certificate "
+                      "or crl.caBundle"
                 : e.message);
       }
       return;
@@ -172,8 +174,8 @@ class Assessor {
         if (cached && row.check.number)
           if (auto st = fetcher_->remember_number(source, u.crl.issuer(), *row.check.number); !st)
             report_.warnings.push_back(st.error().message);
-        crls_.push_back(Kept{u.crl, source, u.member,
-                             row.check.signer ? row.check.signer->subject_cn() : ""});
+        crls_.push_back(
+            Kept{u.crl, source, u.member, row.check.signer ? row.check.signer->subject_cn() : ""});
       }
       src.crls.push_back(std::move(row));
     }
@@ -219,9 +221,9 @@ class Assessor {
     if (urls.empty()) return std::nullopt;
     auto issuer = issuer_of(chain);
     if (!issuer) {
-      report_.warnings.push_back(fmt::format(
-          "{}: its OCSP responder was not asked: the issuing CA '{}' is not known here", who,
-          chain.front().issuer_cn()));
+      report_.warnings.push_back(
+          fmt::format("{}: its OCSP responder was not asked: the issuing CA '{}' is not known here",
+                      who, chain.front().issuer_cn()));
       return std::nullopt;
     }
     for (const auto& url : urls) {
@@ -233,15 +235,14 @@ class Assessor {
       if (spec_.crl && spec_.crl->ca_bundle) co.ca_bundle = spec_.crl->ca_bundle;
       auto transport = options_.transport(std::move(co));
       if (!transport) {
-        report_.warnings.push_back(fmt::format("{}: OCSP {}: {}", who, url,
-                                               transport.error().message));
+        report_.warnings.push_back(
+            fmt::format("{}: OCSP {}: {}", who, url, transport.error().message));
         continue;
       }
       auto answer = revocation::query_ocsp(chain.front(), *issuer, url, **transport, now_);
       if (!answer) {
-        report_.warnings.push_back(
-            fmt::format("{}: OCSP responder did not answer usefully: {}", who,
-                        answer.error().message));
+        report_.warnings.push_back(fmt::format("{}: OCSP responder did not answer usefully: {}",
+                                               who, answer.error().message));
         continue;
       }
       if (answer->status != revocation::OcspStatus::kRevoked) return std::nullopt;
@@ -299,8 +300,7 @@ class Assessor {
     std::vector<std::pair<int, std::string>> alarms;
     const auto& points = spec_.crl->automatic_updates->distribution_points;
     if (points.empty())
-      alarms.emplace_back(40001,
-                          "automatic CRL updates are enabled with no distribution point");
+      alarms.emplace_back(40001, "automatic CRL updates are enabled with no distribution point");
     // A node that cannot download a source raises both; one that downloads
     // something unusable only 40002.
     std::vector<std::string> failed_fetch, failed_content;
@@ -311,7 +311,8 @@ class Assessor {
     if (!failed_fetch.empty() || !failed_content.empty()) {
       std::vector<std::string> all = failed_fetch;
       all.insert(all.end(), failed_content.begin(), failed_content.end());
-      alarms.emplace_back(40002, fmt::format("automatic CRL update fails: {}", fmt::join(all, ", ")));
+      alarms.emplace_back(40002,
+                          fmt::format("automatic CRL update fails: {}", fmt::join(all, ", ")));
     }
     if (!failed_fetch.empty())
       alarms.emplace_back(40006,
@@ -361,8 +362,8 @@ std::map<std::string, std::string> RevocationReport::revoked_by_fingerprint() co
 }
 
 RevocationReport assess_revocation(const spec::Spec& spec, const DesiredTrust& trust,
-                                   const ClusterLive* live, const std::string& state_dir,
-                                   Env& env, TimePoint now, const RevocationOptions& options) {
+                                   const ClusterLive* live, const std::string& state_dir, Env& env,
+                                   TimePoint now, const RevocationOptions& options) {
   return Assessor(spec, trust, live, state_dir, env, now, options).run();
 }
 
@@ -424,9 +425,12 @@ nlohmann::json revocation_report_json(const RevocationReport& report) {
     for (const auto& [id, why] : list) a.push_back({{"id", id}, {"reason", why}});
     alarms[peer] = std::move(a);
   }
-  return {{"ok", report.ok()},        {"sources", std::move(sources)},
-          {"revoked", std::move(revoked)}, {"errors", report.errors},
-          {"warnings", report.warnings}, {"expected_alarms", std::move(alarms)}};
+  return {{"ok", report.ok()},
+          {"sources", std::move(sources)},
+          {"revoked", std::move(revoked)},
+          {"errors", report.errors},
+          {"warnings", report.warnings},
+          {"expected_alarms", std::move(alarms)}};
 }
 
 }  // namespace edgecert

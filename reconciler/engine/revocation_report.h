@@ -51,7 +51,7 @@ struct CrlSourceReport {
   std::string source;  // the URL, or the manual file's path as the spec gives it
   std::string kind;    // "distribution point", "manual file"
   enum class Outcome { kOk, kUnreachable, kBad } outcome = Outcome::kOk;
-  std::string error;       // why not ok: starts with the source
+  std::string error;        // why not ok: starts with the source
   bool from_cache = false;  // 304 Not Modified
   std::vector<CrlRow> crls;
 };
@@ -63,8 +63,9 @@ struct RevokedFinding {
                             // "pending ACME certificate", "trusted CA"
   std::string subject;      // RFC 2253
   std::string serial_hex;
-  std::string sha256;       // fingerprint of the revoked certificate
-  std::string reason;  // "revoked by CA <issuer CN>, serial <S>, at <YYYY-MM-DD HH:MM:SS UTC>[ (<reasonCode>)], per <source>"
+  std::string sha256;  // fingerprint of the revoked certificate
+  std::string reason;  // "revoked by CA <issuer CN>, serial <S>, at <YYYY-MM-DD HH:MM:SS UTC>[
+                       // (<reasonCode>)], per <source>"
   // Who said so: the CrlSourceReport::source (archive member in
   // `member`), or the OCSP responder's URL (`ocsp` set).
   std::string source;
@@ -98,8 +99,8 @@ struct RevocationReport {
 // without nodes: sources only). Never fails as a whole: every problem lands
 // in the report.
 RevocationReport assess_revocation(const spec::Spec& spec, const DesiredTrust& trust,
-                                   const ClusterLive* live, const std::string& state_dir,
-                                   Env& env, TimePoint now, const RevocationOptions& options);
+                                   const ClusterLive* live, const std::string& state_dir, Env& env,
+                                   TimePoint now, const RevocationOptions& options);
 
 // The spec's manual CRL as the node gets it: the guide wants PEM, so DER
 // (one or several CRLs) is converted; PEM text is passed on unchanged (the

@@ -172,8 +172,8 @@ void write_manual_crl_for_operator(Plan& plan, const std::string& state_dir, Env
     Status st = env.create_dirs(state_dir);
     if (st) st = env.write_file_atomic(out, *pem, 0644);
     if (!st) {
-      plan.notes.push_back(fmt::format("warning: {}: could not write the PEM form of {}: {}",
-                                       out, p.path, st.error().message));
+      plan.notes.push_back(fmt::format("warning: {}: could not write the PEM form of {}: {}", out,
+                                       p.path, st.error().message));
       continue;
     }
     if (!a.after.is_object()) a.after = nlohmann::json::object();
@@ -188,8 +188,7 @@ Result<RevocationReport> check_revocation(Session& s, const ClusterLive& live, E
       assess_revocation(s.spec, s.trust, &live, s.state_dir, env, env.now(), s.revocation);
   if (report.ok()) return report;
   if (report.errors.size() == 1)
-    return make_error(ErrorCode::kInvalidArgument,
-                      report.errors[0] + "; nothing was changed");
+    return make_error(ErrorCode::kInvalidArgument, report.errors[0] + "; nothing was changed");
   return make_error(ErrorCode::kInvalidArgument,
                     fmt::format("{} problems with the CRL sources; nothing was changed:\n  {}",
                                 report.errors.size(), fmt::join(report.errors, "\n  ")));
@@ -227,9 +226,9 @@ Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   for (const auto& w : revocation->warnings) plan.notes.push_back("warning: " + w);
   for (const auto& f : revocation->revoked)
     if (f.peer.empty())
-      plan.notes.push_back(fmt::format(
-          "warning: trusted CA '{}' (serial {}) is {}; remove it from spec.trustedCAs",
-          f.subject, f.serial_hex, f.reason));
+      plan.notes.push_back(
+          fmt::format("warning: trusted CA '{}' (serial {}) is {}; remove it from spec.trustedCAs",
+                      f.subject, f.serial_hex, f.reason));
   write_manual_crl_for_operator(plan, s.state_dir, env);
   // The plan is what apply will run: the same executor walks it first with a
   // runner that touches nothing, so a plan apply would refuse is a bug here.

@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -303,8 +305,10 @@ TEST_CASE("OCSP: unreachable responder, HTTP error, not an OCSP answer", "[revoc
   std::string content_type;
   http.server().Post("/error",
                      [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
+  std::string request_body;
   http.server().Post("/html", [&](const httplib::Request& req, httplib::Response& res) {
     content_type = req.get_header_value("Content-Type");
+    request_body = req.body;
     res.set_content("<html>hello</html>", "text/html");
   });
   http.start();
@@ -318,6 +322,86 @@ TEST_CASE("OCSP: unreachable responder, HTTP error, not an OCSP answer", "[revoc
   CHECK(content_type == "application/ocsp-request");
   CHECK(html.error().code == ErrorCode::kInvalidArgument);
   CHECK(html.error().message.rfind(http.url("/html") + ": not an OCSP response", 0) == 0);
+
+  // What was sent, as openssl reads it: a SHA-256 CertID for the serial, and a nonce.
+  std::ofstream(ca.dir.file("sent.req"), std::ios::binary) << request_body;
+  auto text = run_command("openssl ocsp -reqin '" + ca.dir.file("sent.req") + "' -req_text 2>&1");
+  INFO(text.out);
+  REQUIRE(text.status == 0);
+  CHECK(text.out.find("Hash Algorithm: sha256") != std::string::npos);
+  CHECK(text.out.find("Serial Number: " + ca.cert("good").serial_hex()) != std::string::npos);
+  CHECK(text.out.find("OCSP Nonce") != std::string::npos);
+}
+
+// The DER answer `openssl ocsp` gives, from the CA's index, to a request for
+// `cert` made by `openssl ocsp` itself (SHA-256 CertID; with a nonce of its
+// own unless `no_nonce`).
+std::string recorded_answer(const OcspCa& ca, const std::string& cert, bool no_nonce) {
+  auto r = run_command(fmt::format(
+      "cd '{0}' && openssl ocsp -issuer ca.pem -sha256 -cert {1}.pem {2} -reqout {1}.req "
+      "2>&1 && openssl ocsp -index index.txt -CA ca.pem -rsigner signer.pem -rkey signer.key "
+      "-reqin {1}.req -respout {1}.resp -nmin 10 2>&1",
+      ca.dir.path(), cert, no_nonce ? "-no_nonce" : ""));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  std::ifstream in(ca.dir.file(cert + ".resp"), std::ios::binary);
+  std::string der((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(der.empty());
+  return der;
+}
+
+TEST_CASE("OCSP: recorded answers (nonce, another certificate, responder status)",
+          "[revocation][ocsp]") {
+  if (!have_openssl()) {
+    WARN("openssl not installed: skipped");
+    return;
+  }
+  OcspCa ca;
+  const pki::Certificate issuer = ca.cert("ca");
+  auto transport = ocsp_transport();
+  const TimePoint now = Clock::now();
+  const std::string with_nonce = recorded_answer(ca, "good", false);
+  const std::string without_nonce = recorded_answer(ca, "good", true);
+
+  testing::LocalHttpServer http;
+  http.server().Post("/replay", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(with_nonce, "application/ocsp-response");
+  });
+  http.server().Post("/pre-produced", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(without_nonce, "application/ocsp-response");
+  });
+  http.server().Post("/unauthorized", [](const httplib::Request&, httplib::Response& res) {
+    // OCSPResponse { responseStatus unauthorized(6) }
+    res.set_content(std::string("\x30\x03\x0a\x01\x06", 5), "application/ocsp-response");
+  });
+  http.start();
+
+  // An answer to another request (its nonce, not ours): a replay.
+  auto replay = query_ocsp(ca.cert("good"), issuer, http.url("/replay"), *transport, now);
+  REQUIRE_FALSE(replay);
+  CHECK(replay.error().code == ErrorCode::kInvalidArgument);
+  CHECK(replay.error().message.rfind(
+            http.url("/replay") + ": the OCSP answer carries another request's nonce", 0) == 0);
+
+  // Without a nonce (pre-produced answers, RFC 5019): accepted.
+  auto pre = query_ocsp(ca.cert("good"), issuer, http.url("/pre-produced"), *transport, now);
+  REQUIRE(pre);
+  CHECK(pre->status == OcspStatus::kGood);
+
+  // The same answer asked about another certificate.
+  const pki::Certificate revoked = ca.cert("revoked");
+  auto other = query_ocsp(revoked, issuer, http.url("/pre-produced"), *transport, now);
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code == ErrorCode::kInvalidArgument);
+  CHECK(other.error().message == http.url("/pre-produced") +
+                                     ": the OCSP answer has no status for serial " +
+                                     revoked.serial_hex());
+
+  auto refused = query_ocsp(ca.cert("good"), issuer, http.url("/unauthorized"), *transport, now);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::kInvalidArgument);
+  CHECK(refused.error().message ==
+        http.url("/unauthorized") + ": the OCSP responder answered \"unauthorized\"");
 }
 
 }  // namespace

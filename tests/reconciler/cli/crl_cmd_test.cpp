@@ -66,8 +66,8 @@ TEST_CASE("crl check: a table of every source, what it revokes, exit 0 when all 
   CHECK(contains(r.out, "DER"));
   CHECK(contains(r.out, "Test Issuing CA"));
   CHECK(contains(r.out, "valid"));
-  CHECK(contains(r.out, kGood + " revokes: edge2 serving certificate (serial " +
-                            edge2.serial_hex() + ")"));
+  CHECK(contains(
+      r.out, kGood + " revokes: edge2 serving certificate (serial " + edge2.serial_hex() + ")"));
   CHECK_FALSE(contains(r.out, "edge1 serving"));
 
   auto j = c.cli({"crl", "check", c.spec_path, "--output", "json"});

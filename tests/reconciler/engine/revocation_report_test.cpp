@@ -119,8 +119,8 @@ TEST_CASE("revocation: a revoked serving certificate is reissued, the revocation
   CHECK(f.source == kUrl);
   CHECK(f.reason == fmt::format("revoked by CA Test Issuing CA, serial {}, at {} (keyCompromise), "
                                 "per {}",
-                                old1.serial_hex(),
-                                format_time(c.env.now() - std::chrono::hours(2)), kUrl));
+                                old1.serial_hex(), format_time(c.env.now() - std::chrono::hours(2)),
+                                kUrl));
 
   auto diff = diff_cluster(s.spec, live, s.trust, c.env, c.env.now(), {}, {},
                            report.revoked_by_fingerprint());
@@ -162,7 +162,8 @@ TEST_CASE("revocation: a stale or forged CRL refuses the plan naming the source,
     o.last_update = c.env.now() - 10 * kDay;
     o.next_update = c.env.now() - kDay;
     o.number = 5;
-    c.network.serve(kUrl, must(pki::Crl::create(c.ca_certificates().front(), ca_key(c), o)).to_pem());
+    c.network.serve(kUrl,
+                    must(pki::Crl::create(c.ca_certificates().front(), ca_key(c), o)).to_pem());
     auto plan = c.plan();
     INFO(plan.out << plan.err);
     CHECK(plan.status == 1);
@@ -248,7 +249,8 @@ TEST_CASE("revocation: an unreachable source under treat-as-not-revoked is a war
   CHECK(contains(plan.out, "Warning: " + kUrl));
 }
 
-TEST_CASE("revocation: a revoked trusted CA is reported from the manual CRL", "[engine][revocation]") {
+TEST_CASE("revocation: a revoked trusted CA is reported from the manual CRL",
+          "[engine][revocation]") {
   TestPki p;
   SimCluster c = applied_cluster(1, "", "{healthTimeout: 2m}");
   c.memory.put("cluster/root.pem", p.root.to_pem());
@@ -291,7 +293,8 @@ TEST_CASE("revocation: a revoked trusted CA is reported from the manual CRL", "[
   CHECK_FALSE(contains(c.plan().out, "upload-manual-crl"));
 }
 
-TEST_CASE("revocation: manual_crl_pem converts DER and keeps PEM as it is", "[engine][revocation]") {
+TEST_CASE("revocation: manual_crl_pem converts DER and keeps PEM as it is",
+          "[engine][revocation]") {
   TestPki p;
   pki::CrlOptions o;
   o.last_update = test_now();
@@ -319,9 +322,10 @@ TEST_CASE("revocation: an OCSP responder named in the certificate's AIA says rev
   testing::TempDir dir;
   dir.write("inter.pem", p.inter.to_pem());
   dir.write("inter.key", must(p.inter_key.to_pem()).str());
-  dir.write("index.txt", fmt::format("R\t{}\t{},keyCompromise\t1A2B\tunknown\t/CN=edge1.example.com\n",
-                                     format_openssl_index_time(leaf.not_after()),
-                                     format_openssl_index_time(test_now() - kDay)));
+  dir.write("index.txt",
+            fmt::format("R\t{}\t{},keyCompromise\t1A2B\tunknown\t/CN=edge1.example.com\n",
+                        format_openssl_index_time(leaf.not_after()),
+                        format_openssl_index_time(test_now() - kDay)));
   FakeNetwork net;
   net.handle("http://ocsp.test/", [&](const http::Request& req) -> Result<http::Response> {
     dir.write("req.der", std::string(req.body));
@@ -350,7 +354,8 @@ TEST_CASE("revocation: an OCSP responder named in the certificate's AIA says rev
   MemoryEnv env;
   RevocationOptions options;
   options.transport = net.factory();
-  RevocationReport r = assess_revocation(spec, trust, &live, "/state/test", env, test_now(), options);
+  RevocationReport r =
+      assess_revocation(spec, trust, &live, "/state/test", env, test_now(), options);
   INFO(fmt::format("{}", fmt::join(r.warnings, "\n")));
   REQUIRE(r.revoked.size() == 1);
   CHECK(r.revoked[0].ocsp);
