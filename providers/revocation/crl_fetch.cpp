@@ -14,6 +14,7 @@
 
 #include "providers/base/time.h"
 #include "providers/pki/spki.h"
+#include "providers/wire/rest_json.h"
 
 namespace edgecert::revocation {
 namespace {
@@ -26,58 +27,10 @@ bool is_http_url(const std::string& url) {
   return starts_with(url, "http://") || starts_with(url, "https://");
 }
 
-// The reason phrase of the statuses a web server commonly answers.
-const char* reason_phrase(long status) {
-  switch (status) {
-    case 300:
-      return "Multiple Choices";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 303:
-      return "See Other";
-    case 304:
-      return "Not Modified";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 408:
-      return "Request Timeout";
-    case 410:
-      return "Gone";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
-
 std::string status_text(long status) {
-  std::string phrase = reason_phrase(status);
+  // wire's table of standard reason phrases covers the common 4xx and 5xx
+  // statuses; others print as the number alone.
+  const std::string phrase = wire::rest::reason_phrase(status);
   return phrase.empty() ? fmt::format("HTTP {}", status)
                         : fmt::format("HTTP {} {}", status, phrase);
 }

@@ -29,10 +29,6 @@ namespace {
 using testing::run_command;
 using testing::TempDir;
 
-bool have_openssl() {
-  return access("/usr/bin/openssl", X_OK) == 0;
-}
-
 // A CA kept by `openssl ca` in a TempDir, with three leaf certificates:
 // good (issued), revoked (issued, then revoked keyCompromise) and unknown
 // (signed by the CA key outside `openssl ca`, so not in index.txt); a
@@ -169,55 +165,79 @@ class Responder {
   std::string log_;
 };
 
-std::unique_ptr<http::Transport> ocsp_transport() {
-  http::ClientOptions o;
-  o.allow_loopback_http = true;
-  o.connect_timeout = std::chrono::seconds(2);
-  o.request_timeout = std::chrono::seconds(10);
-  o.max_response_bytes = 1u << 20;
-  auto t = http::make_curl_transport(std::move(o));
-  REQUIRE(t);
-  return std::move(*t);
+// The openssl CLI makes the CA and runs the responder: without it a test
+// is skipped with a warning.
+bool openssl_missing() {
+  if (access("/usr/bin/openssl", X_OK) == 0) return false;
+  WARN("openssl not installed: skipped");
+  return true;
+}
+
+// The CA, its certificate as the issuer, a transport and the time of asking.
+struct Fixture {
+  OcspCa ca;
+  pki::Certificate issuer = ca.cert("ca");
+  std::unique_ptr<http::Transport> transport = make_transport();
+  TimePoint now = Clock::now();
+
+  static std::unique_ptr<http::Transport> make_transport() {
+    http::ClientOptions o;
+    o.allow_loopback_http = true;
+    o.connect_timeout = std::chrono::seconds(2);
+    o.request_timeout = std::chrono::seconds(10);
+    o.max_response_bytes = 1u << 20;
+    auto t = http::make_curl_transport(std::move(o));
+    REQUIRE(t);
+    return std::move(*t);
+  }
+
+  // Asks `url` about the CA's certificate `name` (good, revoked, unknown).
+  Result<OcspAnswer> ask(const std::string& name, const std::string& url) {
+    return ask_at(name, url, now);
+  }
+  Result<OcspAnswer> ask_at(const std::string& name, const std::string& url, TimePoint at) {
+    return query_ocsp(ca.cert(name), issuer, url, *transport, at);
+  }
+};
+
+void check_refused(const Result<OcspAnswer>& r, ErrorCode code, const std::string& prefix) {
+  REQUIRE_FALSE(r);
+  INFO(r.error().message);
+  CHECK(r.error().code == code);
+  CHECK(r.error().message.rfind(prefix, 0) == 0);
 }
 
 TEST_CASE("OCSP: good, revoked with reason, unknown from an openssl responder",
           "[revocation][ocsp]") {
-  if (!have_openssl()) {
-    WARN("openssl not installed: skipped");
-    return;
-  }
-  OcspCa ca;
-  INFO(ca.index());
-  const pki::Certificate issuer = ca.cert("ca");
-  auto transport = ocsp_transport();
-  const TimePoint now = Clock::now();
+  if (openssl_missing()) return;
+  Fixture fx;
+  INFO(fx.ca.index());
 
   // The delegated signer (OCSPSigning EKU, issued by the CA), and the CA itself.
   for (const std::string signer : {"signer", "ca"}) {
     INFO("responder signs with " << signer);
-    Responder responder(ca, signer);
+    Responder responder(fx.ca, signer);
     INFO(responder.log());
 
-    auto good = query_ocsp(ca.cert("good"), issuer, responder.url(), *transport, now);
+    auto good = fx.ask("good", responder.url());
     REQUIRE(good);
     CHECK(good->status == OcspStatus::kGood);
     CHECK(std::string(to_string(good->status)) == "good");
     CHECK_FALSE(good->revoked_at);
     CHECK(good->reason.empty());
     CHECK(good->responder_url == responder.url());
-    CHECK(good->this_update <= now + std::chrono::minutes(5));
+    CHECK(good->this_update <= fx.now + std::chrono::minutes(5));
     REQUIRE(good->next_update);  // -nmin 10
-    CHECK(*good->next_update > now);
+    CHECK(*good->next_update > fx.now);
 
-    const pki::Certificate revoked_cert = ca.cert("revoked");
-    auto revoked = query_ocsp(revoked_cert, issuer, responder.url(), *transport, now);
+    auto revoked = fx.ask("revoked", responder.url());
     REQUIRE(revoked);
     CHECK(revoked->status == OcspStatus::kRevoked);
     CHECK(revoked->reason == "keyCompromise");
     REQUIRE(revoked->revoked_at);
     // The revocation time the CA wrote into index.txt ("R\t<exp>\t<rev>,keyCompromise\t...").
-    const std::string index = ca.index();
-    const auto line = index.find("\t" + revoked_cert.serial_hex() + "\t");
+    const std::string index = fx.ca.index();
+    const auto line = index.find("\t" + fx.ca.cert("revoked").serial_hex() + "\t");
     REQUIRE(line != std::string::npos);
     const auto row = index.rfind("R\t", line);
     REQUIRE(row != std::string::npos);
@@ -225,111 +245,74 @@ TEST_CASE("OCSP: good, revoked with reason, unknown from an openssl responder",
     CHECK(format_openssl_index_time(*revoked->revoked_at) ==
           index.substr(rev_field, index.find(',', rev_field) - rev_field));
 
-    auto unknown = query_ocsp(ca.cert("unknown"), issuer, responder.url(), *transport, now);
+    auto unknown = fx.ask("unknown", responder.url());
     REQUIRE(unknown);
     CHECK(unknown->status == OcspStatus::kUnknown);
   }
 }
 
 TEST_CASE("OCSP: an answer the issuer did not authorise is refused", "[revocation][ocsp]") {
-  if (!have_openssl()) {
-    WARN("openssl not installed: skipped");
-    return;
-  }
-  OcspCa ca;
-  const pki::Certificate issuer = ca.cert("ca");
-  auto transport = ocsp_transport();
-  const TimePoint now = Clock::now();
-
+  if (openssl_missing()) return;
+  Fixture fx;
   // "other": an unrelated key under the same CA name; "plain": a certificate
   // the CA issued, but not for OCSP signing.
   for (const std::string signer : {"other", "plain"}) {
     INFO("responder signs with " << signer);
-    Responder responder(ca, signer);
-    auto r = query_ocsp(ca.cert("good"), issuer, responder.url(), *transport, now);
-    REQUIRE_FALSE(r);
-    CHECK(r.error().code == ErrorCode::kInvalidArgument);
-    INFO(r.error().message);
-    CHECK(r.error().message.rfind(responder.url() +
-                                      ": the OCSP answer's signature does not verify against "
-                                      "CN=OCSP Test CA",
-                                  0) == 0);
+    Responder responder(fx.ca, signer);
+    check_refused(
+        fx.ask("good", responder.url()), ErrorCode::kInvalidArgument,
+        responder.url() + ": the OCSP answer's signature does not verify against CN=OCSP Test CA");
   }
 }
 
 TEST_CASE("OCSP: freshness is judged on the caller's clock", "[revocation][ocsp]") {
-  if (!have_openssl()) {
-    WARN("openssl not installed: skipped");
-    return;
-  }
-  OcspCa ca;
-  const pki::Certificate issuer = ca.cert("ca");
-  auto transport = ocsp_transport();
+  if (openssl_missing()) return;
+  Fixture fx;
   // Signed by the CA itself: its certificate is trusted as given, so the
   // verification time does not reach the freshly issued responder
   // certificate (not valid half an hour ago).
-  Responder responder(ca, "ca");
+  Responder responder(fx.ca, "ca");
 
   // An hour later the answer (nextUpdate in 10 minutes) is stale; half an
   // hour earlier it is not valid yet.
-  auto stale = query_ocsp(ca.cert("good"), issuer, responder.url(), *transport,
-                          Clock::now() + std::chrono::hours(1));
-  REQUIRE_FALSE(stale);
-  CHECK(stale.error().code == ErrorCode::kInvalidArgument);
-  CHECK(stale.error().message.rfind(responder.url() + ": stale OCSP answer: nextUpdate ", 0) == 0);
-
-  auto early = query_ocsp(ca.cert("good"), issuer, responder.url(), *transport,
-                          Clock::now() - std::chrono::minutes(30));
-  REQUIRE_FALSE(early);
-  CHECK(early.error().code == ErrorCode::kInvalidArgument);
-  CHECK(early.error().message.find("not yet valid") != std::string::npos);
+  check_refused(fx.ask_at("good", responder.url(), fx.now + std::chrono::hours(1)),
+                ErrorCode::kInvalidArgument, responder.url() + ": stale OCSP answer: nextUpdate ");
+  check_refused(fx.ask_at("good", responder.url(), fx.now - std::chrono::minutes(30)),
+                ErrorCode::kInvalidArgument,
+                responder.url() + ": the OCSP answer is not yet valid: thisUpdate ");
 }
 
 TEST_CASE("OCSP: unreachable responder, HTTP error, not an OCSP answer", "[revocation][ocsp]") {
-  if (!have_openssl()) {
-    WARN("openssl not installed: skipped");
-    return;
-  }
-  OcspCa ca;
-  const pki::Certificate issuer = ca.cert("ca");
-  auto transport = ocsp_transport();
-  const TimePoint now = Clock::now();
-
+  if (openssl_missing()) return;
+  Fixture fx;
   const std::string dead = fmt::format("http://127.0.0.1:{}/", testing::free_loopback_port());
-  auto unreachable = query_ocsp(ca.cert("good"), issuer, dead, *transport, now);
-  REQUIRE_FALSE(unreachable);
-  CHECK(unreachable.error().code == ErrorCode::kUnavailable);
-  CHECK(unreachable.error().message.rfind(dead + ": cannot connect", 0) == 0);
+  check_refused(fx.ask("good", dead), ErrorCode::kUnavailable, dead + ": cannot connect");
 
   testing::LocalHttpServer http;
   std::string content_type;
+  std::string request_body;
   http.server().Post("/error",
                      [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
-  std::string request_body;
   http.server().Post("/html", [&](const httplib::Request& req, httplib::Response& res) {
     content_type = req.get_header_value("Content-Type");
     request_body = req.body;
     res.set_content("<html>hello</html>", "text/html");
   });
   http.start();
-  auto error = query_ocsp(ca.cert("good"), issuer, http.url("/error"), *transport, now);
-  REQUIRE_FALSE(error);
-  CHECK(error.error().code == ErrorCode::kUnavailable);
-  CHECK(error.error().message == http.url("/error") + ": HTTP 500 from the OCSP responder");
-
-  auto html = query_ocsp(ca.cert("good"), issuer, http.url("/html"), *transport, now);
-  REQUIRE_FALSE(html);
+  check_refused(fx.ask("good", http.url("/error")), ErrorCode::kUnavailable,
+                http.url("/error") + ": HTTP 500 from the OCSP responder");
+  check_refused(fx.ask("good", http.url("/html")), ErrorCode::kInvalidArgument,
+                http.url("/html") + ": not an OCSP response");
   CHECK(content_type == "application/ocsp-request");
-  CHECK(html.error().code == ErrorCode::kInvalidArgument);
-  CHECK(html.error().message.rfind(http.url("/html") + ": not an OCSP response", 0) == 0);
 
   // What was sent, as openssl reads it: a SHA-256 CertID for the serial, and a nonce.
-  std::ofstream(ca.dir.file("sent.req"), std::ios::binary) << request_body;
-  auto text = run_command("openssl ocsp -reqin '" + ca.dir.file("sent.req") + "' -req_text 2>&1");
+  std::ofstream(fx.ca.dir.file("sent.req"), std::ios::binary) << request_body;
+  auto text =
+      run_command("openssl ocsp -reqin '" + fx.ca.dir.file("sent.req") + "' -req_text 2>&1");
   INFO(text.out);
   REQUIRE(text.status == 0);
   CHECK(text.out.find("Hash Algorithm: sha256") != std::string::npos);
-  CHECK(text.out.find("Serial Number: " + ca.cert("good").serial_hex()) != std::string::npos);
+  CHECK(text.out.find("Serial Number: " + fx.ca.cert("good").serial_hex()) != std::string::npos);
   CHECK(text.out.find("OCSP Nonce") != std::string::npos);
 }
 
@@ -352,56 +335,38 @@ std::string recorded_answer(const OcspCa& ca, const std::string& cert, bool no_n
 
 TEST_CASE("OCSP: recorded answers (nonce, another certificate, responder status)",
           "[revocation][ocsp]") {
-  if (!have_openssl()) {
-    WARN("openssl not installed: skipped");
-    return;
-  }
-  OcspCa ca;
-  const pki::Certificate issuer = ca.cert("ca");
-  auto transport = ocsp_transport();
-  const TimePoint now = Clock::now();
-  const std::string with_nonce = recorded_answer(ca, "good", false);
-  const std::string without_nonce = recorded_answer(ca, "good", true);
-
+  if (openssl_missing()) return;
+  Fixture fx;
+  const std::string with_nonce = recorded_answer(fx.ca, "good", false);
+  const std::string without_nonce = recorded_answer(fx.ca, "good", true);
+  auto serve = [](const std::string& der) {
+    return [der](const httplib::Request&, httplib::Response& res) {
+      res.set_content(der, "application/ocsp-response");
+    };
+  };
   testing::LocalHttpServer http;
-  http.server().Post("/replay", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(with_nonce, "application/ocsp-response");
-  });
-  http.server().Post("/pre-produced", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(without_nonce, "application/ocsp-response");
-  });
-  http.server().Post("/unauthorized", [](const httplib::Request&, httplib::Response& res) {
-    // OCSPResponse { responseStatus unauthorized(6) }
-    res.set_content(std::string("\x30\x03\x0a\x01\x06", 5), "application/ocsp-response");
-  });
+  http.server().Post("/replay", serve(with_nonce));
+  http.server().Post("/pre-produced", serve(without_nonce));
+  // OCSPResponse { responseStatus unauthorized(6) }
+  http.server().Post("/unauthorized", serve(std::string("\x30\x03\x0a\x01\x06", 5)));
   http.start();
 
   // An answer to another request (its nonce, not ours): a replay.
-  auto replay = query_ocsp(ca.cert("good"), issuer, http.url("/replay"), *transport, now);
-  REQUIRE_FALSE(replay);
-  CHECK(replay.error().code == ErrorCode::kInvalidArgument);
-  CHECK(replay.error().message.rfind(
-            http.url("/replay") + ": the OCSP answer carries another request's nonce", 0) == 0);
+  check_refused(fx.ask("good", http.url("/replay")), ErrorCode::kInvalidArgument,
+                http.url("/replay") + ": the OCSP answer carries another request's nonce");
 
   // Without a nonce (pre-produced answers, RFC 5019): accepted.
-  auto pre = query_ocsp(ca.cert("good"), issuer, http.url("/pre-produced"), *transport, now);
+  auto pre = fx.ask("good", http.url("/pre-produced"));
   REQUIRE(pre);
   CHECK(pre->status == OcspStatus::kGood);
 
   // The same answer asked about another certificate.
-  const pki::Certificate revoked = ca.cert("revoked");
-  auto other = query_ocsp(revoked, issuer, http.url("/pre-produced"), *transport, now);
-  REQUIRE_FALSE(other);
-  CHECK(other.error().code == ErrorCode::kInvalidArgument);
-  CHECK(other.error().message == http.url("/pre-produced") +
-                                     ": the OCSP answer has no status for serial " +
-                                     revoked.serial_hex());
+  check_refused(fx.ask("revoked", http.url("/pre-produced")), ErrorCode::kInvalidArgument,
+                http.url("/pre-produced") + ": the OCSP answer has no status for serial " +
+                    fx.ca.cert("revoked").serial_hex());
 
-  auto refused = query_ocsp(ca.cert("good"), issuer, http.url("/unauthorized"), *transport, now);
-  REQUIRE_FALSE(refused);
-  CHECK(refused.error().code == ErrorCode::kInvalidArgument);
-  CHECK(refused.error().message ==
-        http.url("/unauthorized") + ": the OCSP responder answered \"unauthorized\"");
+  check_refused(fx.ask("good", http.url("/unauthorized")), ErrorCode::kInvalidArgument,
+                http.url("/unauthorized") + ": the OCSP responder answered \"unauthorized\"");
 }
 
 }  // namespace
