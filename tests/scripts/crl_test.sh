@@ -231,22 +231,19 @@ expect_rc 1 "(b) stale CRL: apply"
 expect_out "$http/stale.crl" "(b) stale CRL: apply"
 [[ $(nodes_digest) == "$before" ]] || fail "(b) stale CRL: apply changed the nodes"
 
-spec_with treat-as-not-revoked "$http/forged.crl"
-refused "forged CRL" "$http/forged.crl" "signature"
-spec_with treat-as-not-revoked "$https/ca.der"
-refused "https without caBundle" "$https/ca.der" "certificate"
-spec_with treat-as-not-revoked "$http/truncated.crl"
-refused "truncated DER" "$http/truncated.crl" "truncated"
-spec_with treat-as-not-revoked "$http/garbage.zip"
-refused "garbage in a ZIP" "$http/garbage.zip" "notes.txt"
-spec_with treat-as-not-revoked "$http/bomb.zip"
-refused "ZIP bomb" "$http/bomb.zip" "archive"
-spec_with treat-as-not-revoked "$http/big.crl"
-refused "20 MB file" "$http/big.crl" "16777216"
-spec_with treat-as-not-revoked "$http/error.crl"
-refused "HTML page" "$http/error.crl" "HTML"
-spec_with treat-as-not-revoked "$http/loop-a"
-refused "redirect loop" "$http/loop-a" "redirect"
+# WHAT|SOURCE|TEXT: bad under any fallback (the content, or TLS).
+for row in "forged CRL|$http/forged.crl|signature" \
+  "https without caBundle|$https/ca.der|certificate" \
+  "truncated DER|$http/truncated.crl|truncated" \
+  "garbage in a ZIP|$http/garbage.zip|notes.txt" \
+  "ZIP bomb|$http/bomb.zip|archive" \
+  "20 MB file|$http/big.crl|16777216" \
+  "HTML page|$http/error.crl|HTML" \
+  "redirect loop|$http/loop-a|redirect"; do
+  IFS='|' read -r what url text <<<"$row"
+  spec_with treat-as-not-revoked "$url"
+  refused "$what" "$url" "$text"
+done
 
 dead=http://127.0.0.1:1/x.crl
 spec_with treat-as-revoked "$dead"
