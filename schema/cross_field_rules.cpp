@@ -1,7 +1,8 @@
 // Rules that span sections: cluster shape, endpoints vs. access, the
 // role/product table (which SAN lists and issuers go with which product and
-// roles), the rollout order and revocation checking vs. CRL sources. They run after decoding and
-// position their findings through the recorded key positions.
+// roles), the rollout order and revocation checking vs. CRL sources. They
+// run after decoding and position their findings through the recorded key
+// positions.
 #include <algorithm>
 #include <set>
 
