@@ -36,18 +36,6 @@ std::string short_name(const revocation::CrlVerification& c) {
   return dn.substr(at + 3, end == std::string::npos ? std::string::npos : end - at - 3);
 }
 
-void print_cells(std::ostream& out, const std::vector<std::vector<std::string>>& cells) {
-  std::vector<size_t> width(cells.front().size(), 0);
-  for (const auto& line : cells)
-    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
-  for (const auto& line : cells) {
-    std::string text;
-    for (size_t i = 0; i < line.size(); ++i)
-      text += i + 1 == line.size() ? line[i] : fmt::format("{:<{}}  ", line[i], width[i]);
-    out << text << "\n";
-  }
-}
-
 void print_report(std::ostream& out, const RevocationReport& report) {
   if (report.sources.empty()) {
     out << "The spec has no CRL source (crl.automaticUpdates with enabled: true, or "
@@ -71,7 +59,7 @@ void print_report(std::ostream& out, const RevocationReport& report) {
              revocation::to_string(c.signature), c.verdict()});
       }
     }
-    print_cells(out, cells);
+    print_columns(out, cells);
   }
   auto what = [](const RevokedFinding& f) {
     return f.peer.empty() ? "trusted CA '" + f.subject + "'" : f.peer + " " + f.certificate;

@@ -175,16 +175,7 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
     line.push_back(spec::tls_verification_name(s.tls_verification));
     cells.push_back(std::move(line));
   }
-  std::vector<size_t> width(cells.front().size(), 0);
-  for (const auto& line : cells)
-    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
-  for (const auto& line : cells) {
-    std::string text;
-    for (size_t i = 0; i < line.size(); ++i) {
-      text += i + 1 == line.size() ? line[i] : fmt::format("{:<{}}  ", line[i], width[i]);
-    }
-    out << text << "\n";
-  }
+  print_columns(out, cells);
   // What each node says it is (a real node's SystemUnit and Alternates; the
   // in-process simulator says less).
   for (const NodeRow& r : rows) {

@@ -1,5 +1,7 @@
 #include "reconciler/cli/session_cli.h"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -70,6 +72,22 @@ void print_run_state(std::ostream& out, Env& env, const std::string& cluster_sta
   for (const auto& line :
        describe_run_state(read_run_state(env, cluster_state_dir), permissive_now))
     out << line << "\n";
+}
+
+void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& cells) {
+  if (cells.empty()) return;
+  std::vector<size_t> width(cells.front().size(), 0);
+  for (const auto& line : cells)
+    for (size_t i = 0; i < line.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], line[i].size());
+  for (const auto& line : cells) {
+    std::string text;
+    for (size_t i = 0; i < line.size(); ++i)
+      text += i + 1 == line.size() || i >= width.size()
+                  ? line[i]
+                  : fmt::format("{:<{}}  ", line[i], width[i]);
+    out << text << "\n";
+  }
 }
 
 std::optional<Session> open_session(const std::string& spec_path, const NodeOptions& options,

@@ -50,6 +50,10 @@ std::optional<std::chrono::milliseconds> parse_lock_timeout(const std::string& t
 void print_run_state(std::ostream& out, Env& env, const std::string& cluster_state_dir,
                      const std::vector<std::string>& permissive_now);
 
+// A table: the first row is the header; columns left-aligned, two spaces
+// apart, the last one unpadded.
+void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& cells);
+
 // open_session with its diagnostics, warnings and error printed to ctx.err;
 // nullopt when there is no session.
 std::optional<Session> open_session(const std::string& spec_path, const NodeOptions& options,

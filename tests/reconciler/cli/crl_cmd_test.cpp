@@ -95,7 +95,7 @@ TEST_CASE("crl check: a table of every source, what it revokes, exit 0 when all 
   CHECK(sdoc["nodes"][0]["revoked"].empty());
 }
 
-TEST_CASE("crl check: a failing source makes exit 1; status shows the alarms nodes would raise",
+TEST_CASE("crl check: a failing source makes exit 1, and status shows the alarms nodes would raise",
           "[cli][crl]") {
   SimCluster c = cluster_with_points({kGood, kDead});
   c.network.serve(kGood, revoking(c, {}).to_pem());

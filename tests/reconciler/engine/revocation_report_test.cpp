@@ -85,11 +85,27 @@ std::string node_file(SimCluster& c, const std::string& peer) {
   return *data;
 }
 
-Session session_of(SimCluster& c, SessionOptions options = {}) {
+// A session over the cluster's fake network, its live state, and what the
+// CRL sources say about it now.
+struct Assessed {
+  Session session;
+  ClusterLive live;
+  RevocationReport report;
+};
+
+Assessed assess_now(SimCluster& c) {
+  SessionOptions options;
   options.crl_transport = c.network.factory();
   OpenedSession opened = open_session(c.env, c.spec_path, options);
   REQUIRE(opened.session);
-  return std::move(*opened.session);
+  Assessed a{std::move(*opened.session), {}, {}};
+  a.live = read_live(a.session, false, {});
+  REQUIRE(a.live.all_readable());
+  Session& s = a.session;
+  a.report =
+      assess_revocation(s.spec, s.trust, &a.live, s.state_dir, c.env, c.env.now(), s.revocation);
+  INFO(fmt::format("{}", fmt::join(a.report.errors, "\n")));
+  return a;
 }
 
 }  // namespace
@@ -105,11 +121,10 @@ TEST_CASE("revocation: a revoked serving certificate is reissued, the revocation
   const pki::Certificate old2 = c.serving("edge2");
   c.network.serve(kUrl, ca_crl(c, {old1.serial_hex()}, 2).to_der());
 
-  Session s = session_of(c);
-  ClusterLive live = read_live(s, false, {});
-  RevocationReport report =
-      assess_revocation(s.spec, s.trust, &live, s.state_dir, c.env, c.env.now(), s.revocation);
-  INFO(fmt::format("{}", fmt::join(report.errors, "\n")));
+  Assessed a = assess_now(c);
+  const Session& s = a.session;
+  const ClusterLive& live = a.live;
+  const RevocationReport& report = a.report;
   REQUIRE(report.ok());
   REQUIRE(report.revoked.size() == 1);
   const RevokedFinding& f = report.revoked.front();
@@ -232,17 +247,15 @@ TEST_CASE("revocation: an unreachable source under treat-as-not-revoked is a war
           "[engine][revocation]") {
   SimCluster c = applied_cluster(1, crl_spec("treat-as-not-revoked"), "{healthTimeout: 2m}");
   // Nothing served: the fake network has no route to it.
-  Session s = session_of(c);
-  ClusterLive live = read_live(s, false, {});
-  RevocationReport r =
-      assess_revocation(s.spec, s.trust, &live, s.state_dir, c.env, c.env.now(), s.revocation);
+  Assessed a = assess_now(c);
+  const RevocationReport& r = a.report;
   CHECK(r.ok());
   REQUIRE(r.sources.size() == 1);
   CHECK(r.sources[0].outcome == CrlSourceReport::Outcome::kUnreachable);
   CHECK(any_contains(r.warnings, kUrl));
   REQUIRE(r.expected_alarms.count("edge1"));
   std::vector<int> ids;
-  for (const auto& a : r.expected_alarms.at("edge1")) ids.push_back(a.first);
+  for (const auto& alarm : r.expected_alarms.at("edge1")) ids.push_back(alarm.first);
   CHECK(ids == std::vector<int>{40002, 40006});
   auto plan = c.plan();
   CHECK(plan.status == 0);
@@ -267,17 +280,15 @@ TEST_CASE("revocation: a revoked trusted CA is reported from the manual CRL",
       "  trustedCAs: {certificates: [root.pem, inter.pem]}\n  crl:\n    manualFile: root.crl\n";
   c.write_spec(opts);
 
-  Session s = session_of(c);
-  ClusterLive live = read_live(s, false, {});
-  RevocationReport r =
-      assess_revocation(s.spec, s.trust, &live, s.state_dir, c.env, c.env.now(), s.revocation);
-  INFO(fmt::format("{}", fmt::join(r.errors, "\n")));
+  Assessed a = assess_now(c);
+  const RevocationReport& r = a.report;
   CHECK(r.ok());
   REQUIRE(r.revoked.size() == 1);
   CHECK(r.revoked[0].peer.empty());
   CHECK(r.revoked[0].certificate == "trusted CA");
   CHECK(contains(r.revoked[0].reason, "revoked by CA Test Root CA, serial 02"));
-  CHECK(contains(r.revoked[0].reason, "(cACompromise), per " + s.spec.crl->manual_file.value()));
+  CHECK(contains(r.revoked[0].reason,
+                 "(cACompromise), per " + a.session.spec.crl->manual_file.value()));
 
   auto plan = c.plan();
   INFO(plan.out << plan.err);
