@@ -1,7 +1,8 @@
 // Rules that span sections: cluster shape, endpoints vs. access, the
 // role/product table (which SAN lists and issuers go with which product and
-// roles) and the rollout order. They run after decoding and position their
-// findings through the recorded key positions.
+// roles), the rollout order and revocation checking vs. CRL sources. They
+// run after decoding and position their findings through the recorded key
+// positions.
 #include <algorithm>
 #include <set>
 
@@ -145,6 +146,78 @@ void Decoder::check_rollout_order() {
     error(order_field_->key_pos,
           fmt::format("spec.rollout.order: must list every peer exactly once; missing: {}",
                       fmt::join(missing, ", ")));
+}
+
+// Guide ch.7: with CRL mode on, a node checks peers against the CRLs it
+// holds (distribution points, the manual file) and, with CRL network fetch
+// on, the CDPs named in the peers' certificates. No CRL at all means every
+// peer's status is unknown (rejected under "treat as revoked").
+void Decoder::check_revocation_sources() {
+  const auto& rc = spec_.revocation_checking;
+  const auto& positions = spec_.positions.all();
+  auto first_of = [&](std::initializer_list<const char*> keys) {
+    for (const char* k : keys)
+      if (positions.count(k)) return at(k);
+    return at("spec.revocationChecking");
+  };
+  const bool sources = crl_points_listed_ || crl_manual_listed_;
+  const bool crl_checking = rc && rc->enabled && rc->crl;
+
+  if (crl_checking && !sources) {
+    if (!spec_.crl) {
+      // spec.crl absent: the nodes' CRL settings are not managed, so a CRL set
+      // by hand may be there; say it, do not refuse.
+      warning(first_of({"spec.revocationChecking.crl", "spec.revocationChecking.enabled"}),
+              fmt::format("spec.revocationChecking: CRL checking is on but spec.crl is absent, "
+                          "so edgecert neither sets nor checks the nodes' CRL sources; {}; "
+                          "add spec.crl with the CAs' distribution points or a manualFile",
+                          rc->cdp_downloads
+                              ? "the nodes rely on the CRL distribution points in peer "
+                                "certificates (cdpDownloads)"
+                              : "with cdpDownloads off, unless a CRL was set on every node by "
+                                "hand, no peer's revocation status can be established"));
+    } else if (!rc->cdp_downloads) {
+      error(first_of({"spec.revocationChecking.cdpDownloads", "spec.revocationChecking.crl"}),
+            fmt::format("spec.revocationChecking: CRL checking is on with cdpDownloads off, "
+                        "but spec.crl gives the nodes no CRL (no enabled distribution point, "
+                        "no manualFile): no peer's revocation status can be established{}; "
+                        "add a distribution point or a manualFile under spec.crl, turn on "
+                        "cdpDownloads, or set crl: false",
+                        rc->fallback == spec::RevocationFallback::kTreatAsRevoked
+                            ? " and fallback treat-as-revoked rejects every peer"
+                            : ""));
+    } else {
+      warning(first_of({"spec.revocationChecking.crl", "spec.revocationChecking.enabled"}),
+              "spec.revocationChecking: CRL checking is on but spec.crl lists no enabled "
+              "distribution point and no manualFile: the nodes rely only on the CRL "
+              "distribution points in peer certificates (cdpDownloads), which edgecert does "
+              "not check ahead, and a certificate without one has no CRL; list the CAs' CRLs "
+              "under spec.crl");
+    }
+  }
+
+  if (sources && !crl_checking) {
+    std::string why = !rc            ? "spec.revocationChecking is absent (the node default is off)"
+                      : !rc->enabled ? "spec.revocationChecking.enabled is false"
+                                     : "spec.revocationChecking.crl is false";
+    warning(at("spec.crl"),
+            fmt::format("spec.crl: CRL sources are configured but SIP TLS revocation checking "
+                        "does not use CRLs ({}): the nodes download the CRLs without checking "
+                        "peers against them; turn on revocationChecking (enabled and crl) or "
+                        "remove the sources",
+                        why));
+  }
+
+  if (spec_.crl && spec_.crl->ca_bundle) {
+    bool https = false;
+    if (spec_.crl->automatic_updates)
+      for (const std::string& u : spec_.crl->automatic_updates->distribution_points)
+        if (u.starts_with("https://")) https = true;
+    if (!https)
+      warning(at("spec.crl.caBundle"),
+              "spec.crl.caBundle is not used: no distribution point in "
+              "spec.crl.automaticUpdates is https://");
+  }
 }
 
 }  // namespace edgecert::schema::detail

@@ -99,6 +99,7 @@ void Decoder::decode_spec(const Field& f) {
   check_endpoints_and_access();
   if (have_product_) check_roles();
   check_rollout_order();
+  check_revocation_sources();
   if (options_.check_files) check_trusted_ca_files();
 }
 

@@ -229,11 +229,15 @@ class Decoder {
   void check_roles();
   void check_endpoints_and_access();
   void check_rollout_order();
+  // SIP TLS revocation checking against the CRL sources the spec gives.
+  void check_revocation_sources();
 
   // ---- referenced files (file_checks.cpp) ----
   void check_trusted_ca_files();
   void check_certificate_file(const std::string& key, const std::string& file);
   void check_crl_file(const std::string& key, const std::string& file);
+  // A PEM bundle of certificates (what libcurl reads as CA file).
+  void check_pem_bundle_file(const std::string& key, const std::string& file);
 
   const std::string& path_;
   Env& env_;
@@ -246,6 +250,10 @@ class Decoder {
   std::optional<Field> order_field_;
   std::vector<Field> trusted_ca_fields_;
   std::optional<IssuerType> issuer_type_;
+  // spec.crl lists an enabled distribution point / a manual file (valid or
+  // not: a bad entry is its own error, not also "no CRL source").
+  bool crl_points_listed_ = false;
+  bool crl_manual_listed_ = false;
   // Every well-formed peer name and the number of list items, including peers
   // dropped for other errors, so that one bad FQDN does not also produce
   // "unknown peer" noise in rollout.order or hide the clusterFqdn rule.

@@ -11,7 +11,7 @@ namespace edgecert::schema::detail {
 namespace {
 
 const KeyList kTrustedCasKeys = {"certificates", "prune"};
-const KeyList kCrlKeys = {"automaticUpdates", "manualFile"};
+const KeyList kCrlKeys = {"automaticUpdates", "manualFile", "caBundle"};
 const KeyList kCrlAutoKeys = {"enabled", "distributionPoints", "dailyUpdateTime"};
 const KeyList kRevocationKeys = {"enabled", "ocsp", "crl", "cdpDownloads", "fallback"};
 
@@ -71,6 +71,17 @@ void Decoder::decode_crl(const Field& f) {
     crl.manual_file = file_path(*mf);
     if (crl.manual_file && options_.check_files) check_crl_file(mf->path, *crl.manual_file);
   }
+  if (const Field* bf = m.get("caBundle")) {
+    crl.ca_bundle = file_path(*bf);
+    if (crl.ca_bundle && options_.check_files) check_pem_bundle_file(bf->path, *crl.ca_bundle);
+  }
+  // What the coherence rules count as a CRL source: listed, even when an
+  // entry has its own error (one bad URL must not also read as "no source").
+  if (crl.automatic_updates && crl.automatic_updates->enabled) {
+    const YAML::Node points = m.get("automaticUpdates")->value["distributionPoints"];
+    crl_points_listed_ = points && points.IsSequence() && points.size() > 0;
+  }
+  crl_manual_listed_ = m.has("manualFile");
   spec_.crl = std::move(crl);
 }
 

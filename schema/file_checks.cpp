@@ -1,6 +1,7 @@
 // Checks on files the spec references: certificate bundles, trusted CA
-// files (each loaded, then the pki checks run on the whole set) and the
-// manual CRL file. Run only when LoadOptions::check_files is set.
+// files (each loaded, then the pki checks run on the whole set), the
+// manual CRL file and the PEM bundle for https CRL distribution points.
+// Run only when LoadOptions::check_files is set.
 #include <fmt/core.h>
 
 #include "providers/pki/certificate.h"
@@ -69,6 +70,25 @@ void Decoder::check_crl_file(const std::string& key, const std::string& file) {
   auto crls = pki::Crl::parse_all(*data, file);
   if (!crls)
     error(at(key), fmt::format("{}: not a valid CRL file: {}", display(key), crls.error().message));
+}
+
+void Decoder::check_pem_bundle_file(const std::string& key, const std::string& file) {
+  auto data = env_.read_file(file);
+  if (!data) {
+    error(at(key), fmt::format("{}: {}", display(key), data.error().message));
+    return;
+  }
+  auto certs = pki::Certificate::parse_all(*data, file);
+  if (!certs) {
+    error(at(key), fmt::format("{}: {}", display(key), certs.error().message));
+    return;
+  }
+  // libcurl reads the bundle as PEM only: a DER file would fail every https
+  // fetch at plan time instead of here.
+  if (certs->empty() || data->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    error(at(key), fmt::format("{}: '{}' holds no PEM certificate; give the CAs as PEM "
+                               "(openssl x509 -inform der -in FILE -out FILE.pem converts one)",
+                               display(key), file));
 }
 
 }  // namespace edgecert::schema::detail

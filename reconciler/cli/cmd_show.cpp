@@ -2,11 +2,13 @@
 // (PEM or DER, by content) and list the Expressway checks under each object.
 //
 // Field labels follow `openssl x509 -text` so operators can compare output.
-// Keys show their type and size only, never key material. Exit 1 when any
-// file cannot be read or decoded ("PATH: block N: ..." on stderr), and when
-// the --key given does not match a server certificate shown (the one question
-// --key asks); other findings do not change the exit status (show is for
-// looking).
+// Keys show their type and size only, never key material. A CRL's signature
+// is verified only against the CA given with --issuer (without it the checks
+// say it was not checked); its freshness always. Exit 1 when any file (or the
+// --key, --issuer file) cannot be read or decoded ("PATH: block N: ..." on
+// stderr), and when the --key given does not match a server certificate
+// shown (the one question --key asks); other findings do not change the exit
+// status (show is for looking).
 #include <fmt/core.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -18,6 +20,7 @@
 #include "providers/base/time.h"
 #include "providers/pki/checks.h"
 #include "providers/pki/decode.h"
+#include "providers/revocation/crl_verify.h"
 #include "reconciler/cli/cli.h"
 
 namespace edgecert {
@@ -76,7 +79,74 @@ struct Shown {
   const DecodedObject* object;
   std::vector<Finding> findings;
   bool as_ca = false;
+  // CRLs only: what verify_crl said; `signature_checked` false without --issuer.
+  std::optional<revocation::CrlVerification> crl_check;
+  bool signature_checked = false;
 };
+
+// A CRL's checks: freshness always, the signature against the --issuer
+// certificates when given (issuers == nullptr: not given).
+void check_crl_object(Shown& s, const std::vector<Certificate>* issuers,
+                      const std::string& issuer_file, TimePoint now) {
+  const pki::Crl& crl = *s.object->crl;
+  static const std::vector<Certificate> kNone;
+  revocation::CrlVerification v = revocation::verify_crl(crl, issuers ? *issuers : kNone, now);
+  s.signature_checked = issuers != nullptr;
+  if (!issuers) {
+    s.findings.push_back({"crl-signature-not-checked", Severity::kWarning,
+                          "signature not checked: give the CA that signs this CRL with "
+                          "--issuer CA.pem",
+                          std::nullopt});
+  } else if (v.signature == revocation::SignatureVerdict::kNoIssuer) {
+    s.findings.push_back({"crl-no-issuer", Severity::kError,
+                          fmt::format("no certificate in {} is the CRL's issuer {}: the "
+                                      "signature cannot be checked; give that CA with --issuer",
+                                      issuer_file, v.issuer),
+                          std::nullopt});
+  } else if (v.signature == revocation::SignatureVerdict::kForged) {
+    s.findings.push_back({"crl-forged", Severity::kError,
+                          fmt::format("the signature does not verify with the key of {} (from "
+                                      "{}): the CRL is forged or damaged; the nodes will not use "
+                                      "it",
+                                      v.issuer, issuer_file),
+                          std::nullopt});
+  }
+  if (v.freshness == revocation::Freshness::kStale && v.next_update) {
+    s.findings.push_back({"crl-stale", Severity::kError,
+                          fmt::format("stale: nextUpdate {} has passed; the nodes treat every "
+                                      "certificate of {} as invalid until a newer CRL is loaded",
+                                      format_time(*v.next_update), v.issuer),
+                          std::nullopt});
+  } else if (v.freshness == revocation::Freshness::kNotYetValid) {
+    s.findings.push_back({"crl-not-yet-valid", Severity::kError,
+                          fmt::format("not yet valid: thisUpdate {} is in the future; check the "
+                                      "CA's clock (or this machine's)",
+                                      format_time(v.this_update)),
+                          std::nullopt});
+  }
+  // Whatever else verify_crl found (a signer without cRLSign, a delta CRL
+  // naming a base that is not older), in its words.
+  for (const std::string& p : v.problems) {
+    bool shown = p.starts_with("stale:") || p.starts_with("not yet valid:") ||
+                 p.starts_with("signature does not verify") || p.starts_with("no trusted CA");
+    if (!shown) s.findings.push_back({"crl-problem", Severity::kError, p, std::nullopt});
+  }
+  s.crl_check = std::move(v);
+}
+
+std::string signature_line(const Shown& s) {
+  const revocation::CrlVerification& v = *s.crl_check;
+  if (!s.signature_checked) return "not checked (no --issuer)";
+  switch (v.signature) {
+    case revocation::SignatureVerdict::kValid:
+      return "valid, signed by " + (v.signer ? v.signer->subject() : v.issuer);
+    case revocation::SignatureVerdict::kNoIssuer:
+      return "not checked (the issuer is not in --issuer)";
+    case revocation::SignatureVerdict::kForged:
+      return "DOES NOT VERIFY (forged or damaged)";
+  }
+  return "";
+}
 
 nlohmann::json key_info_json(const pki::KeyInfo& k) {
   nlohmann::json j{{"algorithm", k.algorithm}, {"bits", k.bits}};
@@ -145,9 +215,22 @@ nlohmann::json object_json(const Shown& s) {
     j["crlNumber"] = c.number() ? nlohmann::json(*c.number()) : nlohmann::json();
     j["signatureAlgorithm"] = c.signature_algorithm();
     nlohmann::json revoked = nlohmann::json::array();
-    for (const auto& r : c.revoked())
-      revoked.push_back({{"serial", r.serial_hex}, {"revoked", format_time(r.revoked_at)}});
+    for (const auto& r : c.revoked()) {
+      nlohmann::json e{{"serial", r.serial_hex}, {"revoked", format_time(r.revoked_at)}};
+      if (!r.reason.empty()) e["reason"] = r.reason;
+      revoked.push_back(std::move(e));
+    }
     j["revoked"] = revoked;
+    if (s.crl_check) {
+      const revocation::CrlVerification& v = *s.crl_check;
+      j["signature"] = {
+          {"verdict", s.signature_checked ? revocation::to_string(v.signature) : "not-checked"},
+          {"signer", v.signer && s.signature_checked ? nlohmann::json(v.signer->subject())
+                                                     : nlohmann::json()}};
+      j["freshness"] = revocation::to_string(v.freshness);
+      j["delta"] = v.delta;
+      if (v.base_number) j["deltaBase"] = *v.base_number;
+    }
   } else if (o.key) {
     j["encrypted"] = o.key->encrypted;
     if (o.key->key) j["key"] = key_info_json(o.key->key->info());
@@ -242,6 +325,9 @@ void print_object(std::ostream& out, const std::string& path, const Shown& s) {
     out << "    Next Update: "
         << (c.next_update() ? format_time(*c.next_update()) : std::string("NONE")) << "\n";
     if (auto n = c.number()) out << "    X509v3 CRL Number: " << *n << "\n";
+    if (s.crl_check && s.crl_check->delta)
+      out << "    X509v3 Delta CRL Indicator: " << s.crl_check->base_number.value_or("?") << "\n";
+    if (s.crl_check) out << "    Signature: " << signature_line(s) << "\n";
     auto revoked = c.revoked();
     if (revoked.empty()) {
       out << "    No Revoked Certificates.\n";
@@ -250,6 +336,7 @@ void print_object(std::ostream& out, const std::string& path, const Shown& s) {
       for (const auto& r : revoked) {
         out << "        Serial Number: " << r.serial_hex << "\n";
         out << "            Revocation Date: " << format_time(r.revoked_at) << "\n";
+        if (!r.reason.empty()) out << "            X509v3 CRL Reason Code: " << r.reason << "\n";
       }
     }
   } else if (o.key) {
@@ -282,6 +369,7 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
     std::vector<std::string> files;
     std::string output = "text";
     std::string key;
+    std::string issuer;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("FILE", o->files, "Certificates, bundles, CSRs, CRLs or keys (PEM or DER)")
@@ -289,6 +377,9 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
   app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--key", o->key,
                  "Private key belonging to the server certificate(s) shown (checks the match)");
+  app.add_option("--issuer", o->issuer,
+                 "CA certificate(s) (PEM or DER) that sign the CRLs shown: verifies their "
+                 "signature");
 
   return [o, &ctx]() -> int {
     bool ok = true;
@@ -304,6 +395,17 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
         return kExitError;
       }
       pair_key = std::move(*kf);
+    }
+    std::optional<std::vector<Certificate>> issuers;
+    if (!o->issuer.empty()) {
+      auto certs = pki::load_certificates(ctx.env, o->issuer);
+      if (!certs) {
+        std::string msg = certs.error().message;
+        if (msg.rfind(o->issuer, 0) != 0) msg = o->issuer + ": " + msg;
+        ctx.err << "edgecert: error: --issuer " << msg << "\n";
+        return kExitError;
+      }
+      issuers = std::move(*certs);
     }
 
     nlohmann::json files = nlohmann::json::array();
@@ -328,7 +430,7 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
 
       std::vector<Shown> shown;
       for (const DecodedObject& d : *objects) {
-        Shown s{&d, {}, false};
+        Shown s{&d, {}, false, std::nullopt, false};
         if (d.certificate) {
           s.as_ca = pki::looks_like_ca(*d.certificate, certs);
           pki::ServerCheckOptions opts;
@@ -344,7 +446,7 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
         } else if (d.request) {
           s.findings = pki::check_request(*d.request);
         } else if (d.crl) {
-          s.findings = pki::check_crl(*d.crl, now);
+          check_crl_object(s, issuers ? &*issuers : nullptr, o->issuer, now);
         } else if (d.key) {
           s.findings = pki::check_key_file(*d.key);
         }

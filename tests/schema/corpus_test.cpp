@@ -1,6 +1,8 @@
 // The spec corpus: every good file loads cleanly; every bad file produces
 // exactly the diagnostics its "# expect: LINE:COL: SEVERITY: TEXT" header lines
-// announce (position exact, message by substring) and makes the CLI exit 1.
+// announce (position exact, message by substring) and makes the CLI exit 1;
+// every warn file loads with exactly its announced warnings (validate exits
+// 0, validate --strict 1).
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -60,6 +62,14 @@ std::string render(const std::vector<Diagnostic>& ds) {
   return s;
 }
 
+// True when `got` holds the diagnostic `e` announces for file `f`.
+bool reported(const std::vector<Diagnostic>& got, const Expect& e, const std::string& f) {
+  return std::any_of(got.begin(), got.end(), [&](const Diagnostic& d) {
+    return d.line == e.line && d.column == e.column && d.severity == e.severity &&
+           d.message.find(e.text) != std::string::npos && d.path == f;
+  });
+}
+
 }  // namespace
 
 TEST_CASE("corpus: every good spec loads without diagnostics", "[schema][corpus]") {
@@ -88,15 +98,34 @@ TEST_CASE("corpus: every bad spec reports exactly its expected diagnostics", "[s
     CHECK(got.size() == expects.size());
     for (const Expect& e : expects) {
       INFO("expected " << e.line << ":" << e.column << ": " << e.text);
-      bool found = std::any_of(got.begin(), got.end(), [&](const Diagnostic& d) {
-        return d.line == e.line && d.column == e.column && d.severity == e.severity &&
-               d.message.find(e.text) != std::string::npos && d.path == f;
-      });
-      CHECK(found);
+      CHECK(reported(got, e, f));
     }
     auto cli = edgecert::testing::run_cli({"validate", f});
     CHECK(cli.status == 1);
     CHECK(cli.out == "");
+  }
+}
+
+TEST_CASE("corpus: every warn spec loads with exactly its expected warnings", "[schema][corpus]") {
+  auto files = corpus_files("warn");
+  REQUIRE(files.size() >= 5);
+  for (const std::string& f : files) {
+    INFO(f);
+    auto expects = expectations(f);
+    REQUIRE(!expects.empty());
+    auto r = edgecert::schema::load_spec_file(f, edgecert::default_env());
+    std::vector<Diagnostic> got = r.diagnostics.sorted();
+    INFO("diagnostics:\n" << render(got));
+    CHECK(r.ok());
+    CHECK(r.diagnostics.error_count() == 0);
+    CHECK(got.size() == expects.size());
+    for (const Expect& e : expects) {
+      INFO("expected " << e.line << ":" << e.column << ": " << e.text);
+      CHECK(e.severity == Severity::kWarning);
+      CHECK(reported(got, e, f));
+    }
+    CHECK(edgecert::testing::run_cli({"validate", f}).status == 0);
+    CHECK(edgecert::testing::run_cli({"validate", "--strict", f}).status == 1);
   }
 }
 

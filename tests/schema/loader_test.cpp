@@ -152,7 +152,10 @@ TEST_CASE("loader: relative paths resolve against the spec's folder", "[schema][
   trustedCAs:
     certificates: [trust/root.pem]
   crl:
+    automaticUpdates: {enabled: true, distributionPoints: [https://pki.example.com/root.crl]}
     manualFile: crl/manual.pem
+    caBundle: trust/root.pem
+  revocationChecking: {enabled: true}
 )";
   // https endpoint so that access is used.
   text.replace(text.find("sim://edge1"), 11, "https://edge1.example.com:8443");
@@ -167,6 +170,111 @@ TEST_CASE("loader: relative paths resolve against the spec's folder", "[schema][
   REQUIRE(s.trusted_cas);
   CHECK(s.trusted_cas->certificates == std::vector<std::string>{"/specs/tokyo/trust/root.pem"});
   CHECK(s.crl->manual_file == std::optional<std::string>("/specs/tokyo/crl/manual.pem"));
+  CHECK(s.crl->ca_bundle == std::optional<std::string>("/specs/tokyo/trust/root.pem"));
+}
+
+TEST_CASE("loader: the manual CRL is PEM or DER and under 16 MB", "[schema][loader]") {
+  MemoryEnv env;
+  std::string pem = read_text(edgecert::testing::test_data("schema/corpus/files/manual-crl.pem"));
+  std::string der = read_text(edgecert::testing::test_data("schema/corpus/files/manual-crl.der"));
+  REQUIRE(der.rfind("-----", 0) == std::string::npos);
+  auto spec_with = [](const std::string& file) {
+    return std::string(kMinimal) + "  crl:\n    manualFile: " + file +
+           "\n  revocationChecking: {enabled: true}\n";
+  };
+  env.put("/s/crl.pem", pem);
+  env.put("/s/crl.der", der);
+  for (const char* f : {"crl.pem", "crl.der"}) {
+    INFO(f);
+    auto r = load_spec_text(spec_with(f), "/s/c.yaml", env);
+    INFO(all_messages(r.diagnostics));
+    CHECK(r.ok());
+    CHECK(r.diagnostics.empty());
+  }
+  // 16 MB exactly is refused (the guide says "under 16 MB"); the size is
+  // checked before parsing, so padding a real CRL is enough.
+  env.put("/s/big.pem", pem + std::string(16 * 1024 * 1024 - pem.size(), '\n'));
+  auto big = load_spec_text(spec_with("big.pem"), "/s/c.yaml", env);
+  CHECK_FALSE(big.ok());
+  CHECK(all_messages(big.diagnostics)
+            .find("/s/c.yaml:14:5: error: spec.crl.manualFile: "
+                  "'/s/big.pem' is 16777216 bytes; Expressway accepts "
+                  "manual CRL files under 16 MB") != std::string::npos);
+}
+
+TEST_CASE("loader: crl.caBundle is a readable PEM bundle of certificates", "[schema][loader]") {
+  MemoryEnv env;
+  std::string root_pem = read_text(edgecert::testing::test_data("schema/corpus/files/root.pem"));
+  std::string root_der = read_text(edgecert::testing::test_data("schema/corpus/files/root.der"));
+  env.put("/s/ok.pem", root_pem + root_pem);
+  env.put("/s/root.der", root_der);
+  env.put("/s/junk.pem", "hello\n");
+  auto spec_with = [](const std::string& file) {
+    return std::string(kMinimal) +
+           "  crl:\n    automaticUpdates: {enabled: true, distributionPoints: "
+           "[https://pki.example.com/a.crl]}\n    caBundle: " +
+           file + "\n  revocationChecking: {enabled: true}\n";
+  };
+  auto ok = load_spec_text(spec_with("ok.pem"), "/s/c.yaml", env);
+  INFO(all_messages(ok.diagnostics));
+  CHECK(ok.ok());
+  CHECK(ok.diagnostics.empty());
+  CHECK(ok.spec->crl->ca_bundle == std::optional<std::string>("/s/ok.pem"));
+
+  for (const char* bad : {"root.der", "junk.pem", "missing.pem"}) {
+    INFO(bad);
+    auto r = load_spec_text(spec_with(bad), "/s/c.yaml", env);
+    CHECK_FALSE(r.ok());
+    REQUIRE(r.diagnostics.error_count() == 1);
+    CHECK(all_messages(r.diagnostics).find("/s/c.yaml:15:5: error: spec.crl.caBundle: ") !=
+          std::string::npos);
+  }
+  // Structure-only loads do not open it.
+  edgecert::schema::LoadOptions opts;
+  opts.check_files = false;
+  CHECK(load_spec_text(spec_with("missing.pem"), "/s/c.yaml", env, opts).ok());
+}
+
+TEST_CASE("loader: revocation checking against the CRL sources", "[schema][loader]") {
+  MemoryEnv env;
+  env.put("/s/crl.pem",
+          read_text(edgecert::testing::test_data("schema/corpus/files/manual-crl.pem")));
+  auto load = [&](const std::string& extra) {
+    return load_spec_text(std::string(kMinimal) + extra, "/s/c.yaml", env);
+  };
+  // Each source alone satisfies CRL checking with cdpDownloads off.
+  for (const char* crl : {"  crl: {manualFile: crl.pem}\n",
+                          "  crl: {automaticUpdates: {enabled: true, distributionPoints: "
+                          "[http://pki.example.com/a.crl]}}\n"}) {
+    INFO(crl);
+    auto r =
+        load(std::string(crl) + "  revocationChecking: {enabled: true, cdpDownloads: false}\n");
+    INFO(all_messages(r.diagnostics));
+    CHECK(r.ok());
+    CHECK(r.diagnostics.empty());
+  }
+  // OCSP only: CRL sources are not needed.
+  auto ocsp = load("  crl: {}\n  revocationChecking: {enabled: true, crl: false}\n");
+  CHECK(ocsp.diagnostics.empty());
+  // Revocation checking off and no CRL sources: nothing to say.
+  CHECK(load("  revocationChecking: {enabled: false}\n").diagnostics.empty());
+  // No source, CDP downloads off: refused; the message says what fallback
+  // treat-as-revoked does, and names the ways out.
+  auto none = load(
+      "  crl: {}\n  revocationChecking: {enabled: true, cdpDownloads: false, "
+      "fallback: treat-as-revoked}\n");
+  CHECK_FALSE(none.ok());
+  std::string m = all_messages(none.diagnostics);
+  CHECK(m.find("/s/c.yaml:14:") != std::string::npos);
+  CHECK(m.find("treat-as-revoked rejects every peer") != std::string::npos);
+  CHECK(m.find("turn on cdpDownloads") != std::string::npos);
+  // A bad distribution point is its own error, not also "no CRL source".
+  auto bad_dp = load(
+      "  crl: {automaticUpdates: {enabled: true, distributionPoints: "
+      "[ftp://x.example.com/a.crl]}}\n  revocationChecking: {enabled: true, "
+      "cdpDownloads: false}\n");
+  CHECK(bad_dp.diagnostics.error_count() == 1);
+  CHECK(all_messages(bad_dp.diagnostics).find("CRL checking is on") == std::string::npos);
 }
 
 TEST_CASE("loader: check_files=false skips the file system", "[schema][loader]") {

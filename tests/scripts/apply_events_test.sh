@@ -103,23 +103,7 @@ jq -s -e '[foreach .[] as $e (null;
 # --- (b) the real openssl ca on the folder edgecert signed into ----------------
 [[ $(grep -c 'CN=edge.example.com' ca/index.txt) -eq 2 ]] ||
   fail "(b) expected two same-subject certificates in index.txt: $(cat ca/index.txt)"
-cat >openssl.cnf <<CNF
-[ ca ]
-default_ca = edgecert
-[ edgecert ]
-dir = $work/ca
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-certificate = \$dir/cacert.pem
-private_key = \$dir/private/cakey.pem
-serial = \$dir/serial
-crlnumber = \$dir/crlnumber
-default_md = sha256
-default_crl_days = 30
-policy = policy_anything
-[ policy_anything ]
-commonName = supplied
-CNF
+openssl_ca_cnf "$work/ca" 30 >openssl.cnf
 first_serial=$(cut -f4 ca/index.txt | head -n 1)
 openssl ca -config openssl.cnf -revoke "ca/newcerts/$first_serial.pem" -crl_reason superseded \
   >revoke.log 2>&1 || fail "(b) openssl ca -revoke failed: $(cat revoke.log)"

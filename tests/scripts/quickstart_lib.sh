@@ -6,6 +6,9 @@
 #                           tools; sets $edgecert and $root
 #   quickstart_spec CA-CN   copy examples/quickstart/cluster.yaml to spec.yaml
 #                           with a CA made by `edgecert ca init` in $work/ca
+#   openssl_ca_cnf DIR DAYS an openssl.cnf (stdout) for `openssl ca` on the
+#                           openssl-ca folder DIR (docs/issuers.md), CRLs
+#                           valid DAYS days
 #   ec ARGS...              edgecert with the script's $sim and $state
 #                           folders; sets $out and $rc
 #   expect_rc CODE WHAT, expect_out TEXT WHAT
@@ -37,6 +40,26 @@ quickstart_spec() {
     fail "ca init failed: $(cat ca-init.log)"
   sed -i "s#directory: ca/#directory: $work/ca#" spec.yaml
   grep -q "directory: $work/ca" spec.yaml || fail "could not point the spec's issuer at $work/ca"
+}
+
+openssl_ca_cnf() {
+  cat <<CNF
+[ ca ]
+default_ca = edgecert
+[ edgecert ]
+dir = $1
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+certificate = \$dir/cacert.pem
+private_key = \$dir/private/cakey.pem
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+default_md = sha256
+default_crl_days = $2
+policy = policy_anything
+[ policy_anything ]
+commonName = supplied
+CNF
 }
 
 ec() {

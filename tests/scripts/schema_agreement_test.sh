@@ -13,6 +13,7 @@
 # 4. Runs the corpus under tests/schema/corpus/ through both `edgecert validate`
 #    and ajv:
 #      good/*.yaml  edgecert: valid;   ajv: accept
+#      warn/*.yaml  edgecert: valid (warnings only); ajv: accept
 #      bad/*.yaml   edgecert: exit 1;  ajv: what the file's "# schema: accept|
 #                   reject" header says. Structural faults (unknown key, wrong
 #                   type, bad enum, pattern) are "reject"; cross-field and
@@ -105,6 +106,7 @@ echo "examples: ${#example_files[@]} checked against the schema"
 
 corpus=$root/tests/schema/corpus
 mapfile -t good < <(find "$corpus/good" -name '*.yaml' | sort)
+mapfile -t warn < <(find "$corpus/warn" -name '*.yaml' 2>/dev/null | sort)
 mapfile -t bad < <(find "$corpus/bad" -name '*.yaml' | sort)
 ((${#good[@]} > 0)) || fail "no files in $corpus/good"
 ((${#bad[@]} > 0)) || fail "no files in $corpus/bad"
@@ -112,13 +114,13 @@ declare -A ajv_verdict ajv_why
 while IFS=$'\t' read -r file verdict why; do
   ajv_verdict[$file]=$verdict
   ajv_why[$file]=$why
-done < <(ajv_check "${good[@]}" "${bad[@]}")
+done < <(ajv_check "${good[@]}" "${warn[@]}" "${bad[@]}")
 
-for f in "${good[@]}"; do
+for f in "${good[@]}" "${warn[@]}"; do
   checked=$((checked + 1))
   rel=${f#"$root"/}
-  out=$("$edgecert" validate "$f" 2>&1) || problem "$rel: edgecert rejects a good file: $out"
-  [[ ${ajv_verdict[$f]:-missing} == accept ]] || problem "$rel: ajv rejects a good file: ${ajv_why[$f]:-}"
+  out=$("$edgecert" validate "$f" 2>&1) || problem "$rel: edgecert rejects a good or warn file: $out"
+  [[ ${ajv_verdict[$f]:-missing} == accept ]] || problem "$rel: ajv rejects a good or warn file: ${ajv_why[$f]:-}"
 done
 
 for f in "${bad[@]}"; do

@@ -162,6 +162,99 @@ TEST_CASE("show: CSRs, CRLs, DER files and JSON output", "[show]") {
   CHECK(root["findings"].empty());
 }
 
+TEST_CASE("show --issuer: a CRL's signature and freshness under Checks", "[show][crl]") {
+  TestPki p;
+  TestPki other;  // same names, other keys: what a forger holds
+  auto crl_for = [](const TestPki& ca, TimePoint last, TimePoint next) {
+    CrlOptions o;
+    o.last_update = last;
+    o.next_update = next;
+    o.revoked = {{"1001", test_now() - kDay, "keyCompromise"}};
+    return must(Crl::create(ca.inter, ca.inter_key, o));
+  };
+  MemoryEnv env(test_now());
+  env.put("/in/ok.crl", crl_for(p, test_now() - kDay, test_now() + kDay).to_der());
+  env.put("/in/forged.crl", crl_for(other, test_now() - kDay, test_now() + kDay).to_pem());
+  env.put("/in/stale.crl", crl_for(p, test_now() - 9 * kDay, test_now() - 2 * kDay).to_der());
+  env.put("/in/future.crl", crl_for(p, test_now() + kDay, test_now() + 9 * kDay).to_der());
+  env.put("/in/inter.pem", p.inter.to_pem());
+  env.put("/in/root.pem", p.root.to_pem());
+
+  auto show = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "show");
+    return run_cli(args, &env);
+  };
+  // Signed by the CA given, fresh: ok.
+  auto ok = show({"--issuer", "/in/inter.pem", "/in/ok.crl"});
+  INFO(ok.out << ok.err);
+  CHECK(ok.status == 0);
+  CHECK(has(ok.out, "Signature: valid, signed by CN=Test Issuing CA,O=Example Ltd,C=GB"));
+  CHECK(has(ok.out, "X509v3 CRL Reason Code: keyCompromise"));
+  CHECK(has(ok.out, "    Checks: ok\n"));
+
+  // Same issuer name, another key: forged.
+  auto forged = show({"--issuer", "/in/inter.pem", "/in/forged.crl"});
+  CHECK(forged.status == 0);  // show is for looking
+  CHECK(has(forged.out, "Signature: DOES NOT VERIFY"));
+  CHECK(has(forged.out, "error: the signature does not verify with the key of"));
+  CHECK(has(forged.out, "[crl-forged]"));
+  CHECK_FALSE(has(forged.out, "Checks: ok"));
+
+  // The CA given is not the CRL's issuer.
+  auto no_issuer = show({"--issuer", "/in/root.pem", "/in/ok.crl"});
+  CHECK(has(no_issuer.out, "no certificate in /in/root.pem is the CRL's issuer"));
+  CHECK(has(no_issuer.out, "[crl-no-issuer]"));
+
+  // Stale and not yet valid, with the issuer given and without it.
+  for (bool with_issuer : {true, false}) {
+    INFO("with issuer: " << with_issuer);
+    std::vector<std::string> args = {"/in/stale.crl", "/in/future.crl"};
+    if (with_issuer) args.insert(args.begin(), {"--issuer", "/in/inter.pem"});
+    auto r = show(args);
+    CHECK(r.status == 0);
+    CHECK(has(r.out,
+              "error: stale: nextUpdate 2026-12-30 00:00:00 UTC has passed; the nodes treat "
+              "every certificate of CN=Test Issuing CA,O=Example Ltd,C=GB as invalid"));
+    CHECK(has(r.out, "[crl-stale]"));
+    CHECK(has(r.out, "error: not yet valid: thisUpdate 2027-01-02 00:00:00 UTC is in the future"));
+    CHECK(has(r.out, "[crl-not-yet-valid]"));
+    CHECK(has(r.out, "[crl-signature-not-checked]") == !with_issuer);
+  }
+
+  // Without --issuer a fresh CRL is not "ok": the signature was not checked.
+  auto plain = show({"/in/ok.crl"});
+  CHECK(has(plain.out, "Signature: not checked (no --issuer)"));
+  CHECK(has(plain.out,
+            "warning: signature not checked: give the CA that signs this CRL with "
+            "--issuer CA.pem [crl-signature-not-checked]"));
+  CHECK_FALSE(has(plain.out, "Checks: ok"));
+
+  // JSON: the verdicts by name.
+  auto j = show(
+      {"-o", "json", "--issuer", "/in/inter.pem", "/in/ok.crl", "/in/forged.crl", "/in/stale.crl"});
+  auto doc = nlohmann::json::parse(j.out);
+  const auto& okj = doc["files"][0]["objects"][0];
+  CHECK(okj["signature"]["verdict"] == "valid");
+  CHECK(okj["signature"]["signer"] == p.inter.subject());
+  CHECK(okj["freshness"] == "fresh");
+  CHECK(okj["revoked"][0]["reason"] == "keyCompromise");
+  CHECK(doc["files"][1]["objects"][0]["signature"]["verdict"] == "forged");
+  CHECK(doc["files"][2]["objects"][0]["freshness"] == "stale");
+  auto jn = show({"-o", "json", "/in/ok.crl"});
+  CHECK(nlohmann::json::parse(jn.out)["files"][0]["objects"][0]["signature"]["verdict"] ==
+        "not-checked");
+
+  // An --issuer file that cannot be read or holds no certificate: exit 1.
+  env.put("/in/junk.pem", "not a certificate\n");
+  for (const char* bad : {"/in/missing.pem", "/in/junk.pem"}) {
+    INFO(bad);
+    auto r = show({"--issuer", bad, "/in/ok.crl"});
+    CHECK(r.status == 1);
+    CHECK(has(r.err, std::string("edgecert: error: --issuer ") + bad));
+    CHECK(r.out.empty());
+  }
+}
+
 TEST_CASE("show: unparsable input exits 1 with PATH: block N", "[show]") {
   TestPki p;
   MemoryEnv env(test_now());
