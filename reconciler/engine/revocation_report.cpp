@@ -131,7 +131,7 @@ class Assessor {
                     src.error,
                     treat_as_revoked(spec_)
                         ? " and, with fallback treat-as-revoked, reject every certificate it "
-                          "covers (--allow-unreachable-crl)"
+                          "covers (going on because of --allow-unreachable-crl)"
                         : ""));
   }
 

@@ -43,8 +43,15 @@ no_lock() {  # no_lock WHAT
   left=$(find "$state" -name lock.json 2>/dev/null)
   [[ -z $left ]] || fail "$1: a lock was left behind: $left"
 }
+# What the nodes hold, without their uptime: a simulated node's uptime is
+# real time, so it may tick between two reads on a loaded machine.
 node_status() {
-  "$edgecert" status spec.yaml -o json --sim-dir "$sim" 2>&1
+  local out
+  out=$("$edgecert" status spec.yaml -o json --sim-dir "$sim" 2>/dev/null) || {
+    "$edgecert" status spec.yaml -o json --sim-dir "$sim" 2>&1
+    return 1
+  }
+  jq -S 'walk(if type == "object" then del(.uptime_seconds) else . end)' <<<"$out" 2>&1
 }
 
 # --- plan --out -----------------------------------------------------------
