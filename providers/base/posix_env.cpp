@@ -117,6 +117,36 @@ class PosixEnv final : public Env {
 
   Status create_exclusive(const std::string& path, const std::string& data,
                           unsigned mode) override {
+    // The whole file appears at once: written to a temporary file, then
+    // link(2)ed to `path` (which fails when `path` exists). A process killed
+    // between O_EXCL and write would leave an empty lock file that names no
+    // holder, and a reader racing a live creator would see it empty too.
+    std::random_device rd;
+    std::string tmp = path_join(
+        path_dirname(path), fmt::format(".{}.new.{}.{:x}", path_basename(path), ::getpid(), rd()));
+    int fd =
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return create_exclusive_in_place(path, data, mode);
+    auto st = write_all(fd, data, tmp);
+    if (st && ::fsync(fd) != 0) st = std::unexpected(errno_error("fsync", tmp, errno));
+    ::close(fd);
+    if (st && ::link(tmp.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      if (err == EEXIST) {
+        st = std::unexpected(errno_error("cannot create", path, err));
+      } else {
+        // A file system without hard links: create in place.
+        ::unlink(tmp.c_str());
+        return create_exclusive_in_place(path, data, mode);
+      }
+    }
+    ::unlink(tmp.c_str());
+    sync_dir(path_dirname(path));
+    return st;
+  }
+
+  static Status create_exclusive_in_place(const std::string& path, const std::string& data,
+                                          unsigned mode) {
     int fd =
         ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
     if (fd < 0) return std::unexpected(errno_error("cannot create", path, errno));

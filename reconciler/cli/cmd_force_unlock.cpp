@@ -4,7 +4,9 @@
 // `.edgecert/state/<cluster>` next to SPEC (or under --state-dir). Removing a
 // lock whose run is still going lets two runs change the cluster at once, so
 // it asks for confirmation ("Only 'yes' will be accepted", like apply) unless
-// --force; without a terminal and without --force it refuses.
+// --force; without a terminal and without --force it refuses. ID `unreadable`
+// removes a lock file that cannot be read (empty or garbled: it names no
+// holder), and only such a one.
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -16,7 +18,8 @@
 namespace edgecert {
 namespace {
 
-bool confirm(const LockInfo& lock, bool force, CliContext& ctx) {
+// `what`: the lock, as describe_lock says it, or the unreadable file.
+bool confirm(const std::string& what, bool maybe_running, bool force, CliContext& ctx) {
   if (force) return true;
   if (!ctx.stdin_is_tty || !ctx.in) {
     ctx.err << "edgecert: error: force-unlock needs confirmation but standard input is not a "
@@ -29,7 +32,7 @@ bool confirm(const LockInfo& lock, bool force, CliContext& ctx) {
       "  edgecert will remove the {}{}.\n"
       "  If that run is still going, two runs may then change the cluster at once.\n"
       "  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ",
-      describe_lock(lock), holder_is_gone(lock) ? "" : " (the process may still be running)");
+      what, maybe_running ? " (the process may still be running)" : "");
   ctx.out.flush();
   std::string answer;
   std::getline(*ctx.in, answer);
@@ -50,7 +53,10 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
     bool force = false;
   };
   auto o = std::make_shared<Opts>();
-  app.add_option("ID", o->id, "Lock id, as printed by the apply that found the lock")->required();
+  app.add_option("ID", o->id,
+                 "Lock id, as printed by the apply that found the lock ('unreadable' for a lock "
+                 "file that cannot be read)")
+      ->required();
   app.add_option("SPEC", o->spec,
                  "Spec of the cluster: the lock is in .edgecert/state/<cluster> next to it "
                  "(or under --state-dir)");
@@ -68,6 +74,11 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
       if (!loaded.ok()) return kExitError;
       dirs.push_back(path_join(state_root(o->spec, o->state_dir), loaded.spec->name));
       where = dirs.back() + " (the state folder of " + o->spec + ")";
+    } else if (o->id == kUnreadableLockId) {
+      ctx.err << "edgecert: error: force-unlock unreadable: give the cluster's spec file "
+                 "('edgecert force-unlock unreadable SPEC'): an unreadable lock names no "
+                 "cluster, so edgecert does not pick one for you\n";
+      return kExitError;
     } else if (!o->state_dir.empty()) {
       if (auto names = ctx.env.list_dir(o->state_dir); names)
         for (const auto& n : *names) dirs.push_back(path_join(o->state_dir, n));
@@ -78,8 +89,22 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
                  "--state-dir apply was given\n";
       return kExitError;
     }
+    // What the operator typed, for the commands messages suggest.
+    std::string args = o->spec.empty() ? "--state-dir " + o->state_dir : o->spec;
+    if (!o->spec.empty() && !o->state_dir.empty()) args += " --state-dir " + o->state_dir;
     for (const auto& dir : dirs) {
-      auto lock = read_lock(ctx.env, dir);
+      auto lock = read_lock(ctx.env, dir, args);
+      if (!lock && lock.error().code == ErrorCode::kCorrupt && o->id == kUnreadableLockId) {
+        // Empty or garbled: it names no holder, so no id can be matched.
+        const std::string file = path_join(dir, "lock.json");
+        if (!confirm("unreadable lock file " + file, true, o->force, ctx)) return kExitError;
+        if (auto st = force_unlock(ctx.env, dir, o->id); !st) {
+          ctx.err << "edgecert: error: force-unlock: " << st.error().message << "\n";
+          return kExitError;
+        }
+        ctx.out << fmt::format("Removed the unreadable lock file {}\n", file);
+        return kExitOk;
+      }
       if (!lock) {
         ctx.err << "edgecert: error: force-unlock: " << lock.error().message << "\n";
         return kExitError;
@@ -95,7 +120,8 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
         }
         continue;
       }
-      if (!confirm(**lock, o->force, ctx)) return kExitError;
+      if (!confirm(describe_lock(**lock), !holder_is_gone(**lock), o->force, ctx))
+        return kExitError;
       auto st = force_unlock(ctx.env, dir, o->id);
       if (!st) {
         ctx.err << "edgecert: error: force-unlock: " << st.error().message << "\n";

@@ -1,6 +1,10 @@
 #include "reconciler/engine/journal.h"
 
+#include <limits>
+
 #include <fmt/core.h>
+
+#include "reconciler/engine/json_fields.h"
 
 namespace edgecert {
 namespace {
@@ -17,6 +21,12 @@ std::optional<JournalEvent> parse_event(const std::string& s) {
   return std::nullopt;
 }
 
+// The latest time_ms a TimePoint can hold (its clock counts in a finer unit,
+// so a larger value would overflow converting).
+constexpr long long kMaxTimeMs =
+    std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::max().time_since_epoch())
+        .count();
+
 long long unix_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -30,18 +40,25 @@ const char* journal_event_name(JournalEvent e) {
 }
 
 Status Journal::append(JournalEntry entry) {
+  // What goes before the entry: "\n" when the file ends in a complete entry
+  // without its newline (written by hand, or by a writer killed between the
+  // entry and its newline), so the two never share a line.
+  std::string lead;
   if (next_seq_ == 0) {
-    auto existing = read_all();
-    if (!existing) return std::unexpected(existing.error());
-    next_seq_ = existing->empty() ? 1 : existing->back().seq + 1;
-    // A kill mid-write leaves a torn last line; appending after it would glue
-    // the next entry onto the fragment and corrupt the middle of the file.
-    // Cut the fragment off first (atomically: readers see before or after).
     auto text = env_.read_file(path_);
-    if (text && !text->empty() && text->back() != '\n') {
-      size_t keep = text->rfind('\n');
-      std::string intact = keep == std::string::npos ? "" : text->substr(0, keep + 1);
-      if (auto st = env_.write_file_atomic(path_, intact, 0600); !st) return st;
+    if (!text && text.error().code != ErrorCode::kNotFound) return std::unexpected(text.error());
+    auto parsed = parse_journal(text ? *text : std::string(), path_);
+    if (!parsed) return std::unexpected(parsed.error());
+    next_seq_ = parsed->entries.empty() ? 1 : parsed->entries.back().seq + 1;
+    if (parsed->torn) {
+      // A kill mid-write leaves a torn last line; appending after it would
+      // glue the next entry onto the fragment and corrupt the middle of the
+      // file. Cut the fragment off first (atomically: readers see before or
+      // after).
+      if (auto st = env_.write_file_atomic(path_, text->substr(0, parsed->intact), 0600); !st)
+        return st;
+    } else if (text && !text->empty() && text->back() != '\n') {
+      lead = "\n";
     }
   }
   entry.seq = next_seq_;
@@ -55,65 +72,95 @@ Status Journal::append(JournalEntry entry) {
   if (!entry.kind.empty()) j["kind"] = entry.kind;
   if (!entry.message.empty()) j["message"] = entry.message;
   if (!entry.data.empty()) j["data"] = entry.data;
-  // A leading newline would be simpler for torn-line recovery, but a torn
-  // line is only ever the last one, and read_all drops exactly that.
-  auto st = env_.append_file(path_, j.dump() + "\n", 0600);
-  if (!st) return st;
+  // One write per entry: a kill leaves at worst this entry torn, and the
+  // reader drops exactly that.
+  auto st = env_.append_file(path_, lead + j.dump() + "\n", 0600);
+  if (!st) {
+    // The write may have gone through in part: look at the file again
+    // before the next entry, so it does not land on a torn line.
+    next_seq_ = 0;
+    return st;
+  }
   ++next_seq_;
   return {};
 }
 
 Result<std::vector<JournalEntry>> Journal::read_all() const {
-  std::vector<JournalEntry> out;
   auto text = env_.read_file(path_);
   if (!text) {
-    if (text.error().code == ErrorCode::kNotFound) return out;
+    if (text.error().code == ErrorCode::kNotFound) return std::vector<JournalEntry>();
     return std::unexpected(text.error());
   }
-  std::vector<std::string> lines;
+  auto parsed = parse_journal(*text, path_);
+  if (!parsed) return std::unexpected(parsed.error());
+  return std::move(parsed->entries);
+}
+
+Result<ParsedJournal> parse_journal(const std::string& text, const std::string& path) {
+  ParsedJournal out;
   size_t start = 0;
-  while (start < text->size()) {
-    size_t nl = text->find('\n', start);
-    if (nl == std::string::npos) {
-      lines.push_back(text->substr(start));  // no newline: torn by definition
-      break;
-    }
-    lines.push_back(text->substr(start, nl - start));
-    start = nl + 1;
-  }
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const bool last = i + 1 == lines.size();
-    const bool complete = !last || text->back() == '\n';
-    auto fail = [&](const std::string& why) -> Result<std::vector<JournalEntry>> {
+  for (size_t line_no = 1; start < text.size(); ++line_no) {
+    size_t nl = text.find('\n', start);
+    const bool terminated = nl != std::string::npos;
+    const std::string line = text.substr(start, terminated ? nl - start : std::string::npos);
+    const size_t next = terminated ? nl + 1 : text.size();
+    const bool last = next >= text.size();
+    auto fail = [&](const std::string& why) -> Result<ParsedJournal> {
       return make_error(ErrorCode::kCorrupt,
-                        fmt::format("{}:{}: corrupt journal line: {}", path_, i + 1, why));
+                        fmt::format("{}:{}: corrupt journal line: {}{}", path, line_no, why,
+                                    last ? ""
+                                         : " (it is not the last line, "
+                                           "so it is not a torn write)"));
     };
-    if (lines[i].empty()) {
-      if (last) break;
+    if (line.empty()) {
+      // A blank last line holds no entry; drop it like a torn one, so the
+      // next append does not leave it in the middle of the file.
+      if (last) {
+        out.torn = true;
+        break;
+      }
       return fail("empty line");
     }
-    try {
-      auto j = nlohmann::json::parse(lines[i]);
-      auto ev = parse_event(j.at("event").get<std::string>());
-      if (!ev) return fail("unknown event");
-      JournalEntry e;
-      e.seq = j.at("seq").get<long>();
-      e.time = TimePoint(std::chrono::milliseconds(j.at("time_ms").get<long long>()));
-      e.run_id = j.at("run").get<std::string>();
-      e.event = *ev;
-      e.action_id = j.value("action", "");
-      e.node = j.value("node", "");
-      e.kind = j.value("kind", "");
-      e.message = j.value("message", "");
-      if (j.contains("data")) e.data = j["data"];
-      out.push_back(std::move(e));
-    } catch (const std::exception& ex) {
-      // Only the final line may be torn by a kill mid-write.
-      if (last && !complete) break;
-      return fail(ex.what());
+    auto entry = parse_entry(line);
+    if (!entry) {
+      // Only the final line, without its newline, may be torn by a kill
+      // mid-write. A final line that is a whole entry but lacks the newline
+      // is kept (append adds the newline before the next entry).
+      if (last && !terminated) {
+        out.torn = true;
+        break;
+      }
+      return fail(entry.error().message);
     }
+    out.entries.push_back(std::move(*entry));
+    start = next;
+    out.intact = start;
   }
   return out;
+}
+
+Result<JournalEntry> parse_entry(const std::string& line) {
+  auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return make_error(ErrorCode::kCorrupt, "not valid JSON");
+  JsonFields f(j, "");
+  JournalEntry e;
+  // seq + 1 must not overflow (append numbers the next entry from it).
+  e.seq = static_cast<long>(f.integer("seq", 1, std::numeric_limits<long>::max() - 1));
+  e.time = TimePoint(std::chrono::milliseconds(f.integer("time_ms", 0, kMaxTimeMs)));
+  e.run_id = f.string("run");
+  std::string event = f.string("event");
+  e.action_id = f.optional_string("action").value_or("");
+  e.node = f.optional_string("node").value_or("");
+  e.kind = f.optional_string("kind").value_or("");
+  e.message = f.optional_string("message").value_or("");
+  if (f.ok() && j.contains("data")) {
+    if (const nlohmann::json* data = f.object("data")) e.data = *data;
+  }
+  if (!f.ok()) return make_error(ErrorCode::kCorrupt, f.error()->message);
+  auto ev = parse_event(event);
+  if (!ev) return make_error(ErrorCode::kCorrupt, fmt::format("event: unknown event '{}'", event));
+  e.event = *ev;
+  return e;
 }
 
 std::optional<RunRecord> last_run(const std::vector<JournalEntry>& entries) {

@@ -6,8 +6,13 @@
 // the next apply can tell, per action, whether it never started, finished, or
 // was in flight (and must be re-checked against the live state before it is
 // repeated). A kill during write(2) can leave a torn last line: reading
-// ignores an unparsable LAST line, but an unparsable line followed by others
-// is corruption (kCorrupt).
+// ignores an unparsable last line without its newline (and the next append
+// cuts it off), but any other unparsable line is corruption (kCorrupt). A
+// last line that is a whole entry without its newline is kept, and the next
+// append writes the newline first, so no two entries ever share a line.
+// Every field is type- and range-checked (seq, time_ms: integers in range,
+// never a float such as 1e300); a bad one is kCorrupt naming file, line and
+// field.
 //
 // Entries hold non-secret data only: ids, node names, fingerprints, reasons.
 #pragma once
@@ -78,6 +83,18 @@ struct RunRecord {
   std::map<std::string, ActionState> actions;  // by action id, last state wins
   std::vector<std::string> order;              // action ids in first-seen order
 };
+
+// The journal text parsed by the rules above (exposed for tests and the fuzz
+// target). `torn`: the last line was dropped as torn; `intact`: the length of
+// the text that holds the entries.
+struct ParsedJournal {
+  std::vector<JournalEntry> entries;
+  bool torn = false;
+  size_t intact = 0;
+};
+Result<ParsedJournal> parse_journal(const std::string& text, const std::string& path);
+// One line (without its newline); the error names the bad field.
+Result<JournalEntry> parse_entry(const std::string& line);
 
 // The last run in the journal, if any.
 std::optional<RunRecord> last_run(const std::vector<JournalEntry>& entries);

@@ -8,7 +8,9 @@ JsonFields::JsonFields(const nlohmann::json& object, std::string where)
     : object_(object), where_(std::move(where)) {
   if (!object_.is_object())
     error_ = Error{ErrorCode::kInvalidArgument,
-                   fmt::format("{}: expected an object, got {}", where_, describe(object_))};
+                   where_.empty()
+                       ? fmt::format("expected an object, got {}", describe(object_))
+                       : fmt::format("{}: expected an object, got {}", where_, describe(object_))};
 }
 
 const char* JsonFields::describe(const nlohmann::json& v) {
@@ -35,7 +37,9 @@ const char* JsonFields::describe(const nlohmann::json& v) {
 
 void JsonFields::fail(const char* key, const std::string& problem) {
   if (error_) return;
-  error_ = Error{ErrorCode::kInvalidArgument, fmt::format("{}.{}: {}", where_, key, problem)};
+  error_ = Error{ErrorCode::kInvalidArgument, where_.empty()
+                                                  ? fmt::format("{}: {}", key, problem)
+                                                  : fmt::format("{}.{}: {}", where_, key, problem)};
 }
 
 const nlohmann::json* JsonFields::field(const char* key) {
@@ -71,20 +75,35 @@ bool JsonFields::boolean(const char* key) {
 long long JsonFields::integer(const char* key, long long min, long long max) {
   const nlohmann::json* v = field(key);
   if (!v) return min;
-  if (!v->is_number_integer()) {
-    fail(key, fmt::format("expected an integer, got {}", describe(*v)));
-    return min;
+  return in_range(key, *v, min, max).value_or(min);
+}
+
+std::optional<long long> JsonFields::optional_integer(const char* key, long long min,
+                                                      long long max) {
+  if (error_) return std::nullopt;
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) return std::nullopt;
+  return in_range(key, *it, min, max);
+}
+
+std::optional<long long> JsonFields::in_range(const char* key, const nlohmann::json& v,
+                                              long long min, long long max) {
+  if (!v.is_number_integer()) {
+    // 1e300 or 2.5: converting it to an integer would be undefined or lossy.
+    fail(key, fmt::format("expected an integer, got {}{}", describe(v),
+                          v.is_number_float() ? " (" + v.dump() + ")" : ""));
+    return std::nullopt;
   }
   // Unsigned values above the signed range read as negative: refuse both.
-  if (v->is_number_unsigned() &&
-      v->get<unsigned long long>() > static_cast<unsigned long long>(max)) {
-    fail(key, fmt::format("{} is out of range {}..{}", v->dump(), min, max));
-    return min;
+  if (v.is_number_unsigned() &&
+      (max < 0 || v.get<unsigned long long>() > static_cast<unsigned long long>(max))) {
+    fail(key, fmt::format("{} is out of range {}..{}", v.dump(), min, max));
+    return std::nullopt;
   }
-  long long n = v->get<long long>();
+  long long n = v.get<long long>();
   if (n < min || n > max) {
     fail(key, fmt::format("{} is out of range {}..{}", n, min, max));
-    return min;
+    return std::nullopt;
   }
   return n;
 }

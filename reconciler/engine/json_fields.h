@@ -18,7 +18,8 @@ namespace edgecert {
 
 class JsonFields {
  public:
-  // `where` prefixes field names in messages ("params" -> "params.pem").
+  // `where` prefixes field names in messages ("params" -> "params.pem"); an
+  // empty `where` names the bare field ("seq: ...").
   JsonFields(const nlohmann::json& object, std::string where);
 
   // Required fields.
@@ -31,6 +32,9 @@ class JsonFields {
   const nlohmann::json* array(const char* key);
   // Optional: absent or null = nullopt.
   std::optional<std::string> optional_string(const char* key);
+  // Optional integer in min..max (a float such as 1e300 or 2.5 is refused,
+  // never converted): absent or null = nullopt.
+  std::optional<long long> optional_integer(const char* key, long long min, long long max);
   // Records a problem with `key` found by the caller (e.g. an unknown spelling).
   void fail(const char* key, const std::string& problem);
   // Takes over the first problem of a reader of a nested object.
@@ -46,6 +50,8 @@ class JsonFields {
 
  private:
   const nlohmann::json* field(const char* key);
+  std::optional<long long> in_range(const char* key, const nlohmann::json& value, long long min,
+                                    long long max);
   const nlohmann::json& object_;
   std::string where_;
   std::optional<Error> error_;

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <limits>
 #include <random>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "providers/base/time.h"
+#include "reconciler/engine/json_fields.h"
 
 namespace edgecert {
 namespace {
@@ -34,21 +36,35 @@ nlohmann::json to_json(const LockInfo& i) {
            std::chrono::duration_cast<std::chrono::seconds>(i.created.time_since_epoch()).count()}};
 }
 
+// Seconds since the epoch that a TimePoint can hold.
+constexpr long long kMaxUnixSeconds =
+    std::chrono::duration_cast<std::chrono::seconds>(TimePoint::max().time_since_epoch()).count();
+
+// Every field typed and range-checked: a pid or time read from the file is
+// never converted from a float (1e300) or past what its type holds.
 Result<LockInfo> from_json(const std::string& text, const std::string& path) {
-  try {
-    auto j = nlohmann::json::parse(text);
-    LockInfo i;
-    i.id = j.at("id").get<std::string>();
-    i.user = j.value("user", "");
-    i.host = j.value("host", "");
-    i.pid = j.value("pid", 0L);
-    i.operation = j.value("operation", "");
-    i.created = TimePoint(std::chrono::seconds(j.value("created_unix", 0LL)));
-    return i;
-  } catch (const std::exception& e) {
+  auto unreadable = [&](const std::string& why) -> Result<LockInfo> {
     return make_error(ErrorCode::kCorrupt,
-                      fmt::format("{}: unreadable lock file: {}", path, e.what()));
-  }
+                      fmt::format("{}: the cluster lock file is {}", path, why));
+  };
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return unreadable("empty");
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return unreadable("not valid JSON");
+  JsonFields f(j, "");
+  LockInfo i;
+  i.id = f.string("id");
+  i.user = f.optional_string("user").value_or("");
+  i.host = f.optional_string("host").value_or("");
+  i.pid = static_cast<long>(
+      f.optional_integer("pid", 0, std::numeric_limits<pid_t>::max()).value_or(0));
+  i.operation = f.optional_string("operation").value_or("");
+  i.created = TimePoint(
+      std::chrono::seconds(f.optional_integer("created_unix", 0, kMaxUnixSeconds).value_or(0)));
+  if (f.ok() && (i.id.empty() || i.id.size() > 64 ||
+                 i.id.find_first_not_of("0123456789abcdef") != std::string::npos))
+    f.fail("id", "expected hex digits");
+  if (!f.ok()) return unreadable("unreadable: " + f.error()->message);
+  return i;
 }
 
 }  // namespace
@@ -119,8 +135,14 @@ Result<ClusterLock> acquire_lock(Env& env, const std::string& state_dir,
   TimePoint last_notice = start;
   for (;;) {
     auto lock = ClusterLock::acquire(env, state_dir, operation, who);
-    if (lock || lock.error().code != ErrorCode::kConflict) return lock;
-    auto holder = read_lock(env, state_dir);
+    if (lock || lock.error().code != ErrorCode::kConflict) {
+      // An unreadable lock: say so with the operator's force-unlock command.
+      if (!lock && lock.error().code == ErrorCode::kCorrupt)
+        if (auto again = read_lock(env, state_dir, wait.unlock_args); !again)
+          return std::unexpected(again.error());
+      return lock;
+    }
+    auto holder = read_lock(env, state_dir, wait.unlock_args);
     if (!holder) return std::unexpected(holder.error());
     auto waited = std::chrono::duration_cast<std::chrono::seconds>(env.now() - start);
     if (*holder) {
@@ -172,7 +194,8 @@ Status ClusterLock::release() {
   return env_->remove_file(path_);
 }
 
-Result<std::optional<LockInfo>> read_lock(Env& env, const std::string& state_dir) {
+Result<std::optional<LockInfo>> read_lock(Env& env, const std::string& state_dir,
+                                          const std::string& unlock_args) {
   std::string path = lock_path(state_dir);
   auto text = env.read_file(path);
   if (!text) {
@@ -180,13 +203,27 @@ Result<std::optional<LockInfo>> read_lock(Env& env, const std::string& state_dir
     return std::unexpected(text.error());
   }
   auto info = from_json(*text, path);
-  if (!info) return std::unexpected(info.error());
+  if (!info)
+    return make_error(
+        ErrorCode::kCorrupt,
+        fmt::format("{}, so it does not say which run holds the cluster (a run killed while "
+                    "taking the lock, or a full disk, leaves it so). If no edgecert run is going "
+                    "on for this cluster, look at 'edgecert status {}', then remove the lock with "
+                    "'edgecert force-unlock {} {}'",
+                    info.error().message, unlock_args.empty() ? "SPEC" : unlock_args,
+                    kUnreadableLockId, unlock_args.empty() ? "SPEC" : unlock_args));
   return std::optional<LockInfo>(*info);
 }
 
 Status force_unlock(Env& env, const std::string& state_dir, const std::string& id) {
   auto holder = read_lock(env, state_dir);
+  if (!holder && holder.error().code == ErrorCode::kCorrupt && id == kUnreadableLockId)
+    return env.remove_file(lock_path(state_dir));
   if (!holder) return std::unexpected(holder.error());
+  if (*holder && id == kUnreadableLockId)
+    return make_error(ErrorCode::kConflict,
+                      fmt::format("{}: the lock is readable: it is the {}; name its id",
+                                  lock_path(state_dir), describe_lock(**holder)));
   if (!*holder)
     return make_error(ErrorCode::kNotFound,
                       fmt::format("{}: no lock is held", lock_path(state_dir)));

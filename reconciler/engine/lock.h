@@ -94,11 +94,21 @@ Result<ClusterLock> acquire_lock(Env& env, const std::string& state_dir,
 // died or was killed, so the lock is stale). False when it cannot tell.
 bool holder_is_gone(const LockInfo& info);
 
-// The current holder, if any. kCorrupt when the lock file is unreadable.
-Result<std::optional<LockInfo>> read_lock(Env& env, const std::string& state_dir);
+// What force-unlock takes as ID for a lock file that cannot be read (empty,
+// not JSON, a field of the wrong type or out of range): a real id is hex
+// digits, so it cannot be mistaken for one.
+inline constexpr const char* kUnreadableLockId = "unreadable";
+
+// The current holder, if any. kCorrupt when the lock file is unreadable: the
+// message names the file and what is wrong, and says to remove it with
+// 'edgecert force-unlock unreadable ARGS' (`unlock_args` as in LockWait;
+// empty: "SPEC").
+Result<std::optional<LockInfo>> read_lock(Env& env, const std::string& state_dir,
+                                          const std::string& unlock_args = "");
 
 // Removes the lock when its id is `id`; kNotFound when there is no lock,
-// kConflict when the id differs (the message names the actual holder).
+// kConflict when the id differs (the message names the actual holder). `id`
+// kUnreadableLockId removes an unreadable lock file, and only such a one.
 Status force_unlock(Env& env, const std::string& state_dir, const std::string& id);
 
 std::string describe_lock(

@@ -29,6 +29,8 @@ TEST_CASE("posix env: create_exclusive refuses an existing file", "[env]") {
   REQUIRE_FALSE(again);
   CHECK(again.error().code == ErrorCode::kAlreadyExists);
   CHECK(*env->read_file(p) == "a");
+  // Written beside and linked into place: no temporary file is left.
+  CHECK(*env->list_dir(dir.file("")) == std::vector<std::string>{"lock"});
 }
 
 TEST_CASE("posix env: missing files are NotFound and name the path", "[env]") {

@@ -212,3 +212,66 @@ TEST_CASE("lock: a holder whose process is gone is not waited for", "[lock]") {
   CHECK(second.error().message.find("edgecert force-unlock " + dead->info().id + " spec.yaml") !=
         std::string::npos);
 }
+
+TEST_CASE(
+    "lock: an empty or garbled lock file is named, and only force-unlock unreadable "
+    "removes it",
+    "[lock]") {
+  struct Case {
+    std::string text;
+    std::string why;
+  };
+  const Case cases[] = {
+      {"", "is empty"},
+      {"\n", "is empty"},
+      {"{\"id\": \"ab", "not valid JSON"},
+      {"[1]", "expected an object"},
+      {R"({"user":"alice"})", "id: missing"},
+      {R"({"id":"not hex!"})", "id: expected hex digits"},
+      {R"({"id":"0123456789abcdef","pid":1e300})", "pid: expected an integer"},
+      {R"({"id":"0123456789abcdef","pid":-5})", "pid: -5 is out of range"},
+      {R"({"id":"0123456789abcdef","pid":99999999999})", "pid: 99999999999 is out of range"},
+      {R"({"id":"0123456789abcdef","created_unix":1e300})", "created_unix: expected an integer"},
+      {R"({"id":"0123456789abcdef","created_unix":9223372036854775807})",
+       "created_unix: 9223372036854775807 is out of range"},
+      {R"({"id":"0123456789abcdef","host":5})", "host: expected a string"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.text);
+    MemoryEnv env;
+    env.put("state/tokyo/lock.json", c.text);
+    auto read = read_lock(env, "state/tokyo", "spec.yaml");
+    REQUIRE_FALSE(read);
+    CHECK(read.error().code == ErrorCode::kCorrupt);
+    const std::string& m = read.error().message;
+    CHECK(m.find("state/tokyo/lock.json: the cluster lock file ") == 0);
+    CHECK(m.find(c.why) != std::string::npos);
+    CHECK(m.find("edgecert force-unlock unreadable spec.yaml") != std::string::npos);
+    CHECK(m.find("json.exception") == std::string::npos);
+    // Neither an apply nor a waiting apply gets past it, and both say why.
+    LockWait wait;
+    wait.timeout = std::chrono::seconds(5);
+    wait.unlock_args = "spec.yaml";
+    auto taken = acquire_lock(env, "state/tokyo", "apply", kBob, wait);
+    REQUIRE_FALSE(taken);
+    CHECK(taken.error().message.find("edgecert force-unlock unreadable spec.yaml") !=
+          std::string::npos);
+    // A real id cannot remove it; `unreadable` can.
+    CHECK_FALSE(force_unlock(env, "state/tokyo", "0123456789abcdef"));
+    CHECK(env.exists("state/tokyo/lock.json"));
+    REQUIRE(force_unlock(env, "state/tokyo", kUnreadableLockId));
+    CHECK_FALSE(env.exists("state/tokyo/lock.json"));
+    CHECK(ClusterLock::acquire(env, "state/tokyo", "apply", kBob));
+  }
+}
+
+TEST_CASE("lock: force-unlock unreadable leaves a readable lock alone", "[lock]") {
+  MemoryEnv env;
+  auto held = ClusterLock::acquire(env, "s", "apply", kAlice);
+  REQUIRE(held);
+  auto st = force_unlock(env, "s", kUnreadableLockId);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code == ErrorCode::kConflict);
+  CHECK(st.error().message.find(held->info().id) != std::string::npos);
+  CHECK(read_lock(env, "s")->has_value());
+}
