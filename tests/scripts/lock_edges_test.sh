@@ -50,7 +50,16 @@ no_raw_json() {
 
 # --- (c) a killed holder of the CA lock ------------------------------------
 # Before anything is signed: the first apply has to sign every node.
-flock -o "$work/ca/.edgecert-ca.lock" sleep 60 &
+# The holder is one process (a shell that takes the lock on fd 9, then becomes
+# sleep), so the kill ends the holder itself and leaves no orphan behind. The
+# file holds a fresh time, as the old time-stamped lock of a killed signer did
+# (which blocked signing for 20 s).
+date +%s >"$work/ca/.edgecert-ca.lock"
+(
+  exec 9>>"$work/ca/.edgecert-ca.lock"
+  flock 9
+  exec sleep 60
+) >/dev/null 2>&1 &
 bg_pid=$!
 for _ in $(seq 100); do
   flock -n "$work/ca/.edgecert-ca.lock" true || break
