@@ -109,6 +109,15 @@ namespace edgecert::schema::detail {
 inline constexpr size_t kMaxPeers = 6;
 inline constexpr size_t kMaxCrlFileBytes = 16 * 1024 * 1024;
 inline constexpr long long kMaxWindowSeconds = 7LL * 86400;
+// How long the openssl-ca issuer signs a node certificate for (the default
+// validity of make_openssl_ca_issuer, providers/issuers/openssl_ca.h; less
+// when the CA's own certificate expires sooner): renewBefore stays below it.
+inline constexpr std::chrono::days kOpensslCaLeafValidity{365};
+// The longest lifetime a publicly trusted TLS server certificate may have
+// (CA/Browser Forum Baseline Requirements: 398 days). With an issuer whose
+// lifetime edgecert cannot know, renewBefore stays below it: a longer one
+// would make every certificate due as soon as it is issued.
+inline constexpr std::chrono::days kMaxCertificateLifetime{398};
 
 // Decodes one document into a Spec, reporting every problem into `diags`
 // (positioned in `path`). Reads files through `env` only when

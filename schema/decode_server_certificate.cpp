@@ -5,6 +5,7 @@
 
 #include "providers/base/fqdn.h"
 #include "schema/decode_internal.h"
+#include "schema/values.h"
 
 namespace edgecert::schema::detail {
 namespace {
@@ -168,10 +169,27 @@ void Decoder::decode_server_certificate(const Field& f) {
   }
   if (before) {
     if (auto d = duration(*before)) {
-      if (d->count() <= 0)
+      // A renewBefore as long as the certificate's lifetime makes every
+      // certificate due the moment it is issued: each apply would sign again.
+      const bool openssl_ca = issuer_type_ == IssuerType::kOpensslCa;
+      const std::chrono::seconds lifetime =
+          openssl_ca ? kOpensslCaLeafValidity : kMaxCertificateLifetime;
+      if (d->count() <= 0) {
         error(before->value_pos, "spec.serverCertificate.renewBefore: must be longer than zero");
-      else
+      } else if (*d >= lifetime) {
+        error(before->value_pos,
+              fmt::format("spec.serverCertificate.renewBefore: {} is not shorter than {}; "
+                          "every certificate would be due for renewal as soon as it is issued, "
+                          "and every apply would replace it; use e.g. 30d",
+                          format_duration(*d),
+                          openssl_ca ? fmt::format("the {} days the openssl-ca issuer signs for",
+                                                   kOpensslCaLeafValidity.count())
+                                     : fmt::format("the longest certificate lifetime ({} days, "
+                                                   "the CA/Browser Forum maximum)",
+                                                   kMaxCertificateLifetime.count())));
+      } else {
         sc.renew_before = *d;
+      }
     }
   }
   if (fraction) {

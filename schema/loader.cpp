@@ -4,9 +4,12 @@
 // (schema/decode_internal.h).
 #include "schema/loader.h"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
+#include "providers/base/utf8.h"
 #include "schema/decode_internal.h"
 
 namespace edgecert::schema {
@@ -18,6 +21,21 @@ using spec::SourcePos;
 LoadResult load_spec_text(const std::string& text, const std::string& path, Env& env,
                           const LoadOptions& options) {
   LoadResult r;
+  // YAML 1.2 streams are Unicode, and edgecert reads them as UTF-8 only:
+  // malformed bytes would otherwise pass into names, messages and JSON
+  // (where nlohmann::json::dump throws on them). Refused before parsing, at
+  // the first bad byte (the column counts bytes, as yaml-cpp's do).
+  if (auto bad = find_invalid_utf8(text)) {
+    size_t newline = text.rfind('\n', *bad);  // text[*bad] itself is no newline
+    size_t line_start = newline == std::string::npos ? 0 : newline + 1;
+    int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + *bad, '\n'));
+    r.diagnostics.error(
+        path, line, static_cast<int>(*bad - line_start) + 1,
+        fmt::format("the spec is not valid UTF-8 (byte 0x{:02X} here); a spec must be UTF-8 text: "
+                    "re-save the file as UTF-8",
+                    static_cast<unsigned char>(text[*bad])));
+    return r;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);

@@ -2,6 +2,8 @@
 // suggestions, lists, and the typed getters. Every getter reports a wrong
 // type as a positioned diagnostic and returns nothing.
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -57,8 +59,10 @@ ScalarKind plain_kind(const std::string& s) {
     return ScalarKind::kInt;
   if (v.size() > 2 && v[0] == '0' && v[1] == 'o' && all_of_chars(v.substr(2), "01234567"))
     return ScalarKind::kInt;
-  static const std::set<std::string> kSpecialFloats = {".inf",  ".Inf",  ".INF", "-.inf", "-.Inf",
-                                                       "-.INF", "+.inf", ".nan", ".NaN",  ".NAN"};
+  // YAML 1.2 core schema: [-+]?(\.inf|\.Inf|\.INF) and \.nan|\.NaN|\.NAN.
+  static const std::set<std::string> kSpecialFloats = {".inf",  ".Inf",  ".INF",  "-.inf",
+                                                       "-.Inf", "-.INF", "+.inf", "+.Inf",
+                                                       "+.INF", ".nan",  ".NaN",  ".NAN"};
   if (kSpecialFloats.count(s)) return ScalarKind::kFloat;
   // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
   size_t i = 0;
@@ -233,12 +237,39 @@ std::optional<bool> Decoder::boolean(const Field& f) {
   return c == 't' || c == 'T';
 }
 
+namespace {
+
+// A plain integer scalar (ScalarKind::kInt) read by the YAML 1.2 core schema:
+// decimal with optional sign and leading zeros ("04000" is 4000, never
+// octal), "0o" octal, "0x" hexadecimal. nullopt when it does not fit.
+std::optional<long long> core_schema_integer(std::string_view s) {
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+    base = s[1] == 'x' ? 16 : 8;
+    s.remove_prefix(2);
+  } else if (!s.empty() && s[0] == '+') {
+    s.remove_prefix(1);  // from_chars takes '-' only
+  }
+  long long v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// The YAML 1.2 core schema's special floats, which no spec field accepts.
+bool is_special_float(std::string_view s) {
+  return s.find(".inf") != std::string_view::npos || s.find(".Inf") != std::string_view::npos ||
+         s.find(".INF") != std::string_view::npos || s.find(".nan") != std::string_view::npos ||
+         s.find(".NaN") != std::string_view::npos || s.find(".NAN") != std::string_view::npos;
+}
+
+}  // namespace
+
 std::optional<long long> Decoder::integer(const Field& f) {
   if (f.value.IsScalar() && scalar_kind(f.value) == ScalarKind::kInt) {
-    try {
-      return std::stoll(f.value.Scalar(), nullptr, 0);
-    } catch (const std::exception&) {
-    }
+    if (auto v = core_schema_integer(f.value.Scalar())) return v;
+    error(f.value_pos, fmt::format("{}: {} is out of range", f.name(), f.value.Scalar()));
+    return std::nullopt;
   }
   error(f.value_pos,
         fmt::format("{}: expected an integer, got {}", f.name(), describe_type(f.value)));
@@ -247,12 +278,25 @@ std::optional<long long> Decoder::integer(const Field& f) {
 
 std::optional<double> Decoder::number(const Field& f) {
   if (f.value.IsScalar()) {
+    const std::string& text = f.value.Scalar();
     ScalarKind k = scalar_kind(f.value);
-    if (k == ScalarKind::kInt || k == ScalarKind::kFloat) {
-      try {
-        return std::stod(f.value.Scalar());
-      } catch (const std::exception&) {
-      }
+    if (k == ScalarKind::kInt) {
+      if (auto v = core_schema_integer(text)) return static_cast<double>(*v);
+      error(f.value_pos, fmt::format("{}: {} is out of range", f.name(), text));
+      return std::nullopt;
+    }
+    if (k == ScalarKind::kFloat && is_special_float(text)) {
+      error(f.value_pos, fmt::format("{}: expected a finite number, got {}", f.name(), text));
+      return std::nullopt;
+    }
+    if (k == ScalarKind::kFloat) {
+      double v = 0;
+      std::string_view body = text;
+      if (!body.empty() && body[0] == '+') body.remove_prefix(1);
+      auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
+      if (ec == std::errc() && end == body.data() + body.size() && std::isfinite(v)) return v;
+      error(f.value_pos, fmt::format("{}: {} is out of range", f.name(), text));
+      return std::nullopt;
     }
   }
   error(f.value_pos,

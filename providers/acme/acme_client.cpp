@@ -12,6 +12,7 @@
 
 #include "providers/acme/acme_wire.h"
 #include "providers/base/fqdn.h"
+#include "providers/base/utf8.h"
 
 namespace edgecert::acme {
 
@@ -22,6 +23,26 @@ namespace {
 
 constexpr size_t kMaxPooledNonces = 64;
 constexpr const char* kJose = "application/jose+json";
+
+// RFC 8555 §6.5.1: a nonce is base64url; "clients MUST ignore invalid
+// Replay-Nonce values".
+bool is_base64url(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+// A header value edgecert will send back (a URL it posts to, a key id):
+// malformed UTF-8 could not go into a JWS header, so the reply is refused.
+Status check_header_utf8(const std::string& value, const char* header, const std::string& what) {
+  auto bad = find_invalid_utf8(value);
+  if (!bad) return {};
+  return make_error(ErrorCode::kCorrupt,
+                    fmt::format("{}: the server's {} header is not valid UTF-8 (byte 0x{:02X} at "
+                                "offset {}); refusing the reply",
+                                what, header, static_cast<unsigned char>(value[*bad]), *bad));
+}
 
 }  // namespace
 
@@ -72,7 +93,7 @@ Result<Directory> AcmeClient::directory() {
 }
 
 void AcmeClient::take_nonce(const http::Response& r) {
-  if (auto n = r.header("replay-nonce"); n && !n->empty()) {
+  if (auto n = r.header("replay-nonce"); n && is_base64url(*n)) {
     if (nonces_.size() >= kMaxPooledNonces) nonces_.erase(nonces_.begin());
     nonces_.push_back(*n);
   }
@@ -90,7 +111,7 @@ Result<std::string> AcmeClient::nonce() {
     take_nonce(*r);
     if (nonces_.empty())
       return make_error(ErrorCode::kUnavailable,
-                        fmt::format("{}: HTTP {} without Replay-Nonce", what, r->status));
+                        fmt::format("{}: HTTP {} without a valid Replay-Nonce", what, r->status));
   }
   std::string n = std::move(nonces_.back());
   nonces_.pop_back();
@@ -144,7 +165,13 @@ Result<AcmeClient::Reply> AcmeClient::post_with(const std::string& url, const st
     }
     last_retry_after_ = wire::retry_after(*r);
     Reply reply{std::move(*r), ""};
-    if (auto loc = reply.http.header("location")) reply.location = *loc;
+    if (auto loc = reply.http.header("location")) {
+      if (auto st = check_header_utf8(*loc, "Location",
+                                      fmt::format("ACME POST {} ({})", url_path(url), what));
+          !st)
+        return std::unexpected(st.error());
+      reply.location = *loc;
+    }
     return reply;
   }
 }
@@ -254,6 +281,10 @@ Result<CertificateChain> AcmeClient::download_certificate(const std::string& url
                       fmt::format("ACME POST {} (certificate): not a PEM chain", url_path(url)));
   if (with_alternates) {
     for (const auto& alt : wire::links_with_rel(r->http, "alternate")) {
+      if (auto st = check_header_utf8(alt, "Link",
+                                      fmt::format("ACME POST {} (certificate)", url_path(url)));
+          !st)
+        return std::unexpected(st.error());
       auto a = fetch(alt);
       if (!a) return std::unexpected(a.error());
       chain.alternates.push_back(a->http.body);

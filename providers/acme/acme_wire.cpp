@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "providers/base/utf8.h"
 #include "providers/pki/jws.h"
 
 namespace edgecert::acme {
@@ -409,6 +410,13 @@ Result<JwsSigner> JwsSigner::make(const pki::PrivateKey& key, std::string kid) {
 
 Result<std::string> JwsSigner::sign(const std::string& nonce, const std::string& url,
                                     const std::string& payload) const {
+  // Every value here came from the server at some point; JSON holds UTF-8
+  // only (dump() would throw), and a mangled URL must not be signed.
+  for (const auto& [name, value] :
+       {std::pair{"nonce", &nonce}, std::pair{"url", &url}, std::pair{"kid", &kid_}})
+    if (!is_valid_utf8(*value))
+      return make_error(ErrorCode::kCorrupt,
+                        fmt::format("JWS protected header: the {} is not valid UTF-8", name));
   json prot = {{"alg", alg_}, {"nonce", nonce}, {"url", url}};
   if (kid_.empty())
     prot["jwk"] = json::parse(jwk_);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "providers/base/utf8.h"
 #include "schema/values.h"
 
 namespace edgecert::rest::detail {
@@ -248,7 +249,7 @@ std::string schedule_json(const spec::Schedule& schedule) {
 Result<spec::Schedule> schedule_from_json(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object())
-    return Error::Corrupt(fmt::format("'{}' is not a JSON object", text));
+    return Error::Corrupt(fmt::format("'{}' is not a JSON object", printable_utf8(text)));
   spec::Schedule s;
   auto days = j.find("DaysOfWeek");
   if (days == j.end() || !days->is_array())

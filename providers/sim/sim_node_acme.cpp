@@ -154,6 +154,19 @@ Status SimNode::set_acme_settings(const node::AcmeSettings& settings) {
       return std::unexpected(
           invalid("automated ACME mode needs a schedule with at least one day of the week"));
     }
+    if (settings.schedule) {
+      // What the engine or a wire reply hands over is checked like the
+      // appliance's own form would: a time of day in range, real weekdays.
+      if (settings.schedule->minute_of_day < 0 || settings.schedule->minute_of_day >= 24 * 60)
+        return std::unexpected(
+            invalid(fmt::format("RenewalSchedule TimeOfDay: {} minutes after midnight is not "
+                                "between 00:00 and 23:59",
+                                settings.schedule->minute_of_day)));
+      for (spec::Weekday d : settings.schedule->days)
+        if (d > 6)
+          return std::unexpected(
+              invalid(fmt::format("RenewalSchedule DaysOfWeek: {} is not a day of the week", d)));
+    }
     c.state.acme = settings;
     c.changed = true;
     c.details["mode"] = spec::acme_mode_name(settings.mode);

@@ -4,6 +4,7 @@
 // so older node files keep working.
 #include <cctype>
 #include <random>
+#include <stdexcept>
 
 #include <fmt/core.h>
 
@@ -121,6 +122,16 @@ json state_json(const State& s) {
   return j;
 }
 
+// A time of day stored in the file: minutes after midnight, 0..1439 (a
+// hand-edited file holding anything else is refused, naming the field).
+int minute_of_day_from(const json& j, const char* field) {
+  const json& v = j.at(field);
+  if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() >= 24 * 60)
+    throw std::runtime_error(fmt::format("{} is {}, not minutes after midnight (0..1439)", field,
+                                         v.dump(-1, ' ', false, json::error_handler_t::replace)));
+  return v.get<int>();
+}
+
 State state_from(const json& j) {
   State s;
   s.name = j.at("name").get<std::string>();
@@ -137,7 +148,7 @@ State state_from(const json& j) {
   const json& c = j.at("crl");
   s.crl.automatic_updates = c.at("automatic_updates").get<bool>();
   s.crl.distribution_points = c.at("distribution_points").get<std::vector<std::string>>();
-  s.crl.daily_update_minute = c.at("daily_update_minute").get<int>();
+  s.crl.daily_update_minute = minute_of_day_from(c, "daily_update_minute");
   if (!j.at("manual_crl_hex").is_null()) s.manual_crl_hex = j["manual_crl_hex"].get<std::string>();
   const json& r = j.at("revocation");
   s.revocation.enabled = r.at("enabled").get<bool>();
@@ -172,7 +183,7 @@ State state_from(const json& j) {
   if (!a.at("schedule").is_null()) {
     spec::Schedule sch;
     sch.days = a["schedule"].at("days").get<std::vector<spec::Weekday>>();
-    sch.minute_of_day = a["schedule"].at("minute_of_day").get<int>();
+    sch.minute_of_day = minute_of_day_from(a["schedule"], "minute_of_day");
     s.acme.schedule = sch;
   }
   const std::string tls = j.at("tls_verification").get<std::string>();

@@ -11,9 +11,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "providers/base/utf8.h"
 #include "providers/simserver/sim_server_internal.h"
 #include "providers/ssh/ssh_client.h"
 #include "providers/wire/xacli.h"
+#include "schema/values.h"
 
 namespace edgecert::simserver::internal {
 
@@ -215,12 +217,15 @@ Result<spec::Schedule> schedule_from(const std::string& text) {
   std::ranges::sort(s.days);
   s.days.erase(std::unique(s.days.begin(), s.days.end()), s.days.end());
   auto time = j.find("TimeOfDay");
-  int hh = -1, mm = -1;
-  if (time == j.end() || !time->is_string() ||
-      std::sscanf(time->get<std::string>().c_str(), "%2d:%2d", &hh, &mm) != 2 || hh < 0 ||
-      hh > 23 || mm < 0 || mm > 59)
-    return bad("TimeOfDay is not HH:MM");
-  s.minute_of_day = hh * 60 + mm;
+  if (time == j.end() || !time->is_string()) return bad("TimeOfDay is missing or not a string");
+  // Exactly HH:MM in range, as the appliance's own check (no sign, no
+  // third digit, nothing after the minutes).
+  const std::string t = time->get<std::string>();
+  std::optional<int> minute = schema::parse_time_of_day(t);
+  if (!minute)
+    return bad(fmt::format("TimeOfDay '{}' is not HH:MM from 00:00 to 23:59",
+                           printable_utf8(t.substr(0, 32))));
+  s.minute_of_day = *minute;
   return s;
 }
 

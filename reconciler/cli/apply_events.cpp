@@ -109,7 +109,9 @@ json progress_event_json(const ProgressEvent& e) {
 
 void ApplyEventStream::emit(const json& event) {
   std::lock_guard<std::mutex> lock(mu_);
-  ctx_.out << event.dump() << "\n" << std::flush;
+  // Display only: a message may quote what a node or server sent, in any
+  // bytes; a malformed one is shown as U+FFFD rather than aborting the run.
+  ctx_.out << event.dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << std::flush;
 }
 
 void ApplyEventStream::notice(const std::string& message) {

@@ -31,7 +31,8 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
       j["valid"] = valid;
       j["diagnostics"] = nlohmann::json::array();
       for (const Diagnostic& d : sorted) j["diagnostics"].push_back(diagnostic_to_json(d));
-      ctx.out << j.dump(2) << "\n";
+      // Shown only: a path from the command line may hold any bytes.
+      ctx.out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       for (const Diagnostic& d : sorted) ctx.err << d.to_string() << "\n";
       if (valid) {

@@ -366,3 +366,60 @@ TEST_CASE("ARI: random time inside suggestedWindow, replaces only with renewalIn
     }
   }
 }
+
+TEST_CASE("a Location header that is not UTF-8 is refused, naming the header", "[acme][utf8]") {
+  MemoryEnv env;
+  FakeTransport t;
+  t.handler = [&](const http::Request&, const json&) {
+    return created(std::string(kBase) + "/acct/\xFF\xFE", {{"status", "valid"}});
+  };
+  AcmeClient c(env, t, options(), ec_key());
+  auto a = c.new_account({{"ops@example.test"}, true, nullptr});
+  REQUIRE_FALSE(a);
+  CHECK(a.error().code == ErrorCode::kCorrupt);
+  CHECK(a.error().message.find("ACME POST /acme/new-acct (newAccount): the server's Location "
+                               "header is not valid UTF-8 (byte 0xFF at offset 26)") !=
+        std::string::npos);
+  CHECK(c.account_url().empty());  // nothing of it was kept
+}
+
+TEST_CASE("a Replay-Nonce that is not base64url is ignored (RFC 8555 6.5.1)", "[acme][utf8]") {
+  MemoryEnv env;
+  FakeTransport t;
+  std::vector<std::string> nonces_sent;
+  t.handler = [&](const http::Request& req, const json&) {
+    auto body = json::parse(req.body);
+    auto prot = pki::base64url_decode(body["protected"].get<std::string>());
+    REQUIRE(prot);
+    nonces_sent.push_back(json::parse(*prot)["nonce"].get<std::string>());
+    auto r = created(std::string(kBase) + "/acct/1", {{"status", "valid"}});
+    r.headers.emplace_back("replay-nonce", "bad\xFFnonce");  // first: what header() sees
+    return r;
+  };
+  AcmeClient c(env, t, options(), ec_key());
+  REQUIRE(c.new_account({{}, true, nullptr}));
+  REQUIRE(c.find_account());
+  CHECK(t.heads == 2);  // the bad nonce never entered the pool: newNonce again
+  for (const auto& n : nonces_sent) CHECK(n.find('\xFF') == std::string::npos);
+}
+
+TEST_CASE("a Link to an alternate chain that is not UTF-8 is refused", "[acme][utf8]") {
+  MemoryEnv env;
+  FakeTransport t;
+  auto cert = leaf(env.now());
+  t.handler = [&](const http::Request& req, const json&) {
+    if (req.target == std::string(kBase) + "/new-acct")
+      return created(std::string(kBase) + "/acct/1", {{"status", "valid"}});
+    http::Response r;
+    r.status = 200;
+    r.body = cert.to_pem();
+    r.headers.emplace_back("link", "<https://ca.test/acme/cert/1/\xC0\xAF>;rel=\"alternate\"");
+    return r;
+  };
+  AcmeClient c(env, t, options(), ec_key());
+  REQUIRE(c.new_account({{}, true, nullptr}));
+  auto chain = c.download_certificate(std::string(kBase) + "/cert/1", true);
+  REQUIRE_FALSE(chain);
+  CHECK(chain.error().message.find("the server's Link header is not valid UTF-8") !=
+        std::string::npos);
+}

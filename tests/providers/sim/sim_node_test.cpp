@@ -101,6 +101,36 @@ TEST_CASE("sim: a corrupt node file is an error, not a reboot", "[sim]") {
   CHECK(env.read_file("/sim/edge1.json").value() == "{ not json");
 }
 
+TEST_CASE("sim: times of day are range-checked where they come in, naming the field", "[sim]") {
+  MemoryEnv env;
+  sim::SimNode n(env, "/sim", "edge1", "edge1.example.com");
+  REQUIRE(n.set_crl_settings(node::CrlSettings{}));  // the node file exists
+  SECTION("the ACME renewal schedule: no negative or overflowing time is stored") {
+    for (int minute : {-61, -1, 24 * 60, 2147483647}) {
+      INFO(minute);
+      node::AcmeSettings a;
+      a.schedule = spec::Schedule{{1}, minute};
+      auto st = n.set_acme_settings(a);
+      REQUIRE_FALSE(st);
+      CHECK(st.error().message.find("RenewalSchedule TimeOfDay") != std::string::npos);
+    }
+    node::AcmeSettings bad_day;
+    bad_day.schedule = spec::Schedule{{9}, 60};
+    CHECK_FALSE(n.set_acme_settings(bad_day));
+    CHECK_FALSE(n.read_state()->acme.schedule);
+  }
+  SECTION("a node file edited to hold an impossible time is corrupt, named") {
+    auto j = nlohmann::json::parse(env.read_file("/sim/edge1.json").value());
+    j["crl"]["daily_update_minute"] = 99999999;
+    env.put("/sim/edge1.json", j.dump(), 0600);
+    auto s = n.read_state();
+    REQUIRE_FALSE(s);
+    CHECK(s.error().code == ErrorCode::kCorrupt);
+    CHECK(s.error().message.find("daily_update_minute is 99999999, not minutes after midnight") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("sim: the audit trail records operations, outcomes and fingerprints", "[sim]") {
   MemoryEnv env;
   sim::SimNode n(env, "/sim", "edge1", "edge1.example.com");

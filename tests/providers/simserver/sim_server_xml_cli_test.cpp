@@ -172,6 +172,22 @@ TEST_CASE("simserver CLI over SSH: banner, status, alternates, revocation, ACME,
   CHECK(field(settings, "RenewKey") == "Retain");
   CHECK(field(settings, "RenewalSchedule") ==
         R"({"DaysOfWeek":["Mon","Thu"],"TimeOfDay":"04:30"})");
+  // TimeOfDay from the wire is exactly HH:MM in range (issue 16): no
+  // overflow, no negative time stored, nothing half-read.
+  for (std::string bad_time : {"99999999:0", "-1:-1", "4:30", "04:3", "04:300", "+4:30", "24:00"}) {
+    INFO(bad_time);
+    auto refused =
+        cli(*t, R"(xCommand ACME Settings Write AcmeManaged: "Automated" RenewKey: "Retain" )"
+                R"(RenewalSchedule: '{"DaysOfWeek":["Mon"],"TimeOfDay":")" +
+                    bad_time + R"("}')");
+    CHECK_FALSE(refused.ok);
+    INFO(field(refused, "Reason"));
+    CHECK(field(refused, "Reason")
+              .find("RenewalSchedule: TimeOfDay '" + bad_time + "' is not HH:MM") !=
+          std::string::npos);
+  }
+  CHECK(field(cli(*t, "xCommand ACME Settings Read"), "RenewalSchedule") ==
+        R"({"DaysOfWeek":["Mon","Thu"],"TimeOfDay":"04:30"})");
 
   auto pending = cli(*t, "xCommand ACME Get Pending Cert");
   CHECK_FALSE(pending.ok);
