@@ -35,7 +35,11 @@ void write_audit(const NodeFiles& f, TimePoint t, const std::string& op, const s
             {"operation", op},
             {"outcome", outcome},
             {"details", details}};
-  (void)f.env.append_file(f.audit_path, line.dump() + "\n", 0600);
+  // Messages may quote a node's reply; bytes that are not UTF-8 are replaced
+  // rather than thrown on (issue 16, defect 2).
+  (void)f.env.append_file(
+      f.audit_path, line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+      0600);
 }
 
 std::string error_outcome(const Error& e) {

@@ -333,7 +333,12 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
       j["git_commit"] = vcs->commit;
       j["git_dirty"] = vcs->dirty;
     }
-    if (auto st = env.append_file(audit_path, j.dump() + "\n", 0644); !st)
+    // Messages may quote a node's reply; bytes that are not UTF-8 are replaced
+    // rather than thrown on (issue 16, defect 2).
+    if (auto st = env.append_file(
+            audit_path, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+            0644);
+        !st)
       result.warnings.push_back("audit log: " + st.error().message);
   };
   if (unfinished) {

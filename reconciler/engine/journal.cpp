@@ -74,7 +74,10 @@ Status Journal::append(JournalEntry entry) {
   if (!entry.data.empty()) j["data"] = entry.data;
   // One write per entry: a kill leaves at worst this entry torn, and the
   // reader drops exactly that.
-  auto st = env_.append_file(path_, lead + j.dump() + "\n", 0600);
+  // Messages may quote a node's reply; bytes that are not UTF-8 are replaced
+  // rather than thrown on (issue 16, defect 2).
+  auto st = env_.append_file(
+      path_, lead + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", 0600);
   if (!st) {
     // The write may have gone through in part: look at the file again
     // before the next entry, so it does not land on a torn line.

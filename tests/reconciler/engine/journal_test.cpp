@@ -208,3 +208,17 @@ TEST_CASE(
     CHECK(*env.read_file("state/journal.jsonl") == good + "\n" + c.line + "\n");
   }
 }
+
+TEST_CASE("journal: a message with bytes that are not UTF-8 is recorded, not thrown on",
+          "[journal]") {
+  // A node's error text may quote raw bytes from its reply.
+  MemoryEnv env;
+  Journal j(env, "journal.jsonl");
+  auto failed = ev(JournalEvent::kActionFailed, "a1", "edge1");
+  failed.message = std::string("edge1: HTTP 500: caf\xE9 \xFF");
+  REQUIRE(j.append(failed));
+  auto all = j.read_all();
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  CHECK(all->front().message == "edge1: HTTP 500: caf\xEF\xBF\xBD \xEF\xBF\xBD");
+}
