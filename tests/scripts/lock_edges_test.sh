@@ -24,14 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh" || exit 1
 script_start "$@"
 command -v flock >/dev/null || fail "flock (util-linux) is not installed"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-lock-edges.XXXXXX") || fail "mktemp failed"
-bg_pid=
-cleanup() {
-  if [[ -n $bg_pid ]]; then kill -9 "$bg_pid" 2>/dev/null; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work" || fail "cannot enter $work"
+bg_workdir edgecert-lock-edges
 
 quickstart_spec "Lock Edges Test CA"
 

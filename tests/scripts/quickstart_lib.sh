@@ -81,6 +81,18 @@ sim_workdir() {
   trap sim_cleanup EXIT
   cd "$work" || fail "cannot enter $work"
 }
+# A work folder for scripts that run edgecert in the background: $bg_pid
+# (when set) is killed on exit, then the folder goes.
+bg_workdir() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || fail "mktemp failed"
+  bg_pid=
+  trap bg_cleanup EXIT
+  cd "$work" || fail "cannot enter $work"
+}
+bg_cleanup() {
+  if [[ -n $bg_pid ]]; then kill -9 "$bg_pid" 2>/dev/null; fi
+  rm -rf "$work"
+}
 sim_cleanup() {
   if [[ -n $sim_pid ]]; then
     kill "$sim_pid" 2>/dev/null

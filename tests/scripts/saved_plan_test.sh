@@ -23,14 +23,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh" || exit 1
 
 script_start "$@"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-saved-plan.XXXXXX") || fail "mktemp failed"
-bg_pid=
-cleanup() {
-  if [[ -n $bg_pid ]]; then kill -9 "$bg_pid" 2>/dev/null; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work" || fail "cannot enter $work"
+bg_workdir edgecert-saved-plan
 
 quickstart_spec "Saved Plan Test CA"
 
