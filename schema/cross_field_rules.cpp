@@ -27,7 +27,7 @@ void Decoder::check_cluster_shape(bool has_cluster_fqdn) {
         error(at("spec.clusterFqdn"),
               fmt::format("spec.clusterFqdn '{}' is also the FQDN of peer '{}'; the cluster name "
                           "must be its own DNS name",
-                          *spec_.cluster_fqdn, p.name));
+                          clip_for_message(*spec_.cluster_fqdn), p.name));
   }
 }
 
@@ -132,11 +132,13 @@ void Decoder::check_rollout_order() {
     if (!order_field_->value[i].IsScalar()) continue;
     std::string name = order_field_->value[i].Scalar();
     if (std::find(peer_names_.begin(), peer_names_.end(), name) == peer_names_.end()) {
-      std::string msg = fmt::format("spec.rollout.order: '{}' is not a peer name", name);
+      std::string msg =
+          fmt::format("spec.rollout.order: '{}' is not a peer name", clip_for_message(name));
       if (auto s = suggest(name, peer_names_)) msg += fmt::format("; did you mean '{}'?", *s);
       error(at(key), std::move(msg));
     } else if (!seen.insert(name).second) {
-      error(at(key), fmt::format("spec.rollout.order: peer '{}' is listed twice", name));
+      error(at(key),
+            fmt::format("spec.rollout.order: peer '{}' is listed twice", clip_for_message(name)));
     }
   }
   std::vector<std::string> missing;

@@ -51,15 +51,16 @@ void Decoder::run(const YAML::Node& root) {
     if (auto s = str(*f)) {
       spec_.api_version = *s;
       if (*s != kApiVersion)
-        error(f->value_pos,
-              fmt::format("unsupported apiVersion '{}'; supported: {}", *s, kApiVersion));
+        error(f->value_pos, fmt::format("unsupported apiVersion '{}'; supported: {}",
+                                        clip_for_message(*s), kApiVersion));
     }
   }
   if (const Field* f = m.get("kind")) {
     if (auto s = str(*f)) {
       spec_.kind = *s;
       if (*s != kKind)
-        error(f->value_pos, fmt::format("unsupported kind '{}'; supported: {}", *s, kKind));
+        error(f->value_pos,
+              fmt::format("unsupported kind '{}'; supported: {}", clip_for_message(*s), kKind));
     }
   }
   if (const Field* f = m.get("metadata")) decode_metadata(*f);
@@ -120,7 +121,7 @@ void Decoder::decode_peers(const Field& f) {
     if (auto s = nf ? simple_name(*nf) : std::nullopt) {
       if (auto it = names.find(*s); it != names.end()) {
         error(nf->value_pos, fmt::format("{}: duplicate peer name '{}' (first at line {})",
-                                         nf->name(), *s, it->second.line));
+                                         nf->name(), clip_for_message(*s), it->second.line));
         ok = false;
       } else {
         names[*s] = nf->value_pos;
@@ -135,7 +136,7 @@ void Decoder::decode_peers(const Field& f) {
         std::string lower = to_lower_ascii(*s);
         if (auto it = fqdns.find(lower); it != fqdns.end()) {
           error(ff->value_pos, fmt::format("{}: duplicate peer FQDN '{}' (first at line {})",
-                                           ff->name(), *s, it->second.line));
+                                           ff->name(), clip_for_message(*s), it->second.line));
           ok = false;
         } else {
           fqdns[lower] = ff->value_pos;
@@ -154,7 +155,7 @@ void Decoder::decode_peers(const Field& f) {
                 ef->value_pos,
                 fmt::format("{}: '{}': a sim:// endpoint names the simulated node with lower-case "
                             "letters, digits and hyphens (sim://NAME)",
-                            ef->name(), *s));
+                            ef->name(), clip_for_message(*s)));
             ok = false;
           }
         } else if (s->starts_with("https://")) {
@@ -162,21 +163,21 @@ void Decoder::decode_peers(const Field& f) {
           if (split_host_port(s->substr(8), false, &host, &why)) {
             peer.ssh_host = unbracket(host);  // the CLI's default: same host, port 22
           } else {
-            error(ef->value_pos,
-                  fmt::format("{}: '{}' must be https://HOST[:PORT]: {}", ef->name(), *s, why));
+            error(ef->value_pos, fmt::format("{}: '{}' must be https://HOST[:PORT]: {}", ef->name(),
+                                             clip_for_message(*s), why));
             ok = false;
           }
         } else {
           error(ef->value_pos, fmt::format("{}: '{}' has an unsupported scheme; use sim://NAME or "
                                            "https://HOST[:PORT]",
-                                           ef->name(), *s));
+                                           ef->name(), clip_for_message(*s)));
           ok = false;
         }
         if (ok || s->starts_with("sim://") || s->starts_with("https://")) {
           if (auto it = endpoints.find(*s); it != endpoints.end()) {
             error(ef->value_pos, fmt::format("{}: endpoint '{}' is already used by another peer "
                                              "(line {})",
-                                             ef->name(), *s, it->second.line));
+                                             ef->name(), clip_for_message(*s), it->second.line));
             ok = false;
           } else {
             endpoints[*s] = ef->value_pos;
@@ -199,7 +200,7 @@ void Decoder::decode_peers(const Field& f) {
         } else if (!split_host_port(*s, true, &host, &why)) {
           error(sf->value_pos, fmt::format("{}: '{}' must be HOST:PORT (the node's SSH "
                                            "endpoint, e.g. expe1.example.com:22): {}",
-                                           sf->name(), *s, why));
+                                           sf->name(), clip_for_message(*s), why));
           ok = false;
         } else {
           peer.ssh_host = unbracket(host);

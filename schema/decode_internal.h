@@ -20,7 +20,8 @@
 //   decode_rollout.cpp          rollout
 //   cross_field_rules.cpp       rules spanning sections
 //   file_checks.cpp             referenced certificate and CRL files
-//   loader.cpp                  reading and parsing the file (syntax errors)
+//   loader.cpp                  reading and parsing the file (size, UTF-8, yaml-cpp errors)
+//   yaml_syntax.cpp             the libfyaml syntax pass ahead of yaml-cpp (yaml_syntax.h)
 #pragma once
 
 #include <chrono>
@@ -84,7 +85,8 @@ struct Field {
   SourcePos key_pos;    // the key (or the list item) that introduced the value
   SourcePos value_pos;  // the value itself; key_pos when the value is empty
 
-  std::string name() const { return display(path); }
+  // For messages: the document root has no path and is "the document".
+  std::string name() const { return path.empty() ? "the document" : display(path); }
 };
 
 // A mapping's known keys in documentation order: unknown-key errors list

@@ -100,7 +100,7 @@ void Decoder::decode_subject(const Field& f) {
         (v->size() != 2 || !all_of_chars(*v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))) {
       error(vf->value_pos, fmt::format("{}: '{}' must be a two-letter upper-case country code "
                                        "(ISO 3166), e.g. JP",
-                                       vf->name(), *v));
+                                       vf->name(), clip_for_message(*v)));
       continue;
     }
     if (v->size() > 64) {
@@ -198,7 +198,7 @@ void Decoder::decode_server_certificate(const Field& f) {
         error(fraction->value_pos,
               fmt::format("spec.serverCertificate.renewAtLifetimeFraction: {} must be greater than "
                           "0 and less than 1 (e.g. 0.667 renews after two thirds of the lifetime)",
-                          fraction->value.Scalar()));
+                          clip_for_message(fraction->value.Scalar())));
       else
         sc.renew_at_lifetime_fraction = *x;
     }
@@ -324,8 +324,8 @@ std::optional<spec::AcmeIssuer> Decoder::decode_acme_issuer(const Field& f) {
         if (auto l = str(hm, "listen")) {
           std::string why;
           if (!split_host_port(*l, true, nullptr, &why))
-            error(hm.get("listen")->value_pos,
-                  fmt::format("{}.listen: '{}' must be HOST:PORT: {}", h->name(), *l, why));
+            error(hm.get("listen")->value_pos, fmt::format("{}.listen: '{}' must be HOST:PORT: {}",
+                                                           h->name(), clip_for_message(*l), why));
           else
             i.http01_listen = *l;
         }

@@ -29,7 +29,8 @@ void Decoder::decode_trusted_cas(const Field& f) {
       auto p = file_path(item);
       if (!p) continue;
       if (!seen.insert(*p).second) {
-        error(item.value_pos, fmt::format("{}: '{}' is listed twice", item.name(), *p));
+        error(item.value_pos,
+              fmt::format("{}: '{}' is listed twice", item.name(), clip_for_message(*p)));
         continue;
       }
       t.certificates.push_back(*p);

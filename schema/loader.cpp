@@ -4,13 +4,12 @@
 // (schema/decode_internal.h).
 #include "schema/loader.h"
 
-#include <algorithm>
-
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
 #include "providers/base/utf8.h"
 #include "schema/decode_internal.h"
+#include "schema/yaml_syntax.h"
 
 namespace edgecert::schema {
 
@@ -21,32 +20,40 @@ using spec::SourcePos;
 LoadResult load_spec_text(const std::string& text, const std::string& path, Env& env,
                           const LoadOptions& options) {
   LoadResult r;
+  if (text.size() > kMaxSpecBytes) {
+    r.diagnostics.error(path, 0, 0,
+                        fmt::format("the spec is {} bytes; a spec may be at most {} bytes (1 MiB): "
+                                    "is this the right file?",
+                                    text.size(), kMaxSpecBytes));
+    return r;
+  }
   // YAML 1.2 streams are Unicode, and edgecert reads them as UTF-8 only:
   // malformed bytes would otherwise pass into names, messages and JSON
   // (where nlohmann::json::dump throws on them). Refused before parsing, at
   // the first bad byte (the column counts bytes, as yaml-cpp's do).
   if (auto bad = find_invalid_utf8(text)) {
-    size_t newline = text.rfind('\n', *bad);  // text[*bad] itself is no newline
-    size_t line_start = newline == std::string::npos ? 0 : newline + 1;
-    int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + *bad, '\n'));
+    detail::TextPos p = detail::text_pos(text, *bad);
     r.diagnostics.error(
-        path, line, static_cast<int>(*bad - line_start) + 1,
+        path, p.line, p.column,
         fmt::format("the spec is not valid UTF-8 (byte 0x{:02X} here); a spec must be UTF-8 text: "
                     "re-save the file as UTF-8",
                     static_cast<unsigned char>(text[*bad])));
     return r;
   }
+  // yaml-cpp loops and allocates without bound on some malformed YAML: it
+  // sees only text the syntax pass accepts.
+  if (!detail::check_yaml_text(text, path, r.diagnostics)) return r;
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);
   } catch (const YAML::ParserException& e) {
     r.diagnostics.error(path, e.mark.line + 1, e.mark.column + 1,
-                        fmt::format("YAML syntax error: {}", e.msg));
+                        fmt::format("YAML syntax error: {}", clip_for_message(e.msg)));
     return r;
   } catch (const YAML::Exception& e) {
     r.diagnostics.error(path, e.mark.is_null() ? 0 : e.mark.line + 1,
                         e.mark.is_null() ? 0 : e.mark.column + 1,
-                        fmt::format("YAML error: {}", e.msg));
+                        fmt::format("YAML error: {}", clip_for_message(e.msg)));
     return r;
   }
   // One cluster per file: a second document would otherwise be ignored silently.

@@ -6,6 +6,7 @@
 // spec never touches a node, never writes a file.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,10 @@ namespace edgecert::schema {
 
 inline constexpr const char* kApiVersion = "edgecert/v1";
 inline constexpr const char* kKind = "ExpresswayCluster";
+
+// The largest spec text decoded: a cluster spec is a few kilobytes, and
+// what yaml-cpp and the decoder do grows with the text.
+inline constexpr size_t kMaxSpecBytes = 1024 * 1024;
 
 struct LoadOptions {
   // Read and check referenced files (trusted CAs, CRL file, caBundle,
@@ -35,7 +40,11 @@ struct LoadResult {
 LoadResult load_spec_file(const std::string& path, Env& env, const LoadOptions& options = {});
 
 // Decodes `text` as if it were the file at `path` (relative paths in it
-// resolve against path's folder).
+// resolve against path's folder). Text over kMaxSpecBytes, not UTF-8, with
+// control characters, that is not YAML 1.2, nested deeper than 64 levels,
+// with more than 10,000 nodes or with anchors, aliases or tags is refused
+// with one positioned error before yaml-cpp parses it
+// (schema/yaml_syntax.h).
 LoadResult load_spec_text(const std::string& text, const std::string& path, Env& env,
                           const LoadOptions& options = {});
 

@@ -55,7 +55,7 @@ bool split_host_port(std::string_view s, bool port_required, std::string* host_o
     port = s.substr(colon + 1);
     if (!all_of_chars(port, "0123456789") || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
         std::stoi(std::string(port)) > 65535) {
-      *why = fmt::format("port '{}' is not a number from 1 to 65535", port);
+      *why = fmt::format("port '{}' is not a number from 1 to 65535", clip_for_message(port));
       return false;
     }
   } else if (port_required) {
@@ -63,7 +63,7 @@ bool split_host_port(std::string_view s, bool port_required, std::string* host_o
     return false;
   }
   if (!is_host(host)) {
-    *why = fmt::format("'{}' is not a valid host name or IP address", host);
+    *why = fmt::format("'{}' is not a valid host name or IP address", clip_for_message(host));
     return false;
   }
   if (host_out) *host_out = std::string(host);
@@ -131,7 +131,7 @@ std::optional<std::chrono::seconds> Decoder::duration(const Field& f) {
   if (!d) {
     error(f.value_pos, fmt::format("{}: invalid duration '{}'; use a number with a unit d, h, m or "
                                    "s, e.g. 30d, 4h, 10m, 90s or 1h30m",
-                                   f.name(), *s));
+                                   f.name(), clip_for_message(*s)));
   }
   return d;
 }
@@ -143,7 +143,7 @@ std::optional<int> Decoder::time_of_day(const Field& f) {
   if (!t)
     error(f.value_pos,
           fmt::format("{}: invalid time '{}'; use HH:MM from 00:00 to 23:59 (quote it)", f.name(),
-                      *s));
+                      clip_for_message(*s)));
   return t;
 }
 
@@ -159,11 +159,12 @@ std::vector<spec::Weekday> Decoder::days(const Field& f) {
     if (!d) {
       error(item.value_pos, fmt::format("{}: invalid day '{}'; allowed values: mon, tue, wed, thu, "
                                         "fri, sat, sun",
-                                        item.name(), *s));
+                                        item.name(), clip_for_message(*s)));
       continue;
     }
     if (std::find(out.begin(), out.end(), *d) != out.end()) {
-      error(item.value_pos, fmt::format("{}: day '{}' is listed twice", item.name(), *s));
+      error(item.value_pos,
+            fmt::format("{}: day '{}' is listed twice", item.name(), clip_for_message(*s)));
       continue;
     }
     out.push_back(*d);
@@ -196,7 +197,7 @@ std::optional<std::string> Decoder::simple_name(const Field& f) {
   if (!is_simple_name(*s)) {
     error(f.value_pos, fmt::format("{}: '{}' must be 1 to 63 lower-case letters, digits and "
                                    "hyphens, not starting or ending with a hyphen",
-                                   f.name(), *s));
+                                   f.name(), clip_for_message(*s)));
     return std::nullopt;
   }
   return s;
@@ -222,7 +223,7 @@ std::vector<std::string> Decoder::fqdn_list(const Field& f) {
     std::string lower = to_lower_ascii(*name);
     if (auto it = seen.find(lower); it != seen.end()) {
       error(item.value_pos, fmt::format("{}: '{}' is listed twice (first at line {})", item.name(),
-                                        *name, it->second.line));
+                                        clip_for_message(*name), it->second.line));
       continue;
     }
     seen[lower] = item.value_pos;
@@ -258,7 +259,7 @@ std::optional<std::string> Decoder::secret_ref(const Field& f) {
     if (!is_env_var_name(var)) {
       error(f.value_pos, fmt::format("{}: '{}' is not a valid environment variable name (letters, "
                                      "digits and '_', not starting with a digit)",
-                                     f.name(), var));
+                                     f.name(), clip_for_message(var)));
       return std::nullopt;
     }
     return s;
@@ -271,7 +272,8 @@ std::optional<std::string> Decoder::secret_ref(const Field& f) {
     }
     std::string resolved = path_resolve(spec_.directory, file);
     if (options_.check_files && !env_.exists(resolved))
-      error(f.value_pos, fmt::format("{}: file '{}' does not exist", f.name(), resolved));
+      error(f.value_pos,
+            fmt::format("{}: file '{}' does not exist", f.name(), clip_for_message(resolved)));
     return "file:" + resolved;
   }
   error(f.value_pos,
@@ -287,13 +289,14 @@ std::optional<std::string> Decoder::http_url(const Field& f, bool https_only) {
   std::string why;
   auto u = parse_http_url(*s, &why);
   if (!u) {
-    error(f.value_pos, fmt::format("{}: '{}' is not a valid http(s) URL: {}", f.name(), *s, why));
+    error(f.value_pos, fmt::format("{}: '{}' is not a valid http(s) URL: {}", f.name(),
+                                   clip_for_message(*s), why));
     return std::nullopt;
   }
   if (https_only && u->scheme != "https" && !is_loopback_host(u->host)) {
     error(f.value_pos, fmt::format("{}: '{}' must be an https:// URL (http:// is accepted only for "
                                    "localhost and 127.0.0.1, for test servers)",
-                                   f.name(), *s));
+                                   f.name(), clip_for_message(*s)));
     return std::nullopt;
   }
   return s;
@@ -303,7 +306,8 @@ std::optional<std::string> Decoder::email(const Field& f) {
   auto s = str(f);
   if (!s) return std::nullopt;
   if (!is_plausible_email(*s)) {
-    error(f.value_pos, fmt::format("{}: '{}' is not a valid e-mail address", f.name(), *s));
+    error(f.value_pos,
+          fmt::format("{}: '{}' is not a valid e-mail address", f.name(), clip_for_message(*s)));
     return std::nullopt;
   }
   return s;
@@ -313,7 +317,7 @@ bool Decoder::check_timezone(const Field& f, const std::string& zone) {
   if (is_known_time_zone(env_, zone)) return true;
   error(f.value_pos, fmt::format("{}: '{}' is not a known IANA time zone (e.g. UTC, Asia/Tokyo, "
                                  "Europe/Berlin)",
-                                 f.name(), zone));
+                                 f.name(), clip_for_message(zone)));
   return false;
 }
 

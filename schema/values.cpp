@@ -100,6 +100,9 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> suggest(std::string_view word,
                                    const std::vector<std::string>& candidates) {
+  // No typo of a known word is this long, and the distance costs
+  // word.size() * candidate.size(): a hostile 1 MB key gets no suggestion.
+  if (word.size() > kMaxSuggestedWordBytes) return std::nullopt;
   std::string w = to_lower_ascii(word);
   std::optional<std::string> best;
   size_t best_distance = std::numeric_limits<size_t>::max();

@@ -38,8 +38,11 @@ const char* weekday_name(spec::Weekday day);
 // characters each cost 1 (optimal string alignment).
 size_t edit_distance(std::string_view a, std::string_view b);
 
+inline constexpr size_t kMaxSuggestedWordBytes = 100;
+
 // The candidate closest to `word` when it is close enough to be a plausible
 // typo (distance <= max(1, len/3), compared case-insensitively); else nullopt.
+// Words longer than kMaxSuggestedWordBytes get none.
 std::optional<std::string> suggest(std::string_view word,
                                    const std::vector<std::string>& candidates);
 

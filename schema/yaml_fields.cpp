@@ -103,13 +103,13 @@ std::string describe_type(const YAML::Node& n) {
     case ScalarKind::kNull:
       return "null";
     case ScalarKind::kBool:
-      return fmt::format("a boolean ({})", n.Scalar());
+      return fmt::format("a boolean ({})", clip_for_message(n.Scalar()));
     case ScalarKind::kInt:
-      return fmt::format("an integer ({})", n.Scalar());
+      return fmt::format("an integer ({})", clip_for_message(n.Scalar()));
     case ScalarKind::kFloat:
-      return fmt::format("a number ({})", n.Scalar());
+      return fmt::format("a number ({})", clip_for_message(n.Scalar()));
     case ScalarKind::kString:
-      return fmt::format("a string ('{}')", n.Scalar());
+      return fmt::format("a string ('{}')", clip_for_message(n.Scalar()));
   }
   return "?";
 }
@@ -150,6 +150,16 @@ Decoder::Map Decoder::map(const Field& f, const KeyList& known,
   for (auto it = f.value.begin(); it != f.value.end(); ++it) {
     const YAML::Node k = it->first;  // a copy: it-> yields a temporary proxy
     SourcePos kp = mark_of(k);
+    // An empty key (": value") has no position of its own: use its value's,
+    // else the mapping's.
+    if (kp.line == 0) kp = mark_of(it->second);
+    if (kp.line == 0) kp = f.value_pos;
+    if (!k.IsDefined() || k.IsNull()) {
+      error(kp, fmt::format("{}: a key is empty (nothing before the ':'); write the key's name, or "
+                            "quote a key that is really the word null or ~",
+                            f.name()));
+      continue;
+    }
     if (!k.IsScalar()) {
       error(kp, fmt::format("{}: keys must be plain strings", f.name()));
       continue;
@@ -157,8 +167,8 @@ Decoder::Map Decoder::map(const Field& f, const KeyList& known,
     std::string key = k.Scalar();
     std::string child = f.path.empty() ? key : f.path + "." + key;
     if (auto prev = seen.find(key); prev != seen.end()) {
-      error(kp, fmt::format("duplicate key '{}' in {} (first defined at line {})", key,
-                            f.path.empty() ? "the document" : f.name(), prev->second.line));
+      error(kp, fmt::format("duplicate key '{}' in {} (first defined at line {})",
+                            clip_for_message(key), f.name(), prev->second.line));
       continue;
     }
     seen[key] = kp;
@@ -167,8 +177,7 @@ Decoder::Map Decoder::map(const Field& f, const KeyList& known,
       continue;
     }
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      std::string msg =
-          fmt::format("unknown key '{}' in {}", key, f.path.empty() ? "the document" : f.name());
+      std::string msg = fmt::format("unknown key '{}' in {}", clip_for_message(key), f.name());
       if (auto s = suggest(key, known))
         msg += fmt::format("; did you mean '{}'?", *s);
       else
@@ -211,8 +220,7 @@ std::vector<Field> Decoder::seq(const Field& f) {
 
 void Decoder::require(const Map& m, const std::string& key) {
   if (m.ok && !m.has(key))
-    error(m.self.key_pos, fmt::format("{}: missing required key '{}'",
-                                      m.self.path.empty() ? "the document" : m.self.name(), key));
+    error(m.self.key_pos, fmt::format("{}: missing required key '{}'", m.self.name(), key));
 }
 
 std::optional<std::string> Decoder::str(const Field& f, bool secret) {
@@ -268,7 +276,8 @@ bool is_special_float(std::string_view s) {
 std::optional<long long> Decoder::integer(const Field& f) {
   if (f.value.IsScalar() && scalar_kind(f.value) == ScalarKind::kInt) {
     if (auto v = core_schema_integer(f.value.Scalar())) return v;
-    error(f.value_pos, fmt::format("{}: {} is out of range", f.name(), f.value.Scalar()));
+    error(f.value_pos,
+          fmt::format("{}: {} is out of range", f.name(), clip_for_message(f.value.Scalar())));
     return std::nullopt;
   }
   error(f.value_pos,
@@ -282,11 +291,12 @@ std::optional<double> Decoder::number(const Field& f) {
     ScalarKind k = scalar_kind(f.value);
     if (k == ScalarKind::kInt) {
       if (auto v = core_schema_integer(text)) return static_cast<double>(*v);
-      error(f.value_pos, fmt::format("{}: {} is out of range", f.name(), text));
+      error(f.value_pos, fmt::format("{}: {} is out of range", f.name(), clip_for_message(text)));
       return std::nullopt;
     }
     if (k == ScalarKind::kFloat && is_special_float(text)) {
-      error(f.value_pos, fmt::format("{}: expected a finite number, got {}", f.name(), text));
+      error(f.value_pos,
+            fmt::format("{}: expected a finite number, got {}", f.name(), clip_for_message(text)));
       return std::nullopt;
     }
     if (k == ScalarKind::kFloat) {
@@ -295,7 +305,7 @@ std::optional<double> Decoder::number(const Field& f) {
       if (!body.empty() && body[0] == '+') body.remove_prefix(1);
       auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
       if (ec == std::errc() && end == body.data() + body.size() && std::isfinite(v)) return v;
-      error(f.value_pos, fmt::format("{}: {} is out of range", f.name(), text));
+      error(f.value_pos, fmt::format("{}: {} is out of range", f.name(), clip_for_message(text)));
       return std::nullopt;
     }
   }
@@ -316,8 +326,8 @@ std::optional<size_t> Decoder::choice(const Field& f, const std::vector<std::str
       return std::nullopt;
     }
   }
-  std::string msg = fmt::format("{}: invalid value '{}'; allowed values: {}", f.name(), *s,
-                                fmt::join(spellings, ", "));
+  std::string msg = fmt::format("{}: invalid value '{}'; allowed values: {}", f.name(),
+                                clip_for_message(*s), fmt::join(spellings, ", "));
   if (auto sg = suggest(*s, spellings)) msg += fmt::format(" (did you mean '{}'?)", *sg);
   error(f.value_pos, std::move(msg));
   return std::nullopt;

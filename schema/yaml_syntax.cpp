@@ -1,0 +1,220 @@
+// The syntax pass ahead of yaml-cpp (see yaml_syntax.h for the contract):
+// a character scan, then libfyaml's event parser, which never builds a tree,
+// so depth and node count are checked as the events stream by and the parse
+// stops at the first problem.
+#include "schema/yaml_syntax.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include <fmt/core.h>
+#include <libfyaml.h>
+
+namespace edgecert::schema::detail {
+
+TextPos text_pos(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  size_t newline = offset == 0 ? std::string_view::npos : text.rfind('\n', offset - 1);
+  size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
+  int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + offset, '\n'));
+  return {line, static_cast<int>(offset - line_start) + 1};
+}
+
+namespace {
+
+// The first character YAML 1.2 does not allow (§5.1 c-printable), as its
+// byte offset and a name for it; the text is well-formed UTF-8.
+struct BadChar {
+  size_t offset;
+  std::string name;
+};
+
+std::optional<BadChar> find_control_character(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == 0) return BadChar{i, "a NUL byte"};
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+      return BadChar{i, fmt::format("the control character 0x{:02X}", c)};
+    // C1 controls U+0080..U+009F are C2 80..C2 9F; U+0085 (next line) is allowed.
+    if (c == 0xC2 && i + 1 < text.size()) {
+      auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9F && next != 0x85)
+        return BadChar{i, fmt::format("the control character U+{:04X}", next)};
+    }
+  }
+  return std::nullopt;
+}
+
+// libfyaml states what it expected; these add what usually causes it.
+std::string hint_for(std::string_view text, int line, int column) {
+  // The character at (line, column), 1-based; libfyaml counts columns in
+  // characters, which for the ASCII characters looked for here is the same
+  // as long as the line before them is ASCII.
+  if (line < 1 || column < 1) return "";
+  size_t offset = 0;
+  for (int l = 1; l < line && offset < text.size(); ++l) {
+    size_t newline = text.find('\n', offset);
+    offset = newline == std::string_view::npos ? text.size() : newline + 1;
+  }
+  offset += static_cast<size_t>(column - 1);
+  if (offset >= text.size())
+    return "; the file ends in the middle of a value or of a [ ] or { } list";
+  switch (text[offset]) {
+    case ',':
+    case '[':
+    case ']':
+    case '{':
+    case '}':
+      return fmt::format(
+          "; '{}' has a meaning in YAML (a [ ] or {{ }} list): put quotes around a value that "
+          "contains it",
+          text[offset]);
+    case '\t':
+      return "; YAML indents with spaces, never tabs";
+    case '@':
+    case '`':
+    case '%':
+    case '!':
+    case '&':
+    case '*':
+    case '|':
+    case '>':
+      return fmt::format("; a value cannot start with '{}' unquoted: put quotes around it",
+                         text[offset]);
+    default:
+      return "; check the indentation and the quotes around here";
+  }
+}
+
+struct ParserDeleter {
+  void operator()(fy_parser* p) const { fy_parser_destroy(p); }
+};
+struct DiagDeleter {
+  void operator()(fy_diag* d) const { fy_diag_destroy(d); }
+};
+struct EventFree {
+  fy_parser* parser;
+  void operator()(fy_event* e) const { fy_parser_event_free(parser, e); }
+};
+
+// The token's text for a message (anchors and tags are short unless hostile).
+std::string token_text(fy_token* t) {
+  size_t len = 0;
+  const char* s = t ? fy_token_get_text(t, &len) : nullptr;
+  return s ? clip_for_message(std::string_view(s, len)) : std::string();
+}
+
+// A tag as written ("!!str"), not as resolved ("tag:yaml.org,2002:str").
+std::string tag_as_written(std::string_view text, fy_token* t) {
+  const fy_mark* start = fy_token_start_mark(t);
+  const fy_mark* end = fy_token_end_mark(t);
+  if (start && end && start->input_pos < end->input_pos && end->input_pos <= text.size())
+    return clip_for_message(text.substr(start->input_pos, end->input_pos - start->input_pos));
+  return token_text(t);
+}
+
+}  // namespace
+
+bool check_yaml_text(std::string_view text, const std::string& path, Diagnostics& diags) {
+  if (auto bad = find_control_character(text)) {
+    TextPos p = text_pos(text, bad->offset);
+    diags.error(path, p.line, p.column,
+                fmt::format("{} here: YAML does not allow control characters in a file (write "
+                            "the value without it; a line break is written as a new line)",
+                            bad->name));
+    return false;
+  }
+
+  // Diagnostics are collected (never printed) so the first error can be
+  // positioned in our format.
+  fy_diag_cfg dcfg;
+  fy_diag_cfg_default(&dcfg);
+  dcfg.fp = nullptr;
+  dcfg.output_fn = nullptr;
+  dcfg.colorize = false;
+  dcfg.level = FYET_ERROR;
+  std::unique_ptr<fy_diag, DiagDeleter> diag(fy_diag_create(&dcfg));
+  fy_parse_cfg cfg{};
+  cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2 |
+                                              FYPCF_JSON_NONE | FYPCF_DISABLE_MMAP_OPT);
+  cfg.diag = diag.get();
+  std::unique_ptr<fy_parser, ParserDeleter> parser;
+  if (diag) {
+    fy_diag_set_collect_errors(diag.get(), true);
+    parser.reset(fy_parser_create(&cfg));
+  }
+  if (!parser || fy_parser_set_string(parser.get(), text.data(), text.size()) != 0) {
+    diags.error(path, 0, 0, "cannot check the YAML syntax: out of memory");
+    return false;
+  }
+
+  // At the token the message is about when given (an empty scalar has no
+  // position of its own), else at the event.
+  auto fail_at = [&](fy_event* e, std::string message, fy_token* about = nullptr) {
+    const fy_mark* m = about ? fy_token_start_mark(about) : nullptr;
+    if (!m) m = fy_event_start_mark(e);
+    diags.error(path, m ? m->line + 1 : 0, m ? m->column + 1 : 0, std::move(message));
+    return false;
+  };
+  int depth = 0;
+  size_t nodes = 0;
+  while (fy_event* raw = fy_parser_parse(parser.get())) {
+    std::unique_ptr<fy_event, EventFree> e(raw, EventFree{parser.get()});
+    switch (e->type) {
+      case FYET_ALIAS:
+        return fail_at(e.get(),
+                       fmt::format("an alias (*{}): a spec does not use YAML anchors and "
+                                   "aliases; write the value out in full",
+                                   token_text(e->alias.anchor)),
+                       e->alias.anchor);
+      case FYET_SCALAR:
+      case FYET_SEQUENCE_START:
+      case FYET_MAPPING_START:
+        if (fy_token* a = fy_event_get_anchor_token(e.get()))
+          return fail_at(e.get(),
+                         fmt::format("an anchor (&{}): a spec does not use YAML anchors and "
+                                     "aliases; write each value out in full",
+                                     token_text(a)),
+                         a);
+        if (fy_token* t = fy_event_get_tag_token(e.get()))
+          return fail_at(e.get(),
+                         fmt::format("a tag ({}): a spec does not use YAML tags; put "
+                                     "quotes around a value to make it a string",
+                                     tag_as_written(text, t)),
+                         t);
+        if (++nodes > kMaxYamlNodes)
+          return fail_at(e.get(),
+                         fmt::format("more than {} values, lists and mappings in the spec: a "
+                                     "cluster spec has a few hundred; is this the right file?",
+                                     kMaxYamlNodes));
+        if (e->type != FYET_SCALAR && ++depth > kMaxNestingDepth)
+          return fail_at(e.get(), fmt::format("nesting deeper than {} levels (lists and mappings "
+                                              "inside each other); a spec needs about 6",
+                                              kMaxNestingDepth));
+        break;
+      case FYET_SEQUENCE_END:
+      case FYET_MAPPING_END:
+        --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  if (fy_parser_get_stream_error(parser.get())) {
+    void* it = nullptr;
+    while (fy_diag_error* de = fy_diag_errors_iterate(diag.get(), &it)) {
+      if (de->type < FYET_ERROR) continue;
+      std::string what = de->msg ? clip_for_message(de->msg) : "malformed YAML";
+      diags.error(
+          path, std::max(de->line, 0), std::max(de->column, 0),
+          fmt::format("YAML syntax error: {}{}", what, hint_for(text, de->line, de->column)));
+      return false;
+    }
+    diags.error(path, 0, 0, "YAML syntax error (the YAML parser gave no position)");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace edgecert::schema::detail
