@@ -46,18 +46,25 @@ std::optional<BadChar> find_control_character(std::string_view text) {
   return std::nullopt;
 }
 
-// libfyaml states what it expected; these add what usually causes it.
-std::string hint_for(std::string_view text, int line, int column) {
-  // The character at (line, column), 1-based; libfyaml counts columns in
-  // characters, which for the ASCII characters looked for here is the same
-  // as long as the line before them is ASCII.
-  if (line < 1 || column < 1) return "";
+// The byte offset of libfyaml's 1-based (line, character column); the end
+// of the text when the position is past it (the parser reached the end).
+size_t char_position_to_offset(std::string_view text, int line, int column) {
   size_t offset = 0;
   for (int l = 1; l < line && offset < text.size(); ++l) {
     size_t newline = text.find('\n', offset);
     offset = newline == std::string_view::npos ? text.size() : newline + 1;
   }
-  offset += static_cast<size_t>(column - 1);
+  for (int c = 1; c < column && offset < text.size() && text[offset] != '\n'; ++c) {
+    ++offset;  // past the character's first byte, then its continuation bytes
+    while (offset < text.size() && (static_cast<unsigned char>(text[offset]) & 0xC0) == 0x80)
+      ++offset;
+  }
+  return offset;
+}
+
+// libfyaml states what it expected; these add what usually causes it, from
+// the character at the error.
+std::string hint_for(std::string_view text, size_t offset) {
   if (offset >= text.size())
     return "; the file ends in the middle of a value or of a [ ] or { } list";
   switch (text[offset]) {
@@ -150,11 +157,13 @@ bool check_yaml_text(std::string_view text, const std::string& path, Diagnostics
   }
 
   // At the token the message is about when given (an empty scalar has no
-  // position of its own), else at the event.
+  // position of its own), else at the event; libfyaml counts columns in
+  // characters, diagnostics in bytes, so the position comes from the offset.
   auto fail_at = [&](fy_event* e, std::string message, fy_token* about = nullptr) {
     const fy_mark* m = about ? fy_token_start_mark(about) : nullptr;
     if (!m) m = fy_event_start_mark(e);
-    diags.error(path, m ? m->line + 1 : 0, m ? m->column + 1 : 0, std::move(message));
+    TextPos p = m ? text_pos(text, m->input_pos) : TextPos{0, 0};
+    diags.error(path, p.line, p.column, std::move(message));
     return false;
   };
   int depth = 0;
@@ -206,9 +215,14 @@ bool check_yaml_text(std::string_view text, const std::string& path, Diagnostics
     while (fy_diag_error* de = fy_diag_errors_iterate(diag.get(), &it)) {
       if (de->type < FYET_ERROR) continue;
       std::string what = de->msg ? clip_for_message(de->msg) : "malformed YAML";
-      diags.error(
-          path, std::max(de->line, 0), std::max(de->column, 0),
-          fmt::format("YAML syntax error: {}{}", what, hint_for(text, de->line, de->column)));
+      if (de->line < 1 || de->column < 1) {
+        diags.error(path, 0, 0, fmt::format("YAML syntax error: {}", what));
+        return false;
+      }
+      size_t offset = char_position_to_offset(text, de->line, de->column);
+      TextPos p = text_pos(text, offset);
+      diags.error(path, p.line, p.column,
+                  fmt::format("YAML syntax error: {}{}", what, hint_for(text, offset)));
       return false;
     }
     diags.error(path, 0, 0, "YAML syntax error (the YAML parser gave no position)");

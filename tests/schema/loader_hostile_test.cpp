@@ -78,13 +78,18 @@ TEST_CASE("hostile yaml: shapes that make yaml-cpp loop are refused with a posit
   // #793 ("[[:"), and the Falco report (a plain scalar running into quotes).
   refused(",", "1:1", "YAML syntax error");
   refused("- !+(.,.)", "1:3", "a tag (!+(.,.)): a spec does not use YAML tags");
-  refused("[:", "2:1", "YAML syntax error");
-  refused("{:", "2:1", "YAML syntax error");
-  refused("[[:", "2:1", "YAML syntax error");
+  refused("[:", "1:3", "YAML syntax error");
+  refused("{:", "1:3", "YAML syntax error");
+  refused("[[:", "1:4", "YAML syntax error");
   refused("- macro: x\n  condition:\n    (a in (\n\"/usr/b.sh\",\n    \"-c rsync\"\n    )  )\n",
           "4:12", "YAML syntax error: invalid trailing content after double-quoted scalar");
   refused("apiVersion: edgecert/v1\nkind: [a, ,]\n", "2:11",
           "YAML syntax error: flow sequence with invalid extra comma");
+  // Columns count bytes, as in every other diagnostic (libfyaml counts
+  // characters): the '[' after two 2-byte characters is at byte 11.
+  refused("k: \"\xC3\xA9\xC3\xA9\" [b]\n", "1:11",
+          "YAML syntax error: invalid trailing content after double-quoted scalar; '[' has a "
+          "meaning");
   // A tab where YAML wants indentation.
   refused("metadata:\n\tname: x\n", "2:1", "YAML syntax error");
 }
