@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <fmt/core.h>
 #include <libfyaml.h>
@@ -166,7 +167,13 @@ bool check_yaml_text(std::string_view text, const std::string& path, Diagnostics
     diags.error(path, p.line, p.column, std::move(message));
     return false;
   };
-  int depth = 0;
+  // The lists and mappings open at this point (at most kMaxNestingDepth):
+  // where each starts and whether it is a [ ] or { } one, for an unclosed one.
+  struct Open {
+    size_t offset;
+    bool flow;
+  };
+  std::vector<Open> open;
   size_t nodes = 0;
   while (fy_event* raw = fy_parser_parse(parser.get())) {
     std::unique_ptr<fy_event, EventFree> e(raw, EventFree{parser.get()});
@@ -197,14 +204,18 @@ bool check_yaml_text(std::string_view text, const std::string& path, Diagnostics
                          fmt::format("more than {} values, lists and mappings in the spec: a "
                                      "cluster spec has a few hundred; is this the right file?",
                                      kMaxYamlNodes));
-        if (e->type != FYET_SCALAR && ++depth > kMaxNestingDepth)
-          return fail_at(e.get(), fmt::format("nesting deeper than {} levels (lists and mappings "
-                                              "inside each other); a spec needs about 6",
-                                              kMaxNestingDepth));
+        if (e->type != FYET_SCALAR) {
+          if (open.size() >= static_cast<size_t>(kMaxNestingDepth))
+            return fail_at(e.get(), fmt::format("nesting deeper than {} levels (lists and mappings "
+                                                "inside each other); a spec needs about 6",
+                                                kMaxNestingDepth));
+          const fy_mark* m = fy_event_start_mark(e.get());
+          open.push_back({m ? m->input_pos : 0, fy_event_get_node_style(e.get()) == FYNS_FLOW});
+        }
         break;
       case FYET_SEQUENCE_END:
       case FYET_MAPPING_END:
-        --depth;
+        if (!open.empty()) open.pop_back();
         break;
       default:
         break;
@@ -220,6 +231,20 @@ bool check_yaml_text(std::string_view text, const std::string& path, Diagnostics
         return false;
       }
       size_t offset = char_position_to_offset(text, de->line, de->column);
+      // Ran off the end inside a [ ] or { }: the bracket that is never
+      // closed is what to fix, not the end of the file. (A flow collection
+      // may also start at a key, as "[a: b]" does: the bracket is further out.)
+      auto unclosed = std::find_if(open.rbegin(), open.rend(), [&](const Open& o) {
+        return o.flow && o.offset < text.size() && (text[o.offset] == '[' || text[o.offset] == '{');
+      });
+      if (offset >= text.size() && unclosed != open.rend()) {
+        TextPos p = text_pos(text, unclosed->offset);
+        char bracket = text[unclosed->offset];
+        diags.error(path, p.line, p.column,
+                    fmt::format("YAML syntax error: {}; this '{}' is never closed with '{}'", what,
+                                bracket, bracket == '{' ? '}' : ']'));
+        return false;
+      }
       TextPos p = text_pos(text, offset);
       diags.error(path, p.line, p.column,
                   fmt::format("YAML syntax error: {}{}", what, hint_for(text, offset)));

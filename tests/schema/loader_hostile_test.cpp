@@ -13,6 +13,7 @@
 
 #include "schema/diagnostic.h"
 #include "schema/loader.h"
+#include "tests/schema/spec_text.h"
 #include "tests/support/test_support.h"
 
 using edgecert::clip_for_message;
@@ -25,19 +26,7 @@ using edgecert::schema::LoadResult;
 
 namespace {
 
-const char* kMinimal = R"(apiVersion: edgecert/v1
-kind: ExpresswayCluster
-metadata:
-  name: minimal
-spec:
-  product: expressway-e
-  peers:
-    - name: edge1
-      fqdn: edge1.example.com
-      endpoint: sim://edge1
-  serverCertificate:
-    issuer: {type: openssl-ca, directory: ca}
-)";
+const char* const kMinimal = edgecert::test::kMinimalSpec;
 
 LoadResult load(const std::string& text) {
   static MemoryEnv env;
@@ -46,14 +35,9 @@ LoadResult load(const std::string& text) {
   return load_spec_text(text, "/s/c.yaml", env, o);
 }
 
+using edgecert::test::contains;
 std::string messages(const LoadResult& r) {
-  std::string s;
-  for (const auto& d : r.diagnostics.sorted()) s += d.to_string() + "\n";
-  return s;
-}
-
-bool has(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
+  return edgecert::test::diagnostics_text(r);
 }
 
 // Refused with exactly one error, at `where`, whose message starts with `start`.
@@ -62,7 +46,7 @@ void refused(const std::string& text, const std::string& where, const std::strin
   INFO(messages(r));
   CHECK_FALSE(r.ok());
   CHECK(r.diagnostics.sorted().size() == 1);
-  CHECK(has(messages(r), "/s/c.yaml:" + where + ": error: " + start));
+  CHECK(contains(messages(r), "/s/c.yaml:" + where + ": error: " + start));
 }
 
 }  // namespace
@@ -78,13 +62,18 @@ TEST_CASE("hostile yaml: shapes that make yaml-cpp loop are refused with a posit
   // #793 ("[[:"), and the Falco report (a plain scalar running into quotes).
   refused(",", "1:1", "YAML syntax error");
   refused("- !+(.,.)", "1:3", "a tag (!+(.,.)): a spec does not use YAML tags");
-  refused("[:", "1:3", "YAML syntax error");
-  refused("{:", "1:3", "YAML syntax error");
-  refused("[[:", "1:4", "YAML syntax error");
+  refused("[:", "1:1",
+          "YAML syntax error: did not find expected node content; this '[' is never "
+          "closed with ']'");
+  refused("{:", "1:1", "YAML syntax error");
+  refused("[[:", "1:2", "YAML syntax error");
   refused("- macro: x\n  condition:\n    (a in (\n\"/usr/b.sh\",\n    \"-c rsync\"\n    )  )\n",
           "4:12", "YAML syntax error: invalid trailing content after double-quoted scalar");
   refused("apiVersion: edgecert/v1\nkind: [a, ,]\n", "2:11",
           "YAML syntax error: flow sequence with invalid extra comma");
+  // An unclosed bracket is named where it opens, not where the file ends.
+  refused("apiVersion: edgecert/v1\nkind: {a: [b, c]\n", "2:7",
+          "YAML syntax error: missing comma in flow mapping; this '{' is never closed with '}'");
   // Columns count bytes, as in every other diagnostic (libfyaml counts
   // characters): the '[' after two 2-byte characters is at byte 11.
   refused("k: \"\xC3\xA9\xC3\xA9\" [b]\n", "1:11",
@@ -113,8 +102,8 @@ TEST_CASE("hostile yaml: nesting is capped at 64 levels", "[schema][loader][host
   // the decoder then names the unknown key.
   LoadResult ok = load(flow(63));
   INFO(messages(ok));
-  CHECK(has(messages(ok), "unknown key 'a'"));
-  CHECK_FALSE(has(messages(ok), "nesting"));
+  CHECK(contains(messages(ok), "unknown key 'a'"));
+  CHECK_FALSE(contains(messages(ok), "nesting"));
   // The 65th level is named at its '['.
   refused(flow(64), "1:67", "nesting deeper than 64 levels");
   refused(flow(200000), "1:67", "nesting deeper than 64 levels");
@@ -143,7 +132,7 @@ TEST_CASE("hostile yaml: control characters, anchors, aliases and tags are named
   refused("kind: \x7F\n", "1:7", "the control character 0x7F here");
   refused("kind: \"\xC2\x9B\"\n", "1:8", "the control character U+009B here");
   // A tab in a value and U+0085 (next line) are allowed.
-  CHECK_FALSE(has(messages(load("kind: \"a\tb\xC2\x85\"\n")), "control character"));
+  CHECK_FALSE(contains(messages(load("kind: \"a\tb\xC2\x85\"\n")), "control character"));
 
   refused("a: &x b\nc: d\n", "1:5", "an anchor (&x): a spec does not use YAML anchors");
   refused("a: b\nc: *x\n", "2:5", "an alias (*x): a spec does not use YAML anchors");
@@ -160,15 +149,16 @@ TEST_CASE("hostile yaml: an empty key or a root that is no mapping gets words an
           "[schema][loader][hostile]") {
   LoadResult r = load(std::string(kMinimal) + ": x\n");
   INFO(messages(r));
-  CHECK(has(messages(r),
-            "/s/c.yaml:13:1: error: the document: a key is empty (nothing before the "
-            "':')"));
+  CHECK(contains(messages(r),
+                 "/s/c.yaml:13:1: error: the document: a key is empty (nothing before the "
+                 "':')"));
   LoadResult nested = load("metadata:\n  : x\n");
   INFO(messages(nested));
-  CHECK(has(messages(nested), "/s/c.yaml:2:3: error: metadata: a key is empty"));
+  CHECK(contains(messages(nested), "/s/c.yaml:2:3: error: metadata: a key is empty"));
   LoadResult list = load("- a\n- b\n");
   INFO(messages(list));
-  CHECK(has(messages(list), "/s/c.yaml:1:1: error: the document: expected a mapping, got a list"));
+  CHECK(contains(messages(list),
+                 "/s/c.yaml:1:1: error: the document: expected a mapping, got a list"));
 }
 
 TEST_CASE("hostile yaml: long values are cut in messages", "[schema][loader][hostile]") {
@@ -178,21 +168,21 @@ TEST_CASE("hostile yaml: long values are cut in messages", "[schema][loader][hos
   LoadResult r = load(text);
   INFO(messages(r).substr(0, 2000));
   CHECK_FALSE(r.ok());
-  CHECK(
-      has(messages(r), "metadata.name: '" + std::string(80, 'x') + "... (900000 bytes)' must be"));
+  CHECK(contains(messages(r),
+                 "metadata.name: '" + std::string(80, 'x') + "... (900000 bytes)' must be"));
   CHECK(messages(r).size() < 1000);
 
   // An implicit key is at most 1024 characters in YAML; an explicit one is not.
   LoadResult key = load(std::string(kMinimal) + "? " + huge + "\n: 1\n");
   INFO(messages(key).substr(0, 2000));
-  CHECK(has(messages(key), "unknown key '" + std::string(80, 'x') +
-                               "... (900000 bytes)' in the "
-                               "document (known keys:"));
+  CHECK(contains(messages(key), "unknown key '" + std::string(80, 'x') +
+                                    "... (900000 bytes)' in the "
+                                    "document (known keys:"));
   CHECK(messages(key).size() < 1000);
 
   LoadResult num = load(std::string(kMinimal) + "  crl: " + std::string(300000, '7') + "\n");
   INFO(messages(num).substr(0, 2000));
-  CHECK(has(messages(num), "(300000 bytes))"));
+  CHECK(contains(messages(num), "(300000 bytes))"));
   CHECK(messages(num).size() < 1000);
 }
 

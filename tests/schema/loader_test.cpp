@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/loader.h"
+#include "tests/schema/spec_text.h"
 #include "tests/support/test_support.h"
 
 using namespace std::chrono_literals;
@@ -17,19 +18,7 @@ namespace spec = edgecert::spec;
 
 namespace {
 
-const char* kMinimal = R"(apiVersion: edgecert/v1
-kind: ExpresswayCluster
-metadata:
-  name: minimal
-spec:
-  product: expressway-e
-  peers:
-    - name: edge1
-      fqdn: edge1.example.com
-      endpoint: sim://edge1
-  serverCertificate:
-    issuer: {type: openssl-ca, directory: ca}
-)";
+const char* const kMinimal = edgecert::test::kMinimalSpec;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -39,9 +28,7 @@ std::string read_text(const std::string& path) {
 }
 
 std::string all_messages(const edgecert::Diagnostics& d) {
-  std::string s;
-  for (const auto& x : d.sorted()) s += x.to_string() + "\n";
-  return s;
+  return edgecert::test::diagnostics_text(d);
 }
 
 }  // namespace

@@ -6,10 +6,12 @@
 #include <catch2/catch.hpp>
 
 #include "schema/loader.h"
+#include "tests/schema/spec_text.h"
 #include "tests/support/test_support.h"
 
 using edgecert::MemoryEnv;
 using edgecert::schema::load_spec_text;
+using edgecert::test::contains;
 namespace spec = edgecert::spec;
 
 namespace {
@@ -36,13 +38,7 @@ const std::string kOpenssl = "{type: openssl-ca, directory: ca}";
 const std::string kExternal = "{type: external, requestsDir: req, certificatesDir: crt}";
 
 std::string messages(const edgecert::schema::LoadResult& r) {
-  std::string s;
-  for (const auto& d : r.diagnostics.sorted()) s += d.to_string() + "\n";
-  return s;
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
+  return edgecert::test::diagnostics_text(r);
 }
 
 }  // namespace
@@ -56,9 +52,9 @@ TEST_CASE("loader: integers follow the YAML 1.2 core schema", "[schema][loader][
   SECTION("a leading zero is decimal, never octal: 04000 is 4000, not RSA 2048") {
     auto r = size_of("04000");
     REQUIRE_FALSE(r.ok());
-    CHECK(has(messages(r),
-              "/s/c.yaml:13:33: error: spec.serverCertificate.key.size: 4000 is not a "
-              "supported RSA key size"));
+    CHECK(contains(messages(r),
+                   "/s/c.yaml:13:33: error: spec.serverCertificate.key.size: 4000 is not a "
+                   "supported RSA key size"));
     auto four = size_of("04096");
     REQUIRE(four.ok());
     CHECK(four.spec->server_certificate.key.size == 4096);
@@ -69,7 +65,7 @@ TEST_CASE("loader: integers follow the YAML 1.2 core schema", "[schema][loader][
     REQUIRE(r.ok());
     CHECK(r.spec->server_certificate.key.size == 2048);
     auto bad = size_of("0o1750");  // 1000
-    CHECK(has(messages(bad), "RSA 1000-bit keys are too weak"));
+    CHECK(contains(messages(bad), "RSA 1000-bit keys are too weak"));
   }
   SECTION("0x is hexadecimal") {
     auto r = size_of("0x800");
@@ -78,17 +74,17 @@ TEST_CASE("loader: integers follow the YAML 1.2 core schema", "[schema][loader][
   }
   SECTION("a signed decimal") {
     CHECK(size_of("+2048").ok());
-    CHECK(has(messages(size_of("-2048")), "RSA -2048-bit keys are too weak"));
+    CHECK(contains(messages(size_of("-2048")), "RSA -2048-bit keys are too weak"));
   }
   SECTION("too large for any integer: out of range, positioned") {
     auto r = size_of("99999999999999999999999");
-    CHECK(has(messages(r),
-              "/s/c.yaml:13:33: error: spec.serverCertificate.key.size: "
-              "99999999999999999999999 is out of range"));
+    CHECK(contains(messages(r),
+                   "/s/c.yaml:13:33: error: spec.serverCertificate.key.size: "
+                   "99999999999999999999999 is out of range"));
   }
   SECTION(".nan and .inf are named, not 'a number'") {
     auto r = size_of(".nan");
-    CHECK(has(messages(r), "expected an integer, got a number (.nan)"));
+    CHECK(contains(messages(r), "expected an integer, got a number (.nan)"));
   }
 }
 
@@ -102,19 +98,19 @@ TEST_CASE("loader: a number field refuses .nan and .inf by name", "[schema][load
     INFO(v);
     auto r = fraction(v);
     REQUIRE_FALSE(r.ok());
-    CHECK(has(messages(r),
-              "/s/c.yaml:13:30: error: spec.serverCertificate.renewAtLifetimeFraction: "
-              "expected a finite number, got " +
-                  v));
-    CHECK_FALSE(has(messages(r), "got a number"));
+    CHECK(contains(messages(r),
+                   "/s/c.yaml:13:30: error: spec.serverCertificate.renewAtLifetimeFraction: "
+                   "expected a finite number, got " +
+                       v));
+    CHECK_FALSE(contains(messages(r), "got a number"));
   }
   SECTION("ordinary numbers still work, and an octal zero is no longer a silent 0") {
     auto r = fraction("0.75");
     REQUIRE(r.ok());
     CHECK(r.spec->server_certificate.renew_at_lifetime_fraction == Approx(0.75));
     CHECK(fraction(".5").ok());
-    CHECK(has(messages(fraction("0o7")), "7 must be greater than 0 and less than 1"));
-    CHECK(has(messages(fraction("1e999")), "1e999 is out of range"));
+    CHECK(contains(messages(fraction("0o7")), "7 must be greater than 0 and less than 1"));
+    CHECK(contains(messages(fraction("1e999")), "1e999 is out of range"));
   }
 }
 
@@ -130,17 +126,18 @@ TEST_CASE("loader: renewBefore is shorter than the certificate's lifetime",
       INFO(v);
       auto r = before(kOpenssl, v);
       REQUIRE_FALSE(r.ok());
-      CHECK(has(messages(r), "/s/c.yaml:13:18: error: spec.serverCertificate.renewBefore: "));
-      CHECK(has(messages(r), "is not shorter than the 365 days the openssl-ca issuer signs for"));
+      CHECK(contains(messages(r), "/s/c.yaml:13:18: error: spec.serverCertificate.renewBefore: "));
+      CHECK(contains(messages(r),
+                     "is not shorter than the 365 days the openssl-ca issuer signs for"));
     }
   }
   SECTION("other issuers: below the longest lifetime a public certificate may have") {
     CHECK(before(kExternal, "397d").ok());
     auto r = before(kExternal, "24855d");
     REQUIRE_FALSE(r.ok());
-    CHECK(has(messages(r),
-              "/s/c.yaml:13:18: error: spec.serverCertificate.renewBefore: 24855d is "
-              "not shorter than the longest certificate lifetime (398 days"));
+    CHECK(contains(messages(r),
+                   "/s/c.yaml:13:18: error: spec.serverCertificate.renewBefore: 24855d is "
+                   "not shorter than the longest certificate lifetime (398 days"));
   }
 }
 
@@ -154,7 +151,7 @@ TEST_CASE("loader: bytes that are not UTF-8 are refused with their position",
     INFO(messages(r));
     CHECK_FALSE(r.ok());
     CHECK(r.diagnostics.sorted().size() == 1);
-    CHECK(has(messages(r), "/s/c.yaml:" + where + ": error: the spec is not valid UTF-8"));
+    CHECK(contains(messages(r), "/s/c.yaml:" + where + ": error: the spec is not valid UTF-8"));
   };
   SECTION("in a string value") {
     std::string t = good;

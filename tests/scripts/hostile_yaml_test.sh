@@ -83,11 +83,11 @@ refused comment-comma.yaml comment-comma.yaml:2:3 "YAML syntax error"
 printf ',' >lone-comma.yaml
 refused lone-comma.yaml lone-comma.yaml:1:1 "YAML syntax error"
 printf '[:' >bracket-colon.yaml
-refused bracket-colon.yaml bracket-colon.yaml:1:3 "YAML syntax error"
+refused bracket-colon.yaml bracket-colon.yaml:1:1 "YAML syntax error: did not find expected node content; this '[' is never closed"
 printf '{:' >brace-colon.yaml
-refused brace-colon.yaml brace-colon.yaml:1:3 "YAML syntax error"
+refused brace-colon.yaml brace-colon.yaml:1:1 "YAML syntax error"
 printf '[[:' >nested-colon.yaml
-refused nested-colon.yaml nested-colon.yaml:1:4 "YAML syntax error"
+refused nested-colon.yaml nested-colon.yaml:1:2 "YAML syntax error"
 printf -- '- !+(.,.)' >tag-flow.yaml
 refused tag-flow.yaml tag-flow.yaml:1:3 "a tag (!+(.,.)): a spec does not use YAML tags"
 printf -- '- macro: x\n  condition:\n    (a in (\n"/usr/b.sh",\n    "-c rsync"\n    )  )\n' \
