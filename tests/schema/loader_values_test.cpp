@@ -19,19 +19,10 @@ namespace {
 // Line 12 is the issuer; extra lines (line 13 on) follow it under
 // serverCertificate.
 std::string spec_with(const std::string& issuer, const std::string& extra) {
-  return R"(apiVersion: edgecert/v1
-kind: ExpresswayCluster
-metadata:
-  name: values
-spec:
-  product: expressway-e
-  peers:
-    - name: edge1
-      fqdn: edge1.example.com
-      endpoint: sim://edge1
-  serverCertificate:
-    issuer: )" +
-         issuer + "\n" + extra;
+  std::string text = edgecert::test::kMinimalSpec;
+  const std::string minimal_issuer = "{type: openssl-ca, directory: ca}";
+  text.replace(text.find(minimal_issuer), minimal_issuer.size(), issuer);
+  return text + extra;
 }
 
 const std::string kOpenssl = "{type: openssl-ca, directory: ca}";
@@ -155,7 +146,7 @@ TEST_CASE("loader: bytes that are not UTF-8 are refused with their position",
   };
   SECTION("in a string value") {
     std::string t = good;
-    t.replace(t.find("values"), 6, "val\xFFues");
+    t.replace(t.find("minimal"), 7, "min\xFFimal");
     refused_at(t, "4:12");
   }
   SECTION("in a key, in a comment, at the very start, at the very end") {
