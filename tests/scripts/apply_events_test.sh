@@ -26,7 +26,7 @@ script_start "$@"
 command -v openssl >/dev/null || fail "openssl is not installed"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-apply-events.XXXXXX") || fail "mktemp failed"
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
+trap '[[ -n ${KEEP:-} ]] || remove_work "$work"' EXIT
 cd "$work" || fail "cannot enter $work"
 
 cp "$root/examples/quickstart/cluster.yaml" spec.yaml || fail "cannot copy the quickstart spec"

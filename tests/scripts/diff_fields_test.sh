@@ -34,7 +34,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-diff-fields.XXXXXX") || fail "mktemp 
 sim_pid=
 cleanup() {
   if [[ -n $sim_pid ]]; then kill "$sim_pid" 2>/dev/null; fi
-  rm -rf "$work"
+  remove_work "$work"
 }
 trap cleanup EXIT
 cd "$work" || fail "cannot enter $work"

@@ -91,6 +91,7 @@ EOF
 ec() {
   out=$("$edgecert" "$@" </dev/null 2>&1)
   rc=$?
+  keep_output "$out"
 }
 ui() { # ui NODE COMMAND ARGS...: the operator at the node's web UI
   "$sim_bin" ui --state "$work/simstate" "$@" >>ui.log 2>&1 || fail "edgecert-sim ui $* failed: $(tail -3 ui.log)"

@@ -38,7 +38,7 @@ cleanup() {
     kill "$sim_pid" 2>/dev/null
     wait "$sim_pid" 2>/dev/null
   fi
-  rm -rf "$work"
+  remove_work "$work"
 }
 trap cleanup EXIT
 cd "$work" || fail "cannot enter $work"
@@ -93,6 +93,7 @@ state=$work/.edgecert/state/interrupt
 ec() {
   out=$("$edgecert" "$@" </dev/null 2>&1)
   rc=$?
+  keep_output "$out"
 }
 wait_for() { # wait_for WHAT CMD...: polls CMD every 50 ms, up to 60 s
   local what=$1

@@ -34,7 +34,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-interrupt.XXXXXX") || fail "mktemp fa
 bg_pids=()
 cleanup() {
   for p in "${bg_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$work"
+  remove_work "$work"
 }
 trap cleanup EXIT
 
@@ -66,6 +66,7 @@ new_cluster() {
 ec() {
   out=$("$edgecert" "$@" --sim-dir "$sim" </dev/null 2>&1)
   rc=$?
+  keep_output "$out"
 }
 # expect_rc and expect_out come from quickstart_lib.sh.
 # wait_for WHAT CMD...: polls CMD (every 50 ms, up to 30 s) until it succeeds.

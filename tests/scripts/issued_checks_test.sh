@@ -29,7 +29,7 @@ command -v jq >/dev/null || fail "jq is not installed (scripts/install-deps inst
 command -v openssl >/dev/null || fail "openssl is not installed"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-issued-checks.XXXXXX") || fail "mktemp failed"
-trap 'rm -rf "$work"' EXIT
+trap '[[ -n ${EDGECERT_KEEP_TEST_FILES:-} ]] || rm -rf "$work"' EXIT
 cd "$work" || fail "cannot enter $work"
 
 "$edgecert" ca init "$work/ca" --cn "Issued Checks Test CA" >ca-init.log 2>&1 ||

@@ -20,6 +20,10 @@
 #                           sets $sim_bin and $sim_pid (the caller stops it)
 #   sim_port NAME, sim_ssh_port NAME
 #                           the HTTPS / SSH port node NAME listens on
+#   remove_work DIR         rm -rf DIR unless EDGECERT_KEEP_TEST_FILES is set
+#                           (ctest sets it: the secrets scan reads the files)
+#   keep_output TEXT        appends TEXT to $EDGECERT_TEST_OUTPUT_DIR/$script.out
+#                           when that is set (ctest: build/test-scan/output)
 
 fail() {
   echo "$script: FAIL: $*" >&2
@@ -65,6 +69,16 @@ CNF
 ec() {
   out=$("$edgecert" "$@" --sim-dir "$sim" --state-dir "$state" </dev/null 2>&1)
   rc=$?
+  keep_output "$out"
+}
+# What edgecert printed, kept for the secrets scan (tests/scripts/secrets_scan.py).
+keep_output() {
+  [[ -n ${EDGECERT_TEST_OUTPUT_DIR:-} ]] || return 0
+  printf '%s\n' "$1" >>"$EDGECERT_TEST_OUTPUT_DIR/${script:-script}.out"
+}
+# The work folder goes unless the suite keeps it for the secrets scan.
+remove_work() {
+  [[ -n ${EDGECERT_KEEP_TEST_FILES:-} ]] || rm -rf "$1"
 }
 expect_rc() {  # expect_rc CODE WHAT
   [[ $rc -eq $1 ]] || fail "$2: expected exit $1, got $rc; output:
@@ -91,14 +105,14 @@ bg_workdir() {
 }
 bg_cleanup() {
   if [[ -n $bg_pid ]]; then kill -9 "$bg_pid" 2>/dev/null; fi
-  rm -rf "$work"
+  remove_work "$work"
 }
 sim_cleanup() {
   if [[ -n $sim_pid ]]; then
     kill "$sim_pid" 2>/dev/null
     wait "$sim_pid" 2>/dev/null
   fi
-  rm -rf "$work"
+  remove_work "$work"
 }
 
 sim_start() {

@@ -14,8 +14,17 @@
 
 namespace edgecert::testing {
 
+// Under ctest, EDGECERT_TEST_SCAN_DIR names the folder the secrets scan
+// (tests/scripts/secrets_scan.py) reads after the suite: the folder is made
+// there and kept, so every file a test wrote is scanned.
 TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
+  const char* scan = std::getenv("EDGECERT_TEST_SCAN_DIR");
+  const char* base = scan && *scan ? scan : std::getenv("TMPDIR");
+  if (scan && *scan) {
+    std::error_code ec;
+    std::filesystem::create_directories(scan, ec);
+    keep_ = true;
+  }
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/edgecert-test-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
@@ -24,6 +33,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (keep_) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

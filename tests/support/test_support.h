@@ -13,7 +13,9 @@
 
 namespace edgecert::testing {
 
-// A fresh folder under $TMPDIR, removed (recursively) on destruction.
+// A fresh folder under $TMPDIR, removed (recursively) on destruction; with
+// EDGECERT_TEST_SCAN_DIR set (ctest sets it), under that folder and kept for
+// the secrets scan.
 class TempDir {
  public:
   TempDir();
@@ -27,6 +29,7 @@ class TempDir {
 
  private:
   std::string path_;
+  bool keep_ = false;
 };
 
 struct CliRun {
