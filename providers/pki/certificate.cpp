@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include <fmt/core.h>
 
@@ -52,6 +53,34 @@ constexpr std::array<std::string_view, 21> kStandardOids = {
 Error block_error(const std::string& source, size_t index, const std::string& what) {
   return Error{ErrorCode::kInvalidArgument,
                ossl::with_errors(fmt::format("{}: block {}: {}", source, index, what))};
+}
+
+// Strict DER: exactly `len` bytes of one certificate that re-encodes to the
+// same bytes. BER (an indefinite or non-minimal length) is refused so that
+// what edgecert checks and fingerprints is what every DER reader sees.
+Result<ossl::X509Ptr> strict_der(const unsigned char* der, size_t len, const std::string& source,
+                                 size_t index, const char* what) {
+  const unsigned char* p = der;
+  ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(len)));
+  if (!x) return std::unexpected(block_error(source, index, what));
+  size_t used = static_cast<size_t>(p - der);
+  if (used != len) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}: block {}: {} bytes of trailing data after the DER certificate", source,
+                    index, len - used));
+  }
+  unsigned char* out = nullptr;
+  int n = i2d_X509(x.get(), &out);
+  bool same = n > 0 && static_cast<size_t>(n) == len && std::memcmp(out, der, len) == 0;
+  OPENSSL_free(out);
+  if (!same) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("{}: block {}: not DER: the certificate is BER-encoded (it does "
+                                  "not re-encode to the same bytes)",
+                                  source, index));
+  }
+  return x;
 }
 
 }  // namespace
@@ -179,25 +208,32 @@ Result<std::vector<Certificate>> Certificate::parse_all(std::string_view data,
             block_error(source, i, fmt::format("not a certificate: PEM block is '{}'", b.label)));
       }
       ossl::BioPtr bio = ossl::mem_bio(b.text);
-      ossl::X509Ptr x(b.label == "TRUSTED CERTIFICATE"
-                          ? PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr)
-                          : PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-      if (!x) return std::unexpected(block_error(source, i, "not a certificate"));
-      out.push_back(wrap_certificate(std::move(x)));
+      if (b.label == "TRUSTED CERTIFICATE") {
+        ossl::X509Ptr x(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
+        if (!x) return std::unexpected(block_error(source, i, "not a certificate"));
+        out.push_back(wrap_certificate(std::move(x)));
+        continue;
+      }
+      char* name = nullptr;
+      char* header = nullptr;
+      unsigned char* der = nullptr;
+      long len = 0;
+      if (PEM_read_bio(bio.get(), &name, &header, &der, &len) != 1) {
+        return std::unexpected(block_error(source, i, "not a certificate"));
+      }
+      auto x = strict_der(der, static_cast<size_t>(len), source, i, "not a certificate");
+      OPENSSL_free(name);
+      OPENSSL_free(header);
+      OPENSSL_free(der);
+      if (!x) return std::unexpected(x.error());
+      out.push_back(wrap_certificate(std::move(*x)));
     }
     return out;
   }
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(data.data());
-  const unsigned char* start = p;
-  ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(data.size())));
-  if (!x) return std::unexpected(block_error(source, 0, "not a certificate (neither PEM nor DER)"));
-  if (static_cast<size_t>(p - start) != data.size()) {
-    return make_error(
-        ErrorCode::kInvalidArgument,
-        fmt::format("{}: block 0: {} bytes of trailing data after the DER certificate", source,
-                    data.size() - static_cast<size_t>(p - start)));
-  }
-  out.push_back(wrap_certificate(std::move(x)));
+  auto x = strict_der(reinterpret_cast<const unsigned char*>(data.data()), data.size(), source, 0,
+                      "not a certificate (neither PEM nor DER)");
+  if (!x) return std::unexpected(x.error());
+  out.push_back(wrap_certificate(std::move(*x)));
   return out;
 }
 

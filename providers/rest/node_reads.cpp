@@ -9,6 +9,47 @@ namespace edgecert::rest::detail {
 
 using spec::Interface;
 
+namespace {
+
+// A node's own words in a message: printable ASCII, at most 80 bytes.
+std::string shown(std::string_view v) {
+  std::string out;
+  for (char c : v.substr(0, 80)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return v.size() > 80 ? out + "..." : out;
+}
+
+bool is_release(std::string_view v) {
+  // X14.3.1 or X15.0: 'X', then two or three dot-separated numbers.
+  if (v.size() < 4 || (v.front() != 'X' && v.front() != 'x')) return false;
+  int parts = 0;
+  size_t i = 1;
+  while (i < v.size()) {
+    size_t start = i;
+    while (i < v.size() && v[i] >= '0' && v[i] <= '9' && i - start < 6) ++i;
+    if (i == start) return false;
+    ++parts;
+    if (i == v.size()) break;
+    if (v[i] != '.') return false;
+    ++i;
+  }
+  return i == v.size() && v.back() != '.' && parts >= 2 && parts <= 3;
+}
+
+// What the node says it is must be something edgecert knows: an
+// Expressway-E or -C on a release. Anything else is refused where it was
+// read instead of being guessed at by the compatibility checks. An absent
+// ProductType or version stays unknown (older captures lack ProductType).
+std::string unit_problem(const UnitStatus& u) {
+  if (!u.product_type.empty() && product_from_type(u.product_type) == node::Product::kUnknown)
+    return fmt::format("ProductType '{}' is neither Expressway-E nor Expressway-C",
+                       shown(u.product_type));
+  if (!u.version.empty() && !is_release(u.version))
+    return fmt::format("software version '{}' is not a release (like X14.3.1)", shown(u.version));
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<pki::Certificate>> parse_chain(const std::vector<std::string>& pems) {
   std::vector<pki::Certificate> out;
   for (size_t i = 0; i < pems.size(); ++i) {
@@ -31,6 +72,9 @@ Result<Unit> read_unit(NodeChannels& ch, const char* action, std::vector<std::st
     Unit u{true,
            {doc->system_unit->product, doc->system_unit->product_type, doc->system_unit->version,
             doc->system_unit->uptime_seconds}};
+    if (auto problem = unit_problem(u.status); !problem.empty())
+      return ch.failure(ErrorCode::kCorrupt, fmt::format("XML {}", wire::xml::kSystemUnitPath),
+                        action, problem);
     return u;
   }
   if (ch.allows(Interface::kCli)) {
@@ -39,6 +83,8 @@ Result<Unit> read_unit(NodeChannels& ch, const char* action, std::vector<std::st
     auto st = system_unit_from_reply(*reply);
     if (!st)
       return ch.failure(ErrorCode::kCorrupt, "SSH xStatus SystemUnit", action, st.error().message);
+    if (auto problem = unit_problem(*st); !problem.empty())
+      return ch.failure(ErrorCode::kCorrupt, "SSH xStatus SystemUnit", action, problem);
     return Unit{true, *st};
   }
   return Unit{};

@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include <fmt/core.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
 
 #include "providers/pki/certificate.h"
 #include "providers/pki/checks.h"
@@ -196,6 +198,50 @@ TEST_CASE("pki: bundles keep order, errors name the source and block", "[pki]") 
   auto garbage = Certificate::parse_all(std::string("\x01\x02\x03", 3), "g.bin");
   REQUIRE_FALSE(garbage);
   CHECK(garbage.error().message.rfind("g.bin: block 0: not a certificate", 0) == 0);
+}
+
+namespace {
+// `der` in PEM armour under `label`, whatever the bytes are.
+std::string pem_of(const std::string& label, const std::string& der) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio(bio, label.c_str(), "", reinterpret_cast<const unsigned char*>(der.data()),
+                static_cast<long>(der.size()));
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("pki: BER (indefinite or non-minimal lengths) is refused, in DER and in PEM",
+          "[pki][ber]") {
+  TestPki p;
+  std::string der = p.root.to_der();
+  REQUIRE(static_cast<unsigned char>(der[0]) == 0x30);
+  REQUIRE(static_cast<unsigned char>(der[1]) == 0x82);
+  // The outer SEQUENCE with an indefinite length, then with a 3-byte length.
+  std::string indefinite = std::string("\x30\x80", 2) + der.substr(4) + std::string(2, '\0');
+  std::string long_length = std::string("\x30\x83\x00", 3) + der.substr(2);
+  for (const auto& [name, bytes] :
+       {std::pair{std::string("indefinite"), indefinite}, {"long-length", long_length}}) {
+    INFO(name);
+    auto from_der = Certificate::parse_all(bytes, "ber.der");
+    REQUIRE_FALSE(from_der);
+    CHECK(from_der.error().message.rfind("ber.der: block 0: not DER: the certificate is BER", 0) ==
+          0);
+    auto from_pem = Certificate::parse_all(p.leaf.to_pem() + pem_of("CERTIFICATE", bytes), "b.pem");
+    REQUIRE_FALSE(from_pem);
+    CHECK(from_pem.error().message.rfind("b.pem: block 1: not DER", 0) == 0);
+  }
+  // A PEM block with bytes after its certificate is refused too.
+  auto trailing = Certificate::parse_all(pem_of("CERTIFICATE", der + "xx"), "t.pem");
+  REQUIRE_FALSE(trailing);
+  CHECK(trailing.error().message ==
+        "t.pem: block 0: 2 bytes of trailing data after the DER certificate");
+  // The DER itself, and its PEM, still parse.
+  CHECK(must(Certificate::parse_all(der, "root.der")).front() == p.root);
+  CHECK(must(Certificate::parse_all(pem_of("CERTIFICATE", der), "root.pem")).front() == p.root);
 }
 
 TEST_CASE("pki: copies share the certificate, load_certificates reads through Env", "[pki]") {

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
 #include "providers/pki/signer.h"
@@ -585,6 +587,36 @@ TEST_CASE("rest: bad replies name node, interface, request and operation", "[res
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kCorrupt);
     check_names(r.error(), "XML /getxml?location=/Status/SystemUnit", "read product and version");
+  }
+  SECTION("an unknown ProductType or a version that is not a release, by XML and by SSH") {
+    for (const auto& [type, version, said] :
+         {std::tuple{"Expressway-X", "X15.0.2", "ProductType 'Expressway-X' is neither"},
+          {"Expressway-E", "X15.0-beta", "software version 'X15.0-beta' is not a release"},
+          {"Expressway-E", "15.0.2", "software version '15.0.2' is not a release"}}) {
+      INFO(said);
+      Fixture g;
+      g.node.route(kUnit, [type, version](const auto&) {
+        wire::xml::SystemUnit u;
+        u.product = "TANDBERG VCS";
+        u.version = version;
+        u.uptime_seconds = 10;
+        u.product_type = type;
+        wire::xml::StatusDocument d;
+        d.system_unit = u;
+        return FakeExpressway::reply(200, wire::xml::format_status(d));
+      });
+      auto r = g.provider->read_state();
+      REQUIRE_FALSE(r);
+      CHECK(r.error().code == ErrorCode::kCorrupt);
+      check_names(r.error(), "XML /getxml?location=/Status/SystemUnit", "read product and version");
+      CHECK(contains(r.error().message, said));
+    }
+    Fixture c({spec::Interface::kCli});
+    c.product_type = "VCS Control";
+    auto r = c.provider->read_state();
+    REQUIRE_FALSE(r);
+    check_names(r.error(), "SSH xStatus SystemUnit", "read product and version");
+    CHECK(contains(r.error().message, "ProductType 'VCS Control' is neither"));
   }
   SECTION("an HTML login page instead of XML") {
     f.node.route(kWarnings, [&](const auto&) { return FakeExpressway::reply(200, login); });
