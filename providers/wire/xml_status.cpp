@@ -128,7 +128,9 @@ template <class Int>
 Result<Int> number(std::string_view text, std::string_view element) {
   Int v{};
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size() || text.empty())
+  // Every number these documents carry (uptime, peer indexes) is a whole
+  // number: a minus sign is a lie, not a value to carry on with.
+  if (ec != std::errc() || p != text.data() + text.size() || text.empty() || text.front() == '-')
     return Error::Corrupt(
         fmt::format("XML <{}> is '{}', expected a whole number", element, text.substr(0, 40)));
   return v;

@@ -133,10 +133,12 @@ class PlanGroup:
         folder = os.path.join(runner.work, "plan")
         make_ca(runner, folder)
         with open(os.path.join(folder, "spec.yaml"), "w") as f:
-            f.write(BASE_SPEC + "  trustedCAs:\n    certificates: [ca/cacert.pem]\n"
+            f.write(BASE_SPEC + "  trustedCAs:\n    certificates: [ca/cacert.pem, crl-ca.pem]\n"
                     "  crl:\n    manualFile: crl.pem\n")
         import bad_input_files
-        bad_input_files.Material(runner.work).write(os.path.join(folder, "crl.pem"), "crl_pem")
+        material = bad_input_files.Material(runner.work)
+        material.write(os.path.join(folder, "crl.pem"), "crl_pem")
+        material.write(os.path.join(folder, "crl-ca.pem"), "cert_pem")
         must(runner.ec(["plan", "spec.yaml", "--out", "plan.json"], folder), folder, "plan --out")
         for c in cases:
             edited = os.path.join(folder, f"{c.name}.json")

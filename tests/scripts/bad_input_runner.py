@@ -3,6 +3,7 @@
 there) run against the real edgecert, one process per case.
 
 Usage: bad_input_runner.py PATH/TO/edgecert [NAME-SUBSTRING...]
+       (BAD_INPUT_SHOW=1: print what edgecert said for every case run)
 
 Every case must: exit 1; print its expected text (which names where: spec
 file:line:col, saved-plan action and field, node/interface/operation); finish
@@ -129,13 +130,25 @@ class Runner:
         self.results = []  # (case, verdict, why)
         self.output_dir = os.environ.get("EDGECERT_TEST_OUTPUT_DIR")
 
-    def ec(self, args, cwd):
+    def ec(self, args, cwd=None):
+        """edgecert ARGS with the run's simulated nodes and state folder
+        (`validate` takes neither: it reads only the spec and its files)."""
+        if args and args[0] == "validate":
+            return [self.edgecert] + args
         return [self.edgecert] + args + ["--sim-dir", self.sim, "--state-dir", self.state]
 
     def check(self, case, argv, cwd, watched=None, env=None):
         """Runs one case and records its verdict. watched: folders whose
         content must not change (the simulated nodes)."""
         before = {w: tree_digest(w) for w in (watched or [])}
+        # Copies to put back after a case that changed something, so that
+        # one bad case does not make the next ones see a changed node.
+        backups = {}
+        for w in list(watched or []) + [self.state]:
+            if os.path.isdir(w):
+                backups[w] = os.path.join(self.work, "backup", str(len(backups)))
+                shutil.rmtree(backups[w], ignore_errors=True)
+                shutil.copytree(w, backups[w], symlinks=True)
         rc, data, size, seconds, rss_kb, killed = run_limited(argv, cwd, env)
         text = data.decode("utf-8", "replace")
         if self.output_dir:
@@ -152,7 +165,14 @@ class Runner:
             problems.append(f"{size} bytes of output (limit {OUTPUT_LIMIT})")
         if rss_kb > RSS_LIMIT_KB:
             problems.append(f"peak RSS {rss_kb // 1000} MB (limit {RSS_LIMIT_KB // 1000} MB)")
-        if case.expected and case.expected not in text:
+        if os.environ.get("BAD_INPUT_SHOW"):
+            # For whoever adds a case: what edgecert said, to pick the
+            # expected text from.
+            shown = " | ".join(text.strip().splitlines()[:4])[:600]
+            print(f"show: {case.label}: exit {rc}, {seconds:.1f}s: {shown}", flush=True)
+        if not case.expected:
+            problems.append("the case has no expected text")
+        elif case.expected not in text:
             first = text.strip().splitlines()[:3]
             problems.append(f"output lacks {case.expected!r}; it says: {' | '.join(first)[:400]!r}")
         for w, digest in before.items():
@@ -161,8 +181,10 @@ class Runner:
         left = locks_left(self.state)
         if left:
             problems.append(f"lock left: {left[0]}")
-            for path in left:
-                os.unlink(path)
+        if problems:
+            for w, b in backups.items():
+                shutil.rmtree(w, ignore_errors=True)
+                shutil.copytree(b, w, symlinks=True)
         self.record(case, problems, f"{seconds:.1f}s")
 
     def record(self, case, problems, note=""):

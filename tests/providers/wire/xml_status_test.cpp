@@ -99,6 +99,8 @@ TEST_CASE("xml: XPathError, HTML pages, non-XML and bad documents are refused cl
                  "</Software></SystemUnit></Status>") == "XML SystemUnit has no <Uptime> element");
   CHECK(error_of("<Status><SystemUnit><Product>P</Product><Uptime>soon</Uptime></SystemUnit>"
                  "</Status>") == "XML <Uptime> is 'soon', expected a whole number");
+  CHECK(error_of("<Status><SystemUnit><Product>P</Product><Uptime>-2492</Uptime></SystemUnit>"
+                 "</Status>") == "XML <Uptime> is '-2492', expected a whole number");
   CHECK(error_of("<Status><Warnings><Warning><ID>1</ID><State>Acknowledged</State></Warning>"
                  "</Warnings></Status>") == "XML Warning has no <Reason> element");
   // Entities: a DTD is refused (no expansion, no external fetch).
