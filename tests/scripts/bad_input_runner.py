@@ -181,10 +181,11 @@ class Runner:
         left = locks_left(self.state)
         if left:
             problems.append(f"lock left: {left[0]}")
-        if problems:
-            for w, b in backups.items():
+        for w, b in backups.items():
+            if problems:
                 shutil.rmtree(w, ignore_errors=True)
                 shutil.copytree(b, w, symlinks=True)
+            shutil.rmtree(b, ignore_errors=True)
         self.record(case, problems, f"{seconds:.1f}s")
 
     def record(self, case, problems, note=""):
