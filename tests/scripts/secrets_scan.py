@@ -95,7 +95,9 @@ def main():
         for full, rel in candidates:
             if os.path.islink(full) or not os.path.isfile(full):
                 continue
-            if any(fnmatch.fnmatch(rel, g) for g in allow):
+            # "/" + rel too: "*/ca/private/cakey.pem" also matches right
+            # at the top of the scanned folder.
+            if any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch("/" + rel, g) for g in allow):
                 allowed += 1
                 continue
             files += 1
