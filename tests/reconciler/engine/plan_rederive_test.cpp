@@ -143,21 +143,20 @@ TEST_CASE("saved plan re-derived: each kind of edit is refused naming the action
   SECTION("the subject of a CSR") {
     json a = plan;
     size_t i = index_of(plan, "generate-csr", "edge2");
-    a["actions"][i]["params"]["csr"]["subject"]["organization"] = "Rogue Inc";
-    expect_refused(c, a,
-                   {action_label(a, i) + ": field `params.csr.subject.organization` " + tail});
+    a["actions"][i]["params"]["subject"]["organization"] = "Rogue Inc";
+    expect_refused(c, a, {action_label(a, i) + ": field `params.subject.organization` " + tail});
   }
   SECTION("the key size of a CSR") {
     json a = plan;
     size_t i = index_of(plan, "generate-csr", "edge1");
-    a["actions"][i]["params"]["csr"]["key_size"] = 1024;
-    expect_refused(c, a, {action_label(a, i) + ": field `params.csr.key_size` " + tail});
+    a["actions"][i]["params"]["key_size"] = 1024;
+    expect_refused(c, a, {action_label(a, i) + ": field `params.key_size` " + tail});
   }
   SECTION("the SANs of a signature") {
     json a = plan;
     size_t i = index_of(plan, "sign-csr", "edge3");
-    a["actions"][i]["params"]["csr"]["dns_names"].push_back("evil.example.net");
-    expect_refused(c, a, {action_label(a, i) + ": field `params.csr.dns_names` " + tail});
+    a["actions"][i]["params"]["dns_names"].push_back("evil.example.net");
+    expect_refused(c, a, {action_label(a, i) + ": field `params.dns_names` " + tail});
   }
   SECTION("a trusted CA removal added") {
     json a = plan;
@@ -192,13 +191,14 @@ TEST_CASE("saved plan re-derived: each kind of edit is refused naming the action
   SECTION("targets widened") {
     REQUIRE(c.plan({"--out", "cluster/plan.json", "--target", "edge2"}).status == 0);
     json a = json::parse(*c.memory.read_file("cluster/plan.json"));
+    // The plan derived for every peer then has more actions than the file.
     a["targets"] = json::array();
-    expect_refused(c, a, {"field `targets` " + tail});
+    expect_refused(c, a, {"action 1 (edge2 generate-csr): field `id` " + tail});
   }
   SECTION("a wrongly typed field is refused by the loader, naming it") {
     json a = plan;
     size_t i = index_of(plan, "generate-csr", "edge1");
-    a["actions"][i]["params"]["csr"]["key_size"] = "4096";
+    a["actions"][i]["params"]["key_size"] = "4096";
     expect_refused(c, a, {a["actions"][i]["id"].get<std::string>(), "key_size"});
     json b = plan;
     b["cluster"] = 7;
