@@ -26,6 +26,7 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include "providers/base/fence.h"
 #include "providers/sim/sim_node.h"
 #include "providers/simserver/sim_server.h"
 #include "providers/simserver/sim_ui.h"
@@ -65,9 +66,7 @@ Result<std::map<std::string, std::string>> assignments(const char* flag,
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int sim_main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "ui") {
     std::vector<std::string> args(argv + 2, argv + argc);
     return simserver::run_ui(default_env(), args, std::cout, std::cerr);
@@ -257,4 +256,10 @@ int main(int argc, char** argv) {
   server.stop();
   std::cerr << fmt::format("edgecert-sim: stopped ({})\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return edgecert::run_fenced("edgecert-sim", [&] { return sim_main(argc, argv); });
 }

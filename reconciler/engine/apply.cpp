@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/fence.h"
 #include "providers/base/time.h"
 #include "reconciler/engine/heartbeat.h"
 #include "reconciler/engine/journal.h"
@@ -112,6 +113,19 @@ std::vector<std::string> revoked_but_kept(const Plan& plan, const RevocationRepo
   return out;
 }
 
+// A JSON object without format_version is neither a saved plan nor a spec
+// anyone meant (YAML would read it as one and report nonsense): say so.
+std::optional<std::string> not_a_plan_nor_spec(Env& env, const std::string& path) {
+  auto text = env.read_file(path);
+  if (!text) return std::nullopt;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.contains("format_version")) return std::nullopt;
+  return fmt::format(
+      "{}: a JSON object without format_version: not a plan saved by 'edgecert plan --out' "
+      "(and a spec is YAML); nothing was changed",
+      path);
+}
+
 }  // namespace
 
 std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path) {
@@ -138,8 +152,12 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
 
   SessionOptions options = req.options;
   std::optional<Plan> saved;
+  nlohmann::json saved_json;  // as read: what the re-derived plan is compared with
   std::string spec_path = req.input;
+  if (auto why = not_a_plan_nor_spec(env, req.input))
+    return refused(std::move(result), invalid(*why));
   if (auto j = read_saved_plan(env, req.input)) {
+    saved_json = *j;
     auto p = plan_from_json(*j, req.input);
     if (!p) return refused(std::move(result), p.error());
     saved = std::move(*p);
@@ -151,6 +169,7 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                      invalid("--target/--exclude/--replace cannot change a saved plan; plan "
                              "again with them"));
     options.targets = saved->targets;
+    options.replace = saved->replace;
   }
 
   // What nodes, issuer and runner wait through: their waits end on a stop.
@@ -172,6 +191,11 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   }
   Session& s = *opened.session;
 
+  if (saved && saved->cluster != s.spec.name)
+    return refused(std::move(result),
+                   invalid(fmt::format("{}: the plan is for cluster '{}', but {} is cluster '{}'; "
+                                       "nothing was changed",
+                                       req.input, saved->cluster, spec_path, s.spec.name)));
   if (saved && saved->spec_sha256 != s.spec_sha256)
     return refused(std::move(result),
                    Error{ErrorCode::kConflict,
@@ -193,6 +217,9 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   auto lock = acquire_lock(env, s.state_dir, "apply", current_process(env), wait);
   if (!lock && lock.error().code == ErrorCode::kCancelled) return stopped(std::move(result));
   if (!lock) return refused(std::move(result), lock.error());
+  // EDGECERT_TEST_FAULT=MODE@apply-locked (fence.h): tests kill apply here
+  // to see the lock go with it.
+  test_fault_point("apply-locked");
 
   Journal journal(env, path_join(s.state_dir, "journal.jsonl"));
   auto entries = journal.read_all();
@@ -240,7 +267,23 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                            "the plan is stale: the live state changed since the plan was made; "
                            "nothing was changed. Plan again. Changes:"},
                      std::move(changes));
-    plan = std::move(*saved);
+    // The saved plan is never executed as written: edgecert derives the plan
+    // again from the same spec and the live state it just read, and runs that
+    // one only when the file holds exactly the same actions (issue 16, defect
+    // 4: an edited plan installed a rogue trusted CA on every node).
+    auto now = make_plan(s, live, env);
+    if (!now) return refused(std::move(result), now.error());
+    if (auto diffs = plan_differences(saved_json, *now); !diffs.empty()) {
+      Error e{ErrorCode::kConflict,
+              fmt::format("{}: {}; nothing was changed", req.input, diffs.front())};
+      constexpr size_t kMoreShown = 5;
+      std::vector<std::string> more(diffs.begin() + 1,
+                                    diffs.begin() + std::min(diffs.size(), 1 + kMoreShown));
+      if (diffs.size() > 1 + kMoreShown)
+        more.push_back(fmt::format("... and {} more", diffs.size() - 1 - kMoreShown));
+      return refused(std::move(result), std::move(e), std::move(more));
+    }
+    plan = std::move(*now);
   } else {
     auto p = make_plan(s, live, env);
     if (!p) return refused(std::move(result), p.error());

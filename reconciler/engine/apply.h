@@ -4,8 +4,12 @@
 // the live state, plan (verifying first any restart an earlier run never
 // verified), check the rollout window, ask for approval, close an unfinished
 // earlier run, execute with the NodeRunner, keep the audit log. From a saved
-// plan: the same, but the plan is exactly the saved one and is refused when
-// the spec file or any node's live state changed since it was made.
+// plan: the same, but refused when it is for another cluster, when the spec
+// file or any node's live state changed since it was made, and unless the
+// plan derived now from the spec and the live state is exactly the saved one
+// (plan_differences: every action, field by field); what runs is the plan
+// derived now, never the file's content. A JSON object without
+// format_version is refused as neither a plan nor a spec.
 //
 // Nothing is printed here: the caller is told through the callbacks (in this
 // order: notices, the plan for approval, the start of execution, progress

@@ -92,13 +92,21 @@ bool holder_is_gone(const LockInfo& i) {
 }
 
 ClusterLock::ClusterLock(Env& env, std::string path, LockInfo info)
-    : env_(&env), path_(std::move(path)), info_(std::move(info)) {}
+    : env_(&env), path_(std::move(path)), info_(std::move(info)) {
+  on_fatal_ = FatalCleanup([env = env_, path = path_, id = info_.id] {
+    auto text = env->read_file(path);
+    if (!text) return;
+    auto current = from_json(*text, path);
+    if (current && current->id == id) (void)env->remove_file(path);
+  });
+}
 
 ClusterLock::ClusterLock(ClusterLock&& other) noexcept
     : env_(other.env_),
       path_(std::move(other.path_)),
       info_(std::move(other.info_)),
-      held_(other.held_) {
+      held_(other.held_),
+      on_fatal_(std::move(other.on_fatal_)) {
   other.held_ = false;
 }
 
@@ -185,6 +193,7 @@ Result<ClusterLock> acquire_lock(Env& env, const std::string& state_dir,
 Status ClusterLock::release() {
   if (!held_) return {};
   held_ = false;
+  on_fatal_ = FatalCleanup{};
   auto text = env_->read_file(path_);
   if (!text)
     return text.error().code == ErrorCode::kNotFound ? Status{}

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "providers/base/env.h"
+#include "providers/base/fence.h"
 #include "reconciler/engine/cancel.h"
 
 namespace edgecert {
@@ -59,7 +60,10 @@ class ClusterLock {
   Status release();
   // Keeps the lock file when this object goes away: the run died (its journal
   // could not be written), so the next run must look before it proceeds.
-  void keep() { held_ = false; }
+  void keep() {
+    held_ = false;
+    on_fatal_ = FatalCleanup{};
+  }
   const LockInfo& info() const { return info_; }
 
  private:
@@ -68,6 +72,9 @@ class ClusterLock {
   std::string path_;
   LockInfo info_;
   bool held_ = true;
+  // A process dying through the terminate handler (an exception escaping a
+  // thread) runs no destructor: the lock file is removed from there.
+  FatalCleanup on_fatal_;
 };
 
 // How to wait for a held lock.

@@ -65,6 +65,7 @@ struct Plan {
   std::string edgecert_version = EDGECERT_VERSION;
   std::vector<std::pair<std::string, NodeSnapshot>> nodes;  // every peer, spec order
   std::vector<std::string> targets;                         // empty = all peers
+  std::vector<std::string> replace;  // --replace: reissued anyway (apply re-derives with it)
   std::vector<Action> actions;
   std::vector<std::string> notes;          // e.g. refused prunes, waiting issuers
   std::optional<std::string> next_window;  // RFC 3339 UTC, when windows are set
@@ -101,6 +102,16 @@ nlohmann::json plan_to_json(const Plan& plan);
 // field, an unknown kind, a duplicate action id, a node that is not among the
 // plan's nodes, a depends_on naming an action that is missing or comes later.
 Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source);
+// What differs between a saved plan (its JSON as read) and `now`, the plan
+// edgecert derives from the same spec and live state: the cluster, the
+// targets, --replace, and every action field by field (id, node, kind,
+// reason, before, after, params, ...), in order. Empty when they are exactly
+// equal. Each line names the action (position, node, kind) and the field; the
+// first is the one to lead with. notes and next_window are not compared: they
+// describe the clock and the network at the time (an open rollout window, an
+// unreachable CRL source) and the executor never reads them.
+std::vector<std::string> plan_differences(const nlohmann::json& saved, const Plan& now);
+
 // The same checks on a plan in memory (ids unique, nodes known, every
 // dependency an earlier action); the error names the action and field.
 Status check_plan(const Plan& plan);

@@ -1,5 +1,6 @@
 // The saved-plan file (docs/plan-format.md): encoding, and a decoder that
 // never throws and refuses any plan that is malformed or tampered with.
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -20,6 +21,7 @@ nlohmann::json plan_to_json(const Plan& p) {
   j["cluster"] = p.cluster;
   j["created_at"] = p.created_at;
   j["targets"] = p.targets;
+  j["replace"] = p.replace;
   j["nodes"] = nlohmann::json::object();
   for (const auto& [name, snap] : p.nodes)
     j["nodes"][name] = {{"fingerprint", snap.fingerprint}, {"live_state", snap.summary}};
@@ -111,7 +113,86 @@ Result<Action> action_from_json(const nlohmann::json& a, size_t index) {
   return act;
 }
 
+// Where two JSON values differ: "" when equal, else the dotted path of the
+// first differing member below `path` (objects are descended, member by
+// member, arrays and scalars compared whole).
+std::string first_difference(const nlohmann::json& a, const nlohmann::json& b,
+                             const std::string& path) {
+  if (a == b) return "";
+  if (!a.is_object() || !b.is_object()) return path;
+  // An action's identity first (a reordered or inserted action is named by
+  // its id), then what it does, then the words for people; nested members in
+  // name order.
+  std::vector<std::string> keys;
+  if (path.empty())
+    for (const char* k : {"id", "node", "kind", "params", "depends_on", "manual", "disruptive",
+                          "reason", "before", "after"})
+      if (a.contains(k) || b.contains(k)) keys.push_back(k);
+  auto add = [&](const std::string& k) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  };
+  for (const auto& [k, v] : a.items()) add(k);
+  for (const auto& [k, v] : b.items()) add(k);
+  for (const auto& k : keys) {
+    std::string sub = path.empty() ? k : path + "." + k;
+    auto ia = a.find(k);
+    auto ib = b.find(k);
+    if (ia == a.end() || ib == b.end()) return sub;
+    if (auto d = first_difference(*ia, *ib, sub); !d.empty()) return d;
+  }
+  return path;
+}
+
+// "3 (edge1 append-trusted-cas)": an action as people find it in the file.
+std::string describe_saved_action(const nlohmann::json& a, size_t index) {
+  auto text = [&](const char* key) {
+    if (!a.is_object()) return std::string("?");
+    auto it = a.find(key);
+    return it != a.end() && it->is_string() ? it->get<std::string>() : std::string("?");
+  };
+  return fmt::format("{} ({} {})", index + 1, text("node"), text("kind"));
+}
+
 }  // namespace
+
+std::vector<std::string> plan_differences(const nlohmann::json& saved, const Plan& now) {
+  std::vector<std::string> out;
+  const nlohmann::json fresh = plan_to_json(now);
+  const std::string tail =
+      " differs from the plan edgecert makes now; the saved plan was altered or is stale — run "
+      "plan again";
+  if (!saved.is_object()) return {"the saved plan is not a JSON object"};
+  for (const char* key : {"cluster", "targets", "replace"}) {
+    nlohmann::json have = saved.contains(key) ? saved[key] : nlohmann::json();
+    // Plans written before `replace` existed carry none: the same as [].
+    if (have.is_null() && fresh[key].is_array()) have = nlohmann::json::array();
+    if (have != fresh[key]) out.push_back(fmt::format("field `{}`{}", key, tail));
+  }
+  const nlohmann::json empty = nlohmann::json::array();
+  const nlohmann::json& sa =
+      saved.contains("actions") && saved["actions"].is_array() ? saved["actions"] : empty;
+  const nlohmann::json& fa = fresh["actions"];
+  for (size_t i = 0; i < std::max(sa.size(), fa.size()); ++i) {
+    if (i >= sa.size()) {
+      out.push_back(fmt::format("action {}: missing from the saved plan; edgecert plans it now{}",
+                                describe_saved_action(fa[i], i), tail.substr(tail.find(';'))));
+      continue;
+    }
+    if (i >= fa.size()) {
+      out.push_back(fmt::format("action {}: not in the plan edgecert makes now{}",
+                                describe_saved_action(sa[i], i), tail.substr(tail.find(';'))));
+      continue;
+    }
+    if (sa[i] == fa[i]) continue;
+    std::string field = first_difference(sa[i], fa[i], "");
+    out.push_back(fmt::format("action {}: {}{}", describe_saved_action(sa[i], i),
+                              field.empty() ? "the action" : "field `" + field + "`", tail));
+  }
+  if (sa.size() != fa.size())
+    out.push_back(
+        fmt::format("the saved plan has {} actions, edgecert makes {} now", sa.size(), fa.size()));
+  return out;
+}
 
 Status check_plan(const Plan& plan) {
   std::set<std::string> nodes;
@@ -168,6 +249,7 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
   p.cluster = f.string("cluster");
   p.created_at = f.string("created_at");
   if (j.is_object() && j.contains("targets")) p.targets = f.strings("targets");
+  if (j.is_object() && j.contains("replace")) p.replace = f.strings("replace");
   const nlohmann::json* nodes = f.object("nodes");
   std::vector<std::string> order = f.strings("node_order");
   const nlohmann::json* actions = f.array("actions");

@@ -222,6 +222,7 @@ Result<Plan> make_plan(Session& s, const ClusterLive& live, Env& env) {
   in.targets = s.targets;
   in.now = now;
   Plan plan = build_plan(in);
+  plan.replace = s.replace;
   for (const auto& w : fit_warnings) plan.notes.push_back("warning: " + w);
   for (const auto& w : revocation->warnings) plan.notes.push_back("warning: " + w);
   for (const auto& f : revocation->revoked)

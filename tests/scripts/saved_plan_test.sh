@@ -12,6 +12,11 @@
 #   (b) a reordered plan (edge1's restart before its upload): exit 1 naming the
 #       action and depends_on, nothing changed, no lock;
 #   (c) an unknown kind: exit 1;
+#   (f) a rogue trusted CA added to the append-trusted-cas action, and as an
+#       action of its own per node: apply re-derives the plan and refuses
+#       naming the action and field; no node trusts it, no lock;
+#   (g) a plan for another cluster, a JSON object without format_version, a
+#       wrongly typed params: exit 1, nothing changed, no lock;
 #   (d) the untouched plan applies (exit 0), a second plan shows no changes;
 #   (e) apply killed with SIGKILL mid-run on a fresh cluster: force-unlock the
 #       lock it left (if any), apply again: exit 0, plan --detailed-exitcode 0.
@@ -103,6 +108,63 @@ expect_out "reboot-everything" "(c)"
 expect_out "edge1/restart" "(c)"
 no_lock "(c)"
 [[ $(node_status) == "$before" ]] || fail "(c) the nodes changed after a refused plan"
+
+# --- (f) a rogue trusted CA added to the plan (issue 16, defect 4) -----------
+# The plan is re-derived from the spec and the live state; a saved plan that
+# differs in any field is refused before anything is touched.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rogue.key \
+  -out rogue.pem -days 30 -subj "/CN=Rogue CA" >openssl.log 2>&1 ||
+  fail "openssl could not make the rogue CA: $(cat openssl.log)"
+rogue_fp=$(openssl x509 -in rogue.pem -noout -fingerprint -sha256 | sed 's/.*=//')
+[[ -n $rogue_fp ]] || fail "no fingerprint for the rogue CA"
+jq -e 'any(.actions[]; .kind == "append-trusted-cas")' plan.json >/dev/null ||
+  fail "plan.json has no append-trusted-cas action to edit"
+jq --rawfile pem rogue.pem --arg fp "$rogue_fp" \
+  '(first(.actions[] | select(.kind == "append-trusted-cas")) | .params)
+     |= (.pem += [$pem] | .sha256 += [$fp])' plan.json >rogue-ca.json ||
+  fail "jq could not add the rogue CA"
+idx=$(jq '[.actions[].kind] | index("append-trusted-cas") + 1' rogue-ca.json)
+node=$(jq -r 'first(.actions[] | select(.kind == "append-trusted-cas")) | .node' rogue-ca.json)
+ec apply rogue-ca.json
+expect_rc 1 "(f) apply of a plan with a rogue trusted CA"
+expect_out "action $idx ($node append-trusted-cas): field \`params.pem\` differs from the plan edgecert makes now" "(f)"
+expect_out "altered or is stale" "(f)"
+no_lock "(f)"
+after_rogue=$(node_status) || fail "status failed: $after_rogue"
+[[ $after_rogue == "$before" ]] || fail "(f) the nodes changed after a refused plan"
+grep -qi -- "${rogue_fp//:/}" <<<"${after_rogue//:/}" && fail "(f) a node trusts the rogue CA"
+# The same CA as an action of its own, on every node.
+jq --rawfile pem rogue.pem --arg fp "$rogue_fp" \
+  '.actions += [.node_order[] | {id: (. + "/append-trusted-cas/rogue"), node: ., kind:
+     "append-trusted-cas", reason: "x", before: null, after: null, disruptive: false,
+     manual: false, depends_on: [], params: {pem: [$pem], sha256: [$fp]}}]' \
+  plan.json >rogue-action.json || fail "jq could not add rogue actions"
+n=$(jq '.actions | length' plan.json)
+ec apply rogue-action.json
+expect_rc 1 "(f) apply of a plan with added rogue actions"
+expect_out "action $((n + 1)) (" "(f) added"
+expect_out "not in the plan edgecert makes now" "(f) added"
+no_lock "(f) added"
+[[ $(node_status) == "$before" ]] || fail "(f) added: the nodes changed after a refused plan"
+
+# --- (g) another cluster's plan; a JSON object that is no plan ---------------
+jq '.cluster = "production"' plan.json >other-cluster.json || fail "jq could not edit cluster"
+ec apply other-cluster.json
+expect_rc 1 "(g) apply of a plan for another cluster"
+expect_out "'production'" "(g)"
+expect_out "'quickstart'" "(g)"
+no_lock "(g)"
+jq 'del(.format_version)' plan.json >no-version.json || fail "jq could not drop format_version"
+ec apply no-version.json
+expect_rc 1 "(g) apply of a JSON object without format_version"
+expect_out "without format_version" "(g)"
+no_lock "(g) no format_version"
+jq '.actions[0].params = "x"' plan.json >typed.json || fail "jq could not retype params"
+ec apply typed.json
+expect_rc 1 "(g) apply of a plan whose params is a string"
+expect_out "params" "(g) typed"
+no_lock "(g) typed"
+[[ $(node_status) == "$before" ]] || fail "(g) the nodes changed after a refused plan"
 
 # --- (d) the untouched plan applies -----------------------------------------
 ec apply plan.json
