@@ -21,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     return 0;
   }
-  auto reply = choice == 0 ? xacli::parse_reply(text)
-                           : xacli::parse_reply(text, "xStatus SystemUnit");
+  auto reply =
+      choice == 0 ? xacli::parse_reply(text) : xacli::parse_reply(text, "xStatus SystemUnit");
   if (!reply) return 0;
   (void)xacli::format_reply(*reply);
   (void)rest::detail::revocation_from_reply(*reply);
