@@ -58,8 +58,7 @@ std::string status_text(const http::Response& r) {
 // One node's probe in progress.
 class Prober {
  public:
-  Prober(const ProbeTarget& target, ProbeTransports transports)
-      : target_(target), t_(std::move(transports)) {
+  Prober(const ProbeTarget& target, ProbeTransports transports) : t_(std::move(transports)) {
     p_.name = target.name;
     p_.endpoint = target.endpoint;
     p_.ssh = target.ssh;
@@ -438,7 +437,6 @@ class Prober {
                                      format_time(leaf.not_after())));
   }
 
-  const ProbeTarget& target_;
   ProbeTransports t_;
   NodeProbe p_;
   std::optional<xml::SystemUnit> xml_unit_;

@@ -10,19 +10,35 @@
 namespace edgecert {
 namespace {
 
+std::string scalar(const nlohmann::json& j);
+
+// `j[key]`, or null when `j` is not an object or has no such member. A saved
+// plan's before/after come from a file (plan_from_json keeps them as they
+// are), so nothing here may assume their shape: nlohmann's operator[] throws
+// on a non-object and is undefined for a missing key on a const object.
+const nlohmann::json& member(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
 std::string cert_line(const nlohmann::json& c) {
   if (c.is_null()) return "(none)";
+  if (!c.is_object()) return scalar(c);
   std::string sans;
-  for (const auto& s : c.value("dns_names", nlohmann::json::array()))
-    sans += (sans.empty() ? "" : ", ") + s.get<std::string>();
-  std::string out = fmt::format("CN {}", c.value("common_name", "?"));
+  if (const auto& names = member(c, "dns_names"); names.is_array())
+    for (const auto& s : names) sans += (sans.empty() ? "" : ", ") + scalar(s);
+  const auto& cn = member(c, "common_name");
+  std::string out = fmt::format("CN {}", cn.is_null() ? "?" : scalar(cn));
   if (!sans.empty()) out += fmt::format(", SANs [{}]", sans);
-  if (c.contains("key")) out += ", " + c["key"].get<std::string>();
-  if (c.contains("digest")) out += ", " + c["digest"].get<std::string>();
-  if (c.contains("not_after")) out += ", expires " + c["not_after"].get<std::string>();
-  if (c.contains("issuer") && c["issuer"].is_string())
-    out += ", issuer " + c["issuer"].get<std::string>();
-  if (c.value("factory", false)) out += " (the factory temporary certificate)";
+  for (const char* key : {"key", "digest"})
+    if (c.contains(key)) out += ", " + scalar(member(c, key));
+  if (c.contains("not_after")) out += ", expires " + scalar(member(c, "not_after"));
+  if (const auto& issuer = member(c, "issuer"); issuer.is_string())
+    out += ", issuer " + issuer.get<std::string>();
+  if (const auto& factory = member(c, "factory"); factory.is_boolean() && factory.get<bool>())
+    out += " (the factory temporary certificate)";
   return out;
 }
 
@@ -36,7 +52,7 @@ std::string scalar(const nlohmann::json& j) {
     return "[" + out + "]";
   }
   if (j.is_object() && j.contains("days") && j.contains("time"))
-    return scalar(j["days"]) + " " + scalar(j["time"]);
+    return scalar(member(j, "days")) + " " + scalar(member(j, "time"));
   return j.dump();
 }
 
@@ -88,15 +104,15 @@ std::string render_plan_text(const Plan& p) {
                              cert_line(a.after));
           break;
         case ActionKind::kAppendTrustedCas:
-          for (const auto& name : a.after["certificates"])
-            out += fmt::format("          + {}\n", name.get<std::string>());
+          if (const auto& names = member(a.after, "certificates"); names.is_array())
+            for (const auto& name : names) out += fmt::format("          + {}\n", scalar(name));
           break;
         case ActionKind::kRemoveManualCrl:
           out += fmt::format("          - manual CRL {}\n", scalar(a.before));
           break;
         case ActionKind::kDeleteTrustedCa:
-          out += fmt::format("          - {} ({})\n", scalar(a.before["certificate"]),
-                             scalar(a.before["sha256"]));
+          out += fmt::format("          - {} ({})\n", scalar(member(a.before, "certificate")),
+                             scalar(member(a.before, "sha256")));
           break;
         case ActionKind::kSetTlsVerification:
           out += fmt::format("          {} -> {}\n", scalar(a.before), scalar(a.after));
@@ -105,10 +121,11 @@ std::string render_plan_text(const Plan& p) {
         case ActionKind::kSetRevocationChecking:
         case ActionKind::kSetAcmeSettings:
           // before: an object, or a string ("unknown": the node cannot show it).
+          if (!a.after.is_object()) break;  // a saved plan's, edited
           for (auto it = a.after.begin(); it != a.after.end(); ++it)
             if (!a.before.is_object() || a.before.value(it.key(), nlohmann::json()) != it.value())
               out += fmt::format("          {}: {} -> {}\n", it.key(),
-                                 a.before.is_object()   ? scalar(a.before[it.key()])
+                                 a.before.is_object()   ? scalar(member(a.before, it.key().c_str()))
                                  : a.before.is_string() ? scalar(a.before)
                                                         : "?",
                                  scalar(it.value()));

@@ -443,3 +443,28 @@ TEST_CASE("plan json: every plan the planner makes round-trips", "[engine][plan]
   REQUIRE(c.plan({"--out", "cluster/plan.json"}).status == 0);
   CHECK(round_trip("SAN change with revocation") > 0);
 }
+
+TEST_CASE("plan json: a saved plan's before/after of any shape render without throwing",
+          "[engine][plan][json]") {
+  // Found by the plan fuzz target (tests/fuzz/crashes/plan/): plan_from_json
+  // keeps before/after as the file has them, and render_plan_text (the
+  // approval prompt of `apply PLAN`) indexed them as objects: a null threw
+  // nlohmann's type_error out of edgecert.
+  Plan p;
+  p.nodes.emplace_back("edge1", NodeSnapshot{"aa", json::object()});
+  p.actions.push_back(make("edge1", ActionKind::kDeleteTrustedCa, DeleteTrustedCaParams{"AB"}));
+  p.actions.push_back(make("edge1", ActionKind::kSetCrlSettings, SetCrlSettingsParams{}));
+  p.actions.push_back(make("edge1", ActionKind::kAppendTrustedCas,
+                           AppendTrustedCasParams{{"-----BEGIN CERTIFICATE-----"}, {"AB:CD"}}));
+  p.actions.push_back(make("edge1", ActionKind::kGenerateCsr, GenerateCsrParams{sample_csr()}));
+  for (const json& odd : {json(nullptr), json(7), json("text"), json::array({1, "a"}),
+                          json{{"certificates", 3}, {"dns_names", "x"}, {"key", 1}}}) {
+    for (auto& a : p.actions) {
+      a.before = odd;
+      a.after = odd;
+    }
+    std::string text;
+    CHECK_NOTHROW(text = render_plan_text(p));
+    CHECK(contains(text, "delete-trusted-ca"));
+  }
+}
