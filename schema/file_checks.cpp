@@ -12,7 +12,7 @@
 namespace edgecert::schema::detail {
 
 void Decoder::check_certificate_file(const std::string& key, const std::string& file) {
-  auto certs = pki::load_certificates(env_, file);
+  auto certs = pki::load_certificates(env_, file, read_limits::kCaBundle);
   if (!certs) error(at(key), fmt::format("{}: {}", display(key), certs.error().message));
 }
 
@@ -23,7 +23,7 @@ void Decoder::check_trusted_ca_files() {
   for (size_t i = 0; i < trusted_ca_fields_.size(); ++i) {
     const Field& item = trusted_ca_fields_[i];
     const std::string& file = spec_.trusted_cas->certificates[i];
-    auto certs = pki::load_certificates(env_, file);
+    auto certs = pki::load_certificates(env_, file, read_limits::kTrustedCa);
     if (!certs) {
       error(item.value_pos, fmt::format("{}: {}", item.name(), certs.error().message));
       continue;
@@ -50,7 +50,7 @@ void Decoder::check_trusted_ca_files() {
 }
 
 void Decoder::check_crl_file(const std::string& key, const std::string& file) {
-  auto data = env_.read_file(file);
+  auto data = env_.read_file(file, read_limits::kCrl);
   if (!data) {
     error(at(key),
           fmt::format("{}: cannot read the CRL file: {}", display(key), data.error().message));
@@ -73,7 +73,7 @@ void Decoder::check_crl_file(const std::string& key, const std::string& file) {
 }
 
 void Decoder::check_pem_bundle_file(const std::string& key, const std::string& file) {
-  auto data = env_.read_file(file);
+  auto data = env_.read_file(file, read_limits::kCaBundle);
   if (!data) {
     error(at(key), fmt::format("{}: {}", display(key), data.error().message));
     return;

@@ -71,7 +71,7 @@ LoadResult load_spec_text(const std::string& text, const std::string& path, Env&
 }
 
 LoadResult load_spec_file(const std::string& path, Env& env, const LoadOptions& options) {
-  auto text = env.read_file(path);
+  auto text = env.read_file(path, read_limits::kSpec);
   if (!text) {
     LoadResult r;
     r.diagnostics.error(path, 0, 0, text.error().message);

@@ -248,9 +248,11 @@ std::optional<std::string> Decoder::ca_bundle(const Field& f) {
   return p;
 }
 
-// "env:VAR" or "file:PATH" (PATH resolved). Only the reference is ever
-// handled here: the secret itself is read at apply time, never by validation,
-// so it cannot leak into a diagnostic.
+// "env:VAR" or "file:PATH" (PATH resolved). Only the reference is kept: the
+// secret itself is used at apply time. With check_files, validation reads the
+// file once through its cap (a device, FIFO or oversized file is refused
+// here, positioned) and wipes what it read; a read error never holds the
+// content, so nothing of the secret reaches a diagnostic.
 std::optional<std::string> Decoder::secret_ref(const Field& f) {
   auto s = str(f, /*secret=*/true);
   if (!s) return std::nullopt;
@@ -271,9 +273,17 @@ std::optional<std::string> Decoder::secret_ref(const Field& f) {
       return std::nullopt;
     }
     std::string resolved = path_resolve(spec_.directory, file);
-    if (options_.check_files && !env_.exists(resolved))
+    if (options_.check_files && !env_.exists(resolved)) {
       error(f.value_pos,
             fmt::format("{}: file '{}' does not exist", f.name(), clip_for_message(resolved)));
+    } else if (options_.check_files) {
+      auto secret = env_.read_file(resolved, read_limits::kSecret);
+      if (!secret)
+        error(f.value_pos,
+              fmt::format("{}: {}", f.name(), clip_for_message(secret.error().message)));
+      else
+        std::fill(secret->begin(), secret->end(), '\0');
+    }
     return "file:" + resolved;
   }
   error(f.value_pos,

@@ -56,7 +56,7 @@ http::ClientOptions acme_client_options() {
 
 Result<pki::PrivateKey> load_or_create_account_key(Env& env, const std::string& path) {
   if (env.exists(path)) {
-    auto data = env.read_file(path);
+    auto data = env.read_file(path, read_limits::kKey);
     if (!data) return std::unexpected(data.error().with_context("ACME account key"));
     return pki::PrivateKey::parse(*data, path);
   }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "providers/base/error.h"
+#include "providers/base/read_limits.h"
 
 namespace edgecert {
 
@@ -33,8 +34,13 @@ class Env {
  public:
   virtual ~Env() = default;
 
-  // Whole-file read. NotFound when the file does not exist.
-  virtual Result<std::string> read_file(const std::string& path) = 0;
+  // Whole-file read of at most `limit.max_bytes` bytes (read_limits.h names
+  // the cap of each kind of file). NotFound when the file does not exist;
+  // kInvalidArgument "<path>: not a regular file (...)" for a directory,
+  // device, FIFO or socket, refused without reading or blocking;
+  // kInvalidArgument "<kind> <path>: larger than <cap>" over the cap. Never
+  // reads more than the cap plus one byte, whatever the file claims to be.
+  Result<std::string> read_file(const std::string& path, const ReadLimit& limit);
 
   // Writes `data` so that readers see either the old file or the whole new one:
   // temp file in the same folder, fsync, chmod `mode`, rename, fsync folder.
@@ -75,6 +81,19 @@ class Env {
   // in no time.
   virtual void sleep_for(std::chrono::milliseconds duration) = 0;
   virtual std::optional<std::string> get_env(const std::string& name) = 0;
+
+ protected:
+  // What read_file runs: the file's bytes, at most `max_bytes` + 1 of them
+  // (the one extra byte tells read_file the file is over the cap), or the
+  // errors read_file documents. Anything that is not a regular file is
+  // refused before a byte is read (a FIFO must never block).
+  virtual Result<std::string> do_read_file(const std::string& path, std::uint64_t max_bytes) = 0;
+  // For wrappers: another Env's do_read_file (protected members of another
+  // object are reachable only through the base class).
+  static Result<std::string> forward_read_file(Env& target, const std::string& path,
+                                               std::uint64_t max_bytes) {
+    return target.do_read_file(path, max_bytes);
+  }
 };
 
 // The real thing: POSIX files, the system clock, the process environment.
@@ -87,7 +106,6 @@ class MemoryEnv : public Env {
  public:
   explicit MemoryEnv(TimePoint start = TimePoint(std::chrono::seconds(1798761600)));
 
-  Result<std::string> read_file(const std::string& path) override;
   Status write_file_atomic(const std::string& path, const std::string& data,
                            unsigned mode) override;
   Status create_exclusive(const std::string& path, const std::string& data, unsigned mode) override;
@@ -108,6 +126,9 @@ class MemoryEnv : public Env {
   void set_env(const std::string& name, const std::string& value) { vars_[name] = value; }
   // Test convenience: write a file (creating parent folders).
   void put(const std::string& path, const std::string& data, unsigned mode = 0644);
+
+ protected:
+  Result<std::string> do_read_file(const std::string& path, std::uint64_t max_bytes) override;
 
  private:
   struct File {

@@ -13,9 +13,6 @@ class EnvWrapper : public Env {
   explicit EnvWrapper(Env& target) : target_(target) {}
   Env& target() const { return target_; }
 
-  Result<std::string> read_file(const std::string& path) override {
-    return target_.read_file(path);
-  }
   Status write_file_atomic(const std::string& path, const std::string& data,
                            unsigned mode) override {
     return target_.write_file_atomic(path, data, mode);
@@ -44,6 +41,11 @@ class EnvWrapper : public Env {
   void sleep_for(std::chrono::milliseconds duration) override { target_.sleep_for(duration); }
   std::optional<std::string> get_env(const std::string& name) override {
     return target_.get_env(name);
+  }
+
+ protected:
+  Result<std::string> do_read_file(const std::string& path, std::uint64_t max_bytes) override {
+    return forward_read_file(target_, path, max_bytes);
   }
 
  private:

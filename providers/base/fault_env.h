@@ -41,7 +41,6 @@ class FaultInjectionEnv : public Env {
     mutations_ = 0;
   }
 
-  Result<std::string> read_file(const std::string& path) override { return base_.read_file(path); }
   Status write_file_atomic(const std::string& path, const std::string& data,
                            unsigned mode) override;
   Status create_exclusive(const std::string& path, const std::string& data, unsigned mode) override;
@@ -63,6 +62,12 @@ class FaultInjectionEnv : public Env {
   void sleep_for(std::chrono::milliseconds d) override { base_.sleep_for(d); }
   std::optional<std::string> get_env(const std::string& name) override {
     return base_.get_env(name);
+  }
+
+ protected:
+  // Reads are never numbered: only mutations fail or crash.
+  Result<std::string> do_read_file(const std::string& path, std::uint64_t max_bytes) override {
+    return forward_read_file(base_, path, max_bytes);
   }
 
  private:

@@ -16,14 +16,16 @@ std::string normalize(std::string p) {
 
 MemoryEnv::MemoryEnv(TimePoint start) : now_(start) {}
 
-Result<std::string> MemoryEnv::read_file(const std::string& path) {
+Result<std::string> MemoryEnv::do_read_file(const std::string& path, std::uint64_t max_bytes) {
   auto it = files_.find(normalize(path));
   if (it == files_.end()) {
     if (dirs_.count(normalize(path)))
-      return make_error(ErrorCode::kInvalidArgument, path + ": is a directory");
+      return make_error(ErrorCode::kInvalidArgument, path + ": not a regular file (a directory)");
     return make_error(ErrorCode::kNotFound, path + ": cannot open: No such file or directory");
   }
-  return it->second.data;
+  // Like the POSIX Env: never more than one byte over the cap.
+  const std::string& data = it->second.data;
+  return data.substr(0, static_cast<size_t>(std::min<std::uint64_t>(data.size(), max_bytes + 1)));
 }
 
 Status MemoryEnv::write_file_atomic(const std::string& path, const std::string& data,

@@ -39,6 +39,16 @@ Status write_all(int fd, const std::string& data, const std::string& path) {
   return {};
 }
 
+Error not_regular_file(const std::string& path, mode_t mode) {
+  const char* what = S_ISDIR(mode)    ? "a directory"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISSOCK(mode) ? "a socket"
+                                      : "not a file";
+  return Error{ErrorCode::kInvalidArgument, fmt::format("{}: not a regular file ({})", path, what)};
+}
+
 class PosixFileLock final : public FileLock {
  public:
   explicit PosixFileLock(int fd) : fd_(fd) {}
@@ -50,19 +60,35 @@ class PosixFileLock final : public FileLock {
 };
 
 class PosixEnv final : public Env {
- public:
-  Result<std::string> read_file(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::unexpected(errno_error("cannot open", path, errno));
+ protected:
+  Result<std::string> do_read_file(const std::string& path, std::uint64_t max_bytes) override {
+    // stat first so a FIFO or a device is refused without being opened at
+    // all (opening a FIFO for reading blocks until a writer comes).
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (::stat(path.c_str(), &st) != 0)
+      return std::unexpected(errno_error("cannot open", path, errno));
+    if (!S_ISREG(st.st_mode)) return std::unexpected(not_regular_file(path, st.st_mode));
+    // The path may be swapped between stat and open: O_NONBLOCK keeps a FIFO
+    // put there from blocking, and fstat on what was opened decides.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return std::unexpected(errno_error("cannot open", path, errno));
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
       ::close(fd);
-      return make_error(ErrorCode::kInvalidArgument, path + ": is a directory");
+      return std::unexpected(errno_error("stat", path, err));
     }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return std::unexpected(not_regular_file(path, st.st_mode));
+    }
+    // Read in chunks up to one byte over the cap; st_size is only a hint
+    // (a /proc file says 0, a growing file says too little).
     std::string out;
+    const std::uint64_t want = max_bytes + 1;
     char buf[65536];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
+    while (out.size() < want) {
+      size_t chunk = static_cast<size_t>(std::min<std::uint64_t>(sizeof buf, want - out.size()));
+      ssize_t n = ::read(fd, buf, chunk);
       if (n < 0) {
         if (errno == EINTR) continue;
         int err = errno;
@@ -76,6 +102,7 @@ class PosixEnv final : public Env {
     return out;
   }
 
+ public:
   Status write_file_atomic(const std::string& path, const std::string& data,
                            unsigned mode) override {
     std::string dir = path_dirname(path);
@@ -262,6 +289,23 @@ std::unique_ptr<Env> make_posix_env() {
 Env& default_env() {
   static PosixEnv env;
   return env;
+}
+
+Result<std::string> Env::read_file(const std::string& path, const ReadLimit& limit) {
+  auto data = do_read_file(path, limit.max_bytes);
+  if (data && data->size() > limit.max_bytes)
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{} {}: larger than {}", limit.kind, path, format_byte_size(limit.max_bytes)));
+  return data;
+}
+
+std::string format_byte_size(std::uint64_t bytes) {
+  if (bytes >= read_limits::kMiB && bytes % read_limits::kMiB == 0)
+    return fmt::format("{} MiB", bytes / read_limits::kMiB);
+  if (bytes >= read_limits::kKiB && bytes % read_limits::kKiB == 0)
+    return fmt::format("{} KiB", bytes / read_limits::kKiB);
+  return fmt::format("{} bytes", bytes);
 }
 
 std::string path_join(const std::string& a, const std::string& b) {

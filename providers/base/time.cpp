@@ -87,7 +87,7 @@ bool is_known_time_zone(Env& env, std::string_view zone) {
           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
           std::string_view::npos)
     return false;
-  auto data = env.read_file("/usr/share/zoneinfo/" + std::string(zone));
+  auto data = env.read_file("/usr/share/zoneinfo/" + std::string(zone), read_limits::kState);
   return data && data->starts_with("TZif");
 }
 

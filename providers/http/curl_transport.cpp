@@ -178,9 +178,6 @@ class CurlTransport final : public Transport {
       curl_easy_setopt(h_, CURLOPT_CAINFO_BLOB, &blob);
       curl_easy_setopt(h_, CURLOPT_CAINFO, nullptr);
       curl_easy_setopt(h_, CURLOPT_CAPATH, nullptr);
-    } else if (o_.ca_bundle) {
-      curl_easy_setopt(h_, CURLOPT_CAINFO, o_.ca_bundle->c_str());
-      curl_easy_setopt(h_, CURLOPT_CAPATH, nullptr);
     }
   }
 
@@ -245,7 +242,14 @@ std::vector<std::string> Response::header_all(std::string_view name) const {
   return out;
 }
 
-Result<std::unique_ptr<Transport>> make_curl_transport(ClientOptions options) {
+Result<std::unique_ptr<Transport>> make_curl_transport(ClientOptions options, Env& env) {
+  // The bundle is read here, bounded, and given to libcurl as text: a path
+  // handed to libcurl would be read by it without a cap (/dev/urandom).
+  if (options.ca_bundle && !options.ca_pem) {
+    auto pem = env.read_file(*options.ca_bundle, read_limits::kCaBundle);
+    if (!pem) return std::unexpected(pem.error());
+    options.ca_pem = std::move(*pem);
+  }
   curl::global_init();
   auto t = std::make_unique<CurlTransport>(std::move(options));
   if (!t->ok()) return make_error(ErrorCode::kInternal, "cannot initialise libcurl");

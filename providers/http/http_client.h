@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "providers/base/env.h"
 #include "providers/base/error.h"
 #include "providers/pki/key.h"
 
@@ -85,8 +86,10 @@ struct ClientOptions {
   // Verification of the server certificate is on unless insecure is set;
   // there is no silent fallback. Trust, first match: ca_pem (PEM text of the
   // only CAs to trust, e.g. an appliance's in-memory trusted CA list),
-  // ca_bundle (a PEM file), else the system store. A configured list or file
-  // is the only trust: the system store does not widen it.
+  // ca_bundle (a PEM file, read by make_curl_transport through its Env with
+  // the CA bundle cap and handed to libcurl as text: libcurl never opens it),
+  // else the system store. A configured list or file is the only trust: the
+  // system store does not widen it.
   std::optional<std::string> ca_pem;
   std::optional<std::string> ca_bundle;
   bool insecure = false;
@@ -121,7 +124,9 @@ struct ClientOptions {
 };
 
 // libcurl transport: one easy handle, reused (keep-alive) for every request;
-// not thread-safe. kInternal when libcurl cannot be initialised.
-Result<std::unique_ptr<Transport>> make_curl_transport(ClientOptions options);
+// not thread-safe. kInternal when libcurl cannot be initialised; the Env's
+// read error ("CA bundle X: larger than 16 MiB", "X: not a regular file ...")
+// when options.ca_bundle cannot be read.
+Result<std::unique_ptr<Transport>> make_curl_transport(ClientOptions options, Env& env);
 
 }  // namespace edgecert::http

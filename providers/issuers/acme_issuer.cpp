@@ -121,7 +121,7 @@ class AcmeIssuer final : public Issuer {
       } else {
         http::ClientOptions co = acme::acme_client_options();
         co.ca_bundle = config_.ca_bundle;
-        t = http::make_curl_transport(std::move(co));
+        t = http::make_curl_transport(std::move(co), env_);
       }
       if (!t) return std::unexpected(t.error());
       std::string path = key_path();
@@ -188,7 +188,7 @@ Result<pki::SecretString> resolve_eab_hmac(Env& env, const std::string& referenc
           fmt::format("eab.hmacFrom {}: environment variable {} is not set", reference, var));
     text = std::move(*v);
   } else if (reference.rfind("file:", 0) == 0) {
-    auto data = env.read_file(reference.substr(5));
+    auto data = env.read_file(reference.substr(5), read_limits::kSecret);
     if (!data)
       return make_error(data.error().code,
                         fmt::format("eab.hmacFrom {}: {}", reference, data.error().message));

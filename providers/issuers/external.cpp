@@ -32,7 +32,7 @@ class ExternalIssuer final : public Issuer {
 
     // Write the request only when it changed, so its mtime tells the operator
     // when edgecert last asked.
-    auto existing = env_.read_file(req_path);
+    auto existing = env_.read_file(req_path, read_limits::kCsr);
     if (!existing || *existing != csr->to_pem()) {
       if (auto st = env_.create_dirs(path_dirname(req_path), 0755); !st)
         return std::unexpected(st.error());
@@ -49,7 +49,7 @@ class ExternalIssuer final : public Issuer {
           req_path, cert_path);
       return out;
     }
-    auto certs = pki::load_certificates(env_, cert_path);
+    auto certs = pki::load_certificates(env_, cert_path, read_limits::kCertificate);
     if (!certs) return std::unexpected(certs.error());
     std::optional<size_t> leaf;
     for (size_t i = 0; i < certs->size(); ++i)

@@ -142,7 +142,7 @@ class OpensslCa final : public Issuer {
   std::string type() const override { return "openssl-ca"; }
 
   Result<std::vector<pki::Certificate>> ca_certificates() override {
-    return pki::load_certificates(env_, paths_.cacert());
+    return pki::load_certificates(env_, paths_.cacert(), read_limits::kCertificate);
   }
 
   Result<SignOutcome> sign(const SignRequest& request) override {
@@ -159,7 +159,7 @@ class OpensslCa final : public Issuer {
     if (!csr) return std::unexpected(csr.error().with_context(ctx("sign")));
     auto cas = ca_certificates();
     if (!cas) return std::unexpected(cas.error());
-    auto key_text = env_.read_file(paths_.cakey());
+    auto key_text = env_.read_file(paths_.cakey(), read_limits::kKey);
     if (!key_text) return std::unexpected(key_text.error());
     auto ca_key = pki::PrivateKey::parse(*key_text, paths_.cakey());
     if (!ca_key) return std::unexpected(ca_key.error());
@@ -170,7 +170,7 @@ class OpensslCa final : public Issuer {
     // A folder made before edgecert wrote the attribute file gets it now,
     // before a second certificate with the same subject enters the index.
     if (auto st = ensure_index_attr(env_, paths_); !st) return std::unexpected(st.error());
-    auto serial_text = env_.read_file(paths_.serial());
+    auto serial_text = env_.read_file(paths_.serial(), read_limits::kState);
     if (!serial_text) return std::unexpected(serial_text.error());
     std::string serial = trim(*serial_text);
     if (serial.empty())
@@ -191,7 +191,7 @@ class OpensslCa final : public Issuer {
 
     if (auto st = env_.write_file_atomic(paths_.newcert(serial), leaf->to_pem(), 0644); !st)
       return std::unexpected(st.error());
-    auto index_text = env_.read_file(paths_.index());
+    auto index_text = env_.read_file(paths_.index(), read_limits::kState);
     std::string index = index_text ? *index_text : "";
     index += format_index({{"V", format_openssl_index_time(leaf->not_after()), "", serial,
                             "unknown", oneline_subject(*leaf)}});
@@ -221,7 +221,7 @@ class OpensslCa final : public Issuer {
     std::lock_guard turn(mu_);
     auto lock = DirLock::take(env_, paths_.lock());
     if (!lock) return std::unexpected(lock.error());
-    auto index_text = env_.read_file(paths_.index());
+    auto index_text = env_.read_file(paths_.index(), read_limits::kState);
     if (!index_text) return std::unexpected(index_text.error());
     auto lines = parse_index(*index_text);
     std::string serial = certificate.serial_hex();
@@ -246,11 +246,11 @@ class OpensslCa final : public Issuer {
   Status write_crl(const std::vector<IndexLine>& lines, TimePoint now) {
     auto cas = ca_certificates();
     if (!cas) return std::unexpected(cas.error());
-    auto key_text = env_.read_file(paths_.cakey());
+    auto key_text = env_.read_file(paths_.cakey(), read_limits::kKey);
     if (!key_text) return std::unexpected(key_text.error());
     auto ca_key = pki::PrivateKey::parse(*key_text, paths_.cakey());
     if (!ca_key) return std::unexpected(ca_key.error());
-    auto number_text = env_.read_file(paths_.crlnumber());
+    auto number_text = env_.read_file(paths_.crlnumber(), read_limits::kState);
     std::string number = number_text ? trim(*number_text) : "1000";
     pki::CrlOptions opts;
     opts.last_update = now;

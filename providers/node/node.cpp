@@ -51,7 +51,7 @@ Result<pki::SecretString> resolve_password_from(Env& env, const std::string& ref
   }
   if (reference.rfind("file:", 0) == 0) {
     std::string path = reference.substr(5);
-    Result<std::string> data = env.read_file(path);
+    Result<std::string> data = env.read_file(path, read_limits::kSecret);
     if (!data) {
       return make_error(data.error().code,
                         fmt::format("passwordFrom {}: {}", reference, data.error().message));

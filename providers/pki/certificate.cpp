@@ -250,8 +250,9 @@ Result<Certificate> Certificate::parse_one(std::string_view data, const std::str
   return std::move(all->front());
 }
 
-Result<std::vector<Certificate>> load_certificates(Env& env, const std::string& path) {
-  auto data = env.read_file(path);
+Result<std::vector<Certificate>> load_certificates(Env& env, const std::string& path,
+                                                   const ReadLimit& limit) {
+  auto data = env.read_file(path, limit);
   if (!data) return std::unexpected(data.error());
   auto certs = Certificate::parse_all(*data, path);
   if (certs && certs->empty()) {

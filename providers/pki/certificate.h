@@ -125,6 +125,7 @@ class Certificate {
 };
 
 // Reads `path` through `env` and parses every certificate in it.
-Result<std::vector<Certificate>> load_certificates(Env& env, const std::string& path);
+Result<std::vector<Certificate>> load_certificates(Env& env, const std::string& path,
+                                                   const ReadLimit& limit);
 
 }  // namespace edgecert::pki

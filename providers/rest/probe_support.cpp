@@ -165,7 +165,7 @@ ProbeTransports make_probe_transports(const ProbeTarget& target, const ProbeAcce
       o.password = pki::SecretString(access.password.view());
       o.connect_timeout = access.connect_timeout;
       o.request_timeout = access.request_timeout;
-      if (auto h = http::make_curl_transport(std::move(o)); h)
+      if (auto h = http::make_curl_transport(std::move(o), env); h)
         t.http = std::move(*h);
       else
         t.http_error = h.error();

@@ -94,7 +94,7 @@ Result<std::unique_ptr<node::NodeProvider>> make_https_node_provider_with(
   o.password = std::move(*pw);
   o.connect_timeout = context.connect_timeout;
   o.request_timeout = context.request_timeout;
-  auto t = http::make_curl_transport(std::move(o));
+  auto t = http::make_curl_transport(std::move(o), context.env);
   if (!t) return fail(t.error().code, t.error().message);
   return make_expressway_node_provider(peer.name, context.env, std::move(*t), std::move(cli),
                                        access.interfaces, options);

@@ -139,7 +139,11 @@ std::optional<Record> parse_record(const std::string& text) {
 }  // namespace
 
 TransportFactory default_transport_factory() {
-  return [](http::ClientOptions options) { return http::make_curl_transport(std::move(options)); };
+  // The fetcher has already read any CA bundle into options.ca_pem: this
+  // Env is never asked for a file.
+  return [](http::ClientOptions options) {
+    return http::make_curl_transport(std::move(options), default_env());
+  };
 }
 
 struct CrlFetcher::Impl {
@@ -158,7 +162,7 @@ struct CrlFetcher::Impl {
   }
 
   std::optional<Record> read_record(const std::string& url) const {
-    auto text = env.read_file(record_path(url));
+    auto text = env.read_file(record_path(url), read_limits::kState);
     if (!text) return std::nullopt;
     return parse_record(*text);
   }
@@ -166,7 +170,7 @@ struct CrlFetcher::Impl {
   // The cached body, only when the record describes exactly these bytes (a
   // crash between the two writes leaves a record that matches no body).
   std::optional<std::string> cached_body(const std::string& url, const Record& r) const {
-    auto body = env.read_file(body_path(url));
+    auto body = env.read_file(body_path(url), read_limits::kCrl);
     if (!body || r.body_sha256 != pki::sha256_hex(*body)) return std::nullopt;
     return std::move(*body);
   }
@@ -187,7 +191,12 @@ struct CrlFetcher::Impl {
     o.max_response_bytes = options.max_bytes;
     o.connect_timeout = options.connect_timeout;
     o.request_timeout = options.timeout;
-    o.ca_bundle = options.ca_bundle;
+    // Read here, bounded, so the transport (libcurl) gets text, not a path.
+    if (options.ca_bundle) {
+      auto pem = env.read_file(*options.ca_bundle, read_limits::kCaBundle);
+      if (!pem) return std::unexpected(pem.error());
+      o.ca_pem = std::move(*pem);
+    }
     o.tls_failure_hint = "trusting " + trust_used();
     o.user_agent = "edgecert";
     auto t = factory(std::move(o));

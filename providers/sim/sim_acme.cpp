@@ -44,7 +44,8 @@ Result<std::unique_ptr<http::Transport>> make_trusted_list_transport(
   o.tls_failure_hint =
       "the ACME provider's certificate does not verify against the node's trusted CA list";
   o.user_agent = "edgecert-sim-expressway-acme";
-  return http::make_curl_transport(std::move(o));
+  // ca_pem only: the Env is never asked for a file.
+  return http::make_curl_transport(std::move(o), default_env());
 }
 
 Result<std::unique_ptr<NodeAcmeClient>> NodeAcmeClient::open(

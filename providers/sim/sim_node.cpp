@@ -416,7 +416,7 @@ Result<RestartPhase> SimNode::restart_phase() {
 
 Result<std::vector<AuditEntry>> SimNode::audit() {
   std::vector<AuditEntry> out;
-  Result<std::string> data = env_.read_file(audit_path());
+  Result<std::string> data = env_.read_file(audit_path(), read_limits::kJournal);
   if (!data) {
     if (data.error().code == ErrorCode::kNotFound) return out;
     return std::unexpected(data.error());

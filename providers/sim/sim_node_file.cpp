@@ -263,7 +263,7 @@ Result<State> factory_state(const std::string& name, const std::string& fqdn, Ti
 }  // namespace
 
 Result<State> read_state_file(const NodeFiles& f) {
-  Result<std::string> data = f.env.read_file(f.state_path);
+  Result<std::string> data = f.env.read_file(f.state_path, read_limits::kState);
   if (!data) return std::unexpected(data.error());
   try {
     return state_from(json::parse(*data));

@@ -102,7 +102,7 @@ Outcome set_crl(Call& c) {
 
 Outcome upload_crl(Call& c) {
   if (c.args.size() != 1) return usage("upload-crl takes one file");
-  auto data = c.env.read_file(c.args[0]);
+  auto data = c.env.read_file(c.args[0], read_limits::kCrl);
   if (!data) return std::unexpected(data.error());
   auto st = c.node.upload_manual_crl(*data);
   if (!st) return std::unexpected(st.error());
@@ -122,7 +122,7 @@ Outcome put_file(Call& c) {
     return usage("put-file takes NODEPATH [--from FILE]");
   const std::string& node_path = c.args[0];
   const std::string from = c.args.size() == 3 ? c.args[2] : node_path;
-  auto data = c.env.read_file(from);
+  auto data = c.env.read_file(from, read_limits::kState);
   if (!data) return std::unexpected(data.error());
   const size_t size = data->size();
   auto st = c.node.put_file(node_path, std::move(*data));

@@ -126,7 +126,7 @@ class LibsshTransport : public Transport {
     KeyPtr key(raw);
     const std::string presented = fingerprint(key.get());
     const std::string name = known_hosts_name(o_.host, o_.port);
-    auto file = env_.read_file(o_.known_hosts_file);
+    auto file = env_.read_file(o_.known_hosts_file, read_limits::kState);
     if (!file && file.error().code != ErrorCode::kNotFound)
       return Error::Io(fmt::format("SSH {}: cannot read known hosts file {}: {}", where_,
                                    o_.known_hosts_file, file.error().message));

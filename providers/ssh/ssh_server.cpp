@@ -57,7 +57,7 @@ using MessagePtr = std::unique_ptr<std::remove_pointer_t<ssh_message>, MessageFr
 
 // The host key: read, or generated and written 0600 on first start.
 Result<KeyPtr> load_host_key(Env& env, const std::string& path) {
-  auto data = env.read_file(path);
+  auto data = env.read_file(path, read_limits::kKey);
   if (!data && data.error().code == ErrorCode::kNotFound) {
     ssh_key raw = nullptr;
     if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &raw) != SSH_OK)
@@ -74,7 +74,7 @@ Result<KeyPtr> load_host_key(Env& env, const std::string& path) {
     if (!st && st.error().code != ErrorCode::kAlreadyExists)
       return Error::Io(
           fmt::format("SSH server: cannot write host key {}: {}", path, st.error().message));
-    data = env.read_file(path);  // another process may have won the race
+    data = env.read_file(path, read_limits::kKey);  // another process may have won the race
   }
   if (!data)
     return Error::Io(

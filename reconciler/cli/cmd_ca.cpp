@@ -50,7 +50,8 @@ std::function<int()> setup_ca(CLI::App& app, CliContext& ctx) {
       ctx.err << "edgecert: error: ca init: " << st.error().message << "\n";
       return kExitError;
     }
-    auto certs = pki::load_certificates(ctx.env, path_join(o->dir, "cacert.pem"));
+    auto certs =
+        pki::load_certificates(ctx.env, path_join(o->dir, "cacert.pem"), read_limits::kCertificate);
     ctx.out << fmt::format("Created CA in {}\n", o->dir);
     if (certs && !certs->empty()) {
       ctx.out << fmt::format("  subject:     {}\n  expires:     {}\n  sha256:      {}\n",

@@ -103,7 +103,7 @@ int crl_check(const std::string& spec_path, const SessionOptions& options, bool 
     DesiredTrust trust;
     if (loaded.spec->trusted_cas)
       for (const auto& file : loaded.spec->trusted_cas->certificates)
-        if (auto certs = pki::load_certificates(ctx.env, file))
+        if (auto certs = pki::load_certificates(ctx.env, file, read_limits::kTrustedCa))
           trust.anchors.insert(trust.anchors.end(), certs->begin(), certs->end());
     RevocationOptions ro;
     ro.allow_unreachable = options.allow_unreachable_crl;

@@ -79,7 +79,7 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
           o->reason);
       return kExitError;
     }
-    auto certs = pki::load_certificates(ctx.env, o->certificate);
+    auto certs = pki::load_certificates(ctx.env, o->certificate, read_limits::kCertificate);
     if (!certs || certs->empty()) {
       ctx.err << "edgecert: error: "
               << (certs ? o->certificate + ": no certificate in the file" : certs.error().message)

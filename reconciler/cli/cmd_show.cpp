@@ -387,7 +387,7 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
 
     std::optional<pki::KeyFile> pair_key;
     if (!o->key.empty()) {
-      auto data = ctx.env.read_file(o->key);
+      auto data = ctx.env.read_file(o->key, read_limits::kKey);
       auto kf = data ? pki::inspect_private_key(*data, o->key)
                      : Result<pki::KeyFile>(std::unexpected(data.error()));
       if (!kf) {
@@ -398,7 +398,7 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
     }
     std::optional<std::vector<Certificate>> issuers;
     if (!o->issuer.empty()) {
-      auto certs = pki::load_certificates(ctx.env, o->issuer);
+      auto certs = pki::load_certificates(ctx.env, o->issuer, read_limits::kTrustedCa);
       if (!certs) {
         std::string msg = certs.error().message;
         if (msg.rfind(o->issuer, 0) != 0) msg = o->issuer + ": " + msg;
@@ -411,7 +411,7 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
     nlohmann::json files = nlohmann::json::array();
     for (const std::string& path : o->files) {
       nlohmann::json fj{{"path", path}};
-      auto data = ctx.env.read_file(path);
+      auto data = ctx.env.read_file(path, read_limits::kCrl);
       Result<std::vector<DecodedObject>> objects =
           data ? pki::decode_objects(*data, path)
                : Result<std::vector<DecodedObject>>(std::unexpected(data.error()));

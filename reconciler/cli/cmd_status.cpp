@@ -266,7 +266,7 @@ RevocationReport assess_status_revocation(const spec::Spec& spec, const std::vec
     if (auto cas = (*iss)->ca_certificates()) trust.issuer_cas = std::move(*cas);
   if (spec.trusted_cas)
     for (const auto& file : spec.trusted_cas->certificates)
-      if (auto certs = pki::load_certificates(ctx.env, file))
+      if (auto certs = pki::load_certificates(ctx.env, file, read_limits::kTrustedCa))
         trust.anchors.insert(trust.anchors.end(), certs->begin(), certs->end());
   ClusterLive live;
   for (const NodeRow& r : rows) {

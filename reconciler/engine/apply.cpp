@@ -129,7 +129,7 @@ std::optional<std::string> not_a_plan_nor_spec(Env& env, const std::string& path
 }  // namespace
 
 std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path) {
-  auto text = env.read_file(path);
+  auto text = env.read_file(path, read_limits::kSavedPlan);
   if (!text) return std::nullopt;
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("format_version")) return std::nullopt;

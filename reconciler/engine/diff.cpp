@@ -464,7 +464,7 @@ Result<ClusterDiff> diff_cluster(const spec::Spec& spec, const ClusterLive& live
   const spec::ServerCertificate& config = spec.server_certificate;
   std::optional<std::string> manual_crl_fp;
   if (spec.crl && spec.crl->manual_file) {
-    auto data = env.read_file(*spec.crl->manual_file);
+    auto data = env.read_file(*spec.crl->manual_file, read_limits::kCrl);
     if (!data) return std::unexpected(data.error());
     auto pem = manual_crl_pem(*data, *spec.crl->manual_file);
     if (!pem) return std::unexpected(pem.error());

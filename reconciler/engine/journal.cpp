@@ -45,7 +45,7 @@ Status Journal::append(JournalEntry entry) {
   // entry and its newline), so the two never share a line.
   std::string lead;
   if (next_seq_ == 0) {
-    auto text = env_.read_file(path_);
+    auto text = env_.read_file(path_, read_limits::kJournal);
     if (!text && text.error().code != ErrorCode::kNotFound) return std::unexpected(text.error());
     auto parsed = parse_journal(text ? *text : std::string(), path_);
     if (!parsed) return std::unexpected(parsed.error());
@@ -89,7 +89,7 @@ Status Journal::append(JournalEntry entry) {
 }
 
 Result<std::vector<JournalEntry>> Journal::read_all() const {
-  auto text = env_.read_file(path_);
+  auto text = env_.read_file(path_, read_limits::kJournal);
   if (!text) {
     if (text.error().code == ErrorCode::kNotFound) return std::vector<JournalEntry>();
     return std::unexpected(text.error());

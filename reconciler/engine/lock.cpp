@@ -194,7 +194,7 @@ Status ClusterLock::release() {
   if (!held_) return {};
   held_ = false;
   on_fatal_ = FatalCleanup{};
-  auto text = env_->read_file(path_);
+  auto text = env_->read_file(path_, read_limits::kLock);
   if (!text)
     return text.error().code == ErrorCode::kNotFound ? Status{}
                                                      : Status(std::unexpected(text.error()));
@@ -206,7 +206,7 @@ Status ClusterLock::release() {
 Result<std::optional<LockInfo>> read_lock(Env& env, const std::string& state_dir,
                                           const std::string& unlock_args) {
   std::string path = lock_path(state_dir);
-  auto text = env.read_file(path);
+  auto text = env.read_file(path, read_limits::kLock);
   if (!text) {
     if (text.error().code == ErrorCode::kNotFound) return std::optional<LockInfo>();
     return std::unexpected(text.error());

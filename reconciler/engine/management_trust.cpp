@@ -46,7 +46,7 @@ Result<ManagementTrust> load_management_trust(Env& env, const spec::Spec& spec, 
   }
   t.kind = ManagementTrust::Kind::kBundle;
   t.bundle_path = *spec.access->ca_bundle;
-  auto certs = pki::load_certificates(env, t.bundle_path);
+  auto certs = pki::load_certificates(env, t.bundle_path, read_limits::kCaBundle);
   if (!certs)
     return std::unexpected(certs.error().with_context("access.caBundle " + t.bundle_path));
   t.anchors = std::move(*certs);

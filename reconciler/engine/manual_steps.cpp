@@ -220,7 +220,7 @@ namespace {
 Result<nlohmann::json> read_confirmed_json(Env& env, const std::string& path) {
   if (!env.exists(path))
     return nlohmann::json{{"format_version", 1}, {"nodes", nlohmann::json::object()}};
-  auto text = env.read_file(path);
+  auto text = env.read_file(path, read_limits::kState);
   if (!text) return std::unexpected(text.error());
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("nodes") || !j["nodes"].is_object())

@@ -492,7 +492,7 @@ struct NodeRunner::Handlers {
   }
 
   Out operator()(const UploadManualCrlParams& pa) {
-    auto file = r.env_.read_file(pa.path);
+    auto file = r.env_.read_file(pa.path, read_limits::kCrl);
     if (!file) return fail(file.error());
     // The node takes PEM only: a DER file is uploaded converted.
     auto data = manual_crl_pem(*file, pa.path);

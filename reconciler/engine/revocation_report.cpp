@@ -139,7 +139,7 @@ class Assessor {
     CrlSourceReport& src = report_.sources.emplace_back();
     src.source = path;
     src.kind = "manual file";
-    auto data = env_.read_file(path);
+    auto data = env_.read_file(path, read_limits::kCrl);
     if (!data) {
       src.outcome = Outcome::kBad;
       src.error = path + ": " + data.error().message;

@@ -29,7 +29,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
     out.error = std::move(e);
     return std::move(out);
   };
-  auto text = env.read_file(spec_path);
+  auto text = env.read_file(spec_path, read_limits::kSpec);
   if (!text) {
     out.diagnostics.push_back({spec_path, 0, 0, Severity::kError, text.error().message});
     return out;
@@ -103,7 +103,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
         " (the nodes' ACME service, provider '" + s.spec.acme->provider_name + "')";
   if (s.spec.trusted_cas) {
     for (const auto& file : s.spec.trusted_cas->certificates) {
-      auto certs = pki::load_certificates(env, file);
+      auto certs = pki::load_certificates(env, file, read_limits::kTrustedCa);
       if (!certs) return fail(certs.error());
       s.trust.anchors.insert(s.trust.anchors.end(), certs->begin(), certs->end());
     }
@@ -164,7 +164,7 @@ void write_manual_crl_for_operator(Plan& plan, const std::string& state_dir, Env
   for (Action& a : plan.actions) {
     if (a.kind() != ActionKind::kUploadManualCrl || !a.manual) continue;
     const auto& p = a.as<UploadManualCrlParams>();
-    auto data = env.read_file(p.path);
+    auto data = env.read_file(p.path, read_limits::kCrl);
     if (!data) continue;  // the diff read it a moment ago; the runner reports it
     auto pem = manual_crl_pem(*data, p.path);
     if (!pem || *pem == *data) continue;

@@ -4,9 +4,10 @@ namespace edgecert {
 
 using Guard = std::lock_guard<std::mutex>;
 
-Result<std::string> SynchronizedEnv::read_file(const std::string& path) {
+Result<std::string> SynchronizedEnv::do_read_file(const std::string& path,
+                                                  std::uint64_t max_bytes) {
   Guard g(mu_);
-  return inner_.read_file(path);
+  return forward_read_file(inner_, path, max_bytes);
 }
 
 Status SynchronizedEnv::write_file_atomic(const std::string& path, const std::string& data,

@@ -21,7 +21,6 @@ class SynchronizedEnv final : public Env {
  public:
   explicit SynchronizedEnv(Env& inner) : inner_(inner) {}
 
-  Result<std::string> read_file(const std::string& path) override;
   Status write_file_atomic(const std::string& path, const std::string& data,
                            unsigned mode) override;
   Status create_exclusive(const std::string& path, const std::string& data, unsigned mode) override;
@@ -38,6 +37,9 @@ class SynchronizedEnv final : public Env {
   TimePoint now() override;
   void sleep_for(std::chrono::milliseconds duration) override;
   std::optional<std::string> get_env(const std::string& name) override;
+
+ protected:
+  Result<std::string> do_read_file(const std::string& path, std::uint64_t max_bytes) override;
 
  private:
   Env& inner_;

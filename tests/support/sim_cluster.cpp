@@ -1,4 +1,5 @@
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 #include <algorithm>
 
@@ -15,7 +16,7 @@ SimCluster::SimCluster(SimClusterOptions options) : options_(std::move(options))
       [](const std::string& path) { return path.rfind("cluster/.edgecert/sim/", 0) != 0; });
   // Time zones the tests' rollout windows use (validation reads them through the Env).
   for (const char* zone : {"UTC", "Asia/Tokyo"}) {
-    auto data = default_env().read_file(std::string("/usr/share/zoneinfo/") + zone);
+    auto data = default_env().read_file(std::string("/usr/share/zoneinfo/") + zone, kTestRead);
     if (data) memory.put(std::string("/usr/share/zoneinfo/") + zone, *data);
   }
   write_spec(options_);
@@ -108,7 +109,7 @@ pki::Certificate SimCluster::serving(const std::string& name) {
 }
 
 std::vector<pki::Certificate> SimCluster::ca_certificates() {
-  auto certs = pki::load_certificates(memory, "cluster/ca/cacert.pem");
+  auto certs = pki::load_certificates(memory, "cluster/ca/cacert.pem", kTestRead);
   REQUIRE(certs);
   return *certs;
 }
@@ -127,7 +128,7 @@ std::vector<std::string> SimCluster::files_with_private_keys() {
       // CA's key lives under cluster/ca/private.
       if (dir == "cluster/.edgecert/sim/" + cluster && n.find(".audit.") == std::string::npos)
         continue;
-      auto data = memory.read_file(p);
+      auto data = memory.read_file(p, kTestRead);
       if (data && data->find("PRIVATE KEY") != std::string::npos) out.push_back(p);
     }
   }

@@ -11,6 +11,11 @@
 #include "providers/base/env.h"
 #include "providers/revocation/crl_fetch.h"
 
+namespace edgecert {
+// Tests read back what they wrote, whatever its kind: one generous cap.
+inline constexpr ReadLimit kTestRead{"test file", 256 * read_limits::kMiB};
+}  // namespace edgecert
+
 namespace edgecert::testing {
 
 // A fresh folder under $TMPDIR, removed (recursively) on destruction; with

@@ -1,6 +1,7 @@
 // AcmeClient against a scripted fake transport: nonce handling, problem
 // mapping, Retry-After, ARI (Pebble 2.4 has no renewalInfo).
 #include "providers/acme/acme_client.h"
+#include "tests/support/test_support.h"
 
 #include <functional>
 
@@ -315,7 +316,7 @@ TEST_CASE("webroot responder writes and removes the key authorization", "[acme]"
   MemoryEnv env;
   WebrootHttp01 w(env, "/srv/www");
   REQUIRE(w.present("a.example", "tok_-1", "tok_-1.thumb"));
-  CHECK(*env.read_file("/srv/www/.well-known/acme-challenge/tok_-1") == "tok_-1.thumb");
+  CHECK(*env.read_file("/srv/www/.well-known/acme-challenge/tok_-1", kTestRead) == "tok_-1.thumb");
   REQUIRE(w.cleanup("a.example", "tok_-1"));
   CHECK(!env.exists("/srv/www/.well-known/acme-challenge/tok_-1"));
   CHECK(!w.present("a.example", "../etc/passwd", "x"));

@@ -169,7 +169,7 @@ class PebbleProcess {
   http::Response management_request(const std::string& path) const {
     http::ClientOptions co = acme::acme_client_options();
     co.ca_bundle = ca_bundle();
-    auto t = http::make_curl_transport(std::move(co));
+    auto t = http::make_curl_transport(std::move(co), default_env());
     REQUIRE(t);
     auto r = (*t)->perform(http::Request{.method = "GET", .target = management_url() + path});
     REQUIRE(r);
@@ -281,7 +281,7 @@ class PebbleProcess {
     co.ca_bundle = ca_bundle();
     co.connect_timeout = std::chrono::seconds(1);
     co.request_timeout = std::chrono::seconds(2);
-    auto t = http::make_curl_transport(std::move(co));
+    auto t = http::make_curl_transport(std::move(co), default_env());
     REQUIRE(t);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {

@@ -28,7 +28,7 @@ pki::PrivateKey ec_key() {
 std::unique_ptr<http::Transport> transport_for(const PebbleProcess& p) {
   http::ClientOptions o = acme_client_options();
   o.ca_bundle = p.ca_bundle();
-  auto t = http::make_curl_transport(std::move(o));
+  auto t = http::make_curl_transport(std::move(o), default_env());
   REQUIRE(t);
   return std::move(*t);
 }
@@ -276,12 +276,12 @@ TEST_CASE("Pebble: key rollover, then the new key works and the old one does not
   REQUIRE(responder);
   issue(c, {"rollover.example.test"}, **responder);
 
-  auto nk = pki::PrivateKey::parse(*env.read_file(dir.file("new.key")), "new.key");
+  auto nk = pki::PrivateKey::parse(*env.read_file(dir.file("new.key"), kTestRead), "new.key");
   AcmeClient with_new(env, *t, options_for(pebble), std::move(*nk));
   auto f = with_new.find_account();
   REQUIRE(f);
   CHECK(f->url == acct->url);
-  auto ok = pki::PrivateKey::parse(*env.read_file(dir.file("old.key")), "old.key");
+  auto ok = pki::PrivateKey::parse(*env.read_file(dir.file("old.key"), kTestRead), "old.key");
   AcmeClient with_old(env, *t, options_for(pebble), std::move(*ok));
   auto g = with_old.find_account();
   REQUIRE(!g);

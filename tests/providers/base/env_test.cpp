@@ -14,7 +14,7 @@ TEST_CASE("posix env: atomic write sets the mode and replaces whole files", "[en
   std::string p = dir.file("secret.pem");
   REQUIRE(env->write_file_atomic(p, "one\n", 0600));
   REQUIRE(env->write_file_atomic(p, "two\n", 0600));
-  CHECK(*env->read_file(p) == "two\n");
+  CHECK(*env->read_file(p, kTestRead) == "two\n");
   CHECK(*env->file_mode(p) == 0600u);
   // No temp files are left behind.
   CHECK(*env->list_dir(dir.path()) == std::vector<std::string>{"secret.pem"});
@@ -28,14 +28,14 @@ TEST_CASE("posix env: create_exclusive refuses an existing file", "[env]") {
   auto again = env->create_exclusive(p, "b", 0644);
   REQUIRE_FALSE(again);
   CHECK(again.error().code == ErrorCode::kAlreadyExists);
-  CHECK(*env->read_file(p) == "a");
+  CHECK(*env->read_file(p, kTestRead) == "a");
   // Written beside and linked into place: no temporary file is left.
   CHECK(*env->list_dir(dir.file("")) == std::vector<std::string>{"lock"});
 }
 
 TEST_CASE("posix env: missing files are NotFound and name the path", "[env]") {
   auto env = make_posix_env();
-  auto r = env->read_file("/nonexistent/x");
+  auto r = env->read_file("/nonexistent/x", kTestRead);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == ErrorCode::kNotFound);
   CHECK(r.error().message.find("/nonexistent/x") != std::string::npos);
@@ -70,7 +70,7 @@ TEST_CASE("fault env: fails the Nth mutation once", "[env][fault]") {
   REQUIRE_FALSE(second);
   CHECK(second.error().code == ErrorCode::kIo);
   CHECK(env.append_file("j", "3\n", 0600));
-  CHECK(*base.read_file("j") == "1\n3\n");
+  CHECK(*base.read_file("j", kTestRead) == "1\n3\n");
 }
 
 TEST_CASE("fault env: a crash stops every later mutation and can tear an append", "[env][fault]") {
@@ -83,7 +83,7 @@ TEST_CASE("fault env: a crash stops every later mutation and can tear an append"
   auto later = env.write_file_atomic("other", "x", 0644);
   REQUIRE_FALSE(later);
   CHECK(later.error().code == ErrorCode::kCancelled);
-  CHECK(*base.read_file("j") == "first\nsecond");
+  CHECK(*base.read_file("j", kTestRead) == "first\nsecond");
   CHECK_FALSE(base.exists("other"));
 }
 

@@ -13,7 +13,7 @@ namespace {
 using testing::LocalHttpServer;
 
 std::unique_ptr<Transport> transport(ClientOptions o) {
-  auto t = make_curl_transport(std::move(o));
+  auto t = make_curl_transport(std::move(o), default_env());
   REQUIRE(t);
   return std::move(*t);
 }

@@ -137,7 +137,7 @@ TEST_CASE("acme issuer: a CSR with 2 names is issued, the account key is stored 
   CHECK(contains(key_path, dir.file("state/cluster/acme/")));
   REQUIRE(env.exists(key_path));
   CHECK(*env.file_mode(key_path) == 0600);
-  std::string key_before = *env.read_file(key_path);
+  std::string key_before = *env.read_file(key_path, kTestRead);
 
   // Another run (a new issuer object, as the next apply opens) reuses the key
   // and its account.
@@ -145,7 +145,7 @@ TEST_CASE("acme issuer: a CSR with 2 names is issued, the account key is stored 
   NodeCsr csr2 = node_csr("edge2.example.test", {"edge2.example.test"});
   SignOutcome out2 = sign_ok(*again, csr2.pem, "edge2");
   CHECK(csr2.key.matches(out2.chain.front()));
-  CHECK(*env.read_file(key_path) == key_before);
+  CHECK(*env.read_file(key_path, kTestRead) == key_before);
   auto left = env.list_dir(path_dirname(key_path));
   REQUIRE(left);
   CHECK(*left == std::vector<std::string>{"account.key"});

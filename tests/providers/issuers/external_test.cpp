@@ -4,6 +4,7 @@
 #include "providers/issuers/openssl_ca.h"
 #include "providers/pki/csr.h"
 #include "providers/pki/key.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using namespace edgecert::issuer;
@@ -33,7 +34,7 @@ TEST_CASE("external: writes the CSR, waits, then picks up the matching certifica
   CHECK(first->state == SignState::kWaiting);
   CHECK(first->message.find("waiting for signed certificate") != std::string::npos);
   CHECK(first->message.find("/pki/certificates/tokyo-core/core1.pem") != std::string::npos);
-  CHECK(*env.read_file("/pki/requests/tokyo-core/core1.csr") == pem);
+  CHECK(*env.read_file("/pki/requests/tokyo-core/core1.csr", kTestRead) == pem);
 
   // The CA signs it (here: a local CA in memory) and drops it as DER.
   CaInitOptions co;

@@ -47,10 +47,10 @@ TEST_CASE("openssl-ca: init creates the openssl ca layout with a 0600 key", "[is
   REQUIRE(init_openssl_ca(*env, ca, fast_ca()));
   CHECK(openssl_ca_exists(*env, ca));
   CHECK(*env->file_mode(ca + "/private/cakey.pem") == 0600u);
-  CHECK(*env->read_file(ca + "/serial") == "1000\n");
+  CHECK(*env->read_file(ca + "/serial", kTestRead) == "1000\n");
   CHECK(env->is_directory(ca + "/newcerts"));
   // The CA certificate is a proper CA and openssl agrees it verifies itself.
-  auto certs = pki::load_certificates(*env, ca + "/cacert.pem");
+  auto certs = pki::load_certificates(*env, ca + "/cacert.pem", kTestRead);
   REQUIRE(certs);
   CHECK(certs->front().is_ca());
   CHECK(certs->front().subject_cn() == "Test Local CA");
@@ -96,8 +96,8 @@ TEST_CASE("openssl-ca: signs a node CSR with its SANs and both EKUs", "[issuer]"
   CHECK(pki::verify_chain(leaf, {}, *anchors, vo).ok);
 
   // Bookkeeping is openssl-compatible: serial moved on, index and newcerts hold it.
-  CHECK(*env->read_file(ca + "/serial") == "1001\n");
-  auto index = *env->read_file(ca + "/index.txt");
+  CHECK(*env->read_file(ca + "/serial", kTestRead) == "1001\n");
+  auto index = *env->read_file(ca + "/index.txt", kTestRead);
   CHECK(index.rfind("V\t", 0) == 0);
   CHECK(index.find("\t1000\tunknown\t/C=JP/O=Example KK/CN=edge.example.com") != std::string::npos);
   auto r = testing::run_command(
@@ -122,7 +122,7 @@ TEST_CASE("openssl-ca: revoke marks the index and publishes a CRL listing the se
       issuer->sign({"c", "n", make_csr(*key, "a.example.com", {}).to_pem(), spec::Digest::kSha256});
   REQUIRE(out);
   REQUIRE(issuer->revoke(out->chain.front(), RevocationReason::kSuperseded));
-  auto index = *env->read_file(ca + "/index.txt");
+  auto index = *env->read_file(ca + "/index.txt", kTestRead);
   CHECK(index.rfind("R\t", 0) == 0);
   CHECK(index.find(",superseded\t1000\t") != std::string::npos);
   auto r = testing::run_command(fmt::format("openssl crl -in {}/crl.pem -noout -text 2>&1", ca));
@@ -160,7 +160,7 @@ TEST_CASE(
   auto env = make_posix_env();
   std::string ca = dir.file("ca");
   REQUIRE(init_openssl_ca(*env, ca, fast_ca()));
-  CHECK(*env->read_file(ca + "/index.txt.attr") == "unique_subject = no\n");
+  CHECK(*env->read_file(ca + "/index.txt.attr", kTestRead) == "unique_subject = no\n");
   std::string cnf = dir.file("openssl.cnf");
   REQUIRE(env->write_file_atomic(cnf, openssl_ca_config(ca), 0644));
 
@@ -183,7 +183,7 @@ TEST_CASE(
     REQUIRE(out);
     leaves.push_back(out->chain.front());
   }
-  auto attr = env->read_file(ca + "/index.txt.attr");
+  auto attr = env->read_file(ca + "/index.txt.attr", kTestRead);
   REQUIRE(attr);
   CHECK(attr->rfind("unique_subject = no\n", 0) == 0);
 
@@ -202,7 +202,7 @@ TEST_CASE(
   // And back: edgecert reads what openssl wrote, revokes another serial and
   // signs again; openssl ca still accepts the folder.
   REQUIRE(issuer->revoke(leaves[1], RevocationReason::kSuperseded));
-  auto index = *env->read_file(ca + "/index.txt");
+  auto index = *env->read_file(ca + "/index.txt", kTestRead);
   CHECK(index.find("R\t") == 0);
   CHECK(index.find(",superseded\t1001\t") != std::string::npos);
   auto key = pki::PrivateKey::generate(spec::KeyAlgorithm::kEcdsa, 256);
@@ -230,7 +230,7 @@ TEST_CASE("openssl-ca: garbage CSRs are refused with the node named", "[issuer]"
   REQUIRE_FALSE(out);
   CHECK(out.error().message.find("edge9") != std::string::npos);
   // Nothing was consumed.
-  CHECK(*env->read_file(dir.file("ca/serial")) == "1000\n");
+  CHECK(*env->read_file(dir.file("ca/serial"), kTestRead) == "1000\n");
 }
 
 TEST_CASE("cli: ca init creates a CA, refuses to overwrite, --if-missing is idempotent",
@@ -292,7 +292,7 @@ TEST_CASE("openssl-ca: a live holder makes the signer wait, then name the lock",
   CHECK(out.error().code == ErrorCode::kConflict);
   CHECK(out.error().message.find("/ca/.edgecert-ca.lock") != std::string::npos);
   CHECK(env.now() - before >= std::chrono::seconds(10));
-  CHECK(*env.read_file(ca + "/serial") == "1000\n");  // nothing was signed
+  CHECK(*env.read_file(ca + "/serial", kTestRead) == "1000\n");  // nothing was signed
   holder->reset();
   auto again = issuer->sign({"tokyo", "edge1", csr.to_pem(), spec::Digest::kSha256});
   REQUIRE(again);
@@ -327,5 +327,5 @@ TEST_CASE("openssl-ca: concurrent signers through one CA get distinct serials", 
   for (const auto& e : errors) CHECK(e.empty());
   std::set<std::string> distinct(serials.begin(), serials.end());
   CHECK(distinct.size() == serials.size());
-  CHECK(*env->read_file(ca + "/serial") == "1006\n");
+  CHECK(*env->read_file(ca + "/serial", kTestRead) == "1006\n");
 }

@@ -673,9 +673,10 @@ void contract_settings(const ContractTargetFactory& make) {
     CHECK(crl() == c);
   }
   SECTION("manual CRL: upload (PEM or DER), fingerprint, replace, remove") {
-    auto pem = f.env().read_file(test_data("schema/corpus/files/manual-crl.pem"));
-    if (!pem) pem = default_env().read_file(test_data("schema/corpus/files/manual-crl.pem"));
-    auto der = default_env().read_file(test_data("schema/corpus/files/manual-crl.der"));
+    auto pem = f.env().read_file(test_data("schema/corpus/files/manual-crl.pem"), kTestRead);
+    if (!pem)
+      pem = default_env().read_file(test_data("schema/corpus/files/manual-crl.pem"), kTestRead);
+    auto der = default_env().read_file(test_data("schema/corpus/files/manual-crl.der"), kTestRead);
     REQUIRE(pem);
     REQUIRE(der);
     auto upload = [&](const std::string& data) {
@@ -935,7 +936,7 @@ void contract_no_secrets(const ContractTargetFactory& make) {
   auto csr = f.node->generate_csr(csr_request(*f.peer));
   require_ok(csr, "csr");
   seen += *csr;
-  auto csr_file = f.env().read_file(f.admin().state_path());
+  auto csr_file = f.env().read_file(f.admin().state_path(), kTestRead);
   require_ok(csr_file, "node file with CSR");
   std::string csr_time_file = *csr_file;
   note(f.node->generate_csr(csr_request(*f.peer)));
@@ -974,7 +975,7 @@ void contract_no_secrets(const ContractTargetFactory& make) {
   for (const auto& e : *audit) seen += e.operation + e.outcome + e.details + "\n";
 
   // The keys the node holds (from its own disk) and the ones uploaded.
-  auto file = f.env().read_file(f.admin().state_path());
+  auto file = f.env().read_file(f.admin().state_path(), kTestRead);
   require_ok(file, "node file");
   std::vector<std::string> bodies;
   auto collect = [&](std::string text) {
@@ -1002,7 +1003,7 @@ void contract_no_secrets(const ContractTargetFactory& make) {
     INFO("key body fragment " << b.substr(0, 12) << "...");
     CHECK(seen.find(b) == std::string::npos);
   }
-  auto audit_text = f.env().read_file(f.admin().audit_path());
+  auto audit_text = f.env().read_file(f.admin().audit_path(), kTestRead);
   require_ok(audit_text, "audit file");
   CHECK(audit_text->find("PRIVATE KEY") == std::string::npos);
   for (const std::string& b : bodies) CHECK(audit_text->find(b) == std::string::npos);

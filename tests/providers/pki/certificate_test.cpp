@@ -11,6 +11,7 @@
 #include "providers/pki/checks.h"
 #include "providers/pki/verify.h"
 #include "tests/providers/pki/pki_fixtures.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using namespace edgecert::pki;
@@ -255,9 +256,9 @@ TEST_CASE("pki: copies share the certificate, load_certificates reads through En
 
   MemoryEnv env;
   env.put("/ca/bundle.pem", p.inter.to_pem() + p.root.to_pem());
-  auto certs = must(load_certificates(env, "/ca/bundle.pem"));
+  auto certs = must(load_certificates(env, "/ca/bundle.pem", kTestRead));
   CHECK(certs.size() == 2);
-  auto missing = load_certificates(env, "/ca/none.pem");
+  auto missing = load_certificates(env, "/ca/none.pem", kTestRead);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code == ErrorCode::kNotFound);
 }

@@ -7,6 +7,7 @@
 #include "providers/pki/key.h"
 #include "providers/pki/signer.h"
 #include "tests/providers/pki/pki_fixtures.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using namespace edgecert::pki;
@@ -218,7 +219,7 @@ TEST_CASE("pki: private keys are written 0600, atomically, through Env", "[pki]"
   std::string path = dir.file("server.key");
   REQUIRE(write_private_key(*env, path, key));
   CHECK(must(env->file_mode(path)) == 0600u);
-  std::string data = must(env->read_file(path));
+  std::string data = must(env->read_file(path, kTestRead));
   CHECK(data.back() == '\n');
   CHECK(must(PrivateKey::parse(data, path)).info().bits == 256);
   // Overwriting keeps 0600 and leaves no temporary files behind.

@@ -59,7 +59,7 @@ TEST_CASE("rest ACME: sign, deploy without restart, revoke over https:// with ed
   require_ok(opened, "open");
   node::NodeProvider& n = **opened;
 
-  auto pebble_tls_ca = default_env().read_file(pebble.ca_bundle());
+  auto pebble_tls_ca = default_env().read_file(pebble.ca_bundle(), kTestRead);
   REQUIRE(pebble_tls_ca);
   require_ok(n.append_trusted_cas(*pebble_tls_ca), "trust Pebble's TLS CA");
   require_ok(n.set_acme_settings(pebble_acme_settings(pebble.directory_url())), "settings");
@@ -110,11 +110,11 @@ TEST_CASE("rest ACME: sign, deploy without restart, revoke over https:// with ed
 
   // The log names requests, never keys.
   sim.stop();
-  auto log = default_env().read_file(so.stderr_file);
+  auto log = default_env().read_file(so.stderr_file, kTestRead);
   REQUIRE(log);
   CHECK(log->find("unrecognised") == std::string::npos);
   CHECK(log->find("PRIVATE KEY") == std::string::npos);
-  auto file = default_env().read_file(admin.state_path());
+  auto file = default_env().read_file(admin.state_path(), kTestRead);
   REQUIRE(file);
   for (const auto& k : private_key_fragments(*file)) CHECK(log->find(k) == std::string::npos);
 }

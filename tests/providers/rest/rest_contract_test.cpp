@@ -40,7 +40,7 @@ class NodeTrustTransport final : public http::Transport {
     // From the node file itself: SimNode's API would count as a request to
     // the node (fault injection: drops, failure rates).
     std::string pem = trusted_;
-    if (auto file = default_env().read_file(state_dir_ + "/" + peer_.name + ".json")) {
+    if (auto file = default_env().read_file(state_dir_ + "/" + peer_.name + ".json", kTestRead)) {
       auto j = nlohmann::json::parse(*file, nullptr, /*allow_exceptions=*/false);
       if (j.is_object() && j.contains("trusted_cas") && j["trusted_cas"].is_array()) {
         pem.clear();
@@ -59,7 +59,7 @@ class NodeTrustTransport final : public http::Transport {
       o.password = pki::SecretString(kPassword);
       o.connect_timeout = std::chrono::seconds(5);
       o.request_timeout = std::chrono::seconds(30);
-      auto t = http::make_curl_transport(std::move(o));
+      auto t = http::make_curl_transport(std::move(o), default_env());
       if (!t) return std::unexpected(t.error());
       inner_ = std::move(*t);
       trusted_ = pem;
@@ -111,7 +111,7 @@ struct ServerHolder {
       REQUIRE(banner);
       (*t)->close();
     }
-    auto pins = default_env().read_file(known_hosts);
+    auto pins = default_env().read_file(known_hosts, kTestRead);
     REQUIRE(pins);
     for (const std::string& fp : server->ssh_host_key_fingerprints()) CHECK_FALSE(fp.empty());
   }

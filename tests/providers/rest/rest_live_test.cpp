@@ -96,7 +96,7 @@ TEST_CASE("rest live: a verified node over REST, XML and SSH reads like a real E
   CHECK(*s->cluster_peers == std::vector<std::string>{"edge1.example.com", "edge2.example.com"});
   CHECK(s->server_chain.front().subject_cn() == "edge1.example.com");
   CHECK(s->manual_operations.size() == 8);
-  auto log = default_env().read_file(l.dir.file("sim.log"));
+  auto log = default_env().read_file(l.dir.file("sim.log"), kTestRead);
   REQUIRE(log);
   CHECK_FALSE(contains(*log, "unrecognised"));
 }
@@ -193,7 +193,7 @@ TEST_CASE("rest live: SSH host keys are pinned in access.knownHosts", "[rest][li
   INFO((trusted ? std::string() : trusted.error().message));
   REQUIRE(trusted);
   CHECK(trusted->product == node::Product::kExpresswayE);
-  auto pins = default_env().read_file(l.known_hosts);
+  auto pins = default_env().read_file(l.known_hosts, kTestRead);
   REQUIRE(pins);
   CHECK(contains(*pins, fmt::format("[127.0.0.1]:{} ", l.sim->ssh_port("edge1"))));
 

@@ -42,7 +42,8 @@ std::map<std::string, std::string> cache_files(MemoryEnv& env) {
   std::map<std::string, std::string> out;
   auto names = env.list_dir(kCache);
   if (!names) return out;
-  for (const auto& n : *names) out[n] = env.read_file(path_join(kCache, n)).value_or("?");
+  for (const auto& n : *names)
+    out[n] = env.read_file(path_join(kCache, n), kTestRead).value_or("?");
   return out;
 }
 
@@ -414,6 +415,7 @@ TEST_CASE("CrlFetcher: https verified against the configured bundle or the syste
 
   SECTION("the bundle holding the server's CA: fetched") {
     o.ca_bundle = tls.ca_path;
+    env.put(tls.ca_path, *default_env().read_file(tls.ca_path, kTestRead));
     auto f = CrlFetcher(env, kCache, o).fetch(https.url("/a.crl"));
     REQUIRE(f);
     CHECK(f->body == kCrlBody);
@@ -431,6 +433,7 @@ TEST_CASE("CrlFetcher: https verified against the configured bundle or the syste
   SECTION("a bundle of another CA: refused, naming the bundle") {
     TlsFiles other("some other CA");
     o.ca_bundle = other.ca_path;
+    env.put(other.ca_path, *default_env().read_file(other.ca_path, kTestRead));
     auto f = CrlFetcher(env, kCache, o).fetch(https.url("/a.crl"));
     REQUIRE_FALSE(f);
     CHECK(f.error().code == ErrorCode::kPermission);
@@ -521,6 +524,7 @@ TEST_CASE("CrlFetcher: the transport it asks for", "[revocation][crl_fetch]") {
   o.timeout = std::chrono::seconds(7);
   o.max_bytes = 12345;
   o.ca_bundle = "/etc/edgecert/crl-ca.pem";
+  env.put(*o.ca_bundle, "bundle text");
   CrlFetcher fetcher(env, kCache, o, factory);
   REQUIRE(fetcher.fetch("http://crl.example.com/a.crl"));
   REQUIRE(fetcher.fetch("https://crl.example.com/b.crl"));
@@ -530,8 +534,9 @@ TEST_CASE("CrlFetcher: the transport it asks for", "[revocation][crl_fetch]") {
   CHECK(asked->max_response_bytes == 12345);
   CHECK(asked->connect_timeout == std::chrono::seconds(3));
   CHECK(asked->request_timeout == std::chrono::seconds(7));
-  CHECK(asked->ca_bundle == o.ca_bundle);
-  CHECK_FALSE(asked->ca_pem);
+  // The fetcher reads the bundle through its Env: the transport gets text.
+  CHECK_FALSE(asked->ca_bundle);
+  CHECK(asked->ca_pem == "bundle text");
   CHECK_FALSE(asked->insecure);
   CHECK(asked->username.empty());
   CHECK(asked->tls_failure_hint == "trusting the CA bundle /etc/edgecert/crl-ca.pem");

@@ -149,7 +149,7 @@ class Responder {
     o.allow_loopback_http = true;
     o.connect_timeout = std::chrono::seconds(1);
     o.request_timeout = std::chrono::seconds(2);
-    auto t = http::make_curl_transport(std::move(o));
+    auto t = http::make_curl_transport(std::move(o), default_env());
     REQUIRE(t);
     for (int i = 0; i < 500; ++i) {
       if (kill(pid_, 0) != 0) break;
@@ -186,7 +186,7 @@ struct Fixture {
     o.connect_timeout = std::chrono::seconds(2);
     o.request_timeout = std::chrono::seconds(10);
     o.max_response_bytes = 1u << 20;
-    auto t = http::make_curl_transport(std::move(o));
+    auto t = http::make_curl_transport(std::move(o), default_env());
     REQUIRE(t);
     return std::move(*t);
   }

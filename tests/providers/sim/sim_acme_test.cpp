@@ -65,7 +65,7 @@ struct AcmeNode {
     return c->front();
   }
   void trust_file(const std::string& pem_path) {
-    auto pem = default_env().read_file(pem_path);
+    auto pem = default_env().read_file(pem_path, kTestRead);
     REQUIRE(pem);
     require_ok(node->append_trusted_cas(*pem), "append CA");
   }
@@ -165,11 +165,11 @@ TEST_CASE("sim ACME: sign with real http-01 from the node's listener, deploy wit
   CHECK(n.audit("acme_sign").back().outcome == "ok");
   CHECK(n.audit("acme_sign").back().details.find(leaf.sha256_fingerprint()) != std::string::npos);
   CHECK(n.audit("acme_deploy").front().outcome == "ok");
-  auto file = n.env.read_file(admin.state_path());
+  auto file = n.env.read_file(admin.state_path(), kTestRead);
   REQUIRE(file);
   auto keys = private_key_fragments(*file);
   REQUIRE(keys.size() >= 2);  // the account key and the server key (at least)
-  auto audit_text = n.env.read_file(admin.audit_path());
+  auto audit_text = n.env.read_file(admin.audit_path(), kTestRead);
   REQUIRE(audit_text);
   CHECK(audit_text->find("PRIVATE KEY") == std::string::npos);
   for (const auto& k : keys) CHECK(audit_text->find(k) == std::string::npos);

@@ -52,7 +52,7 @@ TEST_CASE("sim: one 0600 JSON file per node on real disk, shared by every instan
   CHECK(*names == std::vector<std::string>{"edge1.audit.jsonl", "edge1.json", "edge1.lock"});
   CHECK(env.file_mode(a.state_path()).value() == 0600u);
   CHECK(env.file_mode(a.audit_path()).value() == 0600u);
-  auto text = env.read_file(a.state_path());
+  auto text = env.read_file(a.state_path(), kTestRead);
   REQUIRE(text);
   auto j = nlohmann::json::parse(*text);
   CHECK(j.at("name") == "edge1");
@@ -98,7 +98,7 @@ TEST_CASE("sim: a corrupt node file is an error, not a reboot", "[sim]") {
   REQUIRE_FALSE(s);
   CHECK(s.error().code == ErrorCode::kCorrupt);
   CHECK(s.error().message.find("/sim/edge1.json") != std::string::npos);
-  CHECK(env.read_file("/sim/edge1.json").value() == "{ not json");
+  CHECK(env.read_file("/sim/edge1.json", kTestRead).value() == "{ not json");
 }
 
 TEST_CASE("sim: times of day are range-checked where they come in, naming the field", "[sim]") {
@@ -120,7 +120,7 @@ TEST_CASE("sim: times of day are range-checked where they come in, naming the fi
     CHECK_FALSE(n.read_state()->acme.schedule);
   }
   SECTION("a node file edited to hold an impossible time is corrupt, named") {
-    auto j = nlohmann::json::parse(env.read_file("/sim/edge1.json").value());
+    auto j = nlohmann::json::parse(env.read_file("/sim/edge1.json", kTestRead).value());
     j["crl"]["daily_update_minute"] = 99999999;
     env.put("/sim/edge1.json", j.dump(), 0600);
     auto s = n.read_state();

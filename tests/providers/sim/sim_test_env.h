@@ -14,7 +14,6 @@ namespace edgecert::testing {
 class PosixFilesEnv : public Env {
  public:
   PosixFilesEnv() : files_(make_posix_env()) {}
-  Result<std::string> read_file(const std::string& p) override { return files_->read_file(p); }
   Status write_file_atomic(const std::string& p, const std::string& d, unsigned m) override {
     return files_->write_file_atomic(p, d, m);
   }
@@ -38,6 +37,13 @@ class PosixFilesEnv : public Env {
   Status remove_file(const std::string& p) override { return files_->remove_file(p); }
   Result<unsigned> file_mode(const std::string& p) override { return files_->file_mode(p); }
   TimePoint now() override { return files_->now(); }
+
+ protected:
+  Result<std::string> do_read_file(const std::string& p, std::uint64_t max) override {
+    return forward_read_file(*files_, p, max);
+  }
+
+ public:
   void sleep_for(std::chrono::milliseconds d) override { files_->sleep_for(d); }
   std::optional<std::string> get_env(const std::string& n) override { return files_->get_env(n); }
 

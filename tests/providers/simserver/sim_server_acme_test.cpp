@@ -45,7 +45,7 @@ using testing::sim_server_request;
 // The active leaf as the node file has it (reading the file runs no
 // operation, so it cannot trigger the scheduler's catch-up itself).
 std::string active_leaf_sha256(Env& env, const std::string& path) {
-  auto text = env.read_file(path);
+  auto text = env.read_file(path, kTestRead);
   REQUIRE(text);
   auto j = nlohmann::json::parse(*text);
   auto leaf = pki::Certificate::parse_one(j["active"]["chain"][0].get<std::string>(), "active");
@@ -66,7 +66,7 @@ TEST_CASE(
   const std::string state = dir.file("sim");
   sim::SimNode admin(env, state, "edge1", "edge1.example.com");
   REQUIRE(admin.set_acme_http01_listen("none"));
-  auto tls_ca = default_env().read_file(pebble.ca_bundle());
+  auto tls_ca = default_env().read_file(pebble.ca_bundle(), kTestRead);
   REQUIRE(tls_ca);
   REQUIRE(admin.append_trusted_cas(*tls_ca));
   node::AcmeSettings a = testing::pebble_acme_settings(pebble.directory_url());
@@ -111,7 +111,7 @@ TEST_CASE(
     if (!deployed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK(deployed);
-  auto audit = env.read_file(admin.audit_path());
+  auto audit = env.read_file(admin.audit_path(), kTestRead);
   REQUIRE(audit);
   CHECK(audit->find("\"acme_automated_deploy\"") != std::string::npos);
   CHECK(audit->find("run_scheduler") == std::string::npos);  // the runs themselves are not audited

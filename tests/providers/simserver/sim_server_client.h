@@ -21,7 +21,7 @@ inline std::unique_ptr<http::Transport> sim_server_client(int port, const std::s
   o.insecure = true;
   o.username = "admin";
   o.password = pki::SecretString(password);
-  auto t = http::make_curl_transport(std::move(o));
+  auto t = http::make_curl_transport(std::move(o), default_env());
   REQUIRE(t);
   return std::move(*t);
 }

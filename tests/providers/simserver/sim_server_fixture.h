@@ -65,7 +65,7 @@ struct SimServerFixture {
     o.username = "admin";
     o.password = pki::SecretString(password);
     o.connect_timeout = std::chrono::seconds(5);
-    auto t = http::make_curl_transport(std::move(o));
+    auto t = http::make_curl_transport(std::move(o), default_env());
     REQUIRE(t);
     return std::move(*t);
   }

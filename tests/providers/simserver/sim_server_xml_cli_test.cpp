@@ -9,6 +9,7 @@
 #include "providers/wire/xacli.h"
 #include "providers/wire/xml_status.h"
 #include "tests/providers/simserver/sim_server_fixture.h"
+#include "tests/support/test_support.h"
 
 namespace {
 
@@ -339,8 +340,8 @@ TEST_CASE("simserver: reads over every interface write nothing, CLI restart and 
   REQUIRE(f.admin("edge1").set_tls_verification(spec::TlsVerification::kPermissive));
   const std::string node_file = f.admin("edge1").state_path();
   const std::string audit_file = f.admin("edge1").audit_path();
-  const std::string before = default_env().read_file(node_file).value();
-  const std::string audit_before = default_env().read_file(audit_file).value();
+  const std::string before = default_env().read_file(node_file, kTestRead).value();
+  const std::string audit_before = default_env().read_file(audit_file, kTestRead).value();
   for (const char* target :
        {"/status.xml", "/getxml?location=/Status/SystemUnit", "/getxml?location=/Status/Warnings",
         "/alternatesconfiguration.xml", "/api/provisioning/certs/server",
@@ -351,8 +352,8 @@ TEST_CASE("simserver: reads over every interface write nothing, CLI restart and 
        {"xStatus SystemUnit", "xConfiguration Alternates",
         "xConfiguration SIP TLS Certificate Revocation Checking", "xCommand ACME Settings Read"})
     cli(*t, line);
-  CHECK(default_env().read_file(node_file).value() == before);
-  CHECK(default_env().read_file(audit_file).value() == audit_before);
+  CHECK(default_env().read_file(node_file, kTestRead).value() == before);
+  CHECK(default_env().read_file(audit_file, kTestRead).value() == audit_before);
 
   // An injected drop ends the session mid-reply: the client sees no final line.
   sim::FaultConfig fc;

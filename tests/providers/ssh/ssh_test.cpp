@@ -130,7 +130,7 @@ TEST_CASE("ssh: a round trip: banner, commands, replies parsed by the wire layer
   // The server saw each line exactly once, without line endings.
   CHECK(cli.seen() == std::vector<std::string>{"xStatus SystemUnit", write});
   // The host key was recorded, 0600, in a folder created for it.
-  auto known = default_env().read_file(dir.file("ssh/known_hosts"));
+  auto known = default_env().read_file(dir.file("ssh/known_hosts"), kTestRead);
   REQUIRE(known);
   CHECK(known->starts_with("[127.0.0.1]:" + std::to_string(server->port()) + " ssh-ed25519 "));
   CHECK(*default_env().file_mode(dir.file("ssh/known_hosts")) == 0600u);
@@ -172,7 +172,7 @@ TEST_CASE("ssh: host keys are pinned: unknown refused, recorded on request, chan
   auto other = start_server(dir.file("key2"), cli);
   const std::string fp2 = other->host_key_fingerprint();
   REQUIRE(fp2 != fp1);
-  std::string line = *default_env().read_file(known);
+  std::string line = *default_env().read_file(known, kTestRead);
   std::string old_host = line.substr(0, line.find(' '));
   REQUIRE(default_env().write_file_atomic(
       known, "[127.0.0.1]:" + std::to_string(other->port()) + line.substr(old_host.size()), 0600));
@@ -185,7 +185,7 @@ TEST_CASE("ssh: host keys are pinned: unknown refused, recorded on request, chan
     CHECK(contains(changed.error().message, "presented " + fp2));
   }
   // Nothing was appended by the refused trusting attempt.
-  CHECK(std::ranges::count(*default_env().read_file(known), '\n') == 1);
+  CHECK(std::ranges::count(*default_env().read_file(known, kTestRead), '\n') == 1);
 }
 
 TEST_CASE("ssh: a wrong password is refused without showing any password", "[ssh]") {

@@ -26,7 +26,6 @@ class VarsEnv final : public Env {
  public:
   VarsEnv(std::map<std::string, std::string> vars, std::string cwd = ".")
       : vars_(std::move(vars)), cwd_(std::move(cwd)) {}
-  Result<std::string> read_file(const std::string& p) override { return real_.read_file(at(p)); }
   Status write_file_atomic(const std::string& p, const std::string& d, unsigned m) override {
     return real_.write_file_atomic(at(p), d, m);
   }
@@ -55,6 +54,11 @@ class VarsEnv final : public Env {
     auto it = vars_.find(name);
     if (it == vars_.end()) return std::nullopt;
     return it->second;
+  }
+
+ protected:
+  Result<std::string> do_read_file(const std::string& p, std::uint64_t max) override {
+    return forward_read_file(real_, at(p), max);
   }
 
  private:
@@ -101,9 +105,9 @@ TEST_CASE("acme issue: key, chain and summary, the account key is created once a
 
   CHECK(*env.file_mode(dir.file("out/a.key")) == 0600);
   CHECK(*env.file_mode(account) == 0600);
-  auto key = pki::PrivateKey::parse(*env.read_file(dir.file("out/a.key")), "a.key");
+  auto key = pki::PrivateKey::parse(*env.read_file(dir.file("out/a.key"), kTestRead), "a.key");
   REQUIRE(key);
-  auto chain = pki::load_certificates(env, dir.file("out/a.pem"));
+  auto chain = pki::load_certificates(env, dir.file("out/a.pem"), kTestRead);
   REQUIRE(chain);
   REQUIRE(chain->size() == 2);
   CHECK(key->matches(chain->front()));
@@ -111,29 +115,29 @@ TEST_CASE("acme issue: key, chain and summary, the account key is created once a
   CHECK(chain->front().subject_alt_names().dns.size() == 2);
   CHECK(contains(r.out, chain->front().serial_hex()));
 
-  std::string account_before = *env.read_file(account);
+  std::string account_before = *env.read_file(account, kTestRead);
   auto again = testing::run_cli(
       issue_args(pebble, {"--account-key", account, "--key-out", dir.file("out/c.key"),
                           "--cert-out", dir.file("out/c.pem"), "c.example.test"}));
   INFO(again.out << again.err);
   REQUIRE(again.status == 0);
-  CHECK(*env.read_file(account) == account_before);
+  CHECK(*env.read_file(account, kTestRead) == account_before);
 
   // An existing key is never replaced, and the account key is no --key-out.
-  std::string key_before = *env.read_file(dir.file("out/a.key"));
+  std::string key_before = *env.read_file(dir.file("out/a.key"), kTestRead);
   auto clash = testing::run_cli(
       issue_args(pebble, {"--account-key", account, "--key-out", dir.file("out/a.key"),
                           "--cert-out", dir.file("out/d.pem"), "d.example.test"}));
   CHECK(clash.status == 1);
   CHECK(contains(clash.err, "never overwrites a private key"));
-  CHECK(*env.read_file(dir.file("out/a.key")) == key_before);
+  CHECK(*env.read_file(dir.file("out/a.key"), kTestRead) == key_before);
   CHECK_FALSE(env.exists(dir.file("out/d.pem")));
   auto onto_account =
       testing::run_cli(issue_args(pebble, {"--account-key", account, "--key-out", account,
                                            "--cert-out", dir.file("out/e.pem"), "e.example.test"}));
   CHECK(onto_account.status == 1);
   CHECK(contains(onto_account.err, "--key-out is the account key file"));
-  CHECK(*env.read_file(account) == account_before);
+  CHECK(*env.read_file(account, kTestRead) == account_before);
 }
 
 TEST_CASE("acme issue: default paths (XDG_STATE_HOME, else HOME, NAME.key, NAME.crt)",

@@ -84,7 +84,8 @@ TEST_CASE("apply with the acme issuer: an Expressway-E cluster gets Pebble certi
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "Apply complete"));
 
-  auto pebble_intermediate = pki::Certificate::parse_one(*env->read_file(intermediate), "i");
+  auto pebble_intermediate =
+      pki::Certificate::parse_one(*env->read_file(intermediate, kTestRead), "i");
   REQUIRE(pebble_intermediate);
   for (const char* name : {"edge1", "edge2"}) {
     sim::SimNode node(*env, sim_dir, name, std::string(name) + ".example.com");
@@ -109,7 +110,7 @@ TEST_CASE("apply with the acme issuer: an Expressway-E cluster gets Pebble certi
   CHECK(again.status == 0);
   CHECK(contains(again.out, "No changes. Live state matches the spec."));
   CHECK_FALSE(contains(plan.out + r.out + r.err + again.out, "PRIVATE KEY"));
-  auto journal = env->read_file(dir.file("state/acme-test/journal.jsonl"));
+  auto journal = env->read_file(dir.file("state/acme-test/journal.jsonl"), kTestRead);
   REQUIRE(journal);
   CHECK_FALSE(contains(*journal, "PRIVATE KEY"));
 }

@@ -46,7 +46,7 @@ TEST_CASE("apply over HTTPS: edgecert-sim nodes reach the spec one at a time, pl
   ca.common_name = "HTTPS Test CA";
   REQUIRE(issuer::init_openssl_ca(*env, dir.file("cluster/ca"), ca));
   std::string bundle =
-      *env->read_file(dir.file("cluster/ca/cacert.pem")) + sim.trusted_cas_pem(*env);
+      *env->read_file(dir.file("cluster/ca/cacert.pem"), kTestRead) + sim.trusted_cas_pem(*env);
   dir.write("cluster/management-ca.pem", bundle);
 
   std::string peers_yaml = sim.peers_yaml();
@@ -115,7 +115,7 @@ TEST_CASE("apply over HTTPS: edgecert-sim nodes reach the spec one at a time, pl
   CHECK(contains(again.out, "No changes. Live state matches the spec."));
   // The password never shows up anywhere edgecert writes.
   CHECK_FALSE(contains(r.out + r.err + plan.out + again.out, "s3cret-test-password"));
-  auto journal = env->read_file(dir.file("state/https-test/journal.jsonl"));
+  auto journal = env->read_file(dir.file("state/https-test/journal.jsonl"), kTestRead);
   REQUIRE(journal);
   CHECK_FALSE(contains(*journal, "s3cret-test-password"));
   CHECK_FALSE(contains(*journal, "PRIVATE KEY"));

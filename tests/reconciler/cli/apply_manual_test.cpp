@@ -14,6 +14,7 @@
 #include "reconciler/cli/cli.h"
 #include "tests/support/manual_nodes.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::testing::ManualNodeConfig;
@@ -251,7 +252,7 @@ TEST_CASE("manual steps: CRL settings cannot be verified: --confirm-manual, then
   INFO(confirmed.out << confirmed.err);
   REQUIRE(confirmed.status == 0);
   CHECK(contains(confirmed.out, "confirmed by the operator (--confirm-manual)"));
-  auto record = c.memory.read_file("cluster/.edgecert/state/test/manual.json");
+  auto record = c.memory.read_file("cluster/.edgecert/state/test/manual.json", kTestRead);
   REQUIRE(record);
   CHECK(contains(*record, "\"crl_settings\""));
   // The confirmed value is the live one now: no manual-step loop.
@@ -341,7 +342,7 @@ TEST_CASE("manual steps: a saved plan stops at them too, and points back at the 
   SimCluster c(testing::with_peers(2));
   ManualNodes nodes(all_real(c));
   REQUIRE(c.cli({"plan", c.spec_path, "--out", "cluster/plan.json"}).status == 0);
-  auto saved = c.memory.read_file("cluster/plan.json");
+  auto saved = c.memory.read_file("cluster/plan.json", kTestRead);
   REQUIRE(saved);
   CHECK(contains(*saved, "\"manual\": true"));
   auto r = c.cli({"apply", "cluster/plan.json"});

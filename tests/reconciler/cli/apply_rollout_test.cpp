@@ -13,6 +13,7 @@
 #include "providers/pki/signer.h"
 #include "reconciler/cli/cli.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::testing::SimCluster;
@@ -135,7 +136,7 @@ TEST_CASE("saved plans: applied exactly, refused when the spec or a node changed
     CHECK(c.plan({"--detailed-exitcode"}).status == 0);
   }
   SECTION("spec changed") {
-    auto yaml = *c.memory.read_file(c.spec_path);
+    auto yaml = *c.memory.read_file(c.spec_path, kTestRead);
     c.memory.put(c.spec_path, yaml + "# a comment changes the digest\n");
     auto r = c.cli({"apply", "cluster/plan.json"});
     INFO(r.out << r.err);
@@ -277,7 +278,7 @@ TEST_CASE("external issuer: CSRs for every node, a clean stop, then pick-up and 
   // The CA signs both requests and drops the certificates.
   auto ca = issuer::make_openssl_ca_issuer(c.memory, "cluster/ca");
   for (const auto& name : c.peer_names()) {
-    auto csr = c.memory.read_file("cluster/req/test/" + name + ".csr");
+    auto csr = c.memory.read_file("cluster/req/test/" + name + ".csr", kTestRead);
     REQUIRE(csr);
     auto out = ca->sign({"test", name, *csr, spec::Digest::kSha256});
     REQUIRE(out);
@@ -297,9 +298,9 @@ TEST_CASE("audit log and journal: one line per action, the spec digest, no secre
           "[reconciler]") {
   SimCluster c(testing::with_peers(1));
   REQUIRE(c.apply().status == 0);
-  auto audit = c.memory.read_file("cluster/.edgecert/state/test/audit.jsonl");
+  auto audit = c.memory.read_file("cluster/.edgecert/state/test/audit.jsonl", kTestRead);
   REQUIRE(audit);
-  auto journal = c.memory.read_file("cluster/.edgecert/state/test/journal.jsonl");
+  auto journal = c.memory.read_file("cluster/.edgecert/state/test/journal.jsonl", kTestRead);
   REQUIRE(journal);
   size_t lines = 0;
   for (size_t pos = 0; (pos = audit->find('\n', pos)) != std::string::npos; ++pos) ++lines;
@@ -335,10 +336,10 @@ TEST_CASE("revokeSuperseded: only certificates of the configured issuer are revo
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "revoke-superseded: revoked serial " + old1.serial_hex()));
-  auto index = c.memory.read_file("cluster/ca/index.txt");
+  auto index = c.memory.read_file("cluster/ca/index.txt", kTestRead);
   REQUIRE(index);
   CHECK(contains(*index, ",superseded\t" + old1.serial_hex() + "\t"));
-  auto crl = pki::Crl::parse_all(*c.memory.read_file("cluster/ca/crl.pem"), "crl.pem");
+  auto crl = pki::Crl::parse_all(*c.memory.read_file("cluster/ca/crl.pem", kTestRead), "crl.pem");
   REQUIRE(crl);
   bool listed = false;
   for (const auto& e : crl->front().revoked()) listed = listed || e.serial_hex == old1.serial_hex();
@@ -369,12 +370,12 @@ TEST_CASE("external issuer: a wrong certificate is refused before any node is di
   SimCluster c(o);
   REQUIRE(c.apply().status == kExitWaiting);  // CSRs written
   auto ca_cert = c.ca_certificates().front();
-  auto ca_key =
-      pki::PrivateKey::parse(*c.memory.read_file("cluster/ca/private/cakey.pem"), "cakey.pem");
+  auto ca_key = pki::PrivateKey::parse(
+      *c.memory.read_file("cluster/ca/private/cakey.pem", kTestRead), "cakey.pem");
   REQUIRE(ca_key);
   for (const auto& name : c.peer_names()) {
     auto csr = pki::CertificateRequest::parse(
-        *c.memory.read_file("cluster/req/test/" + name + ".csr"), name);
+        *c.memory.read_file("cluster/req/test/" + name + ".csr", kTestRead), name);
     REQUIRE(csr);
     pki::IssueOptions io;
     io.not_before = c.memory.now() - std::chrono::hours(1);

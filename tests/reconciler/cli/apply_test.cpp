@@ -8,6 +8,7 @@
 
 #include "providers/pki/checks.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::testing::SimCluster;
@@ -132,7 +133,7 @@ TEST_CASE("reissue: a SAN change, the renewal window and a key change each trigg
     auto o = c.options();
     o.server_certificate_extra = "";
     c.write_spec(o);
-    std::string yaml = *c.memory.read_file(c.spec_path);
+    std::string yaml = *c.memory.read_file(c.spec_path, kTestRead);
     yaml.replace(yaml.find("{algorithm: ecdsa, size: 256}"), 29, "{algorithm: ecdsa, size: 384}");
     c.memory.put(c.spec_path, yaml);
     CHECK(contains(c.plan().out, "key: live ECDSA P-256, spec ECDSA P-384"));
@@ -158,7 +159,7 @@ TEST_CASE("apply: after a kill the lock names its holder, force-unlock, then app
   CHECK(c.apply().status == 1);
   c.env.reset();
   c.memory.advance(std::chrono::seconds(30));
-  auto lock = c.memory.read_file("cluster/.edgecert/state/test/lock.json");
+  auto lock = c.memory.read_file("cluster/.edgecert/state/test/lock.json", kTestRead);
   REQUIRE(lock);
   auto id = nlohmann::json::parse(*lock)["id"].get<std::string>();
   auto locked = c.apply();
@@ -193,7 +194,7 @@ TEST_CASE("apply: killed at every write, the next apply resumes, each node resta
         c.env.reset();
         // Time passes before the operator runs apply again.
         c.memory.advance(std::chrono::seconds(30));
-        if (auto lock = c.memory.read_file("cluster/.edgecert/state/test/lock.json")) {
+        if (auto lock = c.memory.read_file("cluster/.edgecert/state/test/lock.json", kTestRead)) {
           auto id = nlohmann::json::parse(*lock, nullptr, false);
           if (id.is_object())
             REQUIRE(c.cli({"force-unlock", id["id"], c.spec_path, "--force"}).status == 0);

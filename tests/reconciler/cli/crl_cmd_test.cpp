@@ -12,6 +12,7 @@
 #include "providers/pki/crl.h"
 #include "tests/providers/pki/pki_fixtures.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::pki::testing::kDay;
@@ -36,7 +37,7 @@ SimCluster cluster_with_points(const std::vector<std::string>& points) {
 }
 
 pki::Crl revoking(SimCluster& c, const std::vector<std::string>& serials) {
-  auto pem = c.memory.read_file("cluster/ca/private/cakey.pem");
+  auto pem = c.memory.read_file("cluster/ca/private/cakey.pem", kTestRead);
   REQUIRE(pem);
   auto key = must(pki::PrivateKey::parse(*pem, "cakey.pem"));
   pki::CrlOptions o;

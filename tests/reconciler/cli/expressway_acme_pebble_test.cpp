@@ -37,7 +37,7 @@ struct AcmeCluster {
     // The nodes trust Pebble's TLS CA (to reach the directory) and its
     // issuing chain (to accept and serve what it signs), as the guide's ACME
     // prerequisites ask for Let's Encrypt's.
-    dir.write("cluster/pebble-tls.pem", *env->read_file(pebble.ca_bundle()));
+    dir.write("cluster/pebble-tls.pem", *env->read_file(pebble.ca_bundle(), kTestRead));
     dir.write("cluster/pebble-root.pem", pebble.management_get("/roots/0"));
     dir.write("cluster/pebble-intermediate.pem", pebble.management_get("/intermediates/0"));
     REQUIRE(env->create_dirs(sim_dir, 0700));
@@ -125,7 +125,7 @@ TEST_CASE(
   CHECK(contains(r.out, "(no restart)"));
 
   auto intermediate = pki::Certificate::parse_one(
-      *c.env->read_file(c.dir.file("cluster/pebble-intermediate.pem")), "intermediate");
+      *c.env->read_file(c.dir.file("cluster/pebble-intermediate.pem"), kTestRead), "intermediate");
   REQUIRE(intermediate);
   std::map<std::string, pki::Certificate> first;
   for (const auto& name : c.names) {
@@ -232,7 +232,7 @@ TEST_CASE(
 
   std::string everything = plan.out + r.out + r.err + r2.out + r3.out + rv.out;
   CHECK_FALSE(contains(everything, "PRIVATE KEY"));
-  auto journal = c.env->read_file(c.dir.file("state/xacme/journal.jsonl"));
+  auto journal = c.env->read_file(c.dir.file("state/xacme/journal.jsonl"), kTestRead);
   REQUIRE(journal);
   CHECK_FALSE(contains(*journal, "PRIVATE KEY"));
 }
@@ -252,7 +252,7 @@ TEST_CASE("apply with expressway-acme resumes at the deploy after a run stopped 
   REQUIRE(e1.set_acme_settings(a));
   for (const char* f :
        {"cluster/pebble-tls.pem", "cluster/pebble-root.pem", "cluster/pebble-intermediate.pem"})
-    REQUIRE(e1.append_trusted_cas(*c.env->read_file(c.dir.file(f))));
+    REQUIRE(e1.append_trusted_cas(*c.env->read_file(c.dir.file(f), kTestRead)));
   node::CsrRequest req;
   req.common_name = "edge.example.com";
   req.dns_names = {"edge1.example.com"};
@@ -307,10 +307,10 @@ TEST_CASE(
 
   std::string root = dir.write("cluster/pebble-root.pem", pebble.management_get("/roots/0"));
   dir.write("cluster/pebble-intermediate.pem", pebble.management_get("/intermediates/0"));
-  dir.write("cluster/pebble-tls.pem", *env->read_file(pebble.ca_bundle()));
+  dir.write("cluster/pebble-tls.pem", *env->read_file(pebble.ca_bundle(), kTestRead));
   // Management trust: the factory CAs the admin interfaces present first,
   // then Pebble's root once the ACME certificates serve.
-  std::string bundle = *env->read_file(root) + sim.trusted_cas_pem(*env);
+  std::string bundle = *env->read_file(root, kTestRead) + sim.trusted_cas_pem(*env);
   dir.write("cluster/management-ca.pem", bundle);
   std::string peers_yaml = sim.peers_yaml();
   // The nodes' SSH host keys, pinned where access.knownHosts defaults to.
@@ -353,7 +353,7 @@ TEST_CASE(
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "Apply complete"));
   auto intermediate = pki::Certificate::parse_one(
-      *env->read_file(dir.file("cluster/pebble-intermediate.pem")), "i");
+      *env->read_file(dir.file("cluster/pebble-intermediate.pem"), kTestRead), "i");
   REQUIRE(intermediate);
   for (const auto& [name, fqdn] : peers) {
     // verify-served checked the chain through a real TLS handshake.
@@ -379,7 +379,7 @@ TEST_CASE(
     "[reconciler][kill][acme][pebble]") {
   if (!testing::can_run_pebble()) return;
   PebbleProcess pebble{testing::PebbleOptions{}};  // validation skipped: nodes serve nothing
-  const std::string tls = *default_env().read_file(pebble.ca_bundle());
+  const std::string tls = *default_env().read_file(pebble.ca_bundle(), kTestRead);
   const std::string root = pebble.management_get("/roots/0");
   const std::string intermediate = pebble.management_get("/intermediates/0");
   auto make = [&] {
@@ -424,7 +424,7 @@ TEST_CASE(
       (void)c->apply();
       c->env.reset();
       c->memory.advance(std::chrono::seconds(30));
-      if (auto lock = c->memory.read_file("cluster/.edgecert/state/test/lock.json")) {
+      if (auto lock = c->memory.read_file("cluster/.edgecert/state/test/lock.json", kTestRead)) {
         auto id = nlohmann::json::parse(*lock, nullptr, false);
         if (id.is_object())
           REQUIRE(c->cli({"force-unlock", id["id"], c->spec_path, "--force"}).status == 0);

@@ -8,6 +8,7 @@
 
 #include "reconciler/engine/plan.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::testing::SimCluster;
@@ -189,7 +190,7 @@ TEST_CASE("edgecert revoke: bad input and certificates in use are refused, nothi
   CHECK(in_use.status == 1);
   CHECK(contains(in_use.err, "edge1: revoke: refused"));
   CHECK(contains(in_use.err, "edge1 serves it"));
-  auto index = c.memory.read_file("cluster/ca/index.txt");
+  auto index = c.memory.read_file("cluster/ca/index.txt", kTestRead);
   REQUIRE(index);
   CHECK(!contains(*index, "\nR\t"));
   CHECK(index->rfind("R\t", 0) != 0);
@@ -227,11 +228,11 @@ TEST_CASE("edgecert revoke: a superseded certificate is revoked at the openssl-c
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "Revoked serial " + old.serial_hex() + " (keyCompromise)"));
-  auto index = c.memory.read_file("cluster/ca/index.txt");
+  auto index = c.memory.read_file("cluster/ca/index.txt", kTestRead);
   REQUIRE(index);
   CHECK(contains(*index, "\t" + old.serial_hex() + "\t"));
   CHECK(contains(*index, "keyCompromise"));
-  auto audit = c.memory.read_file("cluster/.edgecert/state/test/audit.jsonl");
+  auto audit = c.memory.read_file("cluster/.edgecert/state/test/audit.jsonl", kTestRead);
   REQUIRE(audit);
   CHECK(contains(*audit, "\"kind\":\"revoke\""));
   // The lock was released.

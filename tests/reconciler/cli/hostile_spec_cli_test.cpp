@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::testing::SimCluster;
@@ -27,7 +28,7 @@ TEST_CASE("a spec that is not UTF-8 is refused at load by every command", "[cli]
   o.subject = "{country: JP, organization: \"Caf\xE9 KK\"}";  // Latin-1, not UTF-8
   c.write_spec(o);
   // Where the bad byte is: file:line:col, the column counting bytes.
-  const std::string text = c.memory.read_file(c.spec_path).value();
+  const std::string text = c.memory.read_file(c.spec_path, kTestRead).value();
   const size_t at = text.find('\xE9');
   REQUIRE(at != std::string::npos);
   const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n'));

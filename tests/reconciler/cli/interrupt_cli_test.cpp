@@ -12,6 +12,7 @@
 #include "reconciler/engine/apply.h"
 #include "reconciler/engine/lock.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::testing::SimCluster;
@@ -32,7 +33,7 @@ ApplyResult apply_stopped_at(SimCluster& c, const std::string& event, const std:
   req.input = c.spec_path;
   req.stop = StopToken(&flag);
   req.after_journal_write = [&](long) {
-    auto text = c.memory.read_file(kState + "/journal.jsonl");
+    auto text = c.memory.read_file(kState + "/journal.jsonl", kTestRead);
     if (!text || text->size() < 2) return true;
     size_t start = text->rfind('\n', text->size() - 2);
     std::string last = text->substr(start == std::string::npos ? 0 : start + 1);
@@ -118,7 +119,7 @@ TEST_CASE("interrupt: stopped while every node is valid, TLS verification is res
   // the certificates (all valid) stay as they are.
   for (const auto& name : c.peer_names()) {
     const std::string file = "cluster/.edgecert/sim/test/" + name + ".json";
-    auto text = c.memory.read_file(file);
+    auto text = c.memory.read_file(file, kTestRead);
     REQUIRE(text);
     auto j = nlohmann::json::parse(*text);
     j["restart_required"] = true;

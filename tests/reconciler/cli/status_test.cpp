@@ -72,7 +72,7 @@ TEST_CASE("status: text table of every node's live state", "[status]") {
   CHECK(r.out.find("PRIVATE KEY") == std::string::npos);
   // Nor any line of a key the nodes hold (their own disk has them).
   for (const char* p : {"edge1", "edge2", "edge3"}) {
-    auto file = c.env.read_file(std::string("/sim/") + p + ".json");
+    auto file = c.env.read_file(std::string("/sim/") + p + ".json", kTestRead);
     REQUIRE(file);
     size_t pos = 0;
     int keys = 0;

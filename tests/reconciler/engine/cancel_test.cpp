@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "reconciler/engine/cancel.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 
@@ -81,5 +82,5 @@ TEST_CASE("cancel: a StoppableEnv skips waits after a stop and its clock says th
   CHECK(env.skipped() > std::chrono::seconds(599));
   // Files and everything else go to the wrapped Env.
   REQUIRE(env.write_file_atomic("f", "x", 0600));
-  CHECK(base.read_file("f").value() == "x");
+  CHECK(base.read_file("f", kTestRead).value() == "x");
 }

@@ -20,6 +20,7 @@
 #include "tests/providers/pki/pki_fixtures.h"
 #include "tests/support/result_checks.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::pki::testing::kDay;
@@ -456,7 +457,8 @@ TEST_CASE("diff: a crl section without manualFile removes the node's manual CRL"
           "[engine][diff]") {
   SimCluster c(testing::with_peers(1));
   REQUIRE(c.apply().status == 0);
-  auto crl = default_env().read_file(testing::test_data("schema/corpus/files/manual-crl.pem"));
+  auto crl =
+      default_env().read_file(testing::test_data("schema/corpus/files/manual-crl.pem"), kTestRead);
   REQUIRE(crl);
   testing::require_ok(c.node("edge1").upload_manual_crl(*crl), "manual CRL");
   {

@@ -10,6 +10,7 @@
 #include "providers/pki/spki.h"
 #include "reconciler/engine/journal.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::testing::SimCluster;
@@ -35,8 +36,8 @@ TEST_CASE("external issuer: a refused chain recorded by an earlier run is not re
   REQUIRE(contains(first.out + first.err, "waiting for signed certificate"));
 
   auto ca_cert = c.ca_certificates().front();
-  auto ca_key =
-      pki::PrivateKey::parse(*c.memory.read_file("cluster/ca/private/cakey.pem"), "cakey.pem");
+  auto ca_key = pki::PrivateKey::parse(
+      *c.memory.read_file("cluster/ca/private/cakey.pem", kTestRead), "cakey.pem");
   REQUIRE(ca_key);
   auto issue = [&](const std::string& name, bool copy_sans, const std::string& serial) {
     auto st = c.node(name).read_state();

@@ -4,6 +4,7 @@
 
 #include "providers/base/fault_env.h"
 #include "reconciler/engine/journal.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 
@@ -101,7 +102,7 @@ TEST_CASE(
   }
   // The last entry lost its newline (a writer killed between the two, or an
   // editor): it is a complete record.
-  std::string text = *env.read_file("journal.jsonl");
+  std::string text = *env.read_file("journal.jsonl", kTestRead);
   REQUIRE(text.back() == '\n');
   env.put("journal.jsonl", text.substr(0, text.size() - 1));
   Journal j(env, "journal.jsonl");
@@ -111,7 +112,7 @@ TEST_CASE(
   CHECK(before->back().action_id == "a1");
   REQUIRE(j.append(ev(JournalEvent::kActionDone, "a1", "edge1")));
   // Every entry is still there, one per line, numbered on.
-  std::string after_text = *env.read_file("journal.jsonl");
+  std::string after_text = *env.read_file("journal.jsonl", kTestRead);
   CHECK(after_text == text + after_text.substr(text.size()));
   CHECK(std::count(after_text.begin(), after_text.end(), '\n') == 3);
   auto after = Journal(env, "journal.jsonl").read_all();
@@ -134,7 +135,7 @@ TEST_CASE("journal: a torn last line is cut off before the next append", "[journ
     env.crash_at_mutation(env.mutations() + 1, /*torn_append=*/true);
     CHECK_FALSE(j.append(ev(JournalEvent::kActionStart, "a1")));
   }
-  REQUIRE(base.read_file("journal.jsonl")->back() != '\n');
+  REQUIRE(base.read_file("journal.jsonl", kTestRead)->back() != '\n');
   Journal next(base, "journal.jsonl");
   REQUIRE(next.append(ev(JournalEvent::kRunEnd)));
   auto all = next.read_all();
@@ -205,7 +206,7 @@ TEST_CASE(
           std::string::npos);
     // The writer refuses too, and leaves the file as it was.
     CHECK_FALSE(j.append(ev(JournalEvent::kRunEnd)));
-    CHECK(*env.read_file("state/journal.jsonl") == good + "\n" + c.line + "\n");
+    CHECK(*env.read_file("state/journal.jsonl", kTestRead) == good + "\n" + c.line + "\n");
   }
 }
 

@@ -48,8 +48,8 @@ TEST_CASE("lock: force-unlock needs the right id", "[lock]") {
     REQUIRE(l);
     id = l->info().id;
     // Simulate a crashed holder: the lock file outlives the process.
-    REQUIRE(env.read_file("s/lock.json"));
-    auto copy = *env.read_file("s/lock.json");
+    REQUIRE(env.read_file("s/lock.json", kTestRead));
+    auto copy = *env.read_file("s/lock.json", kTestRead);
     REQUIRE(l->release());
     env.put("s/lock.json", copy);
   }
@@ -173,7 +173,7 @@ TEST_CASE("lock: times are written and shown in UTC", "[lock]") {
   MemoryEnv env(TimePoint(std::chrono::seconds(1798761600)));  // 2027-01-01T00:00:00Z
   auto lock = ClusterLock::acquire(env, "s", "apply", {"alice", "hostA", 11});
   REQUIRE(lock);
-  auto text = env.read_file("s/lock.json");
+  auto text = env.read_file("s/lock.json", kTestRead);
   REQUIRE(text);
   CHECK(text->find("\"created\": \"2027-01-01T00:00:00Z\"") != std::string::npos);
   CHECK(describe_lock(lock->info()).find("since 2027-01-01 00:00:00 UTC") != std::string::npos);

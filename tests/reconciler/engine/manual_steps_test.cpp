@@ -6,6 +6,7 @@
 #include "reconciler/engine/manual_steps.h"
 #include "reconciler/engine/plan.h"
 #include "tests/support/result_checks.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using nlohmann::json;
@@ -149,7 +150,7 @@ TEST_CASE("manual steps: confirmed values are remembered and stand in for the li
       env, dir, action(ActionKind::kRemoveManualCrl, RemoveManualCrlParams{""}), "run-1"));
   // Kinds with a read-back record nothing.
   REQUIRE(record_confirmed_value(env, dir, tls(spec::TlsVerification::kEnforce), "run-1"));
-  auto text = env.read_file(dir + "/manual.json");
+  auto text = env.read_file(dir + "/manual.json", kTestRead);
   REQUIRE(text);
   auto j = json::parse(*text);
   CHECK(j["nodes"]["edge1"]["crl_settings"]["run"] == "run-1");

@@ -11,6 +11,7 @@
 #include "reconciler/engine/plan.h"
 #include "tests/support/result_checks.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::testing::SimCluster;
@@ -420,7 +421,7 @@ TEST_CASE("plan json: every plan the planner makes round-trips", "[engine][plan]
   SimCluster c(testing::with_peers(3));
   auto round_trip = [&](const std::string& what) {
     INFO(what);
-    auto text = c.memory.read_file("cluster/plan.json");
+    auto text = c.memory.read_file("cluster/plan.json", kTestRead);
     REQUIRE(text);
     json j = json::parse(*text);
     auto back = plan_from_json(j, "cluster/plan.json");

@@ -21,6 +21,7 @@
 #include "tests/providers/pki/pki_fixtures.h"
 #include "tests/support/result_checks.h"
 #include "tests/support/sim_cluster.h"
+#include "tests/support/test_support.h"
 
 using namespace edgecert;
 using edgecert::pki::testing::kDay;
@@ -52,7 +53,7 @@ std::string crl_spec(const std::string& fallback = "treat-as-not-revoked") {
 }
 
 pki::PrivateKey ca_key(SimCluster& c) {
-  auto pem = c.memory.read_file("cluster/ca/private/cakey.pem");
+  auto pem = c.memory.read_file("cluster/ca/private/cakey.pem", kTestRead);
   REQUIRE(pem);
   return must(pki::PrivateKey::parse(*pem, "cakey.pem"));
 }
@@ -80,7 +81,7 @@ SimCluster applied_cluster(int peers, const std::string& spec_extra, const std::
 }
 
 std::string node_file(SimCluster& c, const std::string& peer) {
-  auto data = c.memory.read_file("cluster/.edgecert/sim/test/" + peer + ".json");
+  auto data = c.memory.read_file("cluster/.edgecert/sim/test/" + peer + ".json", kTestRead);
   REQUIRE(data);
   return *data;
 }
