@@ -116,7 +116,7 @@ std::vector<std::string> revoked_but_kept(const Plan& plan, const RevocationRepo
 // A JSON object without format_version is neither a saved plan nor a spec
 // anyone meant (YAML would read it as one and report nonsense): say so.
 std::optional<std::string> not_a_plan_nor_spec(Env& env, const std::string& path) {
-  auto text = env.read_file(path);
+  auto text = env.read_file(path, read_limits::kSavedPlan);
   if (!text) return std::nullopt;
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.contains("format_version")) return std::nullopt;

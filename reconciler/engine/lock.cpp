@@ -94,7 +94,7 @@ bool holder_is_gone(const LockInfo& i) {
 ClusterLock::ClusterLock(Env& env, std::string path, LockInfo info)
     : env_(&env), path_(std::move(path)), info_(std::move(info)) {
   on_fatal_ = FatalCleanup([env = env_, path = path_, id = info_.id] {
-    auto text = env->read_file(path);
+    auto text = env->read_file(path, read_limits::kLock);
     if (!text) return;
     auto current = from_json(*text, path);
     if (current && current->id == id) (void)env->remove_file(path);

@@ -38,7 +38,7 @@ std::map<std::string, std::string> node_files(SimCluster& c) {
 
 json saved_plan(SimCluster& c) {
   REQUIRE(c.plan({"--out", "cluster/plan.json"}).status == 0);
-  auto text = c.memory.read_file("cluster/plan.json");
+  auto text = c.memory.read_file("cluster/plan.json", kTestRead);
   REQUIRE(text);
   return json::parse(*text);
 }
@@ -190,7 +190,7 @@ TEST_CASE("saved plan re-derived: each kind of edit is refused naming the action
   }
   SECTION("targets widened") {
     REQUIRE(c.plan({"--out", "cluster/plan.json", "--target", "edge2"}).status == 0);
-    json a = json::parse(*c.memory.read_file("cluster/plan.json"));
+    json a = json::parse(*c.memory.read_file("cluster/plan.json", kTestRead));
     // The plan derived for every peer then has more actions than the file.
     a["targets"] = json::array();
     expect_refused(c, a, {"action 1 (edge2 generate-csr): field `id` " + tail});
