@@ -163,7 +163,7 @@ Result<AcmeClient::Reply> AcmeClient::post_with(const std::string& url, const st
       }
       return std::unexpected(e);
     }
-    last_retry_after_ = wire::retry_after(*r);
+    last_retry_after_ = wire::retry_after(*r, env_.now());
     Reply reply{std::move(*r), ""};
     if (auto loc = reply.http.header("location")) {
       if (auto st = check_header_utf8(*loc, "Location",
@@ -181,7 +181,7 @@ milliseconds AcmeClient::wait_time(const http::Response& r, milliseconds& backof
   auto remaining = std::chrono::duration_cast<milliseconds>(deadline - env_.now());
   if (remaining <= milliseconds(0)) return milliseconds(0);
   milliseconds wait;
-  if (auto ra = wire::retry_after(r)) {
+  if (auto ra = wire::retry_after(r, env_.now())) {
     wait = std::max(milliseconds(*ra), milliseconds(1));
   } else {
     wait = backoff;

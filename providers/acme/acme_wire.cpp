@@ -64,7 +64,6 @@ std::optional<Problem> error_member(const json& j) {
 
 // RFC 3339 "2026-01-02T03:04:05[.123]Z" or with a "+hh:mm"/"-hh:mm" offset.
 std::optional<TimePoint> parse_rfc3339(const std::string& s) {
-  std::tm tm{};
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, consumed = 0;
   if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
                   &consumed) < 6)
@@ -86,14 +85,14 @@ std::optional<TimePoint> parse_rfc3339(const std::string& s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  return Clock::from_time_t(t) - std::chrono::seconds(offset);
+  if (mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return std::nullopt;
+  // Calendar arithmetic rather than timegm: a nonsense date from the server
+  // (month 13, year 0) is refused instead of normalised.
+  auto t = time_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d),
+                           static_cast<unsigned>(h), static_cast<unsigned>(mi),
+                           static_cast<unsigned>(sec));
+  if (!t) return std::nullopt;
+  return sub_saturating(*t, std::chrono::seconds(offset));
 }
 
 Result<std::string> hex_to_bytes(const std::string& hex) {
@@ -301,17 +300,52 @@ Result<RenewalWindow> parse_renewal_info(std::string_view body, const std::strin
   return RenewalWindow{*start, *end, str_member(*j, "explanationURL")};
 }
 
-std::optional<std::chrono::seconds> retry_after(const http::Response& r) {
+std::optional<TimePoint> parse_http_date(std::string_view s) {
+  // IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7), the form
+  // servers must send; the obsolete forms read as no date.
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+      s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT")
+    return std::nullopt;
+  auto num = [&](size_t at, size_t n) -> int {
+    int v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      char c = s[at + i];
+      if (c < '0' || c > '9') return -1;
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  };
+  unsigned month = 0;
+  for (unsigned i = 0; i < 12; ++i)
+    if (s.substr(8, 3) == kMonths[i]) month = i + 1;
+  int day = num(5, 2), year = num(12, 4), h = num(17, 2), mi = num(20, 2), sec = num(23, 2);
+  if (!month || day < 0 || year < 0 || h < 0 || mi < 0 || sec < 0) return std::nullopt;
+  return time_from_civil(year, month, static_cast<unsigned>(day), static_cast<unsigned>(h),
+                         static_cast<unsigned>(mi), static_cast<unsigned>(sec));
+}
+
+std::optional<std::chrono::seconds> retry_after(const http::Response& r,
+                                                std::optional<TimePoint> now) {
   auto v = r.header("retry-after");
   if (!v || v->empty()) return std::nullopt;
   if (std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    try {
-      return std::chrono::seconds(std::stoll(*v));
-    } catch (...) {
-      return std::nullopt;
-    }
+    // Any run of digits is a valid delay-seconds; a number too long for
+    // 64 bits is simply more than the cap.
+    if (v->size() > 12) return kMaxRetryAfter;
+    return std::min(std::chrono::seconds(std::stoll(*v)), kMaxRetryAfter);
   }
-  return std::nullopt;  // HTTP-date form: treated as "no hint"
+  auto when = parse_http_date(*v);
+  if (!when) return std::nullopt;
+  // RFC 9110 10.2.3: an HTTP-date is relative to the response's own Date
+  // when it has one (the server's clock), else to ours.
+  std::optional<TimePoint> base;
+  if (auto date = r.header("date")) base = parse_http_date(*date);
+  if (!base) base = now;
+  if (!base) return std::nullopt;
+  if (*when <= *base) return std::chrono::seconds(0);
+  return std::min(std::chrono::ceil<std::chrono::seconds>(*when - *base), kMaxRetryAfter);
 }
 
 // Link: <url>;rel="alternate", <url2>;rel="up"

@@ -55,8 +55,17 @@ Problem parse_problem(const http::Response& r);
 // before start).
 Result<RenewalWindow> parse_renewal_info(std::string_view body, const std::string& what);
 
-// Retry-After in delay-seconds; nullopt when absent or an HTTP-date.
-std::optional<std::chrono::seconds> retry_after(const http::Response& r);
+// The longest wait a Retry-After can ask for: a server's huge or far-future
+// value is a bug or an outage, and waits are bounded by deadlines anyway.
+inline constexpr std::chrono::seconds kMaxRetryAfter = std::chrono::hours(24 * 31);
+// Retry-After as a delay, capped at kMaxRetryAfter: delay-seconds, or an
+// IMF-fixdate HTTP-date taken relative to the response's Date header, else to
+// `now` (0 when already past). nullopt when absent, unreadable, or an
+// HTTP-date with neither a Date header nor `now`.
+std::optional<std::chrono::seconds> retry_after(const http::Response& r,
+                                                std::optional<TimePoint> now = std::nullopt);
+// IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); nullopt for anything else.
+std::optional<TimePoint> parse_http_date(std::string_view s);
 // The URLs of Link headers with relation `rel` (e.g. "alternate" chains).
 std::vector<std::string> links_with_rel(const http::Response& r, const std::string& rel);
 

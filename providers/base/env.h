@@ -16,13 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "providers/base/clock.h"
 #include "providers/base/error.h"
 #include "providers/base/read_limits.h"
 
 namespace edgecert {
-
-using Clock = std::chrono::system_clock;
-using TimePoint = Clock::time_point;
 
 // An advisory lock taken with Env::lock_file. Destroying it releases the lock.
 class FileLock {

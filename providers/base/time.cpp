@@ -8,13 +8,10 @@
 namespace edgecert {
 namespace {
 
-std::string format_utc(TimePoint t, const char* format) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
+// Through days arithmetic, not gmtime/strftime: exact for every year
+// 0001..9999 and always four digits (glibc's %Y prints year 1 as "1").
+CivilTime civil_utc(TimePoint t) {
+  return civil_from_time(clamp_time(t));
 }
 
 // TZ is process-wide: one lock for every zone-local conversion.
@@ -49,33 +46,56 @@ bool is_digits(std::string_view s) {
 }  // namespace
 
 std::string format_time(TimePoint t) {
-  return format_utc(t, "%Y-%m-%d %H:%M:%S UTC");
+  CivilTime c = civil_utc(t);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", c.year, c.month, c.day, c.hour,
+                     c.minute, c.second);
 }
 
 std::string format_time_iso(TimePoint t) {
-  return format_utc(t, "%Y-%m-%dT%H:%M:%SZ");
+  CivilTime c = civil_utc(t);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.year, c.month, c.day, c.hour,
+                     c.minute, c.second);
 }
 
 std::string format_date(TimePoint t) {
-  return format_utc(t, "%Y-%m-%d");
+  CivilTime c = civil_utc(t);
+  return fmt::format("{:04}-{:02}-{:02}", c.year, c.month, c.day);
 }
 
 std::string format_openssl_index_time(TimePoint t) {
-  return format_utc(t, "%y%m%d%H%M%SZ");
+  CivilTime c = civil_utc(t);
+  // index.txt is YYMMDDHHMMSSZ (UTCTime) for 1950..2049 and, as openssl ca
+  // writes it, YYYYMMDDHHMMSSZ (GeneralizedTime) outside that range.
+  if (c.year >= 1950 && c.year <= 2049)
+    return fmt::format("{:02}{:02}{:02}{:02}{:02}{:02}Z", c.year % 100, c.month, c.day, c.hour,
+                       c.minute, c.second);
+  return fmt::format("{:04}{:02}{:02}{:02}{:02}{:02}Z", c.year, c.month, c.day, c.hour, c.minute,
+                     c.second);
 }
 
 TimePoint parse_openssl_index_time(std::string_view s) {
-  if (s.size() < 13 || !is_digits(s.substr(0, 12))) return TimePoint{};
-  auto two = [&](size_t at) { return (s[at] - '0') * 10 + (s[at + 1] - '0'); };
-  std::tm tm{};
-  int yy = two(0);
-  tm.tm_year = (yy < 50 ? 2000 + yy : 1900 + yy) - 1900;
-  tm.tm_mon = two(2) - 1;
-  tm.tm_mday = two(4);
-  tm.tm_hour = two(6);
-  tm.tm_min = two(8);
-  tm.tm_sec = two(10);
-  return Clock::from_time_t(timegm(&tm));
+  auto num = [&](size_t at, size_t n) {
+    int v = 0;
+    for (size_t i = 0; i < n; ++i) v = v * 10 + (s[at + i] - '0');
+    return v;
+  };
+  int64_t year = 0;
+  size_t at = 0;
+  if (s.size() >= 15 && is_digits(s.substr(0, 14)) && s[14] == 'Z') {
+    year = num(0, 4);
+    at = 4;
+  } else if (s.size() >= 13 && is_digits(s.substr(0, 12))) {
+    int yy = num(0, 2);
+    year = yy < 50 ? 2000 + yy : 1900 + yy;
+    at = 2;
+  } else {
+    return TimePoint{};
+  }
+  auto t =
+      time_from_civil(year, static_cast<unsigned>(num(at, 2)),
+                      static_cast<unsigned>(num(at + 2, 2)), static_cast<unsigned>(num(at + 4, 2)),
+                      static_cast<unsigned>(num(at + 6, 2)), static_cast<unsigned>(num(at + 8, 2)));
+  return t ? *t : TimePoint{};
 }
 
 bool is_known_time_zone(Env& env, std::string_view zone) {
@@ -100,7 +120,7 @@ std::string format_in_zone(TimePoint t, const std::string& zone) {
 
 std::tm local_time_in_zone(TimePoint t, const std::string& zone) {
   return with_zone(zone, [&] {
-    std::time_t tt = Clock::to_time_t(t);
+    std::time_t tt = Clock::to_time_t(clamp_time(t));
     std::tm local{};
     ::localtime_r(&tt, &local);
     return local;
@@ -111,7 +131,9 @@ std::optional<TimePoint> time_from_local_in_zone(std::tm& local, const std::stri
   return with_zone(zone, [&]() -> std::optional<TimePoint> {
     std::time_t t = ::mktime(&local);
     if (t == -1) return std::nullopt;
-    return Clock::from_time_t(t);
+    auto checked = time_from_unix_seconds(t);
+    if (!checked) return std::nullopt;
+    return *checked;
   });
 }
 

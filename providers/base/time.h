@@ -16,6 +16,10 @@
 
 namespace edgecert {
 
+// The format_* functions print every instant from 0001-01-01 to 9999-12-31
+// (four-digit years, calendar arithmetic rather than time_t), and instants
+// outside that range as its nearest end.
+//
 // "2026-11-27 13:00:00 UTC": for people (plan text, status, check messages).
 std::string format_time(TimePoint t);
 // "2026-11-27T13:00:00Z" (RFC 3339, UTC, whole seconds): for files and JSON.
@@ -25,10 +29,11 @@ std::string format_elapsed(std::chrono::milliseconds d);
 // "2026-11-27" (UTC): a date alone, where the time of day is noise.
 std::string format_date(TimePoint t);
 
-// openssl ca's index.txt time "261127130000Z" (YYMMDDHHMMSSZ, UTC).
+// openssl ca's index.txt time "261127130000Z" (YYMMDDHHMMSSZ, UTC) for 1950..2049,
+// "99991231235959Z" (YYYYMMDDHHMMSSZ) outside that range, as openssl ca writes.
 std::string format_openssl_index_time(TimePoint t);
-// The inverse for index.txt's revocation dates (years 50-99 are 19xx, as in
-// RFC 5280's UTCTime); the epoch for text that is not one.
+// The inverse, for either form (two-digit years 50-99 are 19xx, as in RFC
+// 5280's UTCTime); the epoch for text that is not one.
 TimePoint parse_openssl_index_time(std::string_view s);
 
 // Whether `zone` names an IANA time zone: "UTC" (which the C library knows

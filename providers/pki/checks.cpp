@@ -76,11 +76,8 @@ std::vector<Finding> check_ca_set(const std::vector<Certificate>& cas, TimePoint
 
 namespace {
 
-int year_of(TimePoint t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return tm.tm_year + 1900;
+int64_t year_of(TimePoint t) {
+  return civil_from_time(t).year;
 }
 
 void check_common(const Certificate& c, std::vector<Finding>& out) {
@@ -166,12 +163,11 @@ bool needs_mutual_tls(const RoleContext& context) {
 
 TimePoint renewal_time(const Certificate& cert, std::optional<std::chrono::seconds> renew_before,
                        double fraction) {
-  if (renew_before) return cert.not_after() - *renew_before;
+  // Saturating: a certificate valid 1950..9999 must not wrap its window.
+  if (renew_before) return sub_saturating(cert.not_after(), *renew_before);
   auto lifetime = cert.not_after() - cert.not_before();
-  auto elapsed =
-      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, Clock::period>(
-          static_cast<double>(lifetime.count()) * fraction));
-  return cert.not_before() + elapsed;
+  return add_saturating(cert.not_before(), std::chrono::duration<double, Clock::period>(
+                                               static_cast<double>(lifetime.count()) * fraction));
 }
 
 std::vector<Finding> check_request(const CertificateRequest& csr) {
@@ -326,7 +322,8 @@ std::vector<Finding> check_server_certificate(const Certificate& cert,
     }
   }
 
-  TimePoint renew = options.renew_at.value_or(cert.not_after() - std::chrono::days(30));
+  TimePoint renew =
+      options.renew_at.value_or(sub_saturating(cert.not_after(), std::chrono::days(30)));
   if (options.now > cert.not_after()) {
     out.push_back({"expired", Severity::kWarning,
                    fmt::format("certificate expired on {}", format_time(cert.not_after())),

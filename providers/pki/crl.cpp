@@ -231,8 +231,8 @@ Result<Crl> Crl::create(const Certificate& ca, const PrivateKey& ca_key,
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(raw(ca))) != 1) {
     return make_error(ErrorCode::kInternal, ossl::with_errors("cannot create CRL"));
   }
-  ossl::Asn1TimePtr last(ASN1_TIME_set(nullptr, Clock::to_time_t(options.last_update)));
-  ossl::Asn1TimePtr next(ASN1_TIME_set(nullptr, Clock::to_time_t(options.next_update)));
+  ossl::Asn1TimePtr last(ASN1_TIME_set(nullptr, Clock::to_time_t(clamp_time(options.last_update))));
+  ossl::Asn1TimePtr next(ASN1_TIME_set(nullptr, Clock::to_time_t(clamp_time(options.next_update))));
   if (!last || !next || X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 ||
       (!options.omit_next_update && X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1)) {
     return make_error(ErrorCode::kInternal, ossl::with_errors("cannot set CRL times"));
@@ -241,7 +241,7 @@ Result<Crl> Crl::create(const Certificate& ca, const PrivateKey& ca_key,
     auto serial = ossl::serial_from_hex(r.serial_hex);
     if (!serial) return std::unexpected(serial.error());
     ossl::X509RevokedPtr rev(X509_REVOKED_new());
-    ossl::Asn1TimePtr when(ASN1_TIME_set(nullptr, Clock::to_time_t(r.revoked_at)));
+    ossl::Asn1TimePtr when(ASN1_TIME_set(nullptr, Clock::to_time_t(clamp_time(r.revoked_at))));
     if (!rev || !when || X509_REVOKED_set_serialNumber(rev.get(), serial->get()) != 1 ||
         X509_REVOKED_set_revocationDate(rev.get(), when.get()) != 1) {
       return make_error(ErrorCode::kInternal, ossl::with_errors("cannot add revoked entry"));

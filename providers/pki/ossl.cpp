@@ -109,7 +109,12 @@ TimePoint asn1_time_to_timepoint(const ASN1_TIME* t) {
     drain_errors();
     return TimePoint{};
   }
-  return Clock::from_time_t(timegm(&tm));
+  // Calendar arithmetic, not timegm: exact for every year GeneralizedTime can
+  // carry (0001..9999), whatever time_t the platform has.
+  auto when = time_from_civil(int64_t{tm.tm_year} + 1900, static_cast<unsigned>(tm.tm_mon + 1),
+                              static_cast<unsigned>(tm.tm_mday), static_cast<unsigned>(tm.tm_hour),
+                              static_cast<unsigned>(tm.tm_min), static_cast<unsigned>(tm.tm_sec));
+  return when ? *when : TimePoint{};
 }
 
 std::string serial_hex(const ASN1_INTEGER* serial) {

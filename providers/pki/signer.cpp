@@ -26,7 +26,7 @@ struct Profile {
 Status set_time(ASN1_TIME* field, TimePoint t) {
   // ASN1_TIME_set picks UTCTime before 2050 and GeneralizedTime from 2050 on
   // (RFC 5280 4.1.2.5), as a real CA does.
-  if (!ASN1_TIME_set(field, Clock::to_time_t(t))) {
+  if (!ASN1_TIME_set(field, Clock::to_time_t(clamp_time(t)))) {
     return make_error(ErrorCode::kInvalidArgument, ossl::with_errors("invalid validity time"));
   }
   return {};

@@ -53,7 +53,10 @@ X509Ptr to_x509(const pki::Certificate& cert) {
 TimePoint to_time_point(const ASN1_GENERALIZEDTIME* t) {
   std::tm tm{};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return TimePoint{};
-  return Clock::from_time_t(timegm(&tm));
+  auto when = time_from_civil(int64_t{tm.tm_year} + 1900, static_cast<unsigned>(tm.tm_mon + 1),
+                              static_cast<unsigned>(tm.tm_mday), static_cast<unsigned>(tm.tm_hour),
+                              static_cast<unsigned>(tm.tm_min), static_cast<unsigned>(tm.tm_sec));
+  return when ? *when : TimePoint{};
 }
 
 // RFC 5280 §5.3.1 spelling; "" when the answer gives no reason.

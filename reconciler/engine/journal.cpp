@@ -21,11 +21,10 @@ std::optional<JournalEvent> parse_event(const std::string& s) {
   return std::nullopt;
 }
 
-// The latest time_ms a TimePoint can hold (its clock counts in a finer unit,
-// so a larger value would overflow converting).
+// The latest time_ms edgecert accepts: kLatestTime (9999-12-31T23:59:59Z),
+// the last instant it can print; anything later in a journal is damage.
 constexpr long long kMaxTimeMs =
-    std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::max().time_since_epoch())
-        .count();
+    std::chrono::duration_cast<std::chrono::milliseconds>(kLatestTime.time_since_epoch()).count();
 
 long long unix_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();

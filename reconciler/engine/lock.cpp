@@ -36,9 +36,9 @@ nlohmann::json to_json(const LockInfo& i) {
            std::chrono::duration_cast<std::chrono::seconds>(i.created.time_since_epoch()).count()}};
 }
 
-// Seconds since the epoch that a TimePoint can hold.
+// Seconds since the epoch up to kLatestTime (9999-12-31T23:59:59Z).
 constexpr long long kMaxUnixSeconds =
-    std::chrono::duration_cast<std::chrono::seconds>(TimePoint::max().time_since_epoch()).count();
+    std::chrono::duration_cast<std::chrono::seconds>(kLatestTime.time_since_epoch()).count();
 
 // Every field typed and range-checked: a pid or time read from the file is
 // never converted from a float (1e300) or past what its type holds.

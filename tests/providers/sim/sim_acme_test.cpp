@@ -305,7 +305,9 @@ TimePoint day_start(TimePoint t) {
   return std::chrono::floor<std::chrono::days>(t);
 }
 spec::Weekday weekday_of(TimePoint t) {
-  return std::chrono::weekday(std::chrono::floor<std::chrono::days>(t)).c_encoding();
+  return std::chrono::weekday(
+             std::chrono::sys_days(std::chrono::floor<std::chrono::days>(t).time_since_epoch()))
+      .c_encoding();
 }
 
 }  // namespace

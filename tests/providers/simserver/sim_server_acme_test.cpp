@@ -84,7 +84,10 @@ TEST_CASE(
                          std::chrono::hours(4);
   a.mode = spec::AcmeMode::kAutomated;
   a.schedule = spec::Schedule{
-      {std::chrono::weekday(std::chrono::floor<std::chrono::days>(slot)).c_encoding()}, 4 * 60};
+      {std::chrono::weekday(
+           std::chrono::sys_days(std::chrono::floor<std::chrono::days>(slot).time_since_epoch()))
+           .c_encoding()},
+      4 * 60};
   REQUIRE(admin.set_acme_settings(a));
 
   simserver::SimServerOptions o;

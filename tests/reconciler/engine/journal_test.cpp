@@ -185,6 +185,10 @@ TEST_CASE(
       {R"({"seq":2,"time_ms":9223372036854775807,"run":"r1","event":"run-start"})",
        "time_ms: 9223372036854775807 is out of range"},
       {R"({"seq":2,"time_ms":-1,"run":"r1","event":"run-start"})", "time_ms: -1 is out of range"},
+      // One millisecond after 9999-12-31T23:59:59.999Z: a TimePoint could
+      // hold it, but no date edgecert prints can show it.
+      {R"({"seq":2,"time_ms":253402300800000,"run":"r1","event":"run-start"})",
+       "time_ms: 253402300800000 is out of range"},
       {R"({"seq":2,"time_ms":1000,"run":7,"event":"run-start"})", "run: expected a string"},
       {R"({"seq":2,"time_ms":1000,"run":"r1","event":"run-start","node":1e300})",
        "node: expected a string"},
@@ -222,4 +226,15 @@ TEST_CASE("journal: a message with bytes that are not UTF-8 is recorded, not thr
   REQUIRE(all);
   REQUIRE(all->size() == 1);
   CHECK(all->front().message == "edge1: HTTP 500: caf\xEF\xBF\xBD \xEF\xBF\xBD");
+}
+
+TEST_CASE("journal: a time_ms at the end of 9999 reads back as that instant", "[journal]") {
+  MemoryEnv env;
+  env.put("state/journal.jsonl",
+          R"({"seq":1,"time_ms":253402300799000,"run":"r1","event":"run-start"})"
+          "\n");
+  auto all = Journal(env, "state/journal.jsonl").read_all();
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  CHECK(all->front().time == kLatestTime);
 }

@@ -234,6 +234,8 @@ TEST_CASE(
       {R"({"id":"0123456789abcdef","created_unix":1e300})", "created_unix: expected an integer"},
       {R"({"id":"0123456789abcdef","created_unix":9223372036854775807})",
        "created_unix: 9223372036854775807 is out of range"},
+      {R"({"id":"0123456789abcdef","created_unix":253402300800})",
+       "created_unix: 253402300800 is out of range"},
       {R"({"id":"0123456789abcdef","host":5})", "host: expected a string"},
   };
   for (const Case& c : cases) {
