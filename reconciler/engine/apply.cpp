@@ -161,6 +161,16 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
     auto p = plan_from_json(*j, req.input);
     if (!p) return refused(std::move(result), p.error());
     saved = std::move(*p);
+    // A plan cannot come from the future: one that says so was altered, or
+    // this machine's clock is wrong; either way its review is not trusted.
+    // A day of slack covers clocks that disagree between CI machines.
+    if (auto made = plan_created_time(saved->created_at);
+        made && *made > add_saturating(env.now(), std::chrono::hours(24)))
+      return refused(std::move(result),
+                     invalid(fmt::format("{}: field created_at: {} is in the future (now {}): the "
+                                         "saved plan was altered or a clock is wrong; nothing "
+                                         "was changed",
+                                         req.input, saved->created_at, format_time(env.now()))));
     // The path as given works when apply runs where plan ran (the CI case);
     // the absolute one when it does not.
     spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;

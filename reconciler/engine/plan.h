@@ -39,10 +39,12 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "providers/base/clock.h"
 #include "reconciler/engine/action.h"
 #include "reconciler/engine/diff.h"
 #include "reconciler/engine/live_state.h"
@@ -61,7 +63,7 @@ struct Plan {
   std::string spec_absolute_path;  // resolved when the plan was made
   std::string spec_sha256;
   std::string cluster;
-  std::string created_at;  // RFC 3339 UTC
+  std::string created_at;  // format_time: "2026-11-27 13:00:00 UTC"
   std::string edgecert_version = EDGECERT_VERSION;
   std::vector<std::pair<std::string, NodeSnapshot>> nodes;  // every peer, spec order
   std::vector<std::string> targets;                         // empty = all peers
@@ -102,6 +104,11 @@ nlohmann::json plan_to_json(const Plan& plan);
 // field, an unknown kind, a duplicate action id, a node that is not among the
 // plan's nodes, a depends_on naming an action that is missing or comes later.
 Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source);
+
+// The instant a plan's `created_at` ("2026-11-27 13:00:00 UTC", as
+// format_time prints it) names; nullopt for any other text or an impossible
+// date. plan_from_json refuses a plan whose created_at does not read.
+std::optional<TimePoint> plan_created_time(std::string_view created_at);
 // What differs between a saved plan (its JSON as read) and `now`, the plan
 // edgecert derives from the same spec and live state: the cluster, the
 // targets, --replace, and every action field by field (id, node, kind,

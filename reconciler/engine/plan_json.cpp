@@ -248,6 +248,10 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
   }
   p.cluster = f.string("cluster");
   p.created_at = f.string("created_at");
+  if (f.ok() && !plan_created_time(p.created_at))
+    return fail(fmt::format(
+        "field created_at: expected a time like \"2026-11-27 13:00:00 UTC\", got \"{}\"",
+        p.created_at.size() > 40 ? p.created_at.substr(0, 40) + "..." : p.created_at));
   if (j.is_object() && j.contains("targets")) p.targets = f.strings("targets");
   if (j.is_object() && j.contains("replace")) p.replace = f.strings("replace");
   const nlohmann::json* nodes = f.object("nodes");
@@ -276,6 +280,23 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
   if (!f.ok()) return fail(f.error()->message);
   if (auto st = check_plan(p); !st) return fail(st.error().message);
   return p;
+}
+
+std::optional<TimePoint> plan_created_time(std::string_view s) {
+  // Exactly "YYYY-MM-DD HH:MM:SS UTC": fixed width, digits where digits go.
+  constexpr std::string_view kShape = "0000-00-00 00:00:00 UTC";
+  if (s.size() != kShape.size()) return std::nullopt;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool digit = s[i] >= '0' && s[i] <= '9';
+    if (kShape[i] == '0' ? !digit : s[i] != kShape[i]) return std::nullopt;
+  }
+  auto num = [&](std::size_t at, std::size_t n) {
+    unsigned v = 0;
+    for (std::size_t i = at; i < at + n; ++i) v = v * 10 + static_cast<unsigned>(s[i] - '0');
+    return v;
+  };
+  if (num(17, 2) > 59) return std::nullopt;  // no leap seconds in what format_time prints
+  return time_from_civil(num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2));
 }
 
 }  // namespace edgecert

@@ -4,7 +4,7 @@
 # expected message naming where, under 20 s, memory bounded (RLIMIT_AS 1 GiB,
 # peak RSS 400 MB), output at most 64 KB, no simulated node changed, no lock
 # left; and refuses to pass with fewer than 100 cases. Cases marked `needs`
-# (a defect fix not merged yet) are "pending" unless BAD_INPUT_STRICT is set.
+# (a fix being written) fail too, unless BAD_INPUT_ALLOW_PENDING=1 (local runs).
 #
 # Usage: bad_input_test.sh PATH/TO/edgecert [CASE-NAME-SUBSTRING...]
 #   (CTest passes the built binary; edgecert-sim is next to it.)

@@ -30,7 +30,7 @@ const char* kLock = "cluster/.edgecert/state/test/lock.json";
 std::map<std::string, std::string> node_files(SimCluster& c) {
   std::map<std::string, std::string> out;
   for (const auto& name : c.peer_names()) {
-    auto text = c.memory.read_file(c.node(name).state_path());
+    auto text = c.memory.read_file(c.node(name).state_path(), kTestRead);
     out[name] = text ? *text : "";
   }
   return out;
