@@ -278,9 +278,10 @@ std::optional<std::string> Decoder::secret_ref(const Field& f) {
             fmt::format("{}: file '{}' does not exist", f.name(), clip_for_message(resolved)));
     } else if (options_.check_files) {
       auto secret = env_.read_file(resolved, read_limits::kSecret);
+      // The read error names the file and why in full (a long path stays
+      // readable); the diagnostic cap bounds a hostile one.
       if (!secret)
-        error(f.value_pos,
-              fmt::format("{}: {}", f.name(), clip_for_message(secret.error().message)));
+        error(f.value_pos, fmt::format("{}: {}", f.name(), secret.error().message));
       else
         std::fill(secret->begin(), secret->end(), '\0');
     }

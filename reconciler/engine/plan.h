@@ -105,9 +105,10 @@ nlohmann::json plan_to_json(const Plan& plan);
 // plan's nodes, a depends_on naming an action that is missing or comes later.
 Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source);
 
-// The instant a plan's `created_at` ("2026-11-27 13:00:00 UTC", as
-// format_time prints it) names; nullopt for any other text or an impossible
-// date. plan_from_json refuses a plan whose created_at does not read.
+// The instant a plan's `created_at` names: "2026-11-27 13:00:00 UTC" (as
+// format_time prints it, what `plan` writes) or "2026-11-27T13:00:00Z"; nullopt
+// for any other text or an impossible date. plan_from_json refuses a plan whose created_at does not
+// read.
 std::optional<TimePoint> plan_created_time(std::string_view created_at);
 // What differs between a saved plan (its JSON as read) and `now`, the plan
 // edgecert derives from the same spec and live state: the cluster, the

@@ -249,9 +249,10 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
   p.cluster = f.string("cluster");
   p.created_at = f.string("created_at");
   if (f.ok() && !plan_created_time(p.created_at))
-    return fail(fmt::format(
-        "field created_at: expected a time like \"2026-11-27 13:00:00 UTC\", got \"{}\"",
-        p.created_at.size() > 40 ? p.created_at.substr(0, 40) + "..." : p.created_at));
+    return fail(
+        fmt::format("field created_at: expected a time like \"2026-11-27 13:00:00 UTC\" or "
+                    "\"2026-11-27T13:00:00Z\", got \"{}\"",
+                    p.created_at.size() > 40 ? p.created_at.substr(0, 40) + "..." : p.created_at));
   if (j.is_object() && j.contains("targets")) p.targets = f.strings("targets");
   if (j.is_object() && j.contains("replace")) p.replace = f.strings("replace");
   const nlohmann::json* nodes = f.object("nodes");
@@ -283,19 +284,26 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
 }
 
 std::optional<TimePoint> plan_created_time(std::string_view s) {
-  // Exactly "YYYY-MM-DD HH:MM:SS UTC": fixed width, digits where digits go.
-  constexpr std::string_view kShape = "0000-00-00 00:00:00 UTC";
-  if (s.size() != kShape.size()) return std::nullopt;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const bool digit = s[i] >= '0' && s[i] <= '9';
-    if (kShape[i] == '0' ? !digit : s[i] != kShape[i]) return std::nullopt;
-  }
+  // Exactly "YYYY-MM-DD HH:MM:SS UTC" (what plan writes) or RFC 3339's
+  // "YYYY-MM-DDTHH:MM:SSZ" (hand-made plans): fixed width, digits where
+  // digits go.
+  constexpr std::string_view kPeople = "0000-00-00 00:00:00 UTC";
+  constexpr std::string_view kRfc3339 = "0000-00-00T00:00:00Z";
+  auto fits = [&](std::string_view shape) {
+    if (s.size() != shape.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const bool digit = s[i] >= '0' && s[i] <= '9';
+      if (shape[i] == '0' ? !digit : s[i] != shape[i]) return false;
+    }
+    return true;
+  };
+  if (!fits(kPeople) && !fits(kRfc3339)) return std::nullopt;
   auto num = [&](std::size_t at, std::size_t n) {
     unsigned v = 0;
     for (std::size_t i = at; i < at + n; ++i) v = v * 10 + static_cast<unsigned>(s[i] - '0');
     return v;
   };
-  if (num(17, 2) > 59) return std::nullopt;  // no leap seconds in what format_time prints
+  if (num(17, 2) > 59) return std::nullopt;  // no leap seconds in what edgecert writes
   return time_from_civil(num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2));
 }
 

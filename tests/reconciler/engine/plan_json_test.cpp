@@ -469,3 +469,20 @@ TEST_CASE("plan json: a saved plan's before/after of any shape render without th
     CHECK(contains(text, "delete-trusted-ca"));
   }
 }
+
+TEST_CASE("plan json: created_at must read as a time", "[engine][plan][json]") {
+  json j = sample_json();
+  for (const char* bad :
+       {"yesterday", "2026-13-01 00:00:00 UTC", "2026-02-30 00:00:00 UTC", "2026-11-27T13:00:00Z",
+        "2026-11-27 13:00:60 UTC", "0000-01-01 00:00:00 UTC"}) {
+    j["created_at"] = bad;
+    auto p = plan_from_json(j, "plan.json");
+    REQUIRE_FALSE(p);
+    CHECK(contains(p.error().message, "field created_at"));
+  }
+  j["created_at"] = "9999-12-31 23:59:59 UTC";
+  CHECK(plan_from_json(j, "plan.json"));
+  CHECK(plan_created_time("9999-12-31 23:59:59 UTC") == kLatestTime);
+  CHECK(plan_created_time("1970-01-01 00:00:00 UTC") == TimePoint{});
+  CHECK(plan_created_time("1970-01-01T00:00:00Z") == TimePoint{});
+}
