@@ -2,13 +2,12 @@
 #include "providers/acme/acme_wire.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "providers/base/time.h"
 #include "providers/base/utf8.h"
 #include "providers/pki/jws.h"
 
@@ -60,39 +59,6 @@ Problem problem_from_json(const json& j) {
 std::optional<Problem> error_member(const json& j) {
   if (auto it = j.find("error"); it != j.end() && it->is_object()) return problem_from_json(*it);
   return std::nullopt;
-}
-
-// RFC 3339 "2026-01-02T03:04:05[.123]Z" or with a "+hh:mm"/"-hh:mm" offset.
-std::optional<TimePoint> parse_rfc3339(const std::string& s) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-                  &consumed) < 6)
-    return std::nullopt;
-  size_t pos = static_cast<size_t>(consumed);
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-  }
-  long offset = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset = (oh * 3600L + om * 60L) * (s[pos] == '-' ? -1 : 1);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  if (mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return std::nullopt;
-  // Calendar arithmetic rather than timegm: a nonsense date from the server
-  // (month 13, year 0) is refused instead of normalised.
-  auto t = time_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d),
-                           static_cast<unsigned>(h), static_cast<unsigned>(mi),
-                           static_cast<unsigned>(sec));
-  if (!t) return std::nullopt;
-  return sub_saturating(*t, std::chrono::seconds(offset));
 }
 
 Result<std::string> hex_to_bytes(const std::string& hex) {

@@ -43,6 +43,32 @@ bool is_digits(std::string_view s) {
   return true;
 }
 
+// Whether `s` has exactly `shape`'s length with a digit wherever `shape` has
+// '0' and the same character everywhere else.
+bool fits_shape(std::string_view s, std::string_view shape) {
+  if (s.size() != shape.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool digit = s[i] >= '0' && s[i] <= '9';
+    if (shape[i] == '0' ? !digit : s[i] != shape[i]) return false;
+  }
+  return true;
+}
+
+// The number the `n` digits at `at` spell (callers checked they are digits).
+unsigned digits_at(std::string_view s, std::size_t at, std::size_t n) {
+  unsigned v = 0;
+  for (std::size_t i = at; i < at + n; ++i) v = v * 10 + static_cast<unsigned>(s[i] - '0');
+  return v;
+}
+
+// "YYYY-MM-DD?HH:MM:SS" at the start of `s` (shape checked by the caller).
+std::optional<TimePoint> civil_prefix(std::string_view s, bool allow_leap_second) {
+  const unsigned second = digits_at(s, 17, 2);
+  if (second > (allow_leap_second ? 60u : 59u)) return std::nullopt;
+  return time_from_civil(digits_at(s, 0, 4), digits_at(s, 5, 2), digits_at(s, 8, 2),
+                         digits_at(s, 11, 2), digits_at(s, 14, 2), second);
+}
+
 }  // namespace
 
 std::string format_time(TimePoint t) {
@@ -55,6 +81,50 @@ std::string format_time_iso(TimePoint t) {
   CivilTime c = civil_utc(t);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.year, c.month, c.day, c.hour,
                      c.minute, c.second);
+}
+
+std::optional<TimePoint> parse_time(std::string_view s) {
+  if (!fits_shape(s, "0000-00-00 00:00:00 UTC")) return std::nullopt;
+  return civil_prefix(s, false);
+}
+
+std::optional<TimePoint> parse_time_iso(std::string_view s) {
+  if (!fits_shape(s, "0000-00-00T00:00:00Z")) return std::nullopt;
+  return civil_prefix(s, false);
+}
+
+std::optional<TimePoint> parse_rfc3339(std::string_view s) {
+  constexpr std::size_t kDateTime = 19;  // "YYYY-MM-DDTHH:MM:SS"
+  if (s.size() < kDateTime) return std::nullopt;
+  std::string head(s.substr(0, kDateTime));
+  if (head[10] == 't' || head[10] == ' ') head[10] = 'T';
+  if (!fits_shape(head, "0000-00-00T00:00:00")) return std::nullopt;
+  std::size_t pos = kDateTime;
+  if (pos < s.size() && s[pos] == '.') {
+    const std::size_t digits = ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+    if (pos == digits) return std::nullopt;  // time-secfrac is "." 1*DIGIT
+  }
+  std::chrono::seconds offset{0};
+  const std::string_view zone = s.substr(pos);
+  if (zone == "Z" || zone == "z") {
+    // UTC already.
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') &&
+             fits_shape(zone.substr(1), "00:00")) {
+    const unsigned hours = digits_at(zone, 1, 2);
+    const unsigned minutes = digits_at(zone, 4, 2);
+    if (hours > 23 || minutes > 59) return std::nullopt;
+    offset = std::chrono::seconds((hours * 3600 + minutes * 60));
+    if (zone[0] == '-') offset = -offset;
+  } else {
+    return std::nullopt;
+  }
+  // Calendar arithmetic rather than timegm: a nonsense date (month 13, year
+  // 0) is refused instead of normalised.
+  auto t = civil_prefix(head, true);
+  if (!t) return std::nullopt;
+  // Local time minus its offset is UTC.
+  return sub_saturating(*t, offset);
 }
 
 std::string format_date(TimePoint t) {

@@ -29,6 +29,21 @@ std::string format_elapsed(std::chrono::milliseconds d);
 // "2026-11-27" (UTC): a date alone, where the time of day is noise.
 std::string format_date(TimePoint t);
 
+// The inverses of format_time and format_time_iso: exactly the text they
+// print ("2026-11-27 13:00:00 UTC", "2026-11-27T13:00:00Z"), digits where
+// digits go. nullopt for any other text or an impossible date (month 13,
+// February 30, second 60: edgecert never writes a leap second), so a
+// hand-edited file cannot smuggle in an instant that would print differently.
+std::optional<TimePoint> parse_time(std::string_view s);
+std::optional<TimePoint> parse_time_iso(std::string_view s);
+// An RFC 3339 date-time as a server sends it (ACME renewalInfo, RFC 9773):
+// "2026-01-02T03:04:05Z", 't' or ' ' also separating date and time, a
+// fraction of a second (dropped), "Z"/"z" or a "+hh:mm"/"-hh:mm" offset.
+// nullopt for any other text or an impossible date or offset; a second 60
+// (RFC 3339 allows a leap second) reads as the next second's start. The
+// instant is converted to UTC, saturating at kEarliestTime/kLatestTime.
+std::optional<TimePoint> parse_rfc3339(std::string_view s);
+
 // openssl ca's index.txt time "261127130000Z" (YYMMDDHHMMSSZ, UTC) for 1950..2049,
 // "99991231235959Z" (YYYYMMDDHHMMSSZ) outside that range, as openssl ca writes.
 std::string format_openssl_index_time(TimePoint t);

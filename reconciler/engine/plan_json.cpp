@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include "providers/base/time.h"
 #include "reconciler/engine/json_fields.h"
 #include "reconciler/engine/manual_steps.h"
 #include "reconciler/engine/plan.h"
@@ -284,27 +285,9 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
 }
 
 std::optional<TimePoint> plan_created_time(std::string_view s) {
-  // Exactly "YYYY-MM-DD HH:MM:SS UTC" (what plan writes) or RFC 3339's
-  // "YYYY-MM-DDTHH:MM:SSZ" (hand-made plans): fixed width, digits where
-  // digits go.
-  constexpr std::string_view kPeople = "0000-00-00 00:00:00 UTC";
-  constexpr std::string_view kRfc3339 = "0000-00-00T00:00:00Z";
-  auto fits = [&](std::string_view shape) {
-    if (s.size() != shape.size()) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      const bool digit = s[i] >= '0' && s[i] <= '9';
-      if (shape[i] == '0' ? !digit : s[i] != shape[i]) return false;
-    }
-    return true;
-  };
-  if (!fits(kPeople) && !fits(kRfc3339)) return std::nullopt;
-  auto num = [&](std::size_t at, std::size_t n) {
-    unsigned v = 0;
-    for (std::size_t i = at; i < at + n; ++i) v = v * 10 + static_cast<unsigned>(s[i] - '0');
-    return v;
-  };
-  if (num(17, 2) > 59) return std::nullopt;  // no leap seconds in what edgecert writes
-  return time_from_civil(num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2));
+  // What plan writes, or RFC 3339 in UTC for hand-made plans.
+  if (auto t = parse_time(s)) return t;
+  return parse_time_iso(s);
 }
 
 }  // namespace edgecert

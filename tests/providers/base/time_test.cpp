@@ -61,3 +61,49 @@ TEST_CASE("time: zone-local times through the C library", "[time]") {
   CHECK(*back == instant() + std::chrono::hours(24));
   CHECK(local.tm_wday == 6);  // 2026-11-28 is a Saturday
 }
+
+TEST_CASE("time: parse_time and parse_time_iso read back what format_time prints", "[time]") {
+  for (TimePoint t : {instant(), TimePoint{}, kEarliestTime, kLatestTime}) {
+    CHECK(parse_time(format_time(t)) == t);
+    CHECK(parse_time_iso(format_time_iso(t)) == t);
+  }
+  // Exactly the printed shape: no other separator, zone, width or fraction.
+  for (const char* bad :
+       {"", "2026-11-27 13:05:09", "2026-11-27T13:05:09Z", "2026-11-27 13:05:09 utc",
+        "2026-11-27 13:05:09 UTC ", " 2026-11-27 13:05:09 UTC", "26-11-27 13:05:09 UTC",
+        "2026-11-27 13:05:9 UTC", "+026-11-27 13:05:09 UTC", "2026-11-27 13:05:09.5 UTC"})
+    CHECK_FALSE(parse_time(bad));
+  for (const char* bad :
+       {"", "2026-11-27 13:05:09 UTC", "2026-11-27T13:05:09", "2026-11-27t13:05:09Z",
+        "2026-11-27T13:05:09z", "2026-11-27T13:05:09+00:00", "2026-11-27T13:05:09.0Z",
+        "2026-11-27T13:05:09ZZ"})
+    CHECK_FALSE(parse_time_iso(bad));
+  // Impossible dates, and the leap second edgecert never writes.
+  for (const char* bad : {"2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "0000-01-01T00:00:00Z",
+                          "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2016-12-31T23:59:60Z"})
+    CHECK_FALSE(parse_time_iso(bad));
+  CHECK(parse_time_iso("2024-02-29T00:00:00Z"));
+}
+
+TEST_CASE("time: parse_rfc3339 reads what servers send", "[time]") {
+  CHECK(parse_rfc3339("2026-11-27T13:05:09Z") == instant());
+  CHECK(parse_rfc3339("2026-11-27t13:05:09z") == instant());
+  CHECK(parse_rfc3339("2026-11-27 13:05:09Z") == instant());
+  // The fraction is dropped; offsets convert to UTC.
+  CHECK(parse_rfc3339("2026-11-27T13:05:09.999999Z") == instant());
+  CHECK(parse_rfc3339("2026-11-27T22:05:09+09:00") == instant());
+  CHECK(parse_rfc3339("2026-11-27T08:35:09-04:30") == instant());
+  // A leap second reads as the next second's start.
+  CHECK(parse_rfc3339("2016-12-31T23:59:60Z") == parse_rfc3339("2017-01-01T00:00:00Z"));
+  // Saturates at the ends of time rather than wrapping.
+  CHECK(parse_rfc3339("9999-12-31T23:59:59-23:59") == kLatestTime);
+  CHECK(parse_rfc3339("0001-01-01T00:00:00+23:59") == kEarliestTime);
+  for (const char* bad :
+       {"", "2026-11-27", "2026-11-27T13:05:09", "2026-11-27T13:05:09.Z",
+        "2026-11-27T13:05:09+9:00", "2026-11-27T13:05:09+09:0", "2026-11-27T13:05:09+24:00",
+        "2026-11-27T13:05:09+09:60", "2026-11-27T13:05:09+09:00:00", "2026-11-27X13:05:09Z",
+        " 2026-11-27T13:05:09Z", "+2026-11-27T13:05:09Z", "2026-1-27T13:05:09Z",
+        "2026-13-27T13:05:09Z", "2026-11-27T13:05:61Z", "2026-11-27T13:05:09Z ",
+        "2026-11-27T13:05:09UTC"})
+    CHECK_FALSE(parse_rfc3339(bad));
+}
