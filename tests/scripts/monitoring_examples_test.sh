@@ -70,10 +70,10 @@ for alert in $alerts; do
 done
 
 # Every metric the rules use is one edgecert writes, as documented.
-for metric in $(grep -o 'edgecert_[a-z_]*' "$rules" | sort -u); do
+while read -r metric; do
   grep -q "\`$metric\`" "$root/docs/monitoring.md" ||
     fail "$rules uses $metric, which docs/monitoring.md does not list"
-done
+done < <(grep -o 'edgecert_[a-z_]*' "$rules" | sort -u)
 
 # ---- (b) the systemd units ---------------------------------------------------
 service=$units/edgecert-check.service
