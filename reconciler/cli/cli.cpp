@@ -27,6 +27,10 @@ const std::vector<CommandSpec>& command_table() {
       {"show", "Decode certificates, CSRs, CRLs and keys; list Expressway checks", setup_show},
       {"plan", "Show what apply would change, node by node (read-only)", setup_plan},
       {"apply", "Take the cluster to the spec, one node at a time", setup_apply},
+      {"check",
+       "Report drift and certificate expiry for monitoring; exit 2 when an apply is needed "
+       "(read-only)",
+       setup_check},
       {"force-unlock", "Remove a cluster lock left behind by a dead run", setup_force_unlock},
       {"ca", "Manage a local CA for the openssl-ca issuer", setup_ca},
       {"acme", "Use the ACME client directly (issue a certificate)", setup_acme},

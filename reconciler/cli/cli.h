@@ -1,7 +1,8 @@
 // The edgecert command line.
 //
 // Conventions other tools depend on: exit 0 on success, 1 on any error, 2
-// for "changes present" under `plan --detailed-exitcode`, 3 when apply stopped
+// for "changes present" under `plan --detailed-exitcode` and for "an apply is
+// needed" from `check`, 3 when apply stopped
 // cleanly to wait for something outside edgecert (signed certificates from
 // the external issuer's CA, or the next rollout window: run apply again then),
 // 4 when apply stopped cleanly before a manual step (something a node has no
@@ -68,6 +69,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_show(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_ca(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_plan(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_check(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_apply(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_acme(CLI::App& app, CliContext& ctx);

@@ -68,6 +68,12 @@ std::vector<ManualStepWaiting> manual_steps_waiting(const std::vector<JournalEnt
   return out;
 }
 
+std::optional<JournalEntry> last_run_end(const std::vector<JournalEntry>& entries) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it)
+    if (it->event == JournalEvent::kRunEnd) return *it;
+  return std::nullopt;
+}
+
 RunState read_run_state(Env& env, const std::string& state_dir) {
   RunState s;
   if (auto lock = read_lock(env, state_dir); lock)
@@ -83,6 +89,7 @@ RunState read_run_state(Env& env, const std::string& state_dir) {
   s.unfinished = unfinished_run(*entries);
   s.relaxed = tls_relaxed_by_runs(*entries);
   s.manual_waiting = manual_steps_waiting(*entries);
+  s.last_end = last_run_end(*entries);
   return s;
 }
 

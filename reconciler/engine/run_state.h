@@ -41,6 +41,9 @@ struct RunState {
   std::optional<UnfinishedRun> unfinished;
   std::vector<TlsRelaxed> relaxed;  // journal order of the relax
   std::vector<ManualStepWaiting> manual_waiting;
+  // The newest run-end entry: when the last finished run ended and how
+  // (`message`: complete, failed, interrupted, waiting, manual, ...).
+  std::optional<JournalEntry> last_end;
   std::vector<std::string> problems;  // an unreadable lock file or journal
 };
 
@@ -49,6 +52,9 @@ std::optional<UnfinishedRun> unfinished_run(const std::vector<JournalEntry>& ent
 std::vector<TlsRelaxed> tls_relaxed_by_runs(const std::vector<JournalEntry>& entries);
 // The manual steps the last run stopped at; empty when it ended otherwise.
 std::vector<ManualStepWaiting> manual_steps_waiting(const std::vector<JournalEntry>& entries);
+
+// The newest run-end entry, if any.
+std::optional<JournalEntry> last_run_end(const std::vector<JournalEntry>& entries);
 
 // Reads <state_dir>/lock.json and journal.jsonl (both may be missing).
 RunState read_run_state(Env& env, const std::string& state_dir);

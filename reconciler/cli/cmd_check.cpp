@@ -1,0 +1,213 @@
+// `edgecert check PATH...`: drift and expiry for monitoring, read-only
+// (docs/monitoring.md).
+//
+// For every spec (a folder stands for the *.yaml and *.yml files directly in
+// it) it reads the live state of every node and makes the plan apply would
+// make, then reports per node the kinds of change the plan has (drift), when
+// the served certificate expires and is due for renewal, the node's alarms,
+// and per cluster the lock and the last apply. One cluster that cannot be
+// checked never hides the others. Exit 0 when every cluster is in sync, 2
+// when one needs an apply (drift or a renewal due), 1 on any error (which
+// wins over 2). `--metrics-file` writes the Prometheus text format
+// atomically, errors included (edgecert_check_success 0), so a broken check
+// shows in monitoring rather than leaving the last good values in place.
+#include <algorithm>
+#include <map>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "providers/base/time.h"
+#include "reconciler/cli/cli.h"
+#include "reconciler/cli/interrupt.h"
+#include "reconciler/cli/session_cli.h"
+#include "reconciler/engine/check.h"
+#include "reconciler/engine/run_state.h"
+#include "reconciler/engine/session.h"
+
+namespace edgecert {
+namespace {
+
+bool is_spec_name(const std::string& name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return name[0] != '.' && (ends(".yaml") || ends(".yml"));
+}
+
+// The spec files PATHs stand for, in order; an error names a PATH that is
+// neither a file nor a folder with specs in it.
+Result<std::vector<std::string>> expand_paths(Env& env, const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    if (!env.is_directory(p)) {
+      out.push_back(p);  // a missing file is reported when its spec is loaded
+      continue;
+    }
+    auto names = env.list_dir(p);
+    if (!names) return std::unexpected(names.error());
+    size_t found = 0;
+    for (const std::string& n : *names)
+      if (is_spec_name(n) && !env.is_directory(path_join(p, n))) {
+        out.push_back(path_join(p, n));
+        ++found;
+      }
+    if (found == 0)
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("{}: a folder with no spec in it (*.yaml, *.yml)", p));
+  }
+  return out;
+}
+
+ClusterCheck check_one(const std::string& path, const NodeOptions& options, CliContext& ctx) {
+  OpenedSession opened = open_session(ctx.env, path, with_cli_network(options, ctx));
+  for (const Diagnostic& d : opened.diagnostics) ctx.err << d.to_string() << "\n";
+  for (const std::string& w : opened.warnings) ctx.err << "edgecert: warning: " << w << "\n";
+  if (!opened.session) {
+    std::string why = opened.error ? opened.error->message : "the spec does not load";
+    if (opened.error) ctx.err << "edgecert: error: " << why << "\n";
+    if (!opened.error) why = fmt::format("{}: the spec does not load (see above)", path);
+    return failed_check(path, why, ctx.env.now());
+  }
+  Session& session = *opened.session;
+  ClusterLive live =
+      read_live(session, false, [&ctx](const std::string& line) { ctx.err << line << "\n"; });
+  std::optional<Result<Plan>> plan;
+  if (live.all_readable()) plan = make_plan(session, live, ctx.env);
+  ClusterCheck c = summarize_check(path, session.spec, live, plan,
+                                   read_run_state(ctx.env, session.state_dir), ctx.env.now());
+  for (const std::string& e : c.errors) ctx.err << "edgecert: error: " << e << "\n";
+  return c;
+}
+
+// "in 59 days", "3 days ago", "in 5 hours".
+std::string relative(TimePoint t, TimePoint now) {
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(t - now).count();
+  const auto abs = secs < 0 ? -secs : secs;
+  const std::string amount = abs >= 2 * 86400  ? fmt::format("{} days", abs / 86400)
+                             : abs >= 2 * 3600 ? fmt::format("{} hours", abs / 3600)
+                                               : fmt::format("{} minutes", abs / 60);
+  return secs < 0 ? amount + " ago" : "in " + amount;
+}
+
+void print_text(std::ostream& out, const ClusterCheck& c) {
+  const std::string status =
+      !c.complete() ? "ERROR" : (c.needs_apply() ? "NEEDS APPLY" : "in sync");
+  out << fmt::format("{} ({}): {}\n", c.cluster.empty() ? "?" : c.cluster, c.spec_path, status);
+  if (c.cluster.empty()) {
+    for (const std::string& e : c.errors) out << "  error: " << e << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows{{"  NODE", "EXPIRES", "RENEWAL", "DRIFT"}};
+  for (const NodeCheck& n : c.nodes) {
+    if (n.error) {
+      rows.push_back({"  " + n.node, "-", "-", "unreadable"});
+      continue;
+    }
+    std::string expires = n.not_after ? fmt::format("{} ({})", format_date(*n.not_after),
+                                                    relative(*n.not_after, c.checked_at))
+                                      : "no certificate";
+    std::string renewal = !n.renewal_due ? "-"
+                          : n.renewal_is_due
+                              ? fmt::format("due since {}", format_date(*n.renewal_due))
+                              : fmt::format("due {}", format_date(*n.renewal_due));
+    std::string drift;
+    if (!c.plan_known) {
+      drift = "unknown (no plan)";
+    } else if (n.drift.empty()) {
+      drift = "none";
+    } else {
+      std::vector<std::string> kinds;
+      for (ActionKind k : n.drift) kinds.emplace_back(action_kind_name(k));
+      drift = fmt::format("{}", fmt::join(kinds, ", "));
+    }
+    rows.push_back({"  " + n.node, expires, renewal, drift});
+  }
+  print_columns(out, rows);
+  for (const NodeCheck& n : c.nodes)
+    if (!n.alarms.empty())
+      out << fmt::format("  {}: alarms {}\n", n.node, fmt::join(n.alarms, ", "));
+  if (c.lock_held) out << "  locked by a run (edgecert status says by whom)\n";
+  if (c.last_apply)
+    out << fmt::format("  last apply: {}, {}\n", format_time(*c.last_apply), c.last_apply_outcome);
+  for (const std::string& e : c.errors) out << "  error: " << e << "\n";
+  if (c.complete() && c.needs_apply())
+    out << fmt::format("  why, action by action: edgecert plan {}\n", c.spec_path);
+}
+
+}  // namespace
+
+std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
+  struct Opts {
+    std::vector<std::string> paths;
+    std::string output = "text";
+    std::string metrics_file;
+    NodeOptions node;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("PATH", o->paths, "Spec files, or folders of them (*.yaml, *.yml)")->required();
+  app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--metrics-file", o->metrics_file,
+                 "Also write the Prometheus text format here, atomically (node_exporter's "
+                 "textfile collector)");
+  add_node_options(app, o->node, false);
+  add_allow_unreachable_crl_option(app, o->node.allow_unreachable_crl);
+
+  return [o, &ctx]() -> int {
+    InterruptScope interrupts(InterruptScope::Mode::kExit);
+    auto specs = expand_paths(ctx.env, o->paths);
+    if (!specs) {
+      ctx.err << "edgecert: error: " << specs.error().message << "\n";
+      return kExitError;
+    }
+    std::vector<ClusterCheck> checks;
+    std::map<std::string, std::string> seen;  // cluster -> first spec naming it
+    bool error = false;
+    for (const std::string& path : *specs) {
+      ClusterCheck c = check_one(path, o->node, ctx);
+      if (!c.cluster.empty()) {
+        auto [it, fresh] = seen.emplace(c.cluster, path);
+        if (!fresh) {
+          // Two specs for one cluster would give two sets of samples with the
+          // same labels: refuse the second rather than guess which is right.
+          const std::string msg = fmt::format("{}: cluster '{}' is already checked from {}", path,
+                                              c.cluster, it->second);
+          ctx.err << "edgecert: error: " << msg << "\n";
+          c = failed_check(path, msg, c.checked_at);
+        }
+      }
+      error = error || !c.complete();
+      checks.push_back(std::move(c));
+    }
+    if (!o->metrics_file.empty()) {
+      if (auto st = ctx.env.write_file_atomic(o->metrics_file, check_metrics_text(checks), 0644);
+          !st) {
+        ctx.err << fmt::format("edgecert: error: writing the metrics to {}: {}\n", o->metrics_file,
+                               st.error().message);
+        error = true;
+      }
+    }
+    const bool needs_apply = std::any_of(checks.begin(), checks.end(),
+                                         [](const ClusterCheck& c) { return c.needs_apply(); });
+    if (o->output == "json") {
+      nlohmann::json clusters = nlohmann::json::array();
+      for (const ClusterCheck& c : checks) clusters.push_back(check_to_json(c));
+      // Error texts may quote what a node sent: never let one abort the output.
+      ctx.out << nlohmann::json{{"clusters", clusters}}.dump(
+                     2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+    } else {
+      for (size_t i = 0; i < checks.size(); ++i) {
+        if (i) ctx.out << "\n";
+        print_text(ctx.out, checks[i]);
+      }
+    }
+    if (error) return kExitError;
+    return needs_apply ? kExitChanges : kExitOk;
+  };
+}
+
+}  // namespace edgecert
