@@ -71,7 +71,9 @@ jq -e '.clusters[0].status == "in-sync" and (.clusters[0].nodes | length) == 2' 
   >/dev/null || fail "(b) check -o json: $out"
 
 # --- (c) a node that cannot be read ---------------------------------------------
-cp "$sim/edge2.json" edge2.json.good
+# Set aside inside the sim folder: the node file holds the node's private
+# key, and a copy anywhere else would be a leak for the secrets scan.
+mv "$sim/edge2.json" "$sim/edge2-set-aside.json"
 printf '{"damaged": ' >"$sim/edge2.json"
 ec check spec.yaml --metrics-file metrics.prom
 expect_rc 1 "(c) check with a damaged node"
@@ -82,7 +84,7 @@ grep -q '^edgecert_check_success{cluster="quickstart",spec="spec.yaml"} 0$' metr
   fail "(c) edgecert_check_success is not 0"
 grep -q '^edgecert_certificate_not_after_timestamp_seconds{cluster="quickstart",node="edge1"} [0-9]*$' \
   metrics.prom || fail "(c) edge1's expiry is missing"
-cp edge2.json.good "$sim/edge2.json"
+mv "$sim/edge2-set-aside.json" "$sim/edge2.json"
 
 # --- (d) a metrics file that cannot be written --------------------------------------
 ec check spec.yaml --metrics-file "$work/no/such/folder/metrics.prom"

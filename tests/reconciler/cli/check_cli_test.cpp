@@ -58,7 +58,7 @@ TEST_CASE("check: a cluster that differs from its spec exits 2 and names the dri
   CHECK_FALSE(c.memory.exists("cluster/.edgecert/state/test/journal.jsonl"));
 }
 
-TEST_CASE("check: in sync after apply exits 0; expiry, renewal and the last apply are reported",
+TEST_CASE("check: in sync after apply exits 0, with expiry, renewal and the last apply",
           "[check]") {
   SimCluster c;
   REQUIRE(c.apply().status == 0);
