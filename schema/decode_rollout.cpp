@@ -9,11 +9,52 @@
 namespace edgecert::schema::detail {
 namespace {
 
-const KeyList kRolloutKeys = {"order", "healthTimeout", "relaxTlsVerification", "windows",
-                              "revokeSuperseded"};
+const KeyList kRolloutKeys = {"order",   "healthTimeout",    "relaxTlsVerification",
+                              "windows", "revokeSuperseded", "lockRepository"};
 const KeyList kWindowKeys = {"days", "start", "duration", "timezone"};
 
+// "scheme://..." with one of the schemes libgit2 reaches, or scp-like
+// "user@host:path"; anything else is a local path.
+bool looks_like_url(const std::string& s) {
+  auto colon = s.find(':');
+  if (colon == std::string::npos) return false;
+  if (s.compare(colon, 3, "://") == 0) return true;
+  auto at = s.find('@');
+  return at != std::string::npos && at < colon && s.find('/') > colon;
+}
+
 }  // namespace
+
+void Decoder::decode_lock_repository(const Field& f) {
+  auto s = str(f);
+  if (!s) return;
+  if (s->empty()) {
+    error(f.value_pos, fmt::format("{}: the repository is empty", f.name()));
+    return;
+  }
+  if (!looks_like_url(*s)) {
+    spec_.rollout.lock_repository = path_resolve(spec_.directory, *s);
+    return;
+  }
+  auto scheme_end = s->find("://");
+  if (scheme_end != std::string::npos) {
+    std::string scheme = s->substr(0, scheme_end);
+    if (scheme != "ssh" && scheme != "git" && scheme != "https" && scheme != "file") {
+      error(f.value_pos,
+            fmt::format("{}: scheme '{}' is not one edgecert uses for the lock repository (ssh, "
+                        "git, https, file, or a path)",
+                        f.name(), clip_for_message(scheme)));
+      return;
+    }
+    if (s->find('@') != std::string::npos && s->find(':', scheme_end + 3) < s->find('@')) {
+      error(f.value_pos, fmt::format("{}: a password does not belong in the spec; use an SSH "
+                                     "URL (ssh-agent) or a credential the git host gives CI",
+                                     f.name()));
+      return;
+    }
+  }
+  spec_.rollout.lock_repository = *s;
+}
 
 void Decoder::decode_rollout(const Field& f) {
   Map m = map(f, kRolloutKeys);
@@ -34,6 +75,7 @@ void Decoder::decode_rollout(const Field& f) {
   }
   if (auto v = boolean(m, "relaxTlsVerification")) r.relax_tls_verification = *v;
   if (auto v = boolean(m, "revokeSuperseded")) r.revoke_superseded = *v;
+  if (const Field* lf = m.get("lockRepository")) decode_lock_repository(*lf);
   if (const Field* wf = m.get("windows")) {
     std::vector<Field> items = seq(*wf);
     if (wf->value.IsSequence() && items.empty())

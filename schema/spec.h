@@ -252,6 +252,12 @@ struct Rollout {
   bool relax_tls_verification = true;
   std::vector<RolloutWindow> windows;  // empty = any time
   bool revoke_superseded = false;
+  // A git repository holding the cluster lock as the ref
+  // refs/edgecert/locks/<cluster>, so runs on different machines (CI jobs)
+  // exclude each other: a URL (ssh://, git://, https://, file://, or scp-like
+  // user@host:path) or a local path, resolved against the spec's folder.
+  // Absent: only the lock in the cluster's state folder.
+  std::optional<std::string> lock_repository;
 };
 
 struct Spec {

@@ -77,8 +77,9 @@ ClusterCheck check_one(const std::string& path, const NodeOptions& options, CliC
       read_live(session, false, [&ctx](const std::string& line) { ctx.err << line << "\n"; });
   std::optional<Result<Plan>> plan;
   if (live.all_readable()) plan = make_plan(session, live, ctx.env);
-  ClusterCheck c = summarize_check(path, session.spec, live, plan,
-                                   read_run_state(ctx.env, session.state_dir), ctx.env.now());
+  ClusterCheck c =
+      summarize_check(path, session.spec, live, plan,
+                      read_run_state(ctx.env, session.state_dir, &session.spec), ctx.env.now());
   for (const std::string& e : c.errors) ctx.err << "edgecert: error: " << e << "\n";
   return c;
 }

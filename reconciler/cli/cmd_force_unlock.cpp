@@ -6,11 +6,16 @@
 // it asks for confirmation ("Only 'yes' will be accepted", like apply) unless
 // --force; without a terminal and without --force it refuses. ID `unreadable`
 // removes a lock file that cannot be read (empty or garbled: it names no
-// holder), and only such a one.
+// holder), and only such a one. With the spec's rollout.lockRepository, the
+// lock across machines (git_lock.h) with that id is removed first, by a
+// compare-and-swap ref deletion; apply takes both locks under one id.
+#include <optional>
+
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/engine/git_lock.h"
 #include "reconciler/engine/lock.h"
 #include "reconciler/engine/session.h"
 #include "schema/loader.h"
@@ -43,15 +48,44 @@ bool confirm(const std::string& what, bool maybe_running, bool force, CliContext
   return true;
 }
 
+struct Opts {
+  std::string id;
+  std::string spec;
+  std::string state_dir;
+  bool force = false;
+};
+
+// Removes the cluster's lock in its lock repository when it carries the id
+// asked for: true when removed, false when there is none or another (the
+// state folder's lock is looked at next); an error has been printed.
+std::optional<bool> remove_git_lock(const std::string& repo, const std::string& state_dir,
+                                    const std::string& cluster, const Opts& o, CliContext& ctx) {
+  auto fail = [&](const std::string& message) -> std::optional<bool> {
+    ctx.err << "edgecert: error: force-unlock: " << message << "\n";
+    return std::nullopt;
+  };
+  auto store = open_lock_repository(ctx.env, repo, state_dir);
+  if (!store) return fail(store.error().message);
+  auto lock = read_git_lock(**store, cluster, o.spec);
+  const std::string ref = git_lock_ref(cluster);
+  std::string what;
+  if (!lock && lock.error().code == ErrorCode::kCorrupt && o.id == kUnreadableLockId)
+    what = fmt::format("unreadable lock {} in {}", ref, repo);
+  else if (!lock)
+    return fail(lock.error().message);
+  else if (!*lock || (*lock)->id != o.id)
+    return false;
+  else
+    what = fmt::format("{} ({} in {})", describe_lock(**lock), ref, repo);
+  if (!confirm(what, !lock || !holder_is_gone(**lock), o.force, ctx)) return std::nullopt;
+  if (auto st = force_unlock_git(**store, cluster, o.id); !st) return fail(st.error().message);
+  ctx.out << fmt::format("Removed {}\n", what);
+  return true;
+}
+
 }  // namespace
 
 std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
-  struct Opts {
-    std::string id;
-    std::string spec;
-    std::string state_dir;
-    bool force = false;
-  };
   auto o = std::make_shared<Opts>();
   app.add_option("ID", o->id,
                  "Lock id, as printed by the apply that found the lock ('unreadable' for a lock "
@@ -68,12 +102,21 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
   return [o, &ctx]() -> int {
     std::vector<std::string> dirs;
     std::string where;
+    // The lock across machines (rollout.lockRepository): removed first; apply
+    // took the state folder's lock under the same id, removed below.
+    bool removed_git = false;
     if (!o->spec.empty()) {
       auto loaded = schema::load_spec_file(o->spec, ctx.env);
       for (const Diagnostic& d : loaded.diagnostics.sorted()) ctx.err << d.to_string() << "\n";
       if (!loaded.ok()) return kExitError;
       dirs.push_back(path_join(state_root(o->spec, o->state_dir), loaded.spec->name));
       where = dirs.back() + " (the state folder of " + o->spec + ")";
+      if (const auto& repo = loaded.spec->rollout.lock_repository) {
+        auto r = remove_git_lock(*repo, dirs.back(), loaded.spec->name, *o, ctx);
+        if (!r) return kExitError;
+        removed_git = *r;
+        where += " or " + *repo;
+      }
     } else if (o->id == kUnreadableLockId) {
       ctx.err << "edgecert: error: force-unlock unreadable: give the cluster's spec file "
                  "('edgecert force-unlock unreadable SPEC'): an unreadable lock names no "
@@ -111,6 +154,11 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
       }
       if (!*lock) continue;
       if ((*lock)->id != o->id) {
+        if (removed_git) {
+          ctx.out << fmt::format("The lock in {} is another: {}; it stays\n", dir,
+                                 describe_lock(**lock));
+          return kExitOk;
+        }
         if (dirs.size() == 1) {
           ctx.err << fmt::format(
               "edgecert: error: force-unlock: lock id {} does not match the current {} in {}; "
@@ -120,7 +168,8 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
         }
         continue;
       }
-      if (!confirm(describe_lock(**lock), !holder_is_gone(**lock), o->force, ctx))
+      // Same id as the git lock just removed: the same run, confirmed already.
+      if (!removed_git && !confirm(describe_lock(**lock), !holder_is_gone(**lock), o->force, ctx))
         return kExitError;
       auto st = force_unlock(ctx.env, dir, o->id);
       if (!st) {
@@ -130,6 +179,7 @@ std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx) {
       ctx.out << fmt::format("Removed {} ({})\n", describe_lock(**lock), dir);
       return kExitOk;
     }
+    if (removed_git) return kExitOk;
     ctx.err << fmt::format("edgecert: error: force-unlock: no lock with id {} in {}\n", o->id,
                            where);
     return kExitError;

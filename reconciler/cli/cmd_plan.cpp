@@ -26,7 +26,9 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
   auto o = std::make_shared<Opts>();
   app.add_option("SPEC", o->spec, "Spec file")->required();
   app.add_option("--out", o->out, "Save the plan (JSON) for 'edgecert apply FILE'");
-  app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--output,-o", o->output,
+                 "Output format (markdown: a summary for a pull-request comment)")
+      ->check(CLI::IsMember({"text", "json", "markdown"}));
   app.add_flag("--detailed-exitcode", o->detailed_exitcode,
                "Exit 0 when there are no changes, 2 when there are, 1 on error");
   add_node_options(app, o->node, true);
@@ -52,10 +54,14 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
         permissive.push_back(n.peer);
     // JSON mode keeps stdout to the one document.
     std::ostringstream run_state;
-    print_run_state(run_state, ctx.env, session->state_dir, permissive);
+    print_run_state(run_state, ctx.env, session->state_dir, permissive, &session->spec);
     if (o->output == "json") {
       ctx.err << run_state.str();
       ctx.out << plan_to_json(*plan).dump(2) << "\n";
+    } else if (o->output == "markdown") {
+      // What the state folder says goes to stderr: the comment is the plan.
+      ctx.err << run_state.str();
+      ctx.out << render_plan_markdown(*plan);
     } else {
       if (!run_state.str().empty()) ctx.out << run_state.str() << "\n";
       ctx.out << render_plan_text(*plan);

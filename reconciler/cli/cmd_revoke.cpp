@@ -16,6 +16,7 @@
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
+#include "reconciler/engine/git_lock.h"
 #include "reconciler/engine/lock.h"
 
 namespace edgecert {
@@ -109,6 +110,21 @@ std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx) {
                      describe_lock(holder))
               << std::flush;
     };
+    // As apply: the lock across machines first, when the spec names one.
+    std::optional<GitLock> git_lock;
+    if (s.spec.rollout.lock_repository) {
+      auto store = open_lock_repository(ctx.env, *s.spec.rollout.lock_repository, s.state_dir);
+      auto taken = store ? acquire_git_lock(ctx.env, *store, s.spec.name, "revoke",
+                                            current_process(ctx.env), wait)
+                         : Result<GitLock>(store.error());
+      if (!taken && taken.error().code == ErrorCode::kCancelled) return interrupted();
+      if (!taken) {
+        ctx.err << "edgecert: error: " << taken.error().message << "; nothing was changed\n";
+        return kExitError;
+      }
+      git_lock.emplace(std::move(*taken));
+      wait.id = git_lock->info().id;
+    }
     auto lock = acquire_lock(ctx.env, s.state_dir, "revoke", current_process(ctx.env), wait);
     if (!lock && lock.error().code == ErrorCode::kCancelled) return interrupted();
     if (!lock) {

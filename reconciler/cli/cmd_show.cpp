@@ -8,7 +8,9 @@
 // --key, --issuer file) cannot be read or decoded ("PATH: block N: ..." on
 // stderr), and when the --key given does not match a server certificate
 // shown (the one question --key asks); other findings do not change the exit
-// status (show is for looking).
+// status (show is for looking). A plan saved by `plan --out` is rendered as
+// text, JSON or Markdown (a pull-request comment), after the checks apply
+// makes on it (a malformed plan: exit 1 naming the action and field).
 #include <fmt/core.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -22,6 +24,8 @@
 #include "providers/pki/decode.h"
 #include "providers/revocation/crl_verify.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/engine/apply.h"
+#include "reconciler/engine/plan.h"
 
 namespace edgecert {
 
@@ -372,9 +376,13 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
     std::string issuer;
   };
   auto o = std::make_shared<Opts>();
-  app.add_option("FILE", o->files, "Certificates, bundles, CSRs, CRLs or keys (PEM or DER)")
+  app.add_option("FILE", o->files,
+                 "Certificates, bundles, CSRs, CRLs or keys (PEM or DER), or plans saved by "
+                 "'plan --out'")
       ->required();
-  app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--output,-o", o->output,
+                 "Output format (markdown: saved plans only, for a pull-request comment)")
+      ->check(CLI::IsMember({"text", "json", "markdown"}));
   app.add_option("--key", o->key,
                  "Private key belonging to the server certificate(s) shown (checks the match)");
   app.add_option("--issuer", o->issuer,
@@ -411,6 +419,38 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
     nlohmann::json files = nlohmann::json::array();
     for (const std::string& path : o->files) {
       nlohmann::json fj{{"path", path}};
+      // A saved plan (JSON with format_version), decoded and checked as apply
+      // decodes it: a malformed one is refused naming the action and field.
+      if (auto saved = read_saved_plan(ctx.env, path)) {
+        auto plan = plan_from_json(*saved, path);
+        if (!plan) {
+          ctx.err << "edgecert: error: " << plan.error().message << "\n";
+          ok = false;
+          fj["error"] = plan.error().message;
+          files.push_back(fj);
+          continue;
+        }
+        if (o->output == "json") {
+          fj["plan"] = plan_to_json(*plan);
+          files.push_back(fj);
+        } else if (o->output == "markdown") {
+          ctx.out << render_plan_markdown(*plan);
+        } else {
+          ctx.out << fmt::format(
+              "{}: saved plan for cluster {}, made {} by edgecert {} from {} (sha256 {})\n\n", path,
+              plan->cluster, plan->created_at, plan->edgecert_version, plan->spec_path,
+              plan->spec_sha256.substr(0, 16));
+          ctx.out << render_plan_text(*plan);
+        }
+        continue;
+      }
+      if (o->output == "markdown") {
+        const std::string msg =
+            path + ": not a saved plan; --output markdown shows plans saved by 'plan --out'";
+        ctx.err << "edgecert: error: " << msg << "\n";
+        ok = false;
+        continue;
+      }
       auto data = ctx.env.read_file(path, read_limits::kCrl);
       Result<std::vector<DecodedObject>> objects =
           data ? pki::decode_objects(*data, path)

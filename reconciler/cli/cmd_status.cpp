@@ -225,16 +225,23 @@ void print_table(std::ostream& out, const std::vector<NodeRow>& rows) {
   }
 }
 
+nlohmann::json lock_json(const LockInfo& l) {
+  return {{"id", l.id},
+          {"user", l.user},
+          {"host", l.host},
+          {"pid", l.pid},
+          {"operation", l.operation},
+          {"created", format_time_iso(l.created)},
+          {"holder_gone", holder_is_gone(l)}};
+}
+
 nlohmann::json run_state_json(const RunState& rs, const std::vector<std::string>& permissive) {
   nlohmann::json j{{"lock", nullptr}, {"unfinished_run", nullptr}};
-  if (rs.lock)
-    j["lock"] = {{"id", rs.lock->id},
-                 {"user", rs.lock->user},
-                 {"host", rs.lock->host},
-                 {"pid", rs.lock->pid},
-                 {"operation", rs.lock->operation},
-                 {"created", format_time_iso(rs.lock->created)},
-                 {"holder_gone", holder_is_gone(*rs.lock)}};
+  if (rs.lock) j["lock"] = lock_json(*rs.lock);
+  if (rs.git_lock) {
+    j["git_lock"] = lock_json(*rs.git_lock);
+    j["git_lock"]["repository"] = rs.git_lock_where;
+  }
   if (rs.unfinished)
     j["unfinished_run"] = {{"run", rs.unfinished->run_id},
                            {"started", format_time_iso(rs.unfinished->started)},
@@ -339,7 +346,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
       if (r.state && r.state->tls_verification == spec::TlsVerification::kPermissive)
         permissive.push_back(r.peer->name);
     const std::string state_dir = path_join(state_root(o->spec, o->state_dir), spec.name);
-    RunState run_state = read_run_state(ctx.env, state_dir);
+    RunState run_state = read_run_state(ctx.env, state_dir, &spec);
     RevocationReport revocation = assess_status_revocation(spec, rows, state_dir, ctx);
     if (o->output == "json") {
       nlohmann::json j{{"cluster", spec.name}, {"nodes", nlohmann::json::array()}};

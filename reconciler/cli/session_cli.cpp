@@ -68,9 +68,9 @@ std::optional<std::chrono::milliseconds> parse_lock_timeout(const std::string& t
 }
 
 void print_run_state(std::ostream& out, Env& env, const std::string& cluster_state_dir,
-                     const std::vector<std::string>& permissive_now) {
+                     const std::vector<std::string>& permissive_now, const spec::Spec* spec) {
   for (const auto& line :
-       describe_run_state(read_run_state(env, cluster_state_dir), permissive_now))
+       describe_run_state(read_run_state(env, cluster_state_dir, spec), permissive_now))
     out << line << "\n";
 }
 

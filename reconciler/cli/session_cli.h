@@ -47,8 +47,10 @@ std::optional<std::chrono::milliseconds> parse_lock_timeout(const std::string& t
 // verification an interrupted run left relaxed) as lines on `out`, for the
 // nodes of `live` that are permissive now. Prints nothing when there is
 // nothing to say.
+// With `spec`, also the lock in its rollout.lockRepository.
 void print_run_state(std::ostream& out, Env& env, const std::string& cluster_state_dir,
-                     const std::vector<std::string>& permissive_now);
+                     const std::vector<std::string>& permissive_now,
+                     const spec::Spec* spec = nullptr);
 
 // A table: the first row is the header; columns left-aligned, two spaces
 // apart, the last one unpadded.

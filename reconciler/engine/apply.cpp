@@ -8,6 +8,7 @@
 
 #include "providers/base/fence.h"
 #include "providers/base/time.h"
+#include "reconciler/engine/git_lock.h"
 #include "reconciler/engine/heartbeat.h"
 #include "reconciler/engine/journal.h"
 #include "reconciler/engine/lock.h"
@@ -224,6 +225,20 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                        std::chrono::duration_cast<std::chrono::seconds>(req.lock_timeout).count(),
                        describe_lock(holder)));
   };
+  // The lock across machines first (rollout.lockRepository), then this
+  // machine's: both are held until the run ends.
+  std::optional<GitLock> git_lock;
+  if (s.spec.rollout.lock_repository) {
+    auto store = open_lock_repository(env, *s.spec.rollout.lock_repository, s.state_dir);
+    if (!store)
+      return refused(std::move(result), store.error(),
+                     {"the cluster lock could not be taken; nothing was changed"});
+    auto taken = acquire_git_lock(env, *store, s.spec.name, "apply", current_process(env), wait);
+    if (!taken && taken.error().code == ErrorCode::kCancelled) return stopped(std::move(result));
+    if (!taken) return refused(std::move(result), taken.error());
+    git_lock.emplace(std::move(*taken));
+    wait.id = git_lock->info().id;
+  }
   auto lock = acquire_lock(env, s.state_dir, "apply", current_process(env), wait);
   if (!lock && lock.error().code == ErrorCode::kCancelled) return stopped(std::move(result));
   if (!lock) return refused(std::move(result), lock.error());
@@ -403,7 +418,19 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   ApplyReport report = execute_plan(plan, ec);
   // A run that could not write its journal died as far as anyone can tell:
   // its lock stays, so the next run has to look first.
-  if (report.outcome == ApplyOutcome::kAborted) lock->keep();
+  if (report.outcome == ApplyOutcome::kAborted) {
+    lock->keep();
+    if (git_lock) git_lock->keep();
+  }
+  // The lock across machines is gone only when the server says so: say so
+  // when it is not (the next run would find it held).
+  if (git_lock && report.outcome != ApplyOutcome::kAborted)
+    if (Status st = git_lock->release(); !st)
+      result.warnings.push_back(fmt::format(
+          "the cluster lock {} stays in {}: {}; once no run is going on, remove it with "
+          "'edgecert force-unlock {} {}'",
+          git_lock->ref(), *s.spec.rollout.lock_repository, st.error().message, git_lock->info().id,
+          wait.unlock_args));
   result.status = ApplyStatus::kExecuted;
   result.plan = std::move(plan);
   result.report = std::move(report);

@@ -109,7 +109,7 @@ ClusterCheck summarize_check(const std::string& spec_path, const spec::Spec& spe
   } else if (plan) {
     c.errors.push_back(fmt::format("plan: {}", plan->error().message));
   }
-  c.lock_held = run_state.lock.has_value();
+  c.lock_held = run_state.lock.has_value() || run_state.git_lock.has_value();
   for (const std::string& p : run_state.problems) c.errors.push_back(p);
   if (run_state.last_end) {
     c.last_apply = run_state.last_end->time;

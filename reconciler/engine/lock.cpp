@@ -69,6 +69,14 @@ Result<LockInfo> from_json(const std::string& text, const std::string& path) {
 
 }  // namespace
 
+std::string lock_info_text(const LockInfo& info) {
+  return to_json(info).dump(2) + "\n";
+}
+
+Result<LockInfo> parse_lock_info(const std::string& text, const std::string& where) {
+  return from_json(text, where);
+}
+
 ProcessIdentity current_process(Env& env) {
   ProcessIdentity p;
   p.user = env.get_env("USER").value_or(fmt::format("uid{}", ::getuid()));
@@ -115,9 +123,10 @@ ClusterLock::~ClusterLock() {
 }
 
 Result<ClusterLock> ClusterLock::acquire(Env& env, const std::string& state_dir,
-                                         const std::string& operation, const ProcessIdentity& who) {
+                                         const std::string& operation, const ProcessIdentity& who,
+                                         const std::string& id) {
   if (auto st = env.create_dirs(state_dir, 0700); !st) return std::unexpected(st.error());
-  LockInfo info{random_id(), who.user, who.host, who.pid, operation, env.now()};
+  LockInfo info{id.empty() ? random_id() : id, who.user, who.host, who.pid, operation, env.now()};
   std::string path = lock_path(state_dir);
   auto st = env.create_exclusive(path, to_json(info).dump(2) + "\n", 0644);
   if (st) return ClusterLock(env, path, std::move(info));
@@ -138,27 +147,11 @@ Result<ClusterLock> ClusterLock::acquire(Env& env, const std::string& state_dir,
 Result<ClusterLock> acquire_lock(Env& env, const std::string& state_dir,
                                  const std::string& operation, const ProcessIdentity& who,
                                  const LockWait& wait) {
-  const TimePoint start = env.now();
-  std::optional<std::string> announced;  // lock id last announced
-  TimePoint last_notice = start;
-  for (;;) {
-    auto lock = ClusterLock::acquire(env, state_dir, operation, who);
-    if (lock || lock.error().code != ErrorCode::kConflict) {
-      // An unreadable lock: say so with the operator's force-unlock command.
-      if (!lock && lock.error().code == ErrorCode::kCorrupt)
-        if (auto again = read_lock(env, state_dir, wait.unlock_args); !again)
-          return std::unexpected(again.error());
-      return lock;
-    }
-    auto holder = read_lock(env, state_dir, wait.unlock_args);
-    if (!holder) return std::unexpected(holder.error());
-    auto waited = std::chrono::duration_cast<std::chrono::seconds>(env.now() - start);
-    if (*holder) {
-      const LockInfo& h = **holder;
-      // A holder that is gone never releases: waiting would only end in the
-      // timeout.
-      const bool gone = holder_is_gone(h);
-      if (waited >= wait.timeout || gone) {
+  return wait_for_lock<ClusterLock>(
+      env, wait, std::chrono::seconds(1), "the cluster lock",
+      [&] { return ClusterLock::acquire(env, state_dir, operation, who, wait.id); },
+      [&] { return read_lock(env, state_dir, wait.unlock_args); },
+      [&](const LockInfo& h, bool gone, std::chrono::seconds waited) {
         const std::string args = wait.unlock_args.empty() ? "" : " " + wait.unlock_args;
         std::string msg = fmt::format("the cluster is locked: {}", describe_lock(h));
         if (wait.timeout.count() > 0 && !gone)
@@ -173,21 +166,8 @@ Result<ClusterLock> acquire_lock(Env& env, const std::string& state_dir,
               ". Wait for it (--lock-timeout DURATION waits), or if that run is gone, look at "
               "'edgecert status{}' and run 'edgecert force-unlock {}{}'",
               args, h.id, args);
-        return make_error(ErrorCode::kConflict, msg);
-      }
-      if (wait.waiting &&
-          (announced != h.id || env.now() - last_notice >= std::chrono::seconds(30))) {
-        wait.waiting(h, waited);
-        announced = h.id;
-        last_notice = env.now();
-      }
-    }
-    if (!sleep_unless_stopped(env, wait.stop, std::chrono::seconds(1)))
-      return make_error(ErrorCode::kCancelled,
-                        fmt::format("interrupted while waiting for the cluster lock ({}s); "
-                                    "nothing was changed",
-                                    waited.count()));
-  }
+        return msg;
+      });
 }
 
 Status ClusterLock::release() {

@@ -45,8 +45,10 @@ ProcessIdentity current_process(Env& env);
 class ClusterLock {
  public:
   // Creates state_dir if needed, then the lock file. kConflict when held.
+  // `id`: as LockWait::id.
   static Result<ClusterLock> acquire(Env& env, const std::string& state_dir,
-                                     const std::string& operation, const ProcessIdentity& who);
+                                     const std::string& operation, const ProcessIdentity& who,
+                                     const std::string& id = "");
 
   ClusterLock(ClusterLock&& other) noexcept;
   ClusterLock& operator=(ClusterLock&&) = delete;
@@ -90,6 +92,10 @@ struct LockWait {
   // What follows "edgecert force-unlock ID" in messages, so the operator can
   // paste it: the spec path (and --state-dir when one was given).
   std::string unlock_args;
+  // The id to take the lock under; empty: a new random one. apply takes the
+  // state folder's lock under its git lock's id (git_lock.h), so one
+  // force-unlock names both.
+  std::string id;
 };
 
 // ClusterLock::acquire, waiting for a held lock as `wait` says.
@@ -118,7 +124,59 @@ Result<std::optional<LockInfo>> read_lock(Env& env, const std::string& state_dir
 // kUnreadableLockId removes an unreadable lock file, and only such a one.
 Status force_unlock(Env& env, const std::string& state_dir, const std::string& id);
 
+// The lock's JSON (docs/state-format.md), as the lock file and the git lock
+// (git_lock.h) hold it, and its strict reader: kCorrupt naming `where` and
+// what is wrong.
+std::string lock_info_text(const LockInfo& info);
+Result<LockInfo> parse_lock_info(const std::string& text, const std::string& where);
+
 std::string describe_lock(
     const LockInfo& info);  // "id ... held by user@host (pid N) for apply since ..."
+
+// The wait both locks share (this one and git_lock.h's). `attempt` tries to
+// take the lock once (kConflict: held; kCorrupt: unreadable), `holder` reads
+// who holds it (its kCorrupt error carries the operator's force-unlock
+// command, so it replaces attempt's), `refusal` words the refusal when the
+// wait ends (timed out, or the holder `gone`); polls every `poll` of `env`,
+// telling wait.waiting about a new holder and every 30 s. `what` names the
+// lock in the message of an interrupted wait.
+template <class L>
+Result<L> wait_for_lock(
+    Env& env, const LockWait& wait, std::chrono::seconds poll, const std::string& what,
+    const std::function<Result<L>()>& attempt,
+    const std::function<Result<std::optional<LockInfo>>()>& holder,
+    const std::function<std::string(const LockInfo&, bool gone, std::chrono::seconds)>& refusal) {
+  const TimePoint start = env.now();
+  std::optional<std::string> announced;  // lock id last announced
+  TimePoint last_notice = start;
+  for (;;) {
+    Result<L> lock = attempt();
+    if (lock || lock.error().code != ErrorCode::kConflict) {
+      if (!lock && lock.error().code == ErrorCode::kCorrupt)
+        if (auto again = holder(); !again) return std::unexpected(again.error());
+      return lock;
+    }
+    auto h = holder();
+    if (!h) return std::unexpected(h.error());
+    auto waited = std::chrono::duration_cast<std::chrono::seconds>(env.now() - start);
+    if (*h) {
+      // A holder that is gone never releases: waiting would only end in the
+      // timeout.
+      const bool gone = holder_is_gone(**h);
+      if (waited >= wait.timeout || gone)
+        return make_error(ErrorCode::kConflict, refusal(**h, gone, waited));
+      if (wait.waiting &&
+          (announced != (*h)->id || env.now() - last_notice >= std::chrono::seconds(30))) {
+        wait.waiting(**h, waited);
+        announced = (*h)->id;
+        last_notice = env.now();
+      }
+    }
+    if (!sleep_unless_stopped(env, wait.stop, poll))
+      return make_error(ErrorCode::kCancelled, "interrupted while waiting for " + what + " (" +
+                                                   std::to_string(waited.count()) +
+                                                   "s); nothing was changed");
+  }
+}
 
 }  // namespace edgecert

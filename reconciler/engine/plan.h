@@ -127,4 +127,10 @@ Status check_plan(const Plan& plan);
 // Terraform-like readable form, grouped by node, with the summary line.
 std::string render_plan_text(const Plan& plan);
 
+// Markdown for a pull-request comment (plan_markdown.cpp): heading, summary,
+// a table of the actions in order, notes, the text form folded in
+// <details>, and where the plan came from. Whatever the plan holds is
+// escaped: no cell or line of it can inject markup.
+std::string render_plan_markdown(const Plan& plan);
+
 }  // namespace edgecert

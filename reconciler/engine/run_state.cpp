@@ -8,6 +8,7 @@
 
 #include "providers/base/time.h"
 #include "reconciler/engine/action.h"
+#include "reconciler/engine/git_lock.h"
 
 namespace edgecert {
 
@@ -74,12 +75,25 @@ std::optional<JournalEntry> last_run_end(const std::vector<JournalEntry>& entrie
   return std::nullopt;
 }
 
-RunState read_run_state(Env& env, const std::string& state_dir) {
+RunState read_run_state(Env& env, const std::string& state_dir, const spec::Spec* spec) {
   RunState s;
   if (auto lock = read_lock(env, state_dir); lock)
     s.lock = *lock;
   else
     s.problems.push_back(lock.error().message);
+  if (spec && spec->rollout.lock_repository) {
+    const std::string& repo = *spec->rollout.lock_repository;
+    auto store = open_lock_repository(env, repo, state_dir);
+    auto lock =
+        store ? read_git_lock(**store, spec->name) : Result<std::optional<LockInfo>>(store.error());
+    if (lock) {
+      s.git_lock = *lock;
+      s.git_lock_where = fmt::format("{} ({})", repo, git_lock_ref(spec->name));
+    } else {
+      s.problems.push_back(lock.error().message +
+                           " (so whether a run on another machine holds the cluster is unknown)");
+    }
+  }
   Journal journal(env, path_join(state_dir, "journal.jsonl"));
   auto entries = journal.read_all();
   if (!entries) {
@@ -96,7 +110,12 @@ RunState read_run_state(Env& env, const std::string& state_dir) {
 std::vector<std::string> describe_run_state(const RunState& s,
                                             const std::vector<std::string>& permissive_now) {
   std::vector<std::string> out;
-  if (s.lock) out.push_back(fmt::format("The cluster is locked: {}.", describe_lock(*s.lock)));
+  if (s.git_lock)
+    out.push_back(fmt::format("The cluster is locked in {}: {}.", s.git_lock_where,
+                              describe_lock(*s.git_lock)));
+  // The same run's lock here (apply takes both under one id) is said once.
+  if (s.lock && !(s.git_lock && s.git_lock->id == s.lock->id))
+    out.push_back(fmt::format("The cluster is locked: {}.", describe_lock(*s.lock)));
   if (s.unfinished) {
     const UnfinishedRun& u = *s.unfinished;
     std::string done =

@@ -10,6 +10,7 @@
 
 #include "reconciler/engine/journal.h"
 #include "reconciler/engine/lock.h"
+#include "schema/spec.h"
 
 namespace edgecert {
 
@@ -38,6 +39,10 @@ struct ManualStepWaiting {
 
 struct RunState {
   std::optional<LockInfo> lock;
+  // The lock in the spec's rollout.lockRepository (git_lock.h), when it
+  // names one and a run holds it; `git_lock_where` names the repository.
+  std::optional<LockInfo> git_lock;
+  std::string git_lock_where;
   std::optional<UnfinishedRun> unfinished;
   std::vector<TlsRelaxed> relaxed;  // journal order of the relax
   std::vector<ManualStepWaiting> manual_waiting;
@@ -56,8 +61,10 @@ std::vector<ManualStepWaiting> manual_steps_waiting(const std::vector<JournalEnt
 // The newest run-end entry, if any.
 std::optional<JournalEntry> last_run_end(const std::vector<JournalEntry>& entries);
 
-// Reads <state_dir>/lock.json and journal.jsonl (both may be missing).
-RunState read_run_state(Env& env, const std::string& state_dir);
+// Reads <state_dir>/lock.json and journal.jsonl (both may be missing), and
+// with a `spec` whose rollout.lockRepository is set, the lock there (a
+// repository that cannot be read is a problem, not an error).
+RunState read_run_state(Env& env, const std::string& state_dir, const spec::Spec* spec = nullptr);
 
 // One line each for people: the lock, the unfinished run, the manual steps
 // the last run stopped at, and per relaxing

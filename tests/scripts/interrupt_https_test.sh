@@ -95,15 +95,7 @@ ec() {
   rc=$?
   keep_output "$out"
 }
-wait_for() { # wait_for WHAT CMD...: polls CMD every 50 ms, up to 60 s
-  local what=$1
-  shift
-  for _ in $(seq 1200); do
-    "$@" && return 0
-    sleep 0.05
-  done
-  fail "timed out waiting for $what"
-}
+wait_for_seconds=60 # wait_for (quickstart_lib.sh) polls up to 60 s here
 journal_from=1 # journal_has looks at the journal from this line on
 journal_has() { # journal_has EVENT ACTION
   [[ -f $state/journal.jsonl ]] &&

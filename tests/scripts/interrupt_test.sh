@@ -30,13 +30,7 @@ script=interrupt_test
 source "$(dirname "${BASH_SOURCE[0]}")/quickstart_lib.sh"
 script_start "$@"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/edgecert-interrupt.XXXXXX") || fail "mktemp failed"
-bg_pids=()
-cleanup() {
-  for p in "${bg_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  remove_work "$work"
-}
-trap cleanup EXIT
+pids_workdir edgecert-interrupt
 
 restart_s=1
 
@@ -54,11 +48,7 @@ new_cluster() {
   sed -i "s#directory: ca/#directory: $work/ca#" "$spec"
   grep -q "directory: $work/ca" "$spec" || fail "could not point the spec's issuer at $work/ca"
   "$edgecert" status "$spec" --sim-dir "$sim" >/dev/null 2>&1 # boots the nodes
-  for n in edge1 edge2; do
-    jq ".restart_seconds = $restart_s" "$sim/$n.json" >"$sim/$n.tmp" &&
-      chmod 600 "$sim/$n.tmp" && mv "$sim/$n.tmp" "$sim/$n.json" ||
-      fail "could not set the restart time of $n"
-  done
+  set_restart_seconds "$sim" "$restart_s"
 }
 
 # ec ARGS...: edgecert with the current cluster's sim folder (not the
@@ -69,16 +59,7 @@ ec() {
   keep_output "$out"
 }
 # expect_rc and expect_out come from quickstart_lib.sh.
-# wait_for WHAT CMD...: polls CMD (every 50 ms, up to 30 s) until it succeeds.
-wait_for() {
-  local what=$1
-  shift
-  for _ in $(seq 600); do
-    "$@" && return 0
-    sleep 0.05
-  done
-  fail "timed out waiting for $what"
-}
+# wait_for comes from quickstart_lib.sh (30 s).
 journal_has() { # journal_has EVENT ACTION
   [[ -f $state/journal.jsonl ]] &&
     grep -q "\"action\":\"$2\".*\"event\":\"$1\"\|\"event\":\"$1\".*\"action\":\"$2\"" \

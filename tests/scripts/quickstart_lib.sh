@@ -20,6 +20,14 @@
 #                           sets $sim_bin and $sim_pid (the caller stops it)
 #   sim_port NAME, sim_ssh_port NAME
 #                           the HTTPS / SSH port node NAME listens on
+#   pids_workdir PREFIX     a fresh temporary folder $work (not entered) and
+#                           an array $bg_pids of background processes, all
+#                           killed on exit before $work is removed
+#   wait_for WHAT CMD...    polls CMD every 50 ms until it succeeds; fails
+#                           naming WHAT after $wait_for_seconds (default 30)
+#   set_restart_seconds SIM SECONDS
+#                           the sim nodes edge1 and edge2 in folder SIM take
+#                           SECONDS real seconds to restart
 #   remove_work DIR         rm -rf DIR unless EDGECERT_KEEP_TEST_FILES is set
 #                           (ctest sets it: the secrets scan reads the files)
 #   keep_output TEXT        appends TEXT to $EDGECERT_TEST_OUTPUT_DIR/$script.out
@@ -129,3 +137,33 @@ sim_start() {
 }
 sim_port() { awk -v n="$1" '$1 == n && $2 == "listening" { sub(/.*:/, "", $4); print $4 }' sim.out; }
 sim_ssh_port() { awk -v n="$1" '$1 == n && $2 == "ssh" { sub(/.*:/, "", $5); print $5 }' sim.out; }
+
+set_restart_seconds() {
+  local n
+  for n in edge1 edge2; do
+    jq ".restart_seconds = $2" "$1/$n.json" >"$1/$n.tmp" &&
+      chmod 600 "$1/$n.tmp" && mv "$1/$n.tmp" "$1/$n.json" ||
+      fail "could not set the restart time of $n"
+  done
+}
+
+pids_workdir() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || fail "mktemp failed"
+  bg_pids=()
+  trap pids_cleanup EXIT
+}
+pids_cleanup() {
+  local p
+  for p in "${bg_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  remove_work "$work"
+}
+
+wait_for() {
+  local what=$1 i
+  shift
+  for ((i = 0; i < ${wait_for_seconds:-30} * 20; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  fail "timed out waiting for $what"
+}

@@ -6,7 +6,9 @@
 #
 # On a copy of examples/quickstart (its CA made by `edgecert ca init`, sim
 # nodes and run state inside a temporary folder):
-#   plan --out plan.json, then
+#   plan --out plan.json; `show` renders it as text, JSON and Markdown (the
+#   table as `plan -o markdown` prints it), and refuses -o markdown for a
+#   file that is not a plan; then
 #   (a) a plan with one action's params deleted: apply exits 1 naming the
 #       action and params, leaves no lock, changes no node;
 #   (b) a reordered plan (edge1's restart before its upload): exit 1 naming the
@@ -65,6 +67,37 @@ done
 before=$(node_status) || fail "status failed: $before"
 grep -q '"edge1"' <<<"$before" || fail "status names no edge1: $before"
 
+# --- show PLAN and plan --output markdown ------------------------------------
+out=$("$edgecert" show plan.json 2>&1)
+rc=$?
+expect_rc 0 "show plan.json"
+expect_out "plan.json: saved plan for cluster quickstart" "show plan.json"
+expect_out "$(jq -r '.actions | length' plan.json) actions on 2 nodes" "show plan.json"
+out=$("$edgecert" show plan.json -o json 2>&1)
+rc=$?
+expect_rc 0 "show plan.json -o json"
+[[ $(jq -c '.files[0].plan.actions | map(.id)' <<<"$out") == "$(jq -c '.actions | map(.id)' plan.json)" ]] ||
+  fail "show -o json does not give the plan's actions: $out"
+out=$("$edgecert" show plan.json -o markdown 2>&1)
+rc=$?
+expect_rc 0 "show plan.json -o markdown"
+expect_out "### edgecert plan for cluster \`quickstart\`" "show -o markdown"
+expect_out "| 1 | edge1 |" "show -o markdown"
+expect_out "<details><summary>Plan details</summary>" "show -o markdown"
+md_show=$out
+ec plan spec.yaml -o markdown
+expect_rc 0 "plan -o markdown"
+# The same plan: the same table (the details differ only in the time).
+[[ $(grep '^| ' <<<"$out") == "$(grep '^| ' <<<"$md_show")" ]] ||
+  fail "plan -o markdown and show -o markdown of the same plan differ:
+$out
+---
+$md_show"
+out=$("$edgecert" show spec.yaml -o markdown 2>&1)
+rc=$?
+expect_rc 1 "show -o markdown of a spec"
+expect_out "not a saved plan" "show -o markdown of a spec"
+
 # --- (a) a missing params ---------------------------------------------------
 jq 'del(.actions[] | select(.id == "edge2/restart") | .params)' plan.json >no-params.json ||
   fail "jq could not edit the plan"
@@ -77,6 +110,12 @@ expect_out "params" "(a)"
 expect_out "missing" "(a)"
 no_lock "(a)"
 [[ $(node_status) == "$before" ]] || fail "(a) the nodes changed after a refused plan"
+# show refuses it the same way, naming the action and field.
+out=$("$edgecert" show no-params.json 2>&1)
+rc=$?
+expect_rc 1 "(a) show of a plan without params"
+expect_out "edge2/restart" "(a) show"
+expect_out "params" "(a) show"
 [[ ! -e $state/quickstart/journal.jsonl ]] || ! grep -q '"action-start"' "$state/quickstart/journal.jsonl" ||
   fail "(a) the refused plan started an action"
 
