@@ -1,6 +1,8 @@
 // Decoding spec.rollout: peer order, health timeout and maintenance
 // windows. Whether the order names every peer is a cross-field rule
 // (cross_field_rules.cpp).
+#include <regex>
+
 #include <fmt/core.h>
 
 #include "schema/decode_internal.h"
@@ -9,8 +11,10 @@
 namespace edgecert::schema::detail {
 namespace {
 
-const KeyList kRolloutKeys = {"order",   "healthTimeout",    "relaxTlsVerification",
-                              "windows", "revokeSuperseded", "lockRepository"};
+const KeyList kRolloutKeys = {"order",        "healthTimeout",    "relaxTlsVerification",
+                              "windows",      "revokeSuperseded", "lockRepository",
+                              "changeControl"};
+const KeyList kChangeControlKeys = {"approvals", "changeIdPattern"};
 const KeyList kWindowKeys = {"days", "start", "duration", "timezone"};
 
 // "scheme://..." with one of the schemes libgit2 reaches, or scp-like
@@ -56,6 +60,35 @@ void Decoder::decode_lock_repository(const Field& f) {
   spec_.rollout.lock_repository = *s;
 }
 
+void Decoder::decode_change_control(const Field& f) {
+  Map m = map(f, kChangeControlKeys);
+  if (!m.ok) return;
+  spec::ChangeControl cc;
+  if (const Field* a = m.get("approvals")) {
+    if (auto n = integer(*a)) {
+      if (*n < 0 || *n > 9)
+        error(a->value_pos, fmt::format("{}: must be 0 to 9 (distinct approvers)", a->name()));
+      else
+        cc.approvals = static_cast<int>(*n);
+    }
+  }
+  if (const Field* p = m.get("changeIdPattern")) {
+    if (auto text = str(*p)) {
+      if (text->empty() || text->size() > 256) {
+        error(p->value_pos, fmt::format("{}: must be 1 to 256 characters", p->name()));
+      } else {
+        try {
+          std::regex compiled(*text, std::regex::ECMAScript);
+          cc.change_id_pattern = *text;
+        } catch (const std::regex_error& e) {
+          error(p->value_pos, fmt::format("{}: not a regular expression: {}", p->name(), e.what()));
+        }
+      }
+    }
+  }
+  spec_.rollout.change_control = std::move(cc);
+}
+
 void Decoder::decode_rollout(const Field& f) {
   Map m = map(f, kRolloutKeys);
   if (!m.ok) return;
@@ -76,6 +109,7 @@ void Decoder::decode_rollout(const Field& f) {
   if (auto v = boolean(m, "relaxTlsVerification")) r.relax_tls_verification = *v;
   if (auto v = boolean(m, "revokeSuperseded")) r.revoke_superseded = *v;
   if (const Field* lf = m.get("lockRepository")) decode_lock_repository(*lf);
+  if (const Field* cf = m.get("changeControl")) decode_change_control(*cf);
   if (const Field* wf = m.get("windows")) {
     std::vector<Field> items = seq(*wf);
     if (wf->value.IsSequence() && items.empty())

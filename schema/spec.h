@@ -246,6 +246,17 @@ struct RolloutWindow {
   std::string timezone = "UTC";  // IANA name
 };
 
+// rollout.changeControl: what a change needs before apply runs it.
+struct ChangeControl {
+  // Distinct approvers (`edgecert approve PLAN --by NAME`) a saved plan
+  // needs before apply runs it; above 0, apply runs only saved plans. 0: no
+  // approval (the change ID rule alone).
+  int approvals = 1;
+  // ECMAScript regular expression the whole change ID must match; when set,
+  // `--change-id` is required on plan (or apply).
+  std::optional<std::string> change_id_pattern;
+};
+
 struct Rollout {
   std::vector<std::string> order;  // peer names; every peer exactly once
   std::chrono::seconds health_timeout{600};
@@ -258,6 +269,7 @@ struct Rollout {
   // user@host:path) or a local path, resolved against the spec's folder.
   // Absent: only the lock in the cluster's state folder.
   std::optional<std::string> lock_repository;
+  std::optional<ChangeControl> change_control;
 };
 
 struct Spec {

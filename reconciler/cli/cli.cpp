@@ -26,6 +26,7 @@ const std::vector<CommandSpec>& command_table() {
        setup_probe},
       {"show", "Decode certificates, CSRs, CRLs and keys; list Expressway checks", setup_show},
       {"plan", "Show what apply would change, node by node (read-only)", setup_plan},
+      {"approve", "Record an approval of a saved plan (spec.rollout.changeControl)", setup_approve},
       {"apply", "Take the cluster to the spec, one node at a time", setup_apply},
       {"check",
        "Report drift and certificate expiry for monitoring; exit 2 when an apply is needed "

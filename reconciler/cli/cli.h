@@ -72,6 +72,7 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_check(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_apply(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_force_unlock(CLI::App& app, CliContext& ctx);
+std::function<int()> setup_approve(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_acme(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_revoke(CLI::App& app, CliContext& ctx);
 std::function<int()> setup_probe(CLI::App& app, CliContext& ctx);

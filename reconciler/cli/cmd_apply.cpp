@@ -177,6 +177,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     bool confirm_manual = false;
     std::string output = "text";
     std::string lock_timeout = "0";
+    std::string change_id;
     NodeOptions node;
   };
   auto o = std::make_shared<Opts>();
@@ -192,6 +193,9 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
                  "Output format: text, or json (one event per line, for CI; needs "
                  "--auto-approve or a saved plan)")
       ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--change-id", o->change_id,
+                 "The change this rollout is for (spec.rollout.changeControl); recorded in the "
+                 "audit log. A saved plan's own change ID is used when this is not given");
   add_node_options(app, o->node, true);
   add_lock_timeout_option(app, o->lock_timeout);
 
@@ -206,6 +210,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     req.options = with_cli_network(o->node, ctx);
     req.ignore_windows = o->ignore_windows;
     req.confirm_manual = o->confirm_manual;
+    if (!o->change_id.empty()) req.change_id = o->change_id;
     if (o->output == "json") {
       int rc = apply_with_events(std::move(req), o->auto_approve, ctx, [&interrupts] {
         return interrupts.signal() ? interrupts.exit_code() : 130;

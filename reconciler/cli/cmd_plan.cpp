@@ -12,6 +12,7 @@
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
+#include "reconciler/engine/approval.h"
 
 namespace edgecert {
 
@@ -21,6 +22,7 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     std::string out;
     std::string output = "text";
     bool detailed_exitcode = false;
+    std::string change_id;
     NodeOptions node;
   };
   auto o = std::make_shared<Opts>();
@@ -31,16 +33,35 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
       ->check(CLI::IsMember({"text", "json", "markdown"}));
   app.add_flag("--detailed-exitcode", o->detailed_exitcode,
                "Exit 0 when there are no changes, 2 when there are, 1 on error");
+  app.add_option("--change-id", o->change_id,
+                 "The change this plan is for: checked against "
+                 "spec.rollout.changeControl.changeIdPattern, recorded in the saved plan");
   add_node_options(app, o->node, true);
 
   return [o, &ctx]() -> int {
     InterruptScope interrupts(InterruptScope::Mode::kExit);
     auto session = open_session(o->spec, o->node, ctx);
     if (!session) return kExitError;
+    // A change ID the spec's pattern refuses is refused here, where it is
+    // typed, not at apply after the plan was reviewed and approved.
+    const spec::ChangeControl no_control{0, std::nullopt};
+    const auto& cc = session->spec.rollout.change_control;
+    if (!o->change_id.empty()) {
+      if (Status st = check_change_id(cc ? *cc : no_control, o->change_id); !st) {
+        ctx.err << "edgecert: error: " << st.error().message << "\n";
+        return kExitError;
+      }
+    } else if (cc && cc->change_id_pattern) {
+      ctx.err << fmt::format(
+          "edgecert: note: spec.rollout.changeControl requires a change ID matching '{}': give "
+          "--change-id here (it is then part of what is approved) or to apply\n",
+          *cc->change_id_pattern);
+    }
     auto live = read_live(*session, ctx);
     if (!live) return kExitError;
     auto plan = make_plan(*session, *live, ctx);
     if (!plan) return kExitError;
+    if (!o->change_id.empty()) plan->change_id = o->change_id;
     if (!o->out.empty()) {
       if (auto st = ctx.env.write_file_atomic(o->out, plan_to_json(*plan).dump(2) + "\n", 0644);
           !st) {

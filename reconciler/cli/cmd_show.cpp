@@ -440,6 +440,7 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
               "{}: saved plan for cluster {}, made {} by edgecert {} from {} (sha256 {})\n\n", path,
               plan->cluster, plan->created_at, plan->edgecert_version, plan->spec_path,
               plan->spec_sha256.substr(0, 16));
+          if (plan->change_id) ctx.out << fmt::format("Change: {}\n\n", *plan->change_id);
           ctx.out << render_plan_text(*plan);
         }
         continue;

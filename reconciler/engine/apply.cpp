@@ -8,6 +8,8 @@
 
 #include "providers/base/fence.h"
 #include "providers/base/time.h"
+#include "providers/pki/spki.h"
+#include "reconciler/engine/approval.h"
 #include "reconciler/engine/git_lock.h"
 #include "reconciler/engine/heartbeat.h"
 #include "reconciler/engine/journal.h"
@@ -129,11 +131,13 @@ std::optional<std::string> not_a_plan_nor_spec(Env& env, const std::string& path
 
 }  // namespace
 
-std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path) {
+std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path,
+                                              std::string* sha256) {
   auto text = env.read_file(path, read_limits::kSavedPlan);
   if (!text) return std::nullopt;
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("format_version")) return std::nullopt;
+  if (sha256) *sha256 = pki::sha256_hex(*text);
   return j;
 }
 
@@ -157,7 +161,8 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   std::string spec_path = req.input;
   if (auto why = not_a_plan_nor_spec(env, req.input))
     return refused(std::move(result), invalid(*why));
-  if (auto j = read_saved_plan(env, req.input)) {
+  std::string saved_sha256;  // of the bytes decoded: what approvals are bound to
+  if (auto j = read_saved_plan(env, req.input, &saved_sha256)) {
     saved_json = *j;
     auto p = plan_from_json(*j, req.input);
     if (!p) return refused(std::move(result), p.error());
@@ -214,6 +219,36 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                                      "(sha256 {} -> {}); nothing was changed. Plan again.",
                                      spec_path, saved->spec_sha256.substr(0, 16),
                                      s.spec_sha256.substr(0, 16))});
+
+  // Change control, before anything is locked or read from the nodes.
+  std::optional<std::string> change_id = req.change_id;
+  if (saved && saved->change_id) {
+    if (change_id && *change_id != *saved->change_id)
+      return refused(std::move(result),
+                     invalid(fmt::format("--change-id {} differs from the change the plan was "
+                                         "made for ({}); nothing was changed",
+                                         *change_id, *saved->change_id)));
+    change_id = saved->change_id;
+  }
+  std::vector<std::string> approvers;
+  const spec::ChangeControl no_control{0, std::nullopt};
+  const spec::ChangeControl& cc =
+      s.spec.rollout.change_control ? *s.spec.rollout.change_control : no_control;
+  if (Status st = check_change_id(cc, change_id); !st)
+    return refused(std::move(result), st.error());
+  if (cc.approvals > 0) {
+    if (!saved)
+      return refused(
+          std::move(result),
+          invalid(fmt::format(
+              "spec.rollout.changeControl requires {} approval{} of a saved plan: 'edgecert plan "
+              "{} --out PLAN', 'edgecert approve PLAN --by NAME', then 'edgecert apply PLAN'; "
+              "nothing was changed",
+              cc.approvals, cc.approvals == 1 ? "" : "s", spec_path)));
+    auto names = check_approvals(env, cc, req.input, saved_sha256);
+    if (!names) return refused(std::move(result), names.error());
+    approvers = std::move(*names);
+  }
 
   LockWait wait;
   wait.timeout = req.lock_timeout;
@@ -397,6 +432,8 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                         {"spec_sha256", s.spec_sha256},
                         {"user", who.user},
                         {"host", who.host}};
+    if (change_id) j["change_id"] = *change_id;
+    if (!approvers.empty()) j["approved_by"] = approvers;
     if (vcs) {
       j["git_commit"] = vcs->commit;
       j["git_dirty"] = vcs->dirty;

@@ -11,6 +11,12 @@
 // derived now, never the file's content. A JSON object without
 // format_version is refused as neither a plan nor a spec.
 //
+// Change control (spec.rollout.changeControl, approval.h): a change ID the
+// spec's pattern requires, from the saved plan or --change-id; with
+// approvals required, only a saved plan approved by that many people for
+// its current bytes runs. Refused before the lock: nothing changed. The
+// audit log records the change ID and the approvers.
+//
 // Nothing is printed here: the caller is told through the callbacks (in this
 // order: notices, the plan for approval, the start of execution, progress
 // events)
@@ -61,6 +67,9 @@ struct ApplyRequest {
   // steps not done yet. Unset: the run stops there (ApplyOutcome::kManual).
   bool confirm_manual = false;
   std::function<ManualAnswer(const std::vector<ManualWait>&)> manual_prompt;
+  // --change-id: the change this run is for; a saved plan's own change_id
+  // is used when this is unset, and must agree when it is set.
+  std::optional<std::string> change_id;
   // Tests: called after each journal write; false stops the run as if killed.
   std::function<bool(long seq)> after_journal_write;
 };
@@ -86,6 +95,9 @@ struct ApplyResult {
 ApplyResult apply(Env& env, const ApplyRequest& request);
 
 // A saved plan is JSON with a format_version; anything else is a spec.
-std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path);
+// `sha256`, when given, receives the SHA-256 (hex) of the bytes read: what
+// approvals are bound to (approval.h).
+std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path,
+                                              std::string* sha256 = nullptr);
 
 }  // namespace edgecert

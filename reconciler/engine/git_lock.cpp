@@ -3,6 +3,7 @@
 #include <git2.h>
 
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -129,11 +130,17 @@ class LocalRefStore final : public RefStore {
     auto commit = write_lock_commit(repo_.p, content, message);
     if (!commit) return std::unexpected(commit.error().with_context(where_));
     RefPtr ref;
+    // The expected old value is "none", compared under the ref's lock file.
+    // force=0 alone is not enough: libgit2 checks that the ref is absent
+    // before it takes the lock, so two creators could both pass that check
+    // and the second would overwrite the first (seen under load in CI).
+    git_oid none;
+    std::memset(&none, 0, sizeof none);
     int rc = retry_locked([&] {
-      return git_reference_create(&ref.p, repo_.p, name.c_str(), &*commit, /*force=*/0,
-                                  "edgecert: lock");
+      return git_reference_create_matching(&ref.p, repo_.p, name.c_str(), &*commit,
+                                           /*force=*/0, &none, "edgecert: lock");
     });
-    if (rc == GIT_EEXISTS)
+    if (rc == GIT_EEXISTS || rc == GIT_EMODIFIED)
       return make_error(ErrorCode::kConflict, fmt::format("{}: {} exists", where_, name));
     if (rc != 0) return std::unexpected(failure(ErrorCode::kUnavailable, "creating " + name));
     return hex(*commit);

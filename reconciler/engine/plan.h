@@ -71,6 +71,8 @@ struct Plan {
   std::vector<Action> actions;
   std::vector<std::string> notes;          // e.g. refused prunes, waiting issuers
   std::optional<std::string> next_window;  // RFC 3339 UTC, when windows are set
+  // `plan --change-id`: the change this plan is for (approval.h).
+  std::optional<std::string> change_id;
 
   size_t restart_count() const;
   size_t deploy_count() const;  // ACME deploys (they change the served certificate, no restart)
@@ -115,7 +117,9 @@ std::optional<TimePoint> plan_created_time(std::string_view created_at);
 // targets, --replace, and every action field by field (id, node, kind,
 // reason, before, after, params, ...), in order. Empty when they are exactly
 // equal. Each line names the action (position, node, kind) and the field; the
-// first is the one to lead with. notes and next_window are not compared: they
+// first is the one to lead with. notes, next_window and change_id are not
+// compared (change_id is the operator's, bound by the approvals): notes and
+// next_window
 // describe the clock and the network at the time (an open rollout window, an
 // unreachable CRL source) and the executor never reads them.
 std::vector<std::string> plan_differences(const nlohmann::json& saved, const Plan& now);

@@ -52,6 +52,7 @@ nlohmann::json plan_to_json(const Plan& p) {
   }
   j["notes"] = p.notes;
   j["next_window"] = p.next_window ? nlohmann::json(*p.next_window) : nullptr;
+  if (p.change_id) j["change_id"] = *p.change_id;
   j["summary"] = {{"actions", p.actions.size()},      {"nodes", p.touched_nodes().size()},
                   {"restarts", p.restart_count()},    {"acme_deploys", p.deploy_count()},
                   {"manual_steps", p.manual_count()}, {"manual_nodes", p.manual_nodes().size()},
@@ -279,6 +280,7 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
     if (!f.ok()) return fail(f.error()->message);
   }
   p.next_window = f.optional_string("next_window");
+  p.change_id = f.optional_string("change_id");
   if (!f.ok()) return fail(f.error()->message);
   if (auto st = check_plan(p); !st) return fail(st.error().message);
   return p;

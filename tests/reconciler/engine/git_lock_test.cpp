@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <thread>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -220,4 +222,48 @@ TEST_CASE("git lock: a repository that fails says so, and a failed release keeps
   REQUIRE_FALSE(st);
   CHECK_THAT(st.error().message, Catch::Contains("timed out"));
   CHECK(store->refs.count(kRef) == 1);
+}
+
+TEST_CASE("git lock: of many acquirers racing on one repository, exactly one wins", "[git_lock]") {
+  BareRepo repo;
+  for (int round = 0; round < 20; ++round) {
+    constexpr int kRacers = 8;
+    std::vector<std::shared_ptr<RefStore>> stores;
+    for (int i = 0; i < kRacers; ++i) stores.push_back(repo.open());
+    std::vector<std::optional<GitLock>> won(kRacers);
+    std::vector<std::string> lost(kRacers);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kRacers; ++i)
+      threads.emplace_back([&, i] {
+        ++ready;
+        while (ready.load() < kRacers) std::this_thread::yield();
+        auto l = GitLock::acquire(stores[i], "tokyo",
+                                  info_for(kAlice, fmt::format("{:016x}", round * 100 + i + 1)));
+        if (l)
+          won[i].emplace(std::move(*l));
+        else
+          lost[i] = l.error().message;
+      });
+    for (auto& t : threads) t.join();
+    int winners = 0;
+    for (int i = 0; i < kRacers; ++i) {
+      if (won[i]) {
+        ++winners;
+        // The ref holds the winner's lock, not a later writer's.
+        auto holder = read_git_lock(*stores[i], "tokyo");
+        REQUIRE(holder);
+        REQUIRE(holder->has_value());
+        CHECK((*holder)->id == won[i]->info().id);
+      } else {
+        INFO(lost[i]);
+        CHECK((lost[i].find("the cluster is locked") != std::string::npos ||
+               lost[i].find("changed hands") != std::string::npos));
+      }
+    }
+    REQUIRE(winners == 1);
+    for (auto& w : won)
+      if (w) REQUIRE(w->release());
+    REQUIRE(repo.ref_commit().empty());
+  }
 }

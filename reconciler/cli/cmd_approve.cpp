@@ -1,0 +1,68 @@
+// `edgecert approve PLAN --by NAME [--comment TEXT]`: record that NAME
+// reviewed the saved plan PLAN, bound to its bytes (approval.h), in
+// PLAN.approvals.json. The plan is decoded and checked as apply decodes it
+// first: a malformed plan cannot be approved. With the plan's spec at hand,
+// it says how many of the approvals spec.rollout.changeControl requires are
+// there now. Exit 1 (nothing written) for a bad name, a second approval by
+// the same name, an unreadable approvals file or one for other plan bytes.
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include "reconciler/cli/cli.h"
+#include "reconciler/engine/apply.h"
+#include "reconciler/engine/approval.h"
+#include "reconciler/engine/plan.h"
+#include "schema/loader.h"
+
+namespace edgecert {
+
+std::function<int()> setup_approve(CLI::App& app, CliContext& ctx) {
+  struct Opts {
+    std::string plan;
+    std::string by;
+    std::string comment;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("PLAN", o->plan, "A plan saved by 'edgecert plan --out'")->required();
+  app.add_option("--by", o->by,
+                 "Who approves (a name or a login, as your change process "
+                 "knows them)")
+      ->required();
+  app.add_option("--comment", o->comment, "Why, or the review's reference");
+
+  return [o, &ctx]() -> int {
+    auto fail = [&](const std::string& message) {
+      ctx.err << "edgecert: error: approve: " << message << "\n";
+      return kExitError;
+    };
+    auto saved = read_saved_plan(ctx.env, o->plan);
+    if (!saved) {
+      if (auto st = ctx.env.read_file(o->plan, read_limits::kSavedPlan); !st)
+        return fail(st.error().message);
+      return fail(o->plan +
+                  ": not a saved plan (a JSON object with format_version, as 'plan "
+                  "--out' writes)");
+    }
+    auto plan = plan_from_json(*saved, o->plan);
+    if (!plan) return fail(plan.error().message);
+    auto recorded = approve_plan(ctx.env, o->plan, o->by, o->comment);
+    if (!recorded) return fail(recorded.error().message);
+    ctx.out << fmt::format("Approved {} (cluster {}, sha256 {}) by {}.\n", o->plan, plan->cluster,
+                           recorded->plan_sha256.substr(0, 16), o->by);
+    // How far along: the spec, when it can be read, says what is required.
+    std::string spec_path =
+        ctx.env.exists(plan->spec_path) ? plan->spec_path : plan->spec_absolute_path;
+    auto loaded = schema::load_spec_file(spec_path, ctx.env);
+    if (loaded.ok() && loaded.spec->rollout.change_control) {
+      const int need = loaded.spec->rollout.change_control->approvals;
+      ctx.out << fmt::format("{} of the {} approval{} {} requires.\n", recorded->approvals.size(),
+                             need, need == 1 ? "" : "s", spec_path);
+    } else {
+      ctx.out << fmt::format("{} approval{} recorded in {}.\n", recorded->approvals.size(),
+                             recorded->approvals.size() == 1 ? "" : "s", approvals_path(o->plan));
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace edgecert
