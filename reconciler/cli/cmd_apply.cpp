@@ -97,8 +97,10 @@ int render(const ApplyResult& r, CliContext& ctx, int interrupted_exit) {
     case ApplyStatus::kCancelled:
       return kExitError;
     case ApplyStatus::kInterrupted:
-      ctx.err << "\nedgecert: apply interrupted before any change; nothing was changed and the "
-                 "lock is released.\n";
+      // It may have been waiting for another run's lock: that one is left
+      // alone; only a lock this run took is gone.
+      ctx.err << "\nedgecert: apply interrupted before any change; nothing was changed, and no "
+                 "lock of this run remains.\n";
       return interrupted_exit;
     case ApplyStatus::kNoChanges:
       ctx.out << render_plan_text(r.plan);

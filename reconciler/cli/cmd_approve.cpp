@@ -5,6 +5,8 @@
 // it says how many of the approvals spec.rollout.changeControl requires are
 // there now. Exit 1 (nothing written) for a bad name, a second approval by
 // the same name, an unreadable approvals file or one for other plan bytes.
+#include <algorithm>
+
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -55,8 +57,15 @@ std::function<int()> setup_approve(CLI::App& app, CliContext& ctx) {
     auto loaded = schema::load_spec_file(spec_path, ctx.env);
     if (loaded.ok() && loaded.spec->rollout.change_control) {
       const int need = loaded.spec->rollout.change_control->approvals;
-      ctx.out << fmt::format("{} of the {} approval{} {} requires.\n", recorded->approvals.size(),
-                             need, need == 1 ? "" : "s", spec_path);
+      const size_t have = distinct_approvers(*recorded).size();
+      if (need == 0)
+        ctx.out << fmt::format("{} requires no approval; this one is recorded.\n", spec_path);
+      else
+        ctx.out << fmt::format("{} of the {} approval{} {} requires{}.\n",
+                               std::min<size_t>(have, need), need, need == 1 ? "" : "s", spec_path,
+                               have >= static_cast<size_t>(need)
+                                   ? ": 'edgecert apply " + o->plan + "' may run it"
+                                   : "");
     } else {
       ctx.out << fmt::format("{} approval{} recorded in {}.\n", recorded->approvals.size(),
                              recorded->approvals.size() == 1 ? "" : "s", approvals_path(o->plan));

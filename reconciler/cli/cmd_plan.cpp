@@ -51,6 +51,12 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
         ctx.err << "edgecert: error: " << st.error().message << "\n";
         return kExitError;
       }
+    } else if (cc && cc->change_id_pattern && cc->approvals > 0 && !o->out.empty()) {
+      ctx.err << fmt::format(
+          "edgecert: error: spec.rollout.changeControl requires a change ID matching '{}' in "
+          "the plan that is approved: give --change-id; nothing was saved\n",
+          *cc->change_id_pattern);
+      return kExitError;
     } else if (cc && cc->change_id_pattern) {
       ctx.err << fmt::format(
           "edgecert: note: spec.rollout.changeControl requires a change ID matching '{}': give "
@@ -86,9 +92,17 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     } else {
       if (!run_state.str().empty()) ctx.out << run_state.str() << "\n";
       ctx.out << render_plan_text(*plan);
-      if (!o->out.empty() && !plan->empty())
-        ctx.out << fmt::format("\nSaved the plan to {}. Apply exactly it with: edgecert apply {}\n",
-                               o->out, o->out);
+      if (plan->change_id) ctx.out << fmt::format("Change: {}\n", *plan->change_id);
+      if (!o->out.empty() && !plan->empty()) {
+        if (cc && cc->approvals > 0)
+          ctx.out << fmt::format(
+              "\nSaved the plan to {}. spec.rollout.changeControl requires {} approval{}: "
+              "'edgecert approve {} --by NAME' (each approver), then 'edgecert apply {}'\n",
+              o->out, cc->approvals, cc->approvals == 1 ? "" : "s", o->out, o->out);
+        else
+          ctx.out << fmt::format(
+              "\nSaved the plan to {}. Apply exactly it with: edgecert apply {}\n", o->out, o->out);
+      }
     }
     if (o->detailed_exitcode && !plan->empty()) return kExitChanges;
     return kExitOk;

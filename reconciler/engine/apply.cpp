@@ -234,6 +234,24 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   const spec::ChangeControl no_control{0, std::nullopt};
   const spec::ChangeControl& cc =
       s.spec.rollout.change_control ? *s.spec.rollout.change_control : no_control;
+  if (cc.approvals > 0 && !saved)
+    return refused(
+        std::move(result),
+        invalid(fmt::format(
+            "spec.rollout.changeControl requires {} approval{} of a saved plan, so apply runs "
+            "only a saved plan: 'edgecert plan {} --out PLAN{}', 'edgecert approve PLAN --by "
+            "NAME', then 'edgecert apply PLAN'; nothing was changed",
+            cc.approvals, cc.approvals == 1 ? "" : "s", spec_path,
+            cc.change_id_pattern ? " --change-id ID" : "")));
+  // Under approvals the change ID is part of what was approved: it must be
+  // in the plan, not added at apply time.
+  if (cc.approvals > 0 && cc.change_id_pattern && !saved->change_id)
+    return refused(std::move(result),
+                   invalid(fmt::format("{} carries no change ID, and spec.rollout.changeControl "
+                                       "requires one in the approved plan: plan again with "
+                                       "--change-id and have that plan approved; nothing was "
+                                       "changed",
+                                       req.input)));
   if (Status st = check_change_id(cc, change_id); !st)
     return refused(std::move(result), st.error());
   if (cc.approvals > 0) {

@@ -1,6 +1,7 @@
 #include "reconciler/engine/approval.h"
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 
 #include <fmt/core.h>
@@ -22,6 +23,32 @@ bool printable_line(const std::string& s, size_t max) {
     return u < 0x20 || u == 0x7f;
   });
 }
+
+// An approver's name as people mean it: trimmed of nothing (a name with
+// leading or trailing spaces is refused) and compared without case, so
+// "alice", "Alice" and "alice " cannot count as three people.
+bool good_name(const std::string& s) {
+  return printable_line(s, 100) && s.front() != ' ' && s.back() != ' ';
+}
+std::string name_key(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> distinct_approvers(const Approvals& a) {
+  std::vector<std::string> names, keys;
+  for (const Approval& ap : a.approvals) {
+    std::string k = name_key(ap.by);
+    if (std::find(keys.begin(), keys.end(), k) != keys.end()) continue;
+    keys.push_back(k);
+    names.push_back(ap.by);
+  }
+  return names;
+}
+
+namespace {
 
 Result<std::string> plan_digest(Env& env, const std::string& plan_path) {
   auto bytes = env.read_file(plan_path, read_limits::kSavedPlan);
@@ -49,7 +76,7 @@ Result<Approvals> read_approvals(Env& env, const std::string& plan_path) {
   auto corrupt = [&](const std::string& why) -> Result<Approvals> {
     return make_error(ErrorCode::kCorrupt,
                       fmt::format("{}: not an approvals file: {}; remove it and approve the plan "
-                                  "again ({})",
+                                  "again ({}). Nothing was changed",
                                   path, why, approve_command(plan_path)));
   };
   auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
@@ -82,10 +109,10 @@ Result<Approvals> read_approvals(Env& env, const std::string& plan_path) {
 
 Result<Approvals> approve_plan(Env& env, const std::string& plan_path, const std::string& by,
                                const std::string& comment) {
-  if (!printable_line(by, 100))
+  if (!good_name(by))
     return make_error(ErrorCode::kInvalidArgument,
                       "--by: the approver's name must be 1 to 100 printable characters on one "
-                      "line");
+                      "line, without leading or trailing spaces; nothing was written");
   if (!comment.empty() && !printable_line(comment, 1000))
     return make_error(ErrorCode::kInvalidArgument,
                       "--comment: at most 1000 printable characters on one line");
@@ -102,7 +129,7 @@ Result<Approvals> approve_plan(Env& env, const std::string& plan_path, const std
                     approvals_path(plan_path), current->plan_sha256.substr(0, 16),
                     digest->substr(0, 16), approvals_path(plan_path)));
   for (const Approval& a : current->approvals)
-    if (a.by == by)
+    if (name_key(a.by) == name_key(by))
       return make_error(ErrorCode::kConflict,
                         fmt::format("{} already approved {} (at {}); approvals must come from "
                                     "different people",
@@ -162,8 +189,7 @@ Result<std::vector<std::string>> check_approvals(Env& env, const spec::ChangeCon
                     "plan approved; nothing was changed",
                     plan_path, a->plan_sha256.substr(0, 16), digest->substr(0, 16),
                     approvals_path(plan_path)));
-  for (const Approval& ap : a->approvals)
-    if (std::find(names.begin(), names.end(), ap.by) == names.end()) names.push_back(ap.by);
+  names = distinct_approvers(*a);
   if (static_cast<int>(names.size()) < cc.approvals) {
     std::string who;
     for (const auto& n : names) who += (who.empty() ? "" : ", ") + n;

@@ -30,6 +30,10 @@ struct Approvals {
   std::vector<Approval> approvals;
 };
 
+// The approvers, each once: names are compared without case (the first
+// spelling is kept), in the order they approved.
+std::vector<std::string> distinct_approvers(const Approvals& approvals);
+
 // "<plan>.approvals.json".
 std::string approvals_path(const std::string& plan_path);
 
@@ -38,9 +42,10 @@ std::string approvals_path(const std::string& plan_path);
 Result<Approvals> read_approvals(Env& env, const std::string& plan_path);
 
 // Records an approval of the plan at `plan_path` by `by` (1 to 100
-// printable characters, no line breaks): written atomically. Refused
-// (kInvalidArgument / kConflict) for a bad name, a name that already
-// approved, or a sidecar whose approvals are for other plan bytes.
+// printable characters, no line breaks, no leading or trailing space):
+// written atomically. Refused (kInvalidArgument / kConflict) for a bad name,
+// a name that already approved (compared without case), or a sidecar whose
+// approvals are for other plan bytes.
 // Returns the approvals now recorded.
 Result<Approvals> approve_plan(Env& env, const std::string& plan_path, const std::string& by,
                                const std::string& comment);

@@ -84,14 +84,14 @@ RunState read_run_state(Env& env, const std::string& state_dir, const spec::Spec
   if (spec && spec->rollout.lock_repository) {
     const std::string& repo = *spec->rollout.lock_repository;
     auto store = open_lock_repository(env, repo, state_dir);
-    auto lock =
-        store ? read_git_lock(**store, spec->name) : Result<std::optional<LockInfo>>(store.error());
+    auto lock = store ? read_git_lock(**store, spec->name, spec->path)
+                      : Result<std::optional<LockInfo>>(store.error());
     if (lock) {
       s.git_lock = *lock;
       s.git_lock_where = fmt::format("{} ({})", repo, git_lock_ref(spec->name));
     } else {
-      s.problems.push_back(lock.error().message +
-                           " (so whether a run on another machine holds the cluster is unknown)");
+      s.problems.push_back("whether a run on another machine holds the cluster is unknown: " +
+                           lock.error().message);
     }
   }
   Journal journal(env, path_join(state_dir, "journal.jsonl"));

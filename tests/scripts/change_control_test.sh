@@ -8,12 +8,13 @@
 # On a copy of examples/quickstart requiring 2 approvals and a change ID
 # matching ^CHG[0-9]{7}$ (sim nodes and run state in a temporary folder):
 #   (a) plan --change-id that does not match: exit 1 before reading a node;
+#       plan --out without a change ID: exit 1, no plan saved;
 #       apply of the spec itself: refused, an approved saved plan is needed;
 #   (b) plan --change-id CHG0000042 --out plan.json; apply plan.json with no
 #       approval, then with one: exit 1 saying how many and the approve
 #       command, nothing changed, no lock;
-#   (c) approve twice by one name: exit 1, the file unchanged; a name with a
-#       line break: exit 1;
+#   (c) approve twice by one name (also as Alice, "alice ", " alice"): exit 1,
+#       the file unchanged; a name with a line break: exit 1;
 #   (d) the plan edited after approval (one field): apply refused naming
 #       both digests; approve then refuses too; restored, it is accepted;
 #   (e) a corrupt approvals file: apply and approve exit 1 naming the file;
@@ -55,10 +56,18 @@ expect_out "requires 2 approvals of a saved plan" "(a)"
 expect_out "edgecert approve PLAN --by NAME" "(a)"
 no_lock "(a)"
 
+# A plan to be approved must carry the change ID: approvals cover it.
+ec plan spec.yaml --out no-id.json
+expect_rc 1 "(a) plan --out without --change-id under approvals"
+expect_out "give --change-id; nothing was saved" "(a)"
+[[ ! -e no-id.json ]] || fail "(a) a plan without a change ID was saved"
+
 # --- (b) -----------------------------------------------------------------------
 ec plan spec.yaml --change-id CHG0000042 --out plan.json
 expect_rc 0 "(b) plan --change-id --out"
 [[ $(jq -r .change_id plan.json) == CHG0000042 ]] || fail "(b) the plan does not record the change ID"
+expect_out "requires 2 approvals: 'edgecert approve plan.json --by NAME' (each approver)" "(b) plan --out"
+expect_out "Change: CHG0000042" "(b) plan --out"
 ec apply plan.json
 expect_rc 1 "(b) apply without approvals"
 expect_out "plan.json has 0 of the 2 approvals spec.rollout.changeControl requires" "(b)"
@@ -82,6 +91,12 @@ cmp -s plan.json.approvals.json approvals.keep || fail "(c) the refused approval
 run approve plan.json --by $'bob\nmallory'
 expect_rc 1 "(c) a name with a line break"
 expect_out "--by" "(c)"
+# One person, spelled twice: not a second approver.
+for same in Alice "alice " " alice"; do
+  run approve plan.json --by "$same"
+  expect_rc 1 "(c) alice again as '$same'"
+done
+cmp -s plan.json.approvals.json approvals.keep || fail "(c) a refused approval changed the file"
 
 # --- (d) -----------------------------------------------------------------------
 cp plan.json plan.keep

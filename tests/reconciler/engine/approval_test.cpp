@@ -30,6 +30,7 @@ TEST_CASE("approval: distinct approvers, bound to the plan's bytes", "[approval]
   auto twice = approve_plan(env, kPlan, "alice", "");
   REQUIRE_FALSE(twice);
   CHECK(twice.error().code == ErrorCode::kConflict);
+  CHECK_FALSE(approve_plan(env, kPlan, "ALICE", ""));  // one person, whatever the case
   auto one = check_approvals(env, cc, kPlan, digest_of(env));
   REQUIRE_FALSE(one);
   CHECK_THAT(one.error().message, Catch::Contains("has 1 of the 2") && Catch::Contains("(alice)"));
@@ -55,7 +56,8 @@ TEST_CASE("approval: names and comments are one printable line", "[approval]") {
   MemoryEnv env;
   REQUIRE(env.write_file_atomic(kPlan, "{}", 0644));
   for (const std::string& bad :
-       {std::string(), std::string("a\nb"), std::string(101, 'x'), std::string("tab\there")}) {
+       {std::string(), std::string("a\nb"), std::string(101, 'x'), std::string("tab\there"),
+        std::string("alice "), std::string(" alice"), std::string("  ")}) {
     auto r = approve_plan(env, kPlan, bad, "");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kInvalidArgument);
