@@ -180,6 +180,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     std::string output = "text";
     std::string lock_timeout = "0";
     std::string change_id;
+    bool require_clean = false;
     NodeOptions node;
   };
   auto o = std::make_shared<Opts>();
@@ -198,6 +199,9 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
   app.add_option("--change-id", o->change_id,
                  "The change this rollout is for (spec.rollout.changeControl); recorded in the "
                  "audit log. A saved plan's own change ID is used when this is not given");
+  app.add_flag("--require-clean", o->require_clean,
+               "Refuse unless the spec is committed in git and its working tree has no "
+               "uncommitted change to a tracked file");
   add_node_options(app, o->node, true);
   add_lock_timeout_option(app, o->lock_timeout);
 
@@ -213,6 +217,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     req.ignore_windows = o->ignore_windows;
     req.confirm_manual = o->confirm_manual;
     if (!o->change_id.empty()) req.change_id = o->change_id;
+    req.require_clean = o->require_clean;
     if (o->output == "json") {
       int rc = apply_with_events(std::move(req), o->auto_approve, ctx, [&interrupts] {
         return interrupts.signal() ? interrupts.exit_code() : 130;

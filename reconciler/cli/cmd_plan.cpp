@@ -13,6 +13,7 @@
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/approval.h"
+#include "reconciler/engine/vcs.h"
 
 namespace edgecert {
 
@@ -23,6 +24,7 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     std::string output = "text";
     bool detailed_exitcode = false;
     std::string change_id;
+    bool require_clean = false;
     NodeOptions node;
   };
   auto o = std::make_shared<Opts>();
@@ -36,12 +38,20 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
   app.add_option("--change-id", o->change_id,
                  "The change this plan is for: checked against "
                  "spec.rollout.changeControl.changeIdPattern, recorded in the saved plan");
+  app.add_flag("--require-clean", o->require_clean,
+               "Refuse unless the spec is committed in git and its working tree has no "
+               "uncommitted change to a tracked file");
   add_node_options(app, o->node, true);
 
   return [o, &ctx]() -> int {
     InterruptScope interrupts(InterruptScope::Mode::kExit);
     auto session = open_session(o->spec, o->node, ctx);
     if (!session) return kExitError;
+    if (o->require_clean)
+      if (Status st = require_clean_tree(*make_git_vcs(), o->spec); !st) {
+        ctx.err << "edgecert: error: " << st.error().message << "\n";
+        return kExitError;
+      }
     // A change ID the spec's pattern refuses is refused here, where it is
     // typed, not at apply after the plan was reviewed and approved.
     const spec::ChangeControl no_control{0, std::nullopt};

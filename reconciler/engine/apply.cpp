@@ -220,6 +220,10 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                                      spec_path, saved->spec_sha256.substr(0, 16),
                                      s.spec_sha256.substr(0, 16))});
 
+  if (req.require_clean)
+    if (Status st = require_clean_tree(*make_git_vcs(), spec_path); !st)
+      return refused(std::move(result), st.error());
+
   // Change control, before anything is locked or read from the nodes.
   std::optional<std::string> change_id = req.change_id;
   if (saved && saved->change_id) {

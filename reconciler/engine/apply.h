@@ -70,6 +70,9 @@ struct ApplyRequest {
   // --change-id: the change this run is for; a saved plan's own change_id
   // is used when this is unset, and must agree when it is set.
   std::optional<std::string> change_id;
+  // --require-clean: refuse unless the spec is committed and its working
+  // tree has no uncommitted change to a tracked file (vcs.h).
+  bool require_clean = false;
   // Tests: called after each journal write; false stops the run as if killed.
   std::function<bool(long seq)> after_journal_write;
 };

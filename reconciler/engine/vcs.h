@@ -6,12 +6,20 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "providers/base/error.h"
 
 namespace edgecert {
 
 struct VcsInfo {
   std::string commit;  // full hex id of HEAD
   bool dirty = false;  // the spec file differs from HEAD (modified or untracked)
+  // Tracked files anywhere in the repository that differ from HEAD (staged,
+  // modified, deleted, renamed), relative to the repository's root, sorted.
+  // Untracked files are not listed: a CI job's plan.json or an ignored
+  // state folder does not make a tree dirty.
+  std::vector<std::string> changed;
 };
 
 class Vcs {
@@ -22,5 +30,11 @@ class Vcs {
 };
 
 std::unique_ptr<Vcs> make_git_vcs();
+
+// --require-clean: the spec at `spec_path` is committed and its repository
+// has no uncommitted change to a tracked file. kFailedPrecondition-style
+// kConflict naming the spec, or the changed files (the first 10), and what
+// to do; kNotFound when the spec is not in a git repository.
+Status require_clean_tree(Vcs& vcs, const std::string& spec_path);
 
 }  // namespace edgecert

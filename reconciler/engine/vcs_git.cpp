@@ -1,7 +1,10 @@
 #include <git2.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
+
+#include <fmt/core.h>
 
 #include "reconciler/engine/vcs.h"
 
@@ -36,7 +39,30 @@ class GitVcs final : public Vcs {
       if (!ec && git_status_file(&flags, repo, rel.c_str()) == 0)
         info.dirty = flags != GIT_STATUS_CURRENT;
     }
+    if (workdir) info.changed = changed_tracked_files(repo);
     return info;
+  }
+
+ private:
+  static std::vector<std::string> changed_tracked_files(git_repository* repo) {
+    std::vector<std::string> out;
+    git_status_options opts = GIT_STATUS_OPTIONS_INIT;
+    opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+    opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX;
+    git_status_list* list = nullptr;
+    if (git_status_list_new(&list, repo, &opts) != 0) return out;
+    for (size_t i = 0, n = git_status_list_entrycount(list); i < n; ++i) {
+      const git_status_entry* e = git_status_byindex(list, i);
+      if (!e || e->status == GIT_STATUS_CURRENT || (e->status & GIT_STATUS_WT_NEW) ||
+          (e->status & GIT_STATUS_IGNORED))
+        continue;
+      const git_diff_delta* d = e->head_to_index ? e->head_to_index : e->index_to_workdir;
+      if (d && d->new_file.path) out.emplace_back(d->new_file.path);
+    }
+    git_status_list_free(list);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 };
 
@@ -44,6 +70,33 @@ class GitVcs final : public Vcs {
 
 std::unique_ptr<Vcs> make_git_vcs() {
   return std::make_unique<GitVcs>();
+}
+
+Status require_clean_tree(Vcs& vcs, const std::string& spec_path) {
+  auto info = vcs.describe(spec_path);
+  if (!info)
+    return make_error(ErrorCode::kNotFound,
+                      fmt::format("--require-clean: {} is not in a git repository (or the "
+                                  "repository has no commit yet); nothing was changed",
+                                  spec_path));
+  if (info->dirty)
+    return make_error(ErrorCode::kConflict,
+                      fmt::format("--require-clean: {} differs from commit {} (modified or not "
+                                  "committed): commit it, so what runs is what was reviewed; "
+                                  "nothing was changed",
+                                  spec_path, info->commit.substr(0, 12)));
+  if (!info->changed.empty()) {
+    std::string list;
+    for (size_t i = 0; i < info->changed.size() && i < 10; ++i)
+      list += (i ? ", " : "") + info->changed[i];
+    if (info->changed.size() > 10) list += fmt::format(" and {} more", info->changed.size() - 10);
+    return make_error(ErrorCode::kConflict,
+                      fmt::format("--require-clean: the working tree of {} has uncommitted "
+                                  "changes to tracked files ({}) since commit {}: commit or "
+                                  "revert them ('git status'); nothing was changed",
+                                  spec_path, list, info->commit.substr(0, 12)));
+  }
+  return {};
 }
 
 }  // namespace edgecert
