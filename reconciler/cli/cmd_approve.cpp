@@ -37,7 +37,8 @@ std::function<int()> setup_approve(CLI::App& app, CliContext& ctx) {
       ctx.err << "edgecert: error: approve: " << message << "\n";
       return kExitError;
     };
-    auto saved = read_saved_plan(ctx.env, o->plan);
+    std::string sha256;  // of the bytes decoded below: what the approval binds
+    auto saved = read_saved_plan(ctx.env, o->plan, &sha256);
     if (!saved) {
       if (auto st = ctx.env.read_file(o->plan, read_limits::kSavedPlan); !st)
         return fail(st.error().message);
@@ -47,7 +48,7 @@ std::function<int()> setup_approve(CLI::App& app, CliContext& ctx) {
     }
     auto plan = plan_from_json(*saved, o->plan);
     if (!plan) return fail(plan.error().message);
-    auto recorded = approve_plan(ctx.env, o->plan, o->by, o->comment);
+    auto recorded = approve_plan(ctx.env, o->plan, sha256, o->by, o->comment);
     if (!recorded) return fail(recorded.error().message);
     ctx.out << fmt::format("Approved {} (cluster {}, sha256 {}) by {}.\n", o->plan, plan->cluster,
                            recorded->plan_sha256.substr(0, 16), o->by);

@@ -258,15 +258,7 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                                        req.input)));
   if (Status st = check_change_id(cc, change_id); !st)
     return refused(std::move(result), st.error());
-  if (cc.approvals > 0) {
-    if (!saved)
-      return refused(
-          std::move(result),
-          invalid(fmt::format(
-              "spec.rollout.changeControl requires {} approval{} of a saved plan: 'edgecert plan "
-              "{} --out PLAN', 'edgecert approve PLAN --by NAME', then 'edgecert apply PLAN'; "
-              "nothing was changed",
-              cc.approvals, cc.approvals == 1 ? "" : "s", spec_path)));
+  if (cc.approvals > 0) {  // a saved plan, by the refusal above
     auto names = check_approvals(env, cc, req.input, saved_sha256);
     if (!names) return refused(std::move(result), names.error());
     approvers = std::move(*names);

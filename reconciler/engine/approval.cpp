@@ -9,7 +9,6 @@
 
 #include "providers/base/read_limits.h"
 #include "providers/base/time.h"
-#include "providers/pki/spki.h"
 #include "reconciler/engine/json_fields.h"
 
 namespace edgecert {
@@ -49,12 +48,6 @@ std::vector<std::string> distinct_approvers(const Approvals& a) {
 }
 
 namespace {
-
-Result<std::string> plan_digest(Env& env, const std::string& plan_path) {
-  auto bytes = env.read_file(plan_path, read_limits::kSavedPlan);
-  if (!bytes) return std::unexpected(bytes.error());
-  return pki::sha256_hex(*bytes);
-}
 
 std::string approve_command(const std::string& plan_path) {
   return fmt::format("edgecert approve {} --by NAME", plan_path);
@@ -107,7 +100,8 @@ Result<Approvals> read_approvals(Env& env, const std::string& plan_path) {
   return a;
 }
 
-Result<Approvals> approve_plan(Env& env, const std::string& plan_path, const std::string& by,
+Result<Approvals> approve_plan(Env& env, const std::string& plan_path,
+                               const std::string& plan_sha256, const std::string& by,
                                const std::string& comment) {
   if (!good_name(by))
     return make_error(ErrorCode::kInvalidArgument,
@@ -116,25 +110,23 @@ Result<Approvals> approve_plan(Env& env, const std::string& plan_path, const std
   if (!comment.empty() && !printable_line(comment, 1000))
     return make_error(ErrorCode::kInvalidArgument,
                       "--comment: at most 1000 printable characters on one line");
-  auto digest = plan_digest(env, plan_path);
-  if (!digest) return std::unexpected(digest.error());
   auto current = read_approvals(env, plan_path);
   if (!current) return std::unexpected(current.error());
-  if (!current->approvals.empty() && current->plan_sha256 != *digest)
+  if (!current->approvals.empty() && current->plan_sha256 != plan_sha256)
     return make_error(
         ErrorCode::kConflict,
         fmt::format("{}: its approvals are for other plan contents (sha256 {}, the plan is now "
                     "{}): the plan changed after they were given. Review it again, remove {} "
                     "and approve anew; nothing was changed",
                     approvals_path(plan_path), current->plan_sha256.substr(0, 16),
-                    digest->substr(0, 16), approvals_path(plan_path)));
+                    plan_sha256.substr(0, 16), approvals_path(plan_path)));
   for (const Approval& a : current->approvals)
     if (name_key(a.by) == name_key(by))
       return make_error(ErrorCode::kConflict,
                         fmt::format("{} already approved {} (at {}); approvals must come from "
                                     "different people",
                                     by, plan_path, a.at));
-  current->plan_sha256 = *digest;
+  current->plan_sha256 = plan_sha256;
   current->approvals.push_back(Approval{by, comment, format_time_iso(env.now())});
   nlohmann::json list = nlohmann::json::array();
   for (const Approval& a : current->approvals) {
@@ -178,16 +170,15 @@ Result<std::vector<std::string>> check_approvals(Env& env, const spec::ChangeCon
                                                  const std::string& plan_sha256) {
   std::vector<std::string> names;
   if (cc.approvals == 0) return names;
-  const std::string* digest = &plan_sha256;
   auto a = read_approvals(env, plan_path);
   if (!a) return std::unexpected(a.error());
-  if (!a->approvals.empty() && a->plan_sha256 != *digest)
+  if (!a->approvals.empty() && a->plan_sha256 != plan_sha256)
     return make_error(
         ErrorCode::kConflict,
         fmt::format("{} changed after it was approved (approved sha256 {}, now {}): its "
                     "approvals ({}) do not cover what it says now. Plan again and have the new "
                     "plan approved; nothing was changed",
-                    plan_path, a->plan_sha256.substr(0, 16), digest->substr(0, 16),
+                    plan_path, a->plan_sha256.substr(0, 16), plan_sha256.substr(0, 16),
                     approvals_path(plan_path)));
   names = distinct_approvers(*a);
   if (static_cast<int>(names.size()) < cc.approvals) {

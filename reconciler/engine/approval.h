@@ -47,7 +47,11 @@ Result<Approvals> read_approvals(Env& env, const std::string& plan_path);
 // a name that already approved (compared without case), or a sidecar whose
 // approvals are for other plan bytes.
 // Returns the approvals now recorded.
-Result<Approvals> approve_plan(Env& env, const std::string& plan_path, const std::string& by,
+// `plan_sha256`: the SHA-256 (hex) of the plan's bytes as the caller read
+// and decoded them (read_saved_plan), so the approval covers exactly what
+// was checked.
+Result<Approvals> approve_plan(Env& env, const std::string& plan_path,
+                               const std::string& plan_sha256, const std::string& by,
                                const std::string& comment);
 
 // Whether `change_id` is acceptable under `cc`: a pattern requires one that

@@ -26,16 +26,17 @@ TEST_CASE("approval: distinct approvers, bound to the plan's bytes", "[approval]
   REQUIRE_FALSE(none);
   CHECK_THAT(none.error().message, Catch::Contains("has 0 of the 2 approvals"));
 
-  REQUIRE(approve_plan(env, kPlan, "alice", "looks right"));
-  auto twice = approve_plan(env, kPlan, "alice", "");
+  REQUIRE(approve_plan(env, kPlan, digest_of(env), "alice", "looks right"));
+  auto twice = approve_plan(env, kPlan, digest_of(env), "alice", "");
   REQUIRE_FALSE(twice);
   CHECK(twice.error().code == ErrorCode::kConflict);
-  CHECK_FALSE(approve_plan(env, kPlan, "ALICE", ""));  // one person, whatever the case
+  CHECK_FALSE(
+      approve_plan(env, kPlan, digest_of(env), "ALICE", ""));  // one person, whatever the case
   auto one = check_approvals(env, cc, kPlan, digest_of(env));
   REQUIRE_FALSE(one);
   CHECK_THAT(one.error().message, Catch::Contains("has 1 of the 2") && Catch::Contains("(alice)"));
 
-  auto two = approve_plan(env, kPlan, "bob", "");
+  auto two = approve_plan(env, kPlan, digest_of(env), "bob", "");
   REQUIRE(two);
   CHECK(two->approvals.size() == 2);
   auto ok = check_approvals(env, cc, kPlan, digest_of(env));
@@ -47,7 +48,7 @@ TEST_CASE("approval: distinct approvers, bound to the plan's bytes", "[approval]
   auto edited = check_approvals(env, cc, kPlan, digest_of(env));
   REQUIRE_FALSE(edited);
   CHECK_THAT(edited.error().message, Catch::Contains("changed after it was approved"));
-  auto mixed = approve_plan(env, kPlan, "carol", "");
+  auto mixed = approve_plan(env, kPlan, digest_of(env), "carol", "");
   REQUIRE_FALSE(mixed);
   CHECK_THAT(mixed.error().message, Catch::Contains("other plan contents"));
 }
@@ -58,11 +59,11 @@ TEST_CASE("approval: names and comments are one printable line", "[approval]") {
   for (const std::string& bad :
        {std::string(), std::string("a\nb"), std::string(101, 'x'), std::string("tab\there"),
         std::string("alice "), std::string(" alice"), std::string("  ")}) {
-    auto r = approve_plan(env, kPlan, bad, "");
+    auto r = approve_plan(env, kPlan, digest_of(env), bad, "");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kInvalidArgument);
   }
-  CHECK_FALSE(approve_plan(env, kPlan, "alice", "two\nlines"));
+  CHECK_FALSE(approve_plan(env, kPlan, digest_of(env), "alice", "two\nlines"));
   CHECK_FALSE(env.exists(approvals_path(kPlan)));
 }
 
