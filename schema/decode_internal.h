@@ -211,7 +211,13 @@ class Decoder {
   std::optional<std::string> simple_name(const Field& f);
   std::optional<std::string> fqdn(const Field& f);
   std::vector<std::string> fqdn_list(const Field& f);
-  std::optional<std::string> file_path(const Field& f);
+  // How a path is used, for specs read from git (LoadOptions::read_only_root).
+  enum class PathUse {
+    kRead,     // read, and its content is not part of the plan (known_hosts)
+    kContent,  // a certificate or CRL file: what it holds is what the plan does
+    kWritten,  // a folder edgecert writes to
+  };
+  std::optional<std::string> file_path(const Field& f, PathUse use = PathUse::kRead);
   // file_path plus, when checking files, that it holds certificates.
   std::optional<std::string> ca_bundle(const Field& f);
   std::optional<std::string> secret_ref(const Field& f);

@@ -37,7 +37,8 @@ void Decoder::decode_lock_repository(const Field& f) {
     return;
   }
   if (!looks_like_url(*s)) {
-    spec_.rollout.lock_repository = path_resolve(spec_.directory, *s);
+    auto p = file_path(f, PathUse::kWritten);
+    if (p) spec_.rollout.lock_repository = *p;
     return;
   }
   auto scheme_end = s->find("://");

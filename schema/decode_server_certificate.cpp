@@ -233,7 +233,7 @@ std::optional<spec::Issuer> Decoder::decode_issuer(const Field& f) {
       require(m, "directory");
       spec::OpensslCaIssuer i;
       if (const Field* d = m.get("directory")) {
-        auto p = file_path(*d);
+        auto p = file_path(*d, PathUse::kWritten);
         if (!p) return std::nullopt;
         i.directory = *p;
       } else {
@@ -248,8 +248,8 @@ std::optional<spec::Issuer> Decoder::decode_issuer(const Field& f) {
       spec::ExternalIssuer i;
       const Field* r = m.get("requestsDir");
       const Field* c = m.get("certificatesDir");
-      auto rp = r ? file_path(*r) : std::nullopt;
-      auto cp = c ? file_path(*c) : std::nullopt;
+      auto rp = r ? file_path(*r, PathUse::kWritten) : std::nullopt;
+      auto cp = c ? file_path(*c, PathUse::kWritten) : std::nullopt;
       if (!rp || !cp) return std::nullopt;
       i.requests_dir = *rp;
       i.certificates_dir = *cp;
@@ -330,7 +330,7 @@ std::optional<spec::AcmeIssuer> Decoder::decode_acme_issuer(const Field& f) {
             i.http01_listen = *l;
         }
       }
-      if (w) i.webroot = file_path(*w);
+      if (w) i.webroot = file_path(*w, PathUse::kWritten);
     }
     if (!i.http01_listen && !i.webroot) ok = false;
   }

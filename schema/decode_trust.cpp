@@ -26,7 +26,7 @@ void Decoder::decode_trusted_cas(const Field& f) {
   std::set<std::string> seen;
   if (const Field* cf = m.get("certificates")) {
     for (const Field& item : seq(*cf)) {
-      auto p = file_path(item);
+      auto p = file_path(item, PathUse::kContent);
       if (!p) continue;
       if (!seen.insert(*p).second) {
         error(item.value_pos,
@@ -69,11 +69,11 @@ void Decoder::decode_crl(const Field& f) {
     if (a.ok) crl.automatic_updates = std::move(au);
   }
   if (const Field* mf = m.get("manualFile")) {
-    crl.manual_file = file_path(*mf);
+    crl.manual_file = file_path(*mf, PathUse::kContent);
     if (crl.manual_file && options_.check_files) check_crl_file(mf->path, *crl.manual_file);
   }
   if (const Field* bf = m.get("caBundle")) {
-    crl.ca_bundle = file_path(*bf);
+    crl.ca_bundle = file_path(*bf, PathUse::kContent);
     if (crl.ca_bundle && options_.check_files) check_pem_bundle_file(bf->path, *crl.ca_bundle);
   }
   // What the coherence rules count as a CRL source: listed, even when an

@@ -27,6 +27,13 @@ struct LoadOptions {
   // Read and check referenced files (trusted CAs, CRL file, caBundle,
   // passwordFrom file existence). Off only for structure-only tests.
   bool check_files = true;
+  // The folder a spec read from a git commit lives in (git_source.h's
+  // "git:<commit>"), where nothing can be written: a folder edgecert writes
+  // (an issuer's folders, the ACME webroot, a lock repository path) that
+  // resolves into it is an error, and a certificate or CRL file named by
+  // an absolute path (read from this machine, not from the commit) a
+  // warning. "" = the spec is an ordinary file.
+  std::string read_only_root;
 };
 
 struct LoadResult {

@@ -232,18 +232,35 @@ std::vector<std::string> Decoder::fqdn_list(const Field& f) {
   return out;
 }
 
-std::optional<std::string> Decoder::file_path(const Field& f) {
+std::optional<std::string> Decoder::file_path(const Field& f, PathUse use) {
   auto s = str(f);
   if (!s) return std::nullopt;
   if (s->empty()) {
     error(f.value_pos, fmt::format("{}: the path is empty", f.name()));
     return std::nullopt;
   }
-  return path_resolve(spec_.directory, *s);
+  std::string resolved = path_resolve(spec_.directory, *s);
+  const std::string& root = options_.read_only_root;
+  if (!root.empty() && use == PathUse::kWritten &&
+      (resolved == root || resolved.starts_with(root + "/"))) {
+    error(f.value_pos,
+          fmt::format("{}: '{}' lies in the git commit the spec is read from (--git), where "
+                      "nothing can be written: name a folder outside the repository by an "
+                      "absolute path",
+                      f.name(), clip_for_message(*s)));
+    return std::nullopt;
+  }
+  if (!root.empty() && use == PathUse::kContent && path_is_absolute(resolved))
+    warning(f.value_pos,
+            fmt::format("{}: '{}' is read from this machine, not from the git commit (--git): "
+                        "what it holds is not part of what was reviewed; keep it in the "
+                        "repository and name it by a relative path",
+                        f.name(), clip_for_message(*s)));
+  return resolved;
 }
 
 std::optional<std::string> Decoder::ca_bundle(const Field& f) {
-  auto p = file_path(f);
+  auto p = file_path(f, PathUse::kContent);
   if (p && options_.check_files) check_certificate_file(f.path, *p);
   return p;
 }

@@ -73,7 +73,8 @@ std::string effective_sim_dir(const NodeOpenContext& context, const spec::Spec& 
     return *v;
   // Next to the spec, like the run state: every run of one cluster, from
   // whatever folder, meets the same simulated nodes.
-  return path_join(path_join(spec.directory, ".edgecert/sim"),
+  const std::string& base = context.local_dir.empty() ? spec.directory : context.local_dir;
+  return path_join(path_join(base, ".edgecert/sim"),
                    spec.name.empty() ? std::string("default") : spec.name);
 }
 

@@ -280,6 +280,10 @@ struct NodeOpenContext {
   // Folder of the simulator's node files; "" = $EDGECERT_SIM_DIR, else
   // "<the spec's folder>/.edgecert/sim/<metadata.name>".
   std::string sim_dir;
+  // The folder that stands for the spec's own folder in that default, when
+  // the spec's folder is not one edgecert can write to (a spec read from a
+  // git commit, git_source.h: the working folder). "" = the spec's folder.
+  std::string local_dir;
   bool insecure = false;  // HTTPS: skip server certificate verification
   // SSH: a host without a pinned key in the known_hosts file is accepted and
   // its key recorded (--trust-new-host-key); a changed key is always refused.

@@ -140,6 +140,19 @@ int render(const ApplyResult& r, CliContext& ctx, int interrupted_exit) {
   return kExitError;
 }
 
+// The note of an apply from git: a line saying where it went, or an error
+// that makes the exit status 1 (the run itself is over: its record is in
+// the audit log, and the note can be added by hand).
+int render_git_note(const ApplyResult& r, CliContext& ctx, int rc, bool json = false) {
+  if (r.git_note && !json) ctx.out << "Git: " << *r.git_note << "\n";
+  if (!r.git_note_error) return rc;
+  ctx.err << fmt::format(
+      "edgecert: error: the apply's outcome could not be added as a git note: {}. The apply "
+      "itself ended as reported; its record is in the audit log.\n",
+      r.git_note_error->message);
+  return rc == kExitOk ? kExitError : rc;
+}
+
 // Text progress: one line per event, whole lines even when a heartbeat comes
 // from another thread.
 std::function<void(const ProgressEvent&)> progress_lines(CliContext& ctx) {
@@ -166,7 +179,7 @@ int apply_with_events(ApplyRequest req, bool auto_approve, CliContext& ctx,
   req.progress = [&events](const ProgressEvent& e) { events.progress(e); };
   ApplyResult result = apply(ctx.env, req);
   for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
-  return events.finish(result);
+  return render_git_note(result, ctx, events.finish(result), /*json=*/true);
 }
 
 }  // namespace
@@ -182,6 +195,8 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     std::string change_id;
     bool require_clean = false;
     NodeOptions node;
+    GitCliOptions git;
+    bool push_note = false;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("SPEC_OR_PLAN", o->input, "Spec file, or a plan saved by 'edgecert plan --out'")
@@ -204,6 +219,11 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
                "uncommitted change to a tracked file");
   add_node_options(app, o->node, true);
   add_lock_timeout_option(app, o->lock_timeout);
+  add_git_options(app, o->git);
+  app.add_flag("--push-note", o->push_note,
+               "With a spec from a remote git repository: push the apply's outcome as a note "
+               "on the applied commit (refs/notes/edgecert); a repository on this machine gets "
+               "it anyway");
 
   return [o, &ctx]() -> int {
     auto lock_timeout = parse_lock_timeout(o->lock_timeout, ctx);
@@ -218,6 +238,9 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     req.confirm_manual = o->confirm_manual;
     if (!o->change_id.empty()) req.change_id = o->change_id;
     req.require_clean = o->require_clean;
+    // --ref alone re-reads a saved plan's repository at another ref.
+    if (o->git.given()) req.git = ApplyRequest::Git{o->git.repository, o->git.ref, o->git.path};
+    req.push_note = o->push_note;
     if (o->output == "json") {
       int rc = apply_with_events(std::move(req), o->auto_approve, ctx, [&interrupts] {
         return interrupts.signal() ? interrupts.exit_code() : 130;
@@ -237,6 +260,7 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     ApplyResult result = apply(ctx.env, req);
     for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
     int rc = render(result, ctx, interrupts.exit_code());
+    rc = render_git_note(result, ctx, rc);
     // Interrupted while refusing or failing: the interrupt is the news.
     return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
   };

@@ -30,38 +30,6 @@
 namespace edgecert {
 namespace {
 
-bool is_spec_name(const std::string& name) {
-  auto ends = [&](std::string_view suffix) {
-    return name.size() > suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return name[0] != '.' && (ends(".yaml") || ends(".yml"));
-}
-
-// The spec files PATHs stand for, in order; an error names a PATH that is
-// neither a file nor a folder with specs in it.
-Result<std::vector<std::string>> expand_paths(Env& env, const std::vector<std::string>& paths) {
-  std::vector<std::string> out;
-  for (const std::string& p : paths) {
-    if (!env.is_directory(p)) {
-      out.push_back(p);  // a missing file is reported when its spec is loaded
-      continue;
-    }
-    auto names = env.list_dir(p);
-    if (!names) return std::unexpected(names.error());
-    size_t found = 0;
-    for (const std::string& n : *names)
-      if (is_spec_name(n) && !env.is_directory(path_join(p, n))) {
-        out.push_back(path_join(p, n));
-        ++found;
-      }
-    if (found == 0)
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("{}: a folder with no spec in it (*.yaml, *.yml)", p));
-  }
-  return out;
-}
-
 ClusterCheck check_one(const std::string& path, const NodeOptions& options, CliContext& ctx) {
   OpenedSession opened = open_session(ctx.env, path, with_cli_network(options, ctx));
   for (const Diagnostic& d : opened.diagnostics) ctx.err << d.to_string() << "\n";
@@ -147,28 +115,67 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
     std::string output = "text";
     std::string metrics_file;
     NodeOptions node;
+    GitCliOptions git;
   };
   auto o = std::make_shared<Opts>();
-  app.add_option("PATH", o->paths, "Spec files, or folders of them (*.yaml, *.yml)")->required();
+  app.add_option("PATH", o->paths,
+                 "Spec files, or folders of them (*.yaml, *.yml); with --git, in the repository "
+                 "(default: the --path folder)");
   app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--metrics-file", o->metrics_file,
                  "Also write the Prometheus text format here, atomically (node_exporter's "
                  "textfile collector)");
   add_node_options(app, o->node, false);
   add_allow_unreachable_crl_option(app, o->node.allow_unreachable_crl);
+  add_git_options(app, o->git);
 
   return [o, &ctx]() -> int {
     InterruptScope interrupts(InterruptScope::Mode::kExit);
-    auto specs = expand_paths(ctx.env, o->paths);
-    if (!specs) {
-      ctx.err << "edgecert: error: " << specs.error().message << "\n";
+    if (o->paths.empty() && !o->git.given()) {
+      ctx.err << "edgecert: error: PATH is required (a spec, or a folder of specs), or --git "
+                 "REPO --ref REF\n";
       return kExitError;
     }
     std::vector<ClusterCheck> checks;
     std::map<std::string, std::string> seen;  // cluster -> first spec naming it
     bool error = false;
+    // Specs from git: read through the commit's tree. A ref that cannot be
+    // read is a failed check, in the metrics too.
+    std::optional<GitSpecs> git;
+    std::vector<std::string> paths = o->paths;
+    NodeOptions options = o->node;
+    if (o->git.given()) {
+      if (o->git.repository.empty()) {
+        ctx.err << "edgecert: error: --ref and --path read specs from git and need --git REPO\n";
+        return kExitError;
+      }
+      auto opened = open_git_specs(ctx.env, git_state_root(o->node.state_dir), o->git.repository,
+                                   o->git.ref, o->git.path);
+      if (!opened) {
+        ctx.err << "edgecert: error: " << opened.error().message << "\n";
+        checks.push_back(
+            failed_check("--git " + o->git.repository, opened.error().message, ctx.env.now()));
+        error = true;
+        paths.clear();
+      } else {
+        git = std::move(*opened);
+        for (std::string& p : paths) p = git->spec_path(p);
+        if (paths.empty()) paths.push_back(git->dir());
+        options = git_session_options(options, *git);
+        if (o->output != "json") ctx.out << describe_git_origin(git->origin()) << "\n";
+      }
+    }
+    CliContext run_ctx = with_env(ctx, git ? *git->env : ctx.env);
+    auto specs = expand_spec_paths(run_ctx.env, paths);
+    if (!specs) {
+      ctx.err << "edgecert: error: " << specs.error().message << "\n";
+      return kExitError;
+    }
     for (const std::string& path : *specs) {
-      ClusterCheck c = check_one(path, o->node, ctx);
+      ClusterCheck c = check_one(path, options, run_ctx);
+      // From git, the spec by its path in the repository: a metric's labels
+      // stay the same from one commit to the next.
+      if (git) c.spec_path = git->tree_path(c.spec_path);
       if (!c.cluster.empty()) {
         auto [it, fresh] = seen.emplace(c.cluster, path);
         if (!fresh) {
@@ -196,10 +203,14 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
     if (o->output == "json") {
       nlohmann::json clusters = nlohmann::json::array();
       for (const ClusterCheck& c : checks) clusters.push_back(check_to_json(c));
+      nlohmann::json doc{{"clusters", clusters}};
+      if (git)
+        doc["git"] = {{"repository", git->origin().repository},
+                      {"ref", git->origin().ref},
+                      {"commit", git->origin().commit},
+                      {"path", git->origin().path}};
       // Error texts may quote what a node sent: never let one abort the output.
-      ctx.out << nlohmann::json{{"clusters", clusters}}.dump(
-                     2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
+      ctx.out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       for (size_t i = 0; i < checks.size(); ++i) {
         if (i) ctx.out << "\n";

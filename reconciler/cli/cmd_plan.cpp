@@ -26,9 +26,10 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     std::string change_id;
     bool require_clean = false;
     NodeOptions node;
+    GitCliOptions git;
   };
   auto o = std::make_shared<Opts>();
-  app.add_option("SPEC", o->spec, "Spec file")->required();
+  app.add_option("SPEC", o->spec, "Spec file (with --git: its path in the repository)")->required();
   app.add_option("--out", o->out, "Save the plan (JSON) for 'edgecert apply FILE'");
   app.add_option("--output,-o", o->output,
                  "Output format (markdown: a summary for a pull-request comment)")
@@ -42,12 +43,23 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
                "Refuse unless the spec is committed in git and its working tree has no "
                "uncommitted change to a tracked file");
   add_node_options(app, o->node, true);
+  add_git_options(app, o->git);
 
   return [o, &ctx]() -> int {
     InterruptScope interrupts(InterruptScope::Mode::kExit);
-    auto session = open_session(o->spec, o->node, ctx);
+    std::optional<GitSpecs> git;
+    if (o->git.given()) {
+      git = open_git_cli(o->git, o->node.state_dir, ctx);
+      if (!git) return kExitError;
+    }
+    // From git, everything the spec names is read from the commit.
+    CliContext run_ctx = with_env(ctx, git ? *git->env : ctx.env);
+    auto session =
+        git ? open_session(git->spec_path(o->spec), git_session_options(o->node, *git), run_ctx)
+            : open_session(o->spec, o->node, ctx);
     if (!session) return kExitError;
-    if (o->require_clean)
+    // A commit's tree is clean by definition.
+    if (o->require_clean && !git)
       if (Status st = require_clean_tree(*make_git_vcs(), o->spec); !st) {
         ctx.err << "edgecert: error: " << st.error().message << "\n";
         return kExitError;
@@ -73,11 +85,12 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
           "--change-id here (it is then part of what is approved) or to apply\n",
           *cc->change_id_pattern);
     }
-    auto live = read_live(*session, ctx);
+    auto live = read_live(*session, run_ctx);
     if (!live) return kExitError;
-    auto plan = make_plan(*session, *live, ctx);
+    auto plan = make_plan(*session, *live, run_ctx);
     if (!plan) return kExitError;
     if (!o->change_id.empty()) plan->change_id = o->change_id;
+    if (git) record_git_origin(*plan, *git);
     if (!o->out.empty()) {
       if (auto st = ctx.env.write_file_atomic(o->out, plan_to_json(*plan).dump(2) + "\n", 0644);
           !st) {
@@ -92,6 +105,7 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     // JSON mode keeps stdout to the one document.
     std::ostringstream run_state;
     print_run_state(run_state, ctx.env, session->state_dir, permissive, &session->spec);
+    if (git) run_state << describe_git_origin(git->origin()) << "\n";
     if (o->output == "json") {
       ctx.err << run_state.str();
       ctx.out << plan_to_json(*plan).dump(2) << "\n";

@@ -74,6 +74,75 @@ void print_run_state(std::ostream& out, Env& env, const std::string& cluster_sta
     out << line << "\n";
 }
 
+void add_git_options(CLI::App& app, GitCliOptions& o) {
+  app.add_option("--git", o.repository,
+                 "Read the spec (and the files it names) from this git repository, a path or "
+                 "URL, fetched into a cache in the state folder; no checkout is used");
+  app.add_option("--ref", o.ref,
+                 "With --git: the branch, tag, ref (refs/pull/1/head) or commit to read");
+  app.add_option("--path", o.path,
+                 "With --git: the folder in the repository specs are named from (default: "
+                 "its root)");
+}
+
+std::optional<GitSpecs> open_git_cli(const GitCliOptions& o, const std::string& state_dir,
+                                     CliContext& ctx) {
+  if (o.repository.empty()) {
+    ctx.err << "edgecert: error: --ref and --path read a spec from git and need --git REPO\n";
+    return std::nullopt;
+  }
+  auto specs = open_git_specs(ctx.env, git_state_root(state_dir), o.repository, o.ref, o.path);
+  if (!specs) {
+    ctx.err << "edgecert: error: " << specs.error().message << "\n";
+    return std::nullopt;
+  }
+  return std::move(*specs);
+}
+
+CliContext with_env(const CliContext& ctx, Env& env) {
+  return CliContext{env, ctx.out, ctx.err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport};
+}
+
+std::string describe_git_origin(const GitOrigin& o) {
+  return fmt::format("From git: {} {} at {}{}", o.repository, o.ref, o.commit.substr(0, 12),
+                     o.path.empty() ? "" : " (path " + o.path + ")");
+}
+
+namespace {
+
+bool is_spec_name(const std::string& name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return name[0] != '.' && (ends(".yaml") || ends(".yml"));
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> expand_spec_paths(Env& env,
+                                                   const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    if (!env.is_directory(p)) {
+      out.push_back(p);  // a missing file is reported when its spec is loaded
+      continue;
+    }
+    auto names = env.list_dir(p);
+    if (!names) return std::unexpected(names.error());
+    size_t found = 0;
+    for (const std::string& n : *names)
+      if (is_spec_name(n) && !env.is_directory(path_join(p, n))) {
+        out.push_back(path_join(p, n));
+        ++found;
+      }
+    if (found == 0)
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("{}: a folder with no spec in it (*.yaml, *.yml)", p));
+  }
+  return out;
+}
+
 void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& cells) {
   if (cells.empty()) return;
   std::vector<size_t> width(cells.front().size(), 0);

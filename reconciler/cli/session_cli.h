@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/engine/git_source.h"
 #include "reconciler/engine/session.h"
 
 namespace CLI {
@@ -51,6 +52,34 @@ std::optional<std::chrono::milliseconds> parse_lock_timeout(const std::string& t
 void print_run_state(std::ostream& out, Env& env, const std::string& cluster_state_dir,
                      const std::vector<std::string>& permissive_now,
                      const spec::Spec* spec = nullptr);
+
+// --git REPO --ref REF --path DIR (git_source.h) on validate, plan, apply
+// and check.
+struct GitCliOptions {
+  std::string repository;
+  std::string ref;
+  std::string path;
+  bool given() const { return !repository.empty() || !ref.empty() || !path.empty(); }
+};
+void add_git_options(CLI::App& app, GitCliOptions& options);
+
+// With --git: the specs at the ref, for a run whose state root is
+// git_state_root(state_dir); nullopt (the error printed, naming REPO, REF
+// and the commit) when they cannot be read. --ref or --path without --git
+// is an error too.
+std::optional<GitSpecs> open_git_cli(const GitCliOptions& options, const std::string& state_dir,
+                                     CliContext& ctx);
+
+// `ctx` reading through `env` instead (a GitTreeEnv).
+CliContext with_env(const CliContext& ctx, Env& env);
+
+// "From git: REPO REF at 1a2b3c4d5e6f (path DIR)".
+std::string describe_git_origin(const GitOrigin& origin);
+
+// The spec files PATHs stand for, in order (a folder stands for the *.yaml
+// and *.yml files directly in it); an error names a PATH that is a folder
+// with no spec in it.
+Result<std::vector<std::string>> expand_spec_paths(Env& env, const std::vector<std::string>& paths);
 
 // A table: the first row is the header; columns left-aligned, two spaces
 // apart, the last one unpadded.

@@ -141,7 +141,11 @@ std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path,
   return j;
 }
 
-ApplyResult apply(Env& base_env, const ApplyRequest& req) {
+namespace {
+
+// apply with everything resolved: `git` set when the spec comes from a git
+// ref, and then `base_env` is its GitTreeEnv.
+ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
   // The executor generates and signs CSRs on several threads, and the nodes
   // and the issuer opened below share this Env; outside it, everything below
   // sleeps through the HeartbeatEnv: that is where heartbeats come from
@@ -155,14 +159,17 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
     if (req.notice) req.notice(line);
   };
 
-  SessionOptions options = req.options;
+  SessionOptions options = git ? git_session_options(req.options, *git) : req.options;
   std::optional<Plan> saved;
   nlohmann::json saved_json;  // as read: what the re-derived plan is compared with
   std::string spec_path = req.input;
   if (auto why = not_a_plan_nor_spec(env, req.input))
     return refused(std::move(result), invalid(*why));
   std::string saved_sha256;  // of the bytes decoded: what approvals are bound to
-  if (auto j = read_saved_plan(env, req.input, &saved_sha256)) {
+  auto saved_file = read_saved_plan(env, req.input, &saved_sha256);
+  // With --git and a spec, the spec is in the commit's tree.
+  if (git && !saved_file) spec_path = git->spec_path(req.input);
+  if (auto j = saved_file) {
     saved_json = *j;
     auto p = plan_from_json(*j, req.input);
     if (!p) return refused(std::move(result), p.error());
@@ -178,8 +185,11 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                                          "was changed",
                                          req.input, saved->created_at, format_time(env.now()))));
     // The path as given works when apply runs where plan ran (the CI case);
-    // the absolute one when it does not.
-    spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;
+    // the absolute one when it does not. From git: the path in the tree.
+    if (git)
+      spec_path = path_join(git->env->root(), saved->spec_path);
+    else
+      spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;
     if (!options.targets.empty() || !options.excludes.empty() || !options.replace.empty())
       return refused(std::move(result),
                      invalid("--target/--exclude/--replace cannot change a saved plan; plan "
@@ -212,6 +222,40 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                    invalid(fmt::format("{}: the plan is for cluster '{}', but {} is cluster '{}'; "
                                        "nothing was changed",
                                        req.input, saved->cluster, spec_path, s.spec.name)));
+  // "commit A (planned) -> B (now)", naming both refs when --ref chose
+  // another one than the plan's.
+  auto planned_to_now = [&] {
+    const GitOrigin& was = *saved->git;
+    const GitOrigin& now = git->origin();
+    if (was.ref == now.ref)
+      return fmt::format("commit {} (planned) -> {} (now)", was.commit.substr(0, 12),
+                         now.commit.substr(0, 12));
+    return fmt::format("{} at {} (planned) -> {} at {} (now)", was.ref, was.commit.substr(0, 12),
+                       now.ref, now.commit.substr(0, 12));
+  };
+  if (saved && git && saved->spec_sha256 != s.spec_sha256)
+    return refused(std::move(result),
+                   Error{ErrorCode::kConflict,
+                         fmt::format("the plan is stale: {} at {} in {} changed since the plan "
+                                     "was made: {}, sha256 {} -> {}; nothing was changed. Plan "
+                                     "again.",
+                                     saved->spec_path, git->origin().ref, git->origin().repository,
+                                     planned_to_now(), saved->spec_sha256.substr(0, 16),
+                                     s.spec_sha256.substr(0, 16))});
+  if (saved && git && saved->git->commit != git->origin().commit) {
+    if (saved->git->ref == git->origin().ref)
+      notice(fmt::format(
+          "{} moved from commit {} (planned) to {}; {} is unchanged, and the plan "
+          "made now from {} must match the saved one",
+          git->origin().ref, saved->git->commit.substr(0, 12), git->origin().commit.substr(0, 12),
+          saved->spec_path, git->origin().commit.substr(0, 12)));
+    else
+      notice(
+          fmt::format("The plan was made from {} at {}; {} is at {}, where {} is the same, and "
+                      "the plan made now from it must match the saved one",
+                      saved->git->ref, saved->git->commit.substr(0, 12), git->origin().ref,
+                      git->origin().commit.substr(0, 12), saved->spec_path));
+  }
   if (saved && saved->spec_sha256 != s.spec_sha256)
     return refused(std::move(result),
                    Error{ErrorCode::kConflict,
@@ -220,7 +264,8 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                                      spec_path, saved->spec_sha256.substr(0, 16),
                                      s.spec_sha256.substr(0, 16))});
 
-  if (req.require_clean)
+  // A commit's tree is clean by definition.
+  if (req.require_clean && !git)
     if (Status st = require_clean_tree(*make_git_vcs(), spec_path); !st)
       return refused(std::move(result), st.error());
 
@@ -267,8 +312,8 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   LockWait wait;
   wait.timeout = req.lock_timeout;
   wait.stop = req.stop;
-  wait.unlock_args = spec_path;
-  if (!req.options.state_dir.empty()) wait.unlock_args += " --state-dir " + req.options.state_dir;
+  wait.unlock_args = git ? git->tree_path(spec_path) : spec_path;
+  if (!options.state_dir.empty()) wait.unlock_args += " --state-dir " + options.state_dir;
   wait.waiting = [&](const LockInfo& holder, std::chrono::seconds waited) {
     notice(fmt::format("Waiting for the cluster lock ({}s of {}s): {}", waited.count(),
                        std::chrono::duration_cast<std::chrono::seconds>(req.lock_timeout).count(),
@@ -355,6 +400,15 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
                                     diffs.begin() + std::min(diffs.size(), 1 + kMoreShown));
       if (diffs.size() > 1 + kMoreShown)
         more.push_back(fmt::format("... and {} more", diffs.size() - 1 - kMoreShown));
+      if (git && saved->git->commit != git->origin().commit)
+        more.push_back(
+            saved->git->ref == git->origin().ref
+                ? fmt::format("{} moved from commit {} (planned) to {} (now): a file the spec "
+                              "names may have changed",
+                              git->origin().ref, saved->git->commit.substr(0, 12),
+                              git->origin().commit.substr(0, 12))
+                : fmt::format("{}: a file the spec names may differ between the two",
+                              planned_to_now()));
       return refused(std::move(result), std::move(e), std::move(more));
     }
     plan = std::move(*now);
@@ -408,7 +462,8 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
   if (req.stop.stop_requested()) return stopped(std::move(result));
 
   // Audit context: spec digest and, when the spec is in git, the commit.
-  auto vcs = make_git_vcs()->describe(s.spec.path);
+  std::optional<VcsInfo> vcs;
+  if (!git) vcs = make_git_vcs()->describe(s.spec.path);
   std::string audit_path = path_join(s.state_dir, "audit.jsonl");
   ProcessIdentity who = current_process(env);
   std::string run_id = new_run_id(env.now());
@@ -452,6 +507,11 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
       j["git_commit"] = vcs->commit;
       j["git_dirty"] = vcs->dirty;
     }
+    if (git) {
+      j["git_repository"] = git->origin().repository;
+      j["git_ref"] = git->origin().ref;
+      j["git_commit"] = git->origin().commit;
+    }
     // Messages may quote a node's reply; bytes that are not UTF-8 are replaced
     // rather than thrown on (issue 16, defect 2).
     if (auto st = env.append_file(
@@ -482,10 +542,79 @@ ApplyResult apply(Env& base_env, const ApplyRequest& req) {
           "'edgecert force-unlock {} {}'",
           git_lock->ref(), *s.spec.rollout.lock_repository, st.error().message, git_lock->info().id,
           wait.unlock_args));
+  if (git) {
+    nlohmann::json line = {{"cluster", s.spec.name},
+                           {"outcome", apply_outcome_name(report.outcome)},
+                           {"run", run_id},
+                           {"actions_done", report.actions_done},
+                           {"finished", format_time(env.now())},
+                           {"spec", git->tree_path(spec_path)},
+                           {"user", who.user},
+                           {"host", who.host}};
+    if (change_id) line["change_id"] = *change_id;
+    if (!approvers.empty()) line["approved_by"] = approvers;
+    if (git->repository->local() || req.push_note) {
+      auto noted = add_git_note(env, options.state_dir, *git, git_note_line(line));
+      if (noted)
+        result.git_note = *noted;
+      else
+        result.git_note_error = noted.error();
+    } else {
+      result.git_note = fmt::format("no git note: {} is remote, and --push-note was not given",
+                                    git->origin().repository);
+    }
+  }
   result.status = ApplyStatus::kExecuted;
   result.plan = std::move(plan);
   result.report = std::move(report);
   return result;
+}
+
+}  // namespace
+
+ApplyResult apply(Env& env, const ApplyRequest& req) {
+  // Where the spec comes from decides what everything reads through: a
+  // plan made from git, or --git, reads it from the commit's tree.
+  std::optional<GitOrigin> planned;
+  bool plan_without_git = false;  // a well-formed plan made from a spec file
+  if (auto j = read_saved_plan(env, req.input)) {
+    auto p = plan_from_json(*j, req.input);
+    // A malformed plan is refused by apply_in, naming the field.
+    if (!p) return apply_in(env, req, nullptr);
+    planned = p->git;
+    plan_without_git = !p->git;
+  }
+  if (!req.git && !planned) return apply_in(env, req, nullptr);
+  ApplyResult result;
+  if (req.git && plan_without_git)
+    return refused(std::move(result),
+                   invalid(fmt::format("{} was made from a spec file, not from a git ref: apply "
+                                       "it without --git, --ref and --path; nothing was changed",
+                                       req.input)));
+  GitOrigin want = planned ? *planned : GitOrigin{};
+  if (req.git) {
+    if (planned && !req.git->path.empty() &&
+        normalize_tree_path(req.git->path).value_or("") != planned->path)
+      return refused(
+          std::move(result),
+          invalid(fmt::format("--path {} differs from the saved plan's ({}); a saved "
+                              "plan's spec is the one it was made from; nothing was "
+                              "changed",
+                              req.git->path, planned->path.empty() ? "the root" : planned->path)));
+    if (!req.git->repository.empty()) want.repository = req.git->repository;
+    if (!req.git->ref.empty()) want.ref = req.git->ref;
+    if (!planned) want.path = req.git->path;
+  }
+  if (want.repository.empty())
+    return refused(std::move(result),
+                   invalid("--ref and --path read a spec from git and need --git REPO; nothing "
+                           "was changed"));
+  auto specs = open_git_specs(env, git_state_root(req.options.state_dir), want.repository, want.ref,
+                              want.path, req.git_repository);
+  if (!specs)
+    return refused(std::move(result),
+                   Error{specs.error().code, specs.error().message + "; nothing was changed"});
+  return apply_in(*specs->env, req, &*specs);
 }
 
 }  // namespace edgecert

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "reconciler/engine/executor.h"
+#include "reconciler/engine/git_source.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/engine/session.h"
 
@@ -73,6 +74,23 @@ struct ApplyRequest {
   // --require-clean: refuse unless the spec is committed and its working
   // tree has no uncommitted change to a tracked file (vcs.h).
   bool require_clean = false;
+  // --git REPO --ref REF [--path DIR] (git_source.h): `input` names the spec
+  // in that commit's tree, relative to DIR. A saved plan made from git is
+  // applied from its own repository and ref, or from the ones given here
+  // (a plan reviewed on a pull request's head, applied from main after the
+  // merge): refused when the spec there differs from the plan's, naming
+  // both commits. After the run its outcome is added to the commit's note
+  // in refs/notes/edgecert: at once in a repository on this machine, in a
+  // remote one only with `push_note`.
+  struct Git {
+    std::string repository;  // "" = the saved plan's
+    std::string ref;         // "" = the saved plan's
+    std::string path;
+  };
+  std::optional<Git> git;
+  bool push_note = false;
+  // Tests: the repository specs come from (instead of libgit2's).
+  std::shared_ptr<SpecRepository> git_repository;
   // Tests: called after each journal write; false stops the run as if killed.
   std::function<bool(long seq)> after_journal_write;
 };
@@ -93,6 +111,10 @@ struct ApplyResult {
   std::vector<std::string> details;     // kRefused: one line each (e.g. what changed)
   Plan plan;                            // what was (or would have been) applied
   std::optional<ApplyReport> report;    // kExecuted
+  // kExecuted from a git ref: what became of its note (git_source.h), for
+  // people; `git_note_error` when it could not be written or pushed.
+  std::optional<std::string> git_note;
+  std::optional<Error> git_note_error;
 };
 
 ApplyResult apply(Env& env, const ApplyRequest& request);

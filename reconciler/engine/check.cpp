@@ -114,6 +114,17 @@ ClusterCheck summarize_check(const std::string& spec_path, const spec::Spec& spe
     c.last_apply = run_state.last_end->time;
     c.last_apply_outcome = run_state.last_end->message;
   }
+  // A run that never wrote its end and holds no lock was killed (or lost
+  // its journal): that is the last apply, and it did not complete. One that
+  // holds the lock is still going; the last finished one stands until it ends.
+  if (run_state.unfinished && !c.lock_held) {
+    c.last_apply = run_state.unfinished->started;
+    c.last_apply_outcome = fmt::format(
+        "unfinished: run {} stopped after {} action{} without ending (killed?); the next apply "
+        "resumes it",
+        run_state.unfinished->run_id, run_state.unfinished->actions_done,
+        run_state.unfinished->actions_done == 1 ? "" : "s");
+  }
   return c;
 }
 

@@ -10,49 +10,17 @@
 
 #include <fmt/core.h>
 
+#include "reconciler/engine/git_util.h"
+
 #include "providers/base/time.h"
 
 namespace edgecert {
 namespace {
 
+using namespace git_util;
+
 // A lock.json larger than this is not one edgecert wrote.
 constexpr size_t kMaxLockBytes = 64 * 1024;
-
-void init_libgit2() {
-  static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
-}
-
-// libgit2's last error, after `what`.
-Error git_failure(ErrorCode code, const std::string& what) {
-  const git_error* e = git_error_last();
-  return Error{code, fmt::format("{}: {}", what, e && e->message ? e->message : "unknown error")};
-}
-
-template <typename T, void (*Free)(T*)>
-struct Owned {
-  T* p = nullptr;
-  Owned() = default;
-  Owned(const Owned&) = delete;
-  Owned& operator=(const Owned&) = delete;
-  ~Owned() {
-    if (p) Free(p);
-  }
-};
-using RepoPtr = Owned<git_repository, git_repository_free>;
-using RefPtr = Owned<git_reference, git_reference_free>;
-using CommitPtr = Owned<git_commit, git_commit_free>;
-using TreePtr = Owned<git_tree, git_tree_free>;
-using BlobPtr = Owned<git_blob, git_blob_free>;
-using RemotePtr = Owned<git_remote, git_remote_free>;
-using TreeBuilderPtr = Owned<git_treebuilder, git_treebuilder_free>;
-using SignaturePtr = Owned<git_signature, git_signature_free>;
-
-std::string hex(const git_oid& oid) {
-  char buf[GIT_OID_HEXSZ + 1] = {};
-  git_oid_tostr(buf, sizeof buf, &oid);
-  return buf;
-}
 
 // lock.json of the commit `oid` in `repo`; "" when it is not a commit
 // holding one (read_git_lock then calls the lock unreadable).
@@ -75,21 +43,21 @@ Result<git_oid> write_lock_commit(git_repository* repo, const std::string& conte
                                   const std::string& message) {
   git_oid blob_id, tree_id, commit_id;
   if (git_blob_create_from_buffer(&blob_id, repo, content.data(), content.size()) != 0)
-    return std::unexpected(git_failure(ErrorCode::kIo, "writing the lock's blob"));
+    return std::unexpected(git_util::failure(ErrorCode::kIo, "writing the lock's blob"));
   TreeBuilderPtr builder;
   if (git_treebuilder_new(&builder.p, repo, nullptr) != 0 ||
       git_treebuilder_insert(nullptr, builder.p, "lock.json", &blob_id, GIT_FILEMODE_BLOB) != 0 ||
       git_treebuilder_write(&tree_id, builder.p) != 0)
-    return std::unexpected(git_failure(ErrorCode::kIo, "writing the lock's tree"));
+    return std::unexpected(git_util::failure(ErrorCode::kIo, "writing the lock's tree"));
   TreePtr tree;
   if (git_tree_lookup(&tree.p, repo, &tree_id) != 0)
-    return std::unexpected(git_failure(ErrorCode::kIo, "reading the lock's tree"));
+    return std::unexpected(git_util::failure(ErrorCode::kIo, "reading the lock's tree"));
   SignaturePtr sig;
   if (git_signature_now(&sig.p, "edgecert", "edgecert@localhost") != 0)
-    return std::unexpected(git_failure(ErrorCode::kIo, "signing the lock's commit"));
+    return std::unexpected(git_util::failure(ErrorCode::kIo, "signing the lock's commit"));
   if (git_commit_create(&commit_id, repo, nullptr, sig.p, sig.p, "UTF-8", message.c_str(), tree.p,
                         0, nullptr) != 0)
-    return std::unexpected(git_failure(ErrorCode::kIo, "writing the lock's commit"));
+    return std::unexpected(git_util::failure(ErrorCode::kIo, "writing the lock's commit"));
   return commit_id;
 }
 
@@ -165,40 +133,11 @@ class LocalRefStore final : public RefStore {
 
  private:
   Error failure(ErrorCode code, const std::string& what) {
-    return git_failure(code, fmt::format("{}: {}", where_, what));
+    return git_util::failure(code, fmt::format("{}: {}", where_, what));
   }
   std::string where_;
   RepoPtr repo_;
 };
-
-// What libgit2 asks the credentials callback, once per kind: after a
-// refusal libgit2 asks again, and answering the same again loops forever.
-// The payload of one connection's callbacks: what libgit2 asked for, and
-// the server's refusal of a pushed ref.
-struct CallbackState {
-  const GitCredentials* creds = nullptr;
-  bool tried_agent = false;
-  bool tried_userpass = false;
-  std::string rejection;
-};
-
-int credentials_cb(git_credential** out, const char* /*url*/, const char* username_from_url,
-                   unsigned int allowed, void* payload) {
-  auto* st = static_cast<CallbackState*>(payload);
-  if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !st->tried_agent) {
-    st->tried_agent = true;
-    return git_credential_ssh_key_from_agent(out, username_from_url ? username_from_url : "git");
-  }
-  if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !st->tried_userpass &&
-      !st->creds->password.empty()) {
-    st->tried_userpass = true;
-    const std::string& user = !st->creds->username.empty() ? st->creds->username
-                              : username_from_url          ? std::string(username_from_url)
-                                                           : std::string("git");
-    return git_credential_userpass_plaintext_new(out, user.c_str(), st->creds->password.c_str());
-  }
-  return GIT_PASSTHROUGH;
-}
 
 // A repository reached over the network: read by connecting and listing
 // (and fetching the lock's commit into the cache), changed by pushes that
@@ -233,7 +172,7 @@ class RemoteRefStore final : public RefStore {
       git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
       opts.callbacks = c.callbacks;
       if (git_remote_download(c.remote.p, &refspecs, &opts) != 0)
-        return std::unexpected(failure(ErrorCode::kUnavailable, "fetching " + name));
+        return std::unexpected(c.fail(ErrorCode::kUnavailable, "fetching " + name));
     }
     return std::optional<Ref>(Ref{**oid, lock_content(cache_.p, id)});
   }
@@ -246,7 +185,8 @@ class RemoteRefStore final : public RefStore {
     const std::string outgoing = "refs/edgecert/outgoing/" + leaf(name);
     RefPtr local;
     if (git_reference_create(&local.p, cache_.p, outgoing.c_str(), &*commit, 1, nullptr) != 0)
-      return std::unexpected(git_failure(ErrorCode::kIo, "the lock cache: creating " + outgoing));
+      return std::unexpected(
+          git_util::failure(ErrorCode::kIo, "the lock cache: creating " + outgoing));
     Connection c(*this);
     if (auto st = c.open(GIT_DIRECTION_PUSH, "creating " + name); !st)
       return std::unexpected(st.error());
@@ -273,21 +213,19 @@ class RemoteRefStore final : public RefStore {
  private:
   static std::string leaf(const std::string& name) { return name.substr(name.rfind('/') + 1); }
   Error failure(ErrorCode code, const std::string& what) const {
-    return git_failure(code, fmt::format("{}: {}", url_, what));
+    return git_util::failure(code, fmt::format("{}: {}", url_, what));
   }
 
   // One connection: the refs it advertises are the old values its push
   // carries, so "check, then push" is one compare-and-swap on the server.
   struct Connection {
-    explicit Connection(RemoteRefStore& s) : store(s) {
-      git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
+    explicit Connection(RemoteRefStore& s) : watchdog(s.creds_.idle_timeout), store(s) {
       state.creds = &store.creds_;
-      callbacks.credentials = credentials_cb;
-      callbacks.push_update_reference = [](const char*, const char* status, void* payload) {
-        if (status) static_cast<CallbackState*>(payload)->rejection = status;
-        return 0;
-      };
-      callbacks.payload = &state;
+      state.watchdog = &watchdog;
+      callbacks = remote_callbacks(state);
+    }
+    Error fail(ErrorCode code, const std::string& what) const {
+      return network_failure(code, fmt::format("{}: {}", store.url_, what), watchdog);
     }
     ~Connection() {
       if (remote.p) git_remote_disconnect(remote.p);
@@ -295,14 +233,14 @@ class RemoteRefStore final : public RefStore {
     Status open(git_direction dir, const std::string& what) {
       if (git_remote_create_anonymous(&remote.p, store.cache_.p, store.url_.c_str()) != 0 ||
           git_remote_connect(remote.p, dir, &callbacks, nullptr, nullptr) != 0)
-        return std::unexpected(store.failure(ErrorCode::kUnavailable, what));
+        return std::unexpected(fail(ErrorCode::kUnavailable, what));
       return {};
     }
     Result<std::optional<std::string>> advertised(const std::string& name) {
       const git_remote_head** heads = nullptr;
       size_t n = 0;
       if (git_remote_ls(&heads, &n, remote.p) != 0)
-        return std::unexpected(store.failure(ErrorCode::kUnavailable, "listing refs"));
+        return std::unexpected(fail(ErrorCode::kUnavailable, "listing refs"));
       for (size_t i = 0; i < n; ++i)
         if (name == heads[i]->name) return std::optional<std::string>(hex(heads[i]->oid));
       return std::optional<std::string>();
@@ -313,13 +251,14 @@ class RemoteRefStore final : public RefStore {
       git_push_options opts = GIT_PUSH_OPTIONS_INIT;
       opts.callbacks = callbacks;
       if (git_remote_upload(remote.p, &refspecs, &opts) != 0)
-        return std::unexpected(store.failure(ErrorCode::kUnavailable, what));
+        return std::unexpected(fail(ErrorCode::kUnavailable, what));
       if (!state.rejection.empty())
         return make_error(ErrorCode::kConflict, fmt::format("{}: {}: the server refused it ({})",
                                                             store.url_, what, state.rejection));
       return {};
     }
 
+    NetworkWatchdog watchdog;  // first: destroyed last, after the disconnect
     RemoteRefStore& store;
     git_remote_callbacks callbacks;
     CallbackState state;
@@ -345,19 +284,13 @@ std::string git_lock_ref(const std::string& cluster) {
 Result<std::unique_ptr<RefStore>> open_git_ref_store(const std::string& repository,
                                                      const std::string& cache_dir,
                                                      const GitCredentials& credentials) {
-  init_libgit2();
-  std::string path;
-  if (repository.starts_with("file://"))
-    path = repository.substr(7);
-  else if (repository.find("://") == std::string::npos &&
-           !(repository.find('@') != std::string::npos &&
-             repository.find('@') < repository.find(':')))
-    path = repository;
+  git_util::init();
+  std::string path = local_path(repository);
   if (!path.empty()) {
     git_repository* repo = nullptr;
     // No search upwards: the lock is in exactly the repository named.
     if (git_repository_open_ext(&repo, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0)
-      return std::unexpected(git_failure(
+      return std::unexpected(git_util::failure(
           ErrorCode::kUnavailable,
           fmt::format("the lock repository {} (spec.rollout.lockRepository) cannot be opened",
                       repository)));
@@ -366,9 +299,9 @@ Result<std::unique_ptr<RefStore>> open_git_ref_store(const std::string& reposito
   git_repository* cache = nullptr;
   if (git_repository_open_bare(&cache, cache_dir.c_str()) != 0 &&
       git_repository_init(&cache, cache_dir.c_str(), /*is_bare=*/1) != 0)
-    return std::unexpected(
-        git_failure(ErrorCode::kIo,
-                    fmt::format("the lock repository's cache {} cannot be created", cache_dir)));
+    return std::unexpected(git_util::failure(
+        ErrorCode::kIo,
+        fmt::format("the lock repository's cache {} cannot be created", cache_dir)));
   return std::unique_ptr<RefStore>(
       std::make_unique<RemoteRefStore>(repository, cache, credentials));
 }
@@ -376,10 +309,9 @@ Result<std::unique_ptr<RefStore>> open_git_ref_store(const std::string& reposito
 Result<std::shared_ptr<RefStore>> open_lock_repository(Env& env, const std::string& repository,
                                                        const std::string& state_dir) {
   if (auto st = env.create_dirs(state_dir, 0700); !st) return std::unexpected(st.error());
-  GitCredentials creds;
-  creds.username = env.get_env("EDGECERT_GIT_USERNAME").value_or("");
-  creds.password = env.get_env("EDGECERT_GIT_PASSWORD").value_or("");
-  auto store = open_git_ref_store(repository, path_join(state_dir, "lock-repository.git"), creds);
+  auto creds = git_credentials_from(env);
+  if (!creds) return std::unexpected(creds.error());
+  auto store = open_git_ref_store(repository, path_join(state_dir, "lock-repository.git"), *creds);
   if (!store) return std::unexpected(store.error());
   return std::shared_ptr<RefStore>(std::move(*store));
 }

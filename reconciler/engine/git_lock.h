@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 
+#include "reconciler/engine/git_util.h"
 #include "reconciler/engine/lock.h"
 
 namespace edgecert {
@@ -52,14 +53,6 @@ class RefStore {
   // Deletes `ref` only when it points at `oid`: kConflict when it points
   // elsewhere, kNotFound when it is gone.
   virtual Status remove(const std::string& ref, const std::string& oid) = 0;
-};
-
-// How a remote repository is reached: https credentials from the
-// environment (EDGECERT_GIT_USERNAME, EDGECERT_GIT_PASSWORD), ssh keys from
-// ssh-agent.
-struct GitCredentials {
-  std::string username;
-  std::string password;
 };
 
 // libgit2. `repository`: a spec's lockRepository (a path, or a URL);

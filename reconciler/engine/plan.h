@@ -47,6 +47,7 @@
 #include "providers/base/clock.h"
 #include "reconciler/engine/action.h"
 #include "reconciler/engine/diff.h"
+#include "reconciler/engine/git_origin.h"
 #include "reconciler/engine/live_state.h"
 #include "schema/spec.h"
 
@@ -73,6 +74,9 @@ struct Plan {
   std::optional<std::string> next_window;  // RFC 3339 UTC, when windows are set
   // `plan --change-id`: the change this plan is for (approval.h).
   std::optional<std::string> change_id;
+  // The spec was read from a git ref (--git): spec_path is its path in the
+  // commit's tree, and `apply PLAN` reads it from the same ref again.
+  std::optional<GitOrigin> git;
 
   size_t restart_count() const;
   size_t deploy_count() const;  // ACME deploys (they change the served certificate, no restart)

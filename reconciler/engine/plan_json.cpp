@@ -53,6 +53,11 @@ nlohmann::json plan_to_json(const Plan& p) {
   j["notes"] = p.notes;
   j["next_window"] = p.next_window ? nlohmann::json(*p.next_window) : nullptr;
   if (p.change_id) j["change_id"] = *p.change_id;
+  if (p.git)
+    j["git"] = {{"repository", p.git->repository},
+                {"ref", p.git->ref},
+                {"commit", p.git->commit},
+                {"path", p.git->path}};
   j["summary"] = {{"actions", p.actions.size()},      {"nodes", p.touched_nodes().size()},
                   {"restarts", p.restart_count()},    {"acme_deploys", p.deploy_count()},
                   {"manual_steps", p.manual_count()}, {"manual_nodes", p.manual_nodes().size()},
@@ -282,6 +287,23 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
   p.next_window = f.optional_string("next_window");
   p.change_id = f.optional_string("change_id");
   if (!f.ok()) return fail(f.error()->message);
+  if (j.contains("git")) {
+    const nlohmann::json* g = f.object("git");
+    if (!f.ok()) return fail(f.error()->message);
+    JsonFields gf(*g, "field git");
+    GitOrigin o;
+    o.repository = gf.string("repository");
+    o.ref = gf.string("ref");
+    o.commit = gf.string("commit");
+    o.path = gf.optional_string("path").value_or("");
+    if (!gf.ok()) return fail(gf.error()->message);
+    bool hex40 = o.commit.size() == 40 &&
+                 o.commit.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!hex40) return fail("field git.commit: expected a commit id of 40 hex digits");
+    if (o.repository.empty() || o.ref.empty())
+      return fail("field git: repository and ref must not be empty");
+    p.git = std::move(o);
+  }
   if (auto st = check_plan(p); !st) return fail(st.error().message);
   return p;
 }

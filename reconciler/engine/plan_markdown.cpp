@@ -94,6 +94,9 @@ std::string render_plan_markdown(const Plan& p) {
       fmt::format("\nSpec `{}` (sha256 `{}`), planned {} by edgecert {}", cell(p.spec_path),
                   cell(p.spec_sha256.substr(0, 16)), cell(p.created_at), cell(p.edgecert_version));
   if (p.change_id) out += fmt::format(", change {}", cell(*p.change_id));
+  if (p.git)
+    out += fmt::format(", from {} {} at commit `{}`", cell(p.git->repository), cell(p.git->ref),
+                       cell(p.git->commit.substr(0, 12)));
   if (!p.targets.empty()) {
     std::string t;
     for (const auto& n : p.targets) t += (t.empty() ? "" : ", ") + n;

@@ -34,7 +34,9 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
     out.diagnostics.push_back({spec_path, 0, 0, Severity::kError, text.error().message});
     return out;
   }
-  schema::LoadResult loaded = schema::load_spec_text(*text, spec_path, env);
+  schema::LoadOptions load_options;
+  load_options.read_only_root = options.read_only_root;
+  schema::LoadResult loaded = schema::load_spec_text(*text, spec_path, env, load_options);
   out.diagnostics = loaded.diagnostics.sorted();
   if (!loaded.ok()) return out;
 
@@ -82,6 +84,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
   s.management_trust = std::move(*mtrust);
   s.open_context = std::make_unique<node::NodeOpenContext>(env);
   s.open_context->sim_dir = options.sim_dir;
+  s.open_context->local_dir = options.local_dir;
   s.open_context->insecure = options.insecure;
   s.open_context->appliance_env = options.appliance_env;
   s.open_context->trust_new_host_key = options.trust_new_host_key;

@@ -27,6 +27,10 @@ struct SessionOptions {
   // command line ("" = .edgecert/state in the spec's folder; see
   // state_root()).
   std::string state_dir;
+  // See node::NodeOpenContext::local_dir (specs read from git set it).
+  std::string local_dir;
+  // See schema::LoadOptions::read_only_root (specs read from git set it).
+  std::string read_only_root;
   bool insecure = false;            // HTTPS: skip management certificate checks
   bool trust_new_host_key = false;  // SSH: record an unpinned host key (--trust-new-host-key)
   // See node::NodeOpenContext::appliance_env (apply sets it to the Env whose

@@ -434,3 +434,46 @@ TEST_CASE("validate --strict fails on warnings", "[schema][cli]") {
   CHECK(j["valid"] == false);
   CHECK(j["diagnostics"][0]["severity"] == "warning");
 }
+
+TEST_CASE("loader: a spec read from a git commit may not write into it", "[schema][loader]") {
+  MemoryEnv env;
+  std::string root_pem = read_text(edgecert::testing::test_data("schema/corpus/files/root.pem"));
+  env.put("git:0123456789ab/edge/trust/root.pem", root_pem);
+  env.put("/etc/edgecert/root.pem", root_pem);
+  edgecert::schema::LoadOptions options;
+  options.read_only_root = "git:0123456789ab";
+  const std::string path = "git:0123456789ab/edge/cluster.yaml";
+
+  SECTION("an issuer folder inside the commit is an error, positioned") {
+    auto r = load_spec_text(kMinimal, path, env, options);
+    const std::string text = all_messages(r.diagnostics);
+    INFO(text);
+    CHECK_FALSE(r.ok());
+    CHECK(edgecert::test::contains(
+        text,
+        "git:0123456789ab/edge/cluster.yaml:12:43: error: spec.serverCertificate.issuer."
+        "directory: 'ca' lies in the git commit the spec is read from (--git)"));
+  }
+  SECTION("absolute folders are fine; a CA file from the machine is a warning") {
+    std::string text = std::string(kMinimal) + R"(  trustedCAs:
+    certificates: [trust/root.pem, /etc/edgecert/root.pem]
+  rollout:
+    lockRepository: locks.git
+)";
+    text.replace(text.find("directory: ca"), 13, "directory: /var/lib/edgecert/ca");
+    auto r = load_spec_text(text, path, env, options);
+    const std::string msgs = all_messages(r.diagnostics);
+    INFO(msgs);
+    CHECK_FALSE(r.ok());  // the lock repository path is inside the commit
+    CHECK(edgecert::test::contains(msgs, "lockRepository: 'locks.git' lies in the git commit"));
+    CHECK(edgecert::test::contains(
+        msgs,
+        "warning: spec.trustedCAs.certificates[1]: '/etc/edgecert/root.pem' is read from "
+        "this machine, not from the git commit (--git)"));
+    CHECK_FALSE(edgecert::test::contains(msgs, "certificates[0]"));
+  }
+  SECTION("without a read-only root nothing of this applies") {
+    auto r = load_spec_text(kMinimal, "/specs/edge/cluster.yaml", env);
+    CHECK(r.ok());
+  }
+}

@@ -6,6 +6,7 @@
 
 #include "providers/sim/sim_provider.h"
 #include "reconciler/engine/check.h"
+#include "reconciler/engine/journal.h"
 #include "reconciler/engine/lock.h"
 #include "tests/support/sim_cluster.h"
 #include "tests/support/test_support.h"
@@ -100,6 +101,32 @@ TEST_CASE("check: in sync after apply exits 0, with expiry, renewal and the last
     CHECK(doc["clusters"][0]["last_apply"]["outcome"] == "complete");
     CHECK(has(metrics(c),
               "edgecert_alarm_active{cluster=\"test\",node=\"edge1\",alarm=\"40069\"} 1\n"));
+  }
+}
+
+TEST_CASE("check: a run killed after a complete one is the last apply, and it failed", "[check]") {
+  SimCluster c;
+  REQUIRE(c.apply().status == 0);
+  // A later run started and died before its end (kill -9): its lock went
+  // with it, its journal stops mid-run.
+  Journal journal(c.env, "cluster/.edgecert/state/test/journal.jsonl");
+  JournalEntry start;
+  start.run_id = "1799999999-abcdef";
+  start.time = c.memory.now();
+  REQUIRE(journal.append(start));
+  auto r = c.cli({"check", c.spec_path, "--metrics-file", "cluster/metrics.prom"});
+  INFO(r.out << r.err);
+  CHECK(has(r.out, "unfinished: run 1799999999-abcdef stopped after 0 actions"));
+  CHECK_FALSE(has(r.out, ", complete"));
+  CHECK(has(metrics(c), "edgecert_last_apply_success{cluster=\"test\"} 0\n"));
+
+  SECTION("while its lock is held it is running: the last finished run stands") {
+    auto lock = acquire_lock(c.env, "cluster/.edgecert/state/test", "apply", current_process(c.env),
+                             LockWait{});
+    REQUIRE(lock);
+    auto running = c.cli({"check", c.spec_path, "--metrics-file", "cluster/metrics.prom"});
+    CHECK(has(running.out, ", complete"));
+    CHECK(has(metrics(c), "edgecert_last_apply_success{cluster=\"test\"} 1\n"));
   }
 }
 
