@@ -54,9 +54,13 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     }
     // From git, everything the spec names is read from the commit.
     CliContext run_ctx = with_env(ctx, git ? *git->env : ctx.env);
-    auto session =
-        git ? open_session(git->spec_path(o->spec), git_session_options(o->node, *git), run_ctx)
-            : open_session(o->spec, o->node, ctx);
+    std::optional<std::string> spec_in_tree;
+    if (git && !(spec_in_tree = git->spec_path(o->spec))) {
+      ctx.err << "edgecert: error: " << not_in_repository(o->spec) << "\n";
+      return kExitError;
+    }
+    auto session = git ? open_session(*spec_in_tree, git_session_options(o->node, *git), run_ctx)
+                       : open_session(o->spec, o->node, ctx);
     if (!session) return kExitError;
     // A commit's tree is clean by definition.
     if (o->require_clean && !git)

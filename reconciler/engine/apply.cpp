@@ -168,7 +168,13 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
   std::string saved_sha256;  // of the bytes decoded: what approvals are bound to
   auto saved_file = read_saved_plan(env, req.input, &saved_sha256);
   // With --git and a spec, the spec is in the commit's tree.
-  if (git && !saved_file) spec_path = git->spec_path(req.input);
+  if (git && !saved_file) {
+    auto in_tree = git->spec_path(req.input);
+    if (!in_tree)
+      return refused(std::move(result),
+                     invalid(not_in_repository(req.input) + "; nothing was changed"));
+    spec_path = *in_tree;
+  }
   if (auto j = saved_file) {
     saved_json = *j;
     auto p = plan_from_json(*j, req.input);
@@ -186,9 +192,16 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
                                          req.input, saved->created_at, format_time(env.now()))));
     // The path as given works when apply runs where plan ran (the CI case);
     // the absolute one when it does not. From git: the path in the tree.
-    if (git)
-      spec_path = path_join(git->env->root(), saved->spec_path);
-    else
+    if (git) {
+      auto in_tree = normalize_tree_path(saved->spec_path);
+      if (!in_tree || in_tree->empty() || path_is_absolute(saved->spec_path))
+        return refused(std::move(result),
+                       invalid(fmt::format("{}: field spec.path: a plan made from git names its "
+                                           "spec by its path in the repository, not '{}'; "
+                                           "nothing was changed",
+                                           req.input, saved->spec_path)));
+      spec_path = git->env->root() + "/" + *in_tree;
+    } else
       spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;
     if (!options.targets.empty() || !options.excludes.empty() || !options.replace.empty())
       return refused(std::move(result),

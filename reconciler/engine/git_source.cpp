@@ -134,10 +134,28 @@ class LibgitSpecRepository final : public SpecRepository {
         return std::unexpected(st.error());
       ObjectPtr obj;
       git_oid prefix;
-      if (git_oid_fromstrn(&prefix, ref.c_str(), ref.size()) == 0 &&
-          git_object_lookup_prefix(&obj.p, repo_->repo.p, &prefix, ref.size(), GIT_OBJECT_COMMIT) ==
-              0)
-        return hex(*git_object_id(obj.p));
+      int rc = git_oid_fromstrn(&prefix, ref.c_str(), ref.size());
+      if (rc == 0)
+        rc =
+            git_object_lookup_prefix(&obj.p, repo_->repo.p, &prefix, ref.size(), GIT_OBJECT_COMMIT);
+      if (rc == GIT_EAMBIGUOUS)
+        return make_error(ErrorCode::kInvalidArgument,
+                          fmt::format("{}: '{}' is the start of more than one commit id: give "
+                                      "more of it",
+                                      url_, ref));
+      // The cache also holds what earlier runs fetched (a pull request's
+      // head, a branch since rewritten): only a commit on a branch the
+      // repository has now is taken.
+      if (rc == 0) {
+        const git_oid* id = git_object_id(obj.p);
+        for (const auto& [name, head] : *heads)
+          if (name.starts_with("refs/heads/") &&
+              (git_oid_equal(&head, id) || git_graph_descendant_of(repo_->repo.p, &head, id) == 1))
+            return hex(*id);
+        return make_error(ErrorCode::kNotFound,
+                          fmt::format("{}: commit {} is on no branch of the repository", url_,
+                                      hex(*id).substr(0, 12)));
+      }
     }
     std::vector<std::string> branches;
     for (const auto& h : *heads)
@@ -171,22 +189,27 @@ class LibgitSpecRepository final : public SpecRepository {
     if (local()) return add_local_note(target, line);
     std::string last_refusal;
     for (int attempt = 0; attempt < kNoteAttempts; ++attempt) {
-      Connection c(*this);
-      if (auto st = c.open(GIT_DIRECTION_PUSH, "adding the note"); !st) return st;
-      auto heads = c.heads();
-      if (!heads) return std::unexpected(heads.error());
+      // First the notes as they are, fetched on a connection of their own
+      // (each connection's watchdog sees its own progress only).
       std::optional<git_oid> old;
-      for (const auto& h : *heads)
-        if (h.first == kNotesRef) old = h.second;
-      // The old notes commit must be here to build on it.
-      if (old && !have(*old)) {
+      {
         Connection f(*this);
         if (auto st = f.open(GIT_DIRECTION_FETCH, "fetching " + std::string(kNotesRef)); !st)
           return st;
-        if (auto st = f.download({std::string("+") + kNotesRef + ":" + kFetchedNotes},
-                                 "fetching " + std::string(kNotesRef));
-            !st)
-          return st;
+        auto heads = f.heads();
+        if (!heads) return std::unexpected(heads.error());
+        for (const auto& h : *heads)
+          if (h.first == kNotesRef) old = h.second;
+        if (old && !have(*old))
+          if (auto st = f.download({std::string("+") + kNotesRef + ":" + kFetchedNotes},
+                                   "fetching " + std::string(kNotesRef));
+              !st)
+            return st;
+      }
+      // Rewound between the listing and the fetch: start again.
+      if (old && !have(*old)) {
+        last_refusal = "the notes ref moved while it was fetched";
+        continue;
       }
       auto built = build_note(repo_->repo.p, old, target, line);
       if (!built) return std::unexpected(built.error());
@@ -194,6 +217,19 @@ class LibgitSpecRepository final : public SpecRepository {
       if (git_reference_create(&out.p, repo_->repo.p, kOutgoingNotes, &*built, 1, nullptr) != 0)
         return std::unexpected(
             failure(ErrorCode::kIo, "the git cache: " + std::string(kOutgoingNotes)));
+      // The push carries the old value this connection advertises: when it
+      // is not the one the note was built on, build again.
+      Connection c(*this);
+      if (auto st = c.open(GIT_DIRECTION_PUSH, "adding the note"); !st) return st;
+      auto heads = c.heads();
+      if (!heads) return std::unexpected(heads.error());
+      std::optional<git_oid> now;
+      for (const auto& h : *heads)
+        if (h.first == kNotesRef) now = h.second;
+      if (now.has_value() != old.has_value() || (now && !git_oid_equal(&*now, &*old))) {
+        last_refusal = "another note was pushed meanwhile";
+        continue;
+      }
       auto pushed = c.push(std::string(kOutgoingNotes) + ":" + kNotesRef);
       if (pushed) return {};
       if (pushed.error().code != ErrorCode::kConflict) return pushed;
@@ -539,8 +575,18 @@ std::string GitSpecs::dir() const {
   return origin().path.empty() ? env->root() : env->root() + "/" + origin().path;
 }
 
-std::string GitSpecs::spec_path(const std::string& name) const {
-  return path_join(dir(), name);
+std::optional<std::string> GitSpecs::spec_path(const std::string& name) const {
+  if (name.empty() || path_is_absolute(name)) return std::nullopt;
+  auto in_tree = normalize_tree_path(path_join(origin().path, name));
+  if (!in_tree) return std::nullopt;
+  return in_tree->empty() ? env->root() : env->root() + "/" + *in_tree;
+}
+
+std::string not_in_repository(const std::string& name) {
+  return fmt::format(
+      "--git: '{}' is not a path in the repository: with --git, SPEC and PATH name files in the "
+      "commit, relative to --path",
+      name);
 }
 
 std::string GitSpecs::tree_path(const std::string& env_path) const {

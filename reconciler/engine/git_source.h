@@ -140,11 +140,17 @@ struct GitSpecs {
   const GitOrigin& origin() const { return env->origin(); }
   // root/path: the folder specs are named from.
   std::string dir() const;
-  // A spec named on the command line (relative to --path) as a path in env.
-  std::string spec_path(const std::string& name) const;
+  // A spec named on the command line (relative to --path) as a path in env;
+  // nullopt for a name that is absolute or climbs out of the repository
+  // (with --git, every spec comes from the commit).
+  std::optional<std::string> spec_path(const std::string& name) const;
   // A path in env as the tree names it ("clusters/edge/cluster.yaml").
   std::string tree_path(const std::string& env_path) const;
 };
+
+// "--git: SPEC names a file in the repository ...": why spec_path refused
+// `name`.
+std::string not_in_repository(const std::string& name);
 
 // Opens `repository` (its cache under `state_root`, its fetch serialised
 // with other runs by a lock file next to the cache), resolves `ref`, and

@@ -50,17 +50,37 @@ int on_progress(void* payload) {
 int credentials_cb(git_credential** out, const char* /*url*/, const char* username_from_url,
                    unsigned int allowed, void* payload) {
   auto* st = static_cast<CallbackState*>(payload);
+  const std::string user = !st->creds->username.empty() ? st->creds->username
+                           : username_from_url          ? std::string(username_from_url)
+                                                        : std::string("git");
+  if ((allowed & GIT_CREDENTIAL_USERNAME) && !st->tried_username) {
+    st->tried_username = true;
+    return git_credential_username_new(out, user.c_str());
+  }
   if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !st->tried_agent) {
     st->tried_agent = true;
-    return git_credential_ssh_key_from_agent(out, username_from_url ? username_from_url : "git");
+    return git_credential_ssh_key_from_agent(out, user.c_str());
   }
   if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !st->tried_userpass &&
       !st->creds->password.empty()) {
     st->tried_userpass = true;
-    const std::string& user = !st->creds->username.empty() ? st->creds->username
-                              : username_from_url          ? std::string(username_from_url)
-                                                           : std::string("git");
     return git_credential_userpass_plaintext_new(out, user.c_str(), st->creds->password.c_str());
+  }
+  // Nothing (more) to offer: say what would help rather than libgit2's
+  // generic refusal (an error set here is the one libgit2 reports).
+  if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+    git_error_set_str(GIT_ERROR_NET,
+                      st->tried_userpass
+                          ? "the server refused EDGECERT_GIT_USERNAME/EDGECERT_GIT_PASSWORD"
+                          : "the server asks for a user name and password: set "
+                            "EDGECERT_GIT_USERNAME and EDGECERT_GIT_PASSWORD (a token)");
+    return GIT_EAUTH;
+  }
+  if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+    git_error_set_str(GIT_ERROR_SSH,
+                      "ssh-agent offered no key the server accepts (is SSH_AUTH_SOCK set, and "
+                      "the key added with ssh-add?)");
+    return GIT_EAUTH;
   }
   return GIT_PASSTHROUGH;
 }
@@ -151,20 +171,24 @@ Error network_failure(ErrorCode code, const std::string& what, const NetworkWatc
 }
 
 bool url_has_password(const std::string& repository) {
+  // Any "user:secret@" after the scheme: a ':' before an '@'. A port
+  // followed by an '@' in the path is refused too, the safe side (a
+  // password may hold an unencoded '/', so where the host ends is not
+  // known for sure).
   auto scheme = repository.find("://");
   if (scheme == std::string::npos) return false;
-  auto host_end = repository.find('/', scheme + 3);
-  auto at = repository.rfind('@', host_end);
+  auto at = repository.rfind('@');
   if (at == std::string::npos || at < scheme + 3) return false;
-  return repository.find(':', scheme + 3) < at;
+  auto colon = repository.find(':', scheme + 3);
+  return colon < at;
 }
 
 std::string local_path(const std::string& repository) {
   if (repository.starts_with("file://")) return repository.substr(7);
   if (repository.find("://") != std::string::npos) return "";
-  // scp-like user@host:path
-  auto at = repository.find('@');
-  if (at != std::string::npos && at < repository.find(':')) return "";
+  // git's rule: a ':' before any '/' makes it scp-like ([user@]host:path).
+  auto colon = repository.find(':');
+  if (colon != std::string::npos && colon < repository.find('/')) return "";
   return repository;
 }
 

@@ -106,6 +106,7 @@ class NetworkWatchdog {
 struct CallbackState {
   const GitCredentials* creds = nullptr;
   NetworkWatchdog* watchdog = nullptr;  // told of every sign of progress
+  bool tried_username = false;
   bool tried_agent = false;
   bool tried_userpass = false;
   std::string rejection;

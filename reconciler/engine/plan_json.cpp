@@ -302,6 +302,21 @@ Result<Plan> plan_from_json(const nlohmann::json& j, const std::string& source) 
     if (!hex40) return fail("field git.commit: expected a commit id of 40 hex digits");
     if (o.repository.empty() || o.ref.empty())
       return fail("field git: repository and ref must not be empty");
+    // Paths in the commit's tree: relative, never climbing out of it.
+    auto in_tree = [](const std::string& path) {
+      if (path.starts_with("/")) return false;
+      for (size_t at = 0; at <= path.size();) {
+        size_t end = std::min(path.find('/', at), path.size());
+        if (path.compare(at, end - at, "..") == 0) return false;
+        at = end + 1;
+      }
+      return true;
+    };
+    if (!in_tree(p.spec_path))
+      return fail(
+          "field spec.path: a plan made from git names its spec by a relative path in "
+          "the repository");
+    if (!in_tree(o.path)) return fail("field git.path: not a relative path in the repository");
     p.git = std::move(o);
   }
   if (auto st = check_plan(p); !st) return fail(st.error().message);

@@ -10,7 +10,8 @@
 # ../common/partner.pem). edgecert runs from a folder outside it.
 #   (a) validate from the ref; bad input, each exit 1 naming what is wrong:
 #       a ref that does not exist (the branches listed), a --path missing at
-#       the commit, a spec missing there, --ref without --git, a trusted CA
+#       the commit, a spec missing there, an absolute SPEC, a commit id the
+#       repository does not have, --ref without --git, a trusted CA
 #       that climbs out of the repository, a URL with a password (not
 #       echoed), an issuer folder inside the commit (positioned); a CA file
 #       read from the machine instead of the commit is a warning;
@@ -84,6 +85,12 @@ expect_out "--path clusters/none: no such folder in commit main at ${commit1:0:1
 ec plan missing.yaml "${g[@]}"
 expect_rc 1 "(a) a spec missing at the commit"
 expect_out "git:${commit1:0:12}/clusters/qs/missing.yaml: no such file in commit main at ${commit1:0:12}" "(a) missing spec"
+ec plan /etc/hostname "${g[@]}"
+expect_rc 1 "(a) an absolute SPEC with --git"
+expect_out "'/etc/hostname' is not a path in the repository" "(a) absolute SPEC"
+ec plan cluster.yaml --git "$repo" --ref 0123456789abcdef
+expect_rc 1 "(a) a commit id the repository does not have"
+expect_out "no branch, tag, ref or commit '0123456789abcdef'" "(a) unknown commit"
 ec plan cluster.yaml --ref main
 expect_rc 1 "(a) --ref without --git"
 expect_out "need --git REPO" "(a) --ref alone"

@@ -167,7 +167,13 @@ TEST_CASE("open_git_specs: the ref, the --path folder and the errors that name t
   CHECK(specs->origin().commit == std::string(40, 'a'));
   CHECK(specs->origin().path == "clusters/edge");
   CHECK(specs->spec_path("cluster.yaml") == "git:aaaaaaaaaaaa/clusters/edge/cluster.yaml");
-  CHECK(specs->tree_path(specs->spec_path("cluster.yaml")) == "clusters/edge/cluster.yaml");
+  CHECK(specs->tree_path(*specs->spec_path("cluster.yaml")) == "clusters/edge/cluster.yaml");
+  CHECK(specs->spec_path("../other/x.yaml") == "git:aaaaaaaaaaaa/clusters/other/x.yaml");
+  // Every spec comes from the commit: a path on this machine, or one that
+  // climbs out of the repository, names none.
+  CHECK(specs->spec_path("/srv/specs/cluster.yaml") == std::nullopt);
+  CHECK(specs->spec_path("../../../etc/x.yaml") == std::nullopt);
+  CHECK(specs->spec_path("") == std::nullopt);
 
   auto missing_path =
       open_git_specs(mem, "/state", "https://git.example.com/edge.git", "main", "nope", repo);
@@ -242,6 +248,20 @@ TEST_CASE("a real repository: branches, annotated tags, commit ids and notes", "
   CHECK_THAT(none.error().message, Catch::Contains("no branch, tag, ref or commit 'release' "
                                                    "(branches: main)"));
 
+  // A commit the cache holds from an earlier fetch, on no branch any more
+  // (a withdrawn pull request): not taken by its id.
+  git(work, "checkout -q -b feature");
+  REQUIRE(std::system(fmt::format("echo three > '{}/edge/cluster.yaml'", work).c_str()) == 0);
+  git(work, "commit -q -am three");
+  const std::string three = git(work, "rev-parse HEAD");
+  git(work, "push -q '" + bare + "' feature");
+  CHECK(*repo.resolve("feature") == three);
+  git(bare, "branch -D feature");
+  auto gone_branch = repo.resolve(three.substr(0, 12));
+  REQUIRE_FALSE(gone_branch);
+  CHECK_THAT(gone_branch.error().message,
+             Catch::Contains("commit " + three.substr(0, 12) + " is on no branch"));
+
   auto tree = repo.tree(one);
   REQUIRE(tree);
   CHECK(*(*tree)->read("edge/cluster.yaml", 100) == "spec\n");
@@ -266,16 +286,31 @@ TEST_CASE("a real repository: branches, annotated tags, commit ids and notes", "
   CHECK(unreachable.error().code == ErrorCode::kUnavailable);
 }
 
-TEST_CASE("url_has_password spots user:password@ and nothing else", "[git_source]") {
+TEST_CASE("local_path: paths and file:// are local; URLs and host:path are not", "[git_source]") {
+  using git_util::local_path;
+  CHECK(local_path("/srv/git/edge.git") == "/srv/git/edge.git");
+  CHECK(local_path("repo") == "repo");
+  CHECK(local_path("./a:b") == "./a:b");
+  CHECK(local_path("file:///srv/git/edge.git") == "/srv/git/edge.git");
+  CHECK(local_path("myhost:specs.git") == "");
+  CHECK(local_path("git@git.example.com:uc/edge.git") == "");
+  CHECK(local_path("https://git.example.com/edge.git") == "");
+}
+
+TEST_CASE("url_has_password spots user:password@", "[git_source]") {
   using git_util::url_has_password;
   CHECK(url_has_password("https://alice:S3cret@git.example.com/edge.git"));
   CHECK(url_has_password("git://a:b@127.0.0.1:9418/x.git"));
   CHECK_FALSE(url_has_password("https://alice@git.example.com/edge.git"));
   CHECK_FALSE(url_has_password("https://git.example.com:8443/edge.git"));
   CHECK_FALSE(url_has_password("ssh://git@git.example.com:2222/edge.git"));
+  CHECK_FALSE(url_has_password("ssh://git@git.example.com/uc@edge.git"));
   CHECK_FALSE(url_has_password("git@git.example.com:uc/edge.git"));
   CHECK_FALSE(url_has_password("/srv/git/edge.git"));
-  CHECK_FALSE(url_has_password("https://git.example.com/a:b@c"));  // '@' in the path
+  CHECK(url_has_password("https://u:pa/ss@git.example.com/edge.git"));  // '/' in the password
+  // A ':' and then an '@' in the path: refused, the safe side.
+  CHECK(url_has_password("https://git.example.com/a:b@c"));
+  CHECK_FALSE(url_has_password("https://git.example.com/a@b"));
 }
 
 TEST_CASE("a server that accepts and never answers ends the fetch after the idle timeout",
