@@ -286,7 +286,7 @@ TEST_CASE("a real repository: branches, annotated tags, commit ids and notes", "
   CHECK(unreachable.error().code == ErrorCode::kUnavailable);
 }
 
-TEST_CASE("local_path: paths and file:// are local; URLs and host:path are not", "[git_source]") {
+TEST_CASE("local_path: paths and file:// are local, URLs and host:path are not", "[git_source]") {
   using git_util::local_path;
   CHECK(local_path("/srv/git/edge.git") == "/srv/git/edge.git");
   CHECK(local_path("repo") == "repo");
