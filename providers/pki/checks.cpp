@@ -338,12 +338,25 @@ std::vector<Finding> check_server_certificate(const Certificate& cert,
   return out;
 }
 
+IssuerIndex::IssuerIndex(const std::vector<Certificate>& certs) {
+  for (const Certificate& c : certs) by_issuer_[c.issuer()].push_back(&c);
+}
+
+const std::vector<const Certificate*>& IssuerIndex::issued_by(const std::string& subject) const {
+  static const std::vector<const Certificate*> kNone;
+  auto it = by_issuer_.find(subject);
+  return it == by_issuer_.end() ? kNone : it->second;
+}
+
 bool looks_like_ca(const Certificate& c, const std::vector<Certificate>& file_certs) {
+  return looks_like_ca(c, IssuerIndex(file_certs));
+}
+
+bool looks_like_ca(const Certificate& c, const IssuerIndex& file_certs) {
   auto ku = c.key_usage();
   if (std::find(ku.begin(), ku.end(), "keyCertSign") != ku.end()) return true;
-  for (const Certificate& other : file_certs) {
-    if (!(other == c) && other.issuer() == c.subject() && other.is_signed_by(c)) return true;
-  }
+  for (const Certificate* other : file_certs.issued_by(c.subject()))
+    if (!(*other == c) && other->is_signed_by(c)) return true;
   return (c.is_ca() || c.is_self_signed()) && c.subject_alt_names().empty();
 }
 

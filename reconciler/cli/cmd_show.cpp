@@ -469,11 +469,12 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
       for (const DecodedObject& d : *objects)
         if (d.certificate) certs.push_back(*d.certificate);
 
+      const pki::IssuerIndex issuers_in_file(certs);
       std::vector<Shown> shown;
       for (const DecodedObject& d : *objects) {
         Shown s{&d, {}, false, std::nullopt, false};
         if (d.certificate) {
-          s.as_ca = pki::looks_like_ca(*d.certificate, certs);
+          s.as_ca = pki::looks_like_ca(*d.certificate, issuers_in_file);
           pki::ServerCheckOptions opts;
           opts.now = now;
           if (pair_key) opts.key = &*pair_key;

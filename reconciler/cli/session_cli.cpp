@@ -21,6 +21,10 @@ void add_node_options(CLI::App& app, NodeOptions& o, bool with_targets) {
   app.add_flag("--insecure", o.insecure,
                "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
   add_trust_new_host_key_option(app, o.trust_new_host_key);
+  app.add_option("--parallelism", o.parallelism,
+                 "Read up to this many nodes at once (default 10; 1 reads one after another). "
+                 "Changes still go one node at a time")
+      ->check(CLI::Range(1, 64));
   if (with_targets) {
     app.add_option("--target", o.targets, "Only change this node (repeatable)");
     app.add_option("--exclude", o.excludes, "Do not change this node (repeatable)");

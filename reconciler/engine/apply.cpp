@@ -215,6 +215,8 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
   // The journal, the lock and the audit log keep the real clock (`env`).
   StoppableEnv run_env(env, req.stop);
   options.appliance_env = &env;
+  // run_env wraps the SynchronizedEnv above: safe for the concurrent reads.
+  options.env_is_shared = true;
   auto stopped = [&](ApplyResult r) {
     r.status = ApplyStatus::kInterrupted;
     return r;

@@ -1,5 +1,8 @@
 #include "reconciler/engine/live_state.h"
 
+#include <atomic>
+#include <thread>
+
 #include <fmt/core.h>
 
 #include "providers/base/fqdn.h"
@@ -57,22 +60,43 @@ Result<OpenedNodes> open_nodes(const node::NodeOpenContext& context, const spec:
   return out;
 }
 
-ClusterLive read_cluster(OpenedNodes& nodes) {
+ClusterLive read_cluster(OpenedNodes& nodes, size_t parallelism) {
   ClusterLive live;
-  for (auto& [name, provider] : nodes.providers) {
-    NodeLive n;
+  live.nodes.resize(nodes.providers.size());
+  auto read_one = [&](size_t i) {
+    auto& [name, provider] = nodes.providers[i];
+    NodeLive& n = live.nodes[i];
     n.peer = name;
-    auto st = provider->read_state();
-    if (st) {
-      n.summary = node_summary(*st);
-      n.fingerprint = pki::sha256_hex(n.summary.dump());
-      n.state = std::move(*st);
-    } else {
+    try {
+      auto st = provider->read_state();
+      if (st) {
+        n.summary = node_summary(*st);
+        n.fingerprint = pki::sha256_hex(n.summary.dump());
+        n.state = std::move(*st);
+        return;
+      }
       n.error = st.error();
-      n.summary = nullptr;
+    } catch (const std::exception& e) {
+      n.error = Error{ErrorCode::kInternal, fmt::format("{}: read state: {}", name, e.what())};
     }
-    live.nodes.push_back(std::move(n));
+    n.state.reset();
+    n.summary = nullptr;
+  };
+  const size_t workers = std::min(std::max<size_t>(parallelism, 1), nodes.providers.size());
+  if (workers <= 1) {
+    for (size_t i = 0; i < nodes.providers.size(); ++i) read_one(i);
+    return live;
   }
+  // Each worker takes the next node not taken yet: at most `workers` reads
+  // are in flight, and a slow node holds up only its own worker.
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> threads;
+  threads.reserve(workers);
+  for (size_t w = 0; w < workers; ++w)
+    threads.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < nodes.providers.size();) read_one(i);
+    });
+  for (auto& t : threads) t.join();
   return live;
 }
 

@@ -42,8 +42,13 @@ struct OpenedNodes {
 Result<OpenedNodes> open_nodes(const node::NodeOpenContext& context, const spec::Spec& spec);
 
 // Reads every node; a node that fails is recorded with its error, the others
-// are still read.
-ClusterLive read_cluster(OpenedNodes& nodes);
+// are still read. Up to `parallelism` nodes are read at once (each on its
+// own thread; 1 = one after another); the result is in the nodes' order
+// whatever order the reads finish in. With more than one, the providers
+// must have been opened on an Env many threads may share
+// (synchronized_env.h). A provider that throws is that node's kInternal
+// error.
+ClusterLive read_cluster(OpenedNodes& nodes, size_t parallelism = 1);
 
 // The appliance's factory certificate, issued at install by its factory
 // "TEMPORARY CA ..." (Cisco strongly recommends replacing both, guide ch.6).

@@ -82,7 +82,11 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
   auto mtrust = load_management_trust(env, s.spec, options.insecure);
   if (!mtrust) return fail(mtrust.error());
   s.management_trust = std::move(*mtrust);
-  s.open_context = std::make_unique<node::NodeOpenContext>(env);
+  // Nodes are read concurrently (read_live): every provider reaches the
+  // Env through one that many threads may share.
+  if (!options.env_is_shared) s.shared_env = std::make_unique<SynchronizedEnv>(env);
+  s.parallelism = std::max<size_t>(options.parallelism, 1);
+  s.open_context = std::make_unique<node::NodeOpenContext>(s.shared_env ? *s.shared_env : env);
   s.open_context->sim_dir = options.sim_dir;
   s.open_context->local_dir = options.local_dir;
   s.open_context->insecure = options.insecure;
@@ -115,7 +119,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
 }
 
 ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify& notify) {
-  ClusterLive live = read_cluster(session.nodes);
+  ClusterLive live = read_cluster(session.nodes, session.parallelism);
   if (wait_for_unavailable && !live.all_readable()) {
     bool waited = false;
     for (const auto& n : live.nodes) {
@@ -129,7 +133,7 @@ ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify&
                      "waiting for the node to come back before planning", timeout);
       if (auto st = session.nodes.find(n.peer)->wait_until_up(timeout); st) waited = true;
     }
-    if (waited) live = read_cluster(session.nodes);
+    if (waited) live = read_cluster(session.nodes, session.parallelism);
   }
   // What the operator confirmed for values a node cannot show stands in for
   // them (manual_steps.h); without a readable record those nodes' live state

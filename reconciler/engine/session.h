@@ -15,6 +15,7 @@
 #include "reconciler/engine/management_trust.h"
 #include "reconciler/engine/plan.h"
 #include "reconciler/engine/revocation_report.h"
+#include "reconciler/engine/synchronized_env.h"
 #include "schema/diagnostic.h"
 #include "schema/spec.h"
 
@@ -31,6 +32,12 @@ struct SessionOptions {
   std::string local_dir;
   // See schema::LoadOptions::read_only_root (specs read from git set it).
   std::string read_only_root;
+  // How many nodes are read at once (--parallelism; 1 = one after another).
+  size_t parallelism = 10;
+  // The Env given to open_session is one many threads may share already
+  // (apply's, synchronized_env.h): it is used as it is. Otherwise the
+  // session wraps it in a SynchronizedEnv for its concurrent reads.
+  bool env_is_shared = false;
   bool insecure = false;            // HTTPS: skip management certificate checks
   bool trust_new_host_key = false;  // SSH: record an unpinned host key (--trust-new-host-key)
   // See node::NodeOpenContext::appliance_env (apply sets it to the Env whose
@@ -48,6 +55,9 @@ struct SessionOptions {
 };
 
 struct Session {
+  // The Env open_session was given, made safe for the concurrent reads of
+  // read_live; null when it was safe already (SessionOptions::env_is_shared).
+  std::unique_ptr<SynchronizedEnv> shared_env;
   spec::Spec spec;
   std::string spec_sha256;  // of the spec file's bytes
   std::string state_dir;    // <state_root>/<cluster>
@@ -60,6 +70,7 @@ struct Session {
   std::vector<std::string> targets;  // resolved: empty = all peers
   std::vector<std::string> replace;  // peers whose certificate is reissued anyway
   RevocationOptions revocation;      // from SessionOptions (allow_unreachable, transport)
+  size_t parallelism = 10;           // from SessionOptions
 };
 
 // The outcome of open_session: a session, or why there is none. Nothing is
