@@ -159,14 +159,7 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
         paths.clear();
       } else {
         git = std::move(*opened);
-        for (std::string& p : paths) {
-          auto in_tree = git->spec_path(p);
-          if (!in_tree) {
-            ctx.err << "edgecert: error: " << not_in_repository(p) << "\n";
-            return kExitError;
-          }
-          p = *in_tree;
-        }
+        if (!to_tree_paths(*git, paths, ctx)) return kExitError;
         if (paths.empty()) paths.push_back(git->dir());
         options = git_session_options(options, *git);
         if (o->output != "json") ctx.out << describe_git_origin(git->origin()) << "\n";

@@ -33,14 +33,7 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
     if (o->git.given()) {
       git = open_git_cli(o->git, o->state_dir, ctx);
       if (!git) return kExitError;
-      for (std::string& p : specs) {
-        auto in_tree = git->spec_path(p);
-        if (!in_tree) {
-          ctx.err << "edgecert: error: " << not_in_repository(p) << "\n";
-          return kExitError;
-        }
-        p = *in_tree;
-      }
+      if (!to_tree_paths(*git, specs, ctx)) return kExitError;
       if (specs.empty()) {
         auto all = expand_spec_paths(*git->env, {git->dir()});
         if (!all) {

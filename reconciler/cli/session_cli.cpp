@@ -103,6 +103,18 @@ std::optional<GitSpecs> open_git_cli(const GitCliOptions& o, const std::string& 
   return std::move(*specs);
 }
 
+bool to_tree_paths(const GitSpecs& git, std::vector<std::string>& names, CliContext& ctx) {
+  for (std::string& name : names) {
+    auto in_tree = git.spec_path(name);
+    if (!in_tree) {
+      ctx.err << "edgecert: error: " << not_in_repository(name) << "\n";
+      return false;
+    }
+    name = *in_tree;
+  }
+  return true;
+}
+
 CliContext with_env(const CliContext& ctx, Env& env) {
   return CliContext{env, ctx.out, ctx.err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport};
 }

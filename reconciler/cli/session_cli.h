@@ -70,6 +70,11 @@ void add_git_options(CLI::App& app, GitCliOptions& options);
 std::optional<GitSpecs> open_git_cli(const GitCliOptions& options, const std::string& state_dir,
                                      CliContext& ctx);
 
+// SPEC/PATH arguments as paths in `git`'s commit (GitSpecs::spec_path), in
+// place; false (the refusal printed) when one is not a path in the
+// repository.
+bool to_tree_paths(const GitSpecs& git, std::vector<std::string>& names, CliContext& ctx);
+
 // `ctx` reading through `env` instead (a GitTreeEnv).
 CliContext with_env(const CliContext& ctx, Env& env);
 
