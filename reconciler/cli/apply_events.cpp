@@ -13,7 +13,9 @@ long long ms(std::chrono::milliseconds d) {
   return static_cast<long long>(d.count());
 }
 
-const char* result_status(const ApplyResult& r) {
+}  // namespace
+
+const char* apply_result_status(const ApplyResult& r) {
   switch (r.status) {
     case ApplyStatus::kRefused:
       return "refused";
@@ -28,8 +30,6 @@ const char* result_status(const ApplyResult& r) {
   }
   return "?";
 }
-
-}  // namespace
 
 int apply_exit_code(const ApplyResult& r, int interrupted_exit) {
   switch (r.status) {
@@ -126,7 +126,7 @@ int ApplyEventStream::finish(const ApplyResult& r) {
   }
   const int code = apply_exit_code(r, interrupted_exit_());
   json result = {
-      {"event", "result"}, {"time", now}, {"status", result_status(r)}, {"exit_code", code}};
+      {"event", "result"}, {"time", now}, {"status", apply_result_status(r)}, {"exit_code", code}};
   if (r.status == ApplyStatus::kRefused) {
     std::string msg = r.error ? r.error->message : "refused";
     ctx_.err << "edgecert: error: " << msg << "\n";

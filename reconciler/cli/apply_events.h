@@ -19,6 +19,12 @@ namespace edgecert {
 // `interrupted_exit`: 130 after SIGINT, 143 after SIGTERM (interrupt.h).
 int apply_exit_code(const ApplyResult& result, int interrupted_exit = 130);
 
+// How an apply ended, in one word: the result event's "status" (refused,
+// cancelled, interrupted, no-changes, or the outcome of an executed run:
+// complete, waiting, manual, interrupted, failed, aborted); apply's fleet
+// table says the same.
+const char* apply_result_status(const ApplyResult& result);
+
 // The JSON object of a progress event (one line of the stream).
 nlohmann::json progress_event_json(const ProgressEvent& event);
 

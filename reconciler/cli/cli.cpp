@@ -67,6 +67,7 @@ int run_cli(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   CliContext ctx{default_env(), std::cout, std::cerr, static_cast<bool>(::isatty(0)), &std::cin};
+  ctx.env_thread_safe = true;  // the POSIX Env
   return run_cli(args, ctx);
 }
 

@@ -44,6 +44,10 @@ struct CliContext {
   // How CRL distribution points and OCSP responders are reached (plan,
   // apply, status, crl check); empty = the real network. Tests inject a fake.
   revocation::TransportFactory crl_transport{};
+  // `env` may be used from many threads as it is (the POSIX Env). Otherwise
+  // (tests' MemoryEnv) a command that runs clusters concurrently wraps it in
+  // a SynchronizedEnv.
+  bool env_thread_safe = false;
 };
 
 // Entry point of the `edgecert` binary: real Env, std::cout/std::cerr.

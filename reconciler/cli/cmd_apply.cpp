@@ -17,17 +17,30 @@
 // SIGINT/SIGTERM (interrupt.h): the run stops after the action in flight,
 // restores TLS verification when every node serves a valid certificate,
 // releases the lock, prints every node's state and exits 130 / 143.
+//
+// Many specs or folders (fleet_cli.h): each cluster is applied as one is,
+// with its own lock and journal, one after another or up to
+// --cluster-parallelism at once (every line then prefixed with its
+// cluster); a failure stops that cluster only, unless --fail-fast (no
+// cluster starts after it; those running finish). The end report is a table
+// of clusters and outcomes; the exit status is the interruption's, else 1
+// when any cluster failed or was refused, else 4 for a manual step, else 3
+// for a wait, else 0.
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "reconciler/cli/apply_events.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/fleet_cli.h"
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/apply.h"
+#include "reconciler/engine/synchronized_env.h"
 
 namespace edgecert {
 namespace {
@@ -182,25 +195,213 @@ int apply_with_events(ApplyRequest req, bool auto_approve, CliContext& ctx,
   return render_git_note(result, ctx, events.finish(result), /*json=*/true);
 }
 
+struct ApplyOpts {
+  std::vector<std::string> inputs;
+  std::string shard;
+  size_t cluster_parallelism = 1;
+  bool fail_fast = false;
+  bool auto_approve = false;
+  bool ignore_windows = false;
+  bool confirm_manual = false;
+  std::string output = "text";
+  std::string lock_timeout = "0";
+  std::string change_id;
+  bool require_clean = false;
+  NodeOptions node;
+  GitCliOptions git;
+  bool push_note = false;
+};
+
+// One cluster's apply, rendered on ctx; its exit status. `prompts`: may
+// ask on the terminal (approval, manual steps). *result receives the
+// engine's result.
+int apply_one(const ApplyOpts& o, const std::string& input, std::chrono::milliseconds lock_timeout,
+              CliContext& ctx, const InterruptScope& interrupts, bool prompts,
+              ApplyResult* result_out = nullptr) {
+  ApplyRequest req;
+  req.lock_timeout = lock_timeout;
+  req.stop = interrupts.token();
+  req.input = input;
+  req.options = with_cli_network(o.node, ctx);
+  req.ignore_windows = o.ignore_windows;
+  req.confirm_manual = o.confirm_manual;
+  if (!o.change_id.empty()) req.change_id = o.change_id;
+  req.require_clean = o.require_clean;
+  // --ref alone re-reads a saved plan's repository at another ref.
+  if (o.git.given()) req.git = ApplyRequest::Git{o.git.repository, o.git.ref, o.git.path};
+  req.push_note = o.push_note;
+  if (o.output == "json") {
+    int rc = apply_with_events(std::move(req), o.auto_approve, ctx, [&interrupts] {
+      return interrupts.signal() ? interrupts.exit_code() : 130;
+    });
+    return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
+  }
+  req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
+  const bool auto_approve = o.auto_approve;
+  req.approve = [&ctx, auto_approve, &interrupts](const Plan& plan) {
+    return ask_approval(plan, auto_approve, ctx, interrupts);
+  };
+  req.on_execute = [&ctx] { ctx.out << "\n"; };
+  if (prompts && ctx.stdin_is_tty && ctx.in)
+    req.manual_prompt = [&ctx, &interrupts](const std::vector<ManualWait>& steps) {
+      return ask_manual(steps, ctx, interrupts);
+    };
+  req.progress = progress_lines(ctx);
+  ApplyResult result = apply(ctx.env, req);
+  for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
+  int rc = render(result, ctx, interrupts.exit_code());
+  rc = render_git_note(result, ctx, rc);
+  if (result_out) *result_out = std::move(result);
+  // Interrupted while refusing or failing: the interrupt is the news.
+  return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
+}
+
+// One line of the fleet's end report.
+struct FleetApplyRow {
+  std::string cluster;
+  std::string spec_path;
+  std::string outcome = "not started";
+  size_t actions_done = 0;
+  int rc = -1;  // -1: not started
+};
+
+// The fleet's exit status: an interruption first (the caller must know the
+// run was stopped), then any failure, then a manual step, then a wait.
+int fleet_apply_exit(const std::vector<FleetApplyRow>& rows, const InterruptScope& interrupts) {
+  if (interrupts.signal() != 0) return interrupts.exit_code();
+  bool manual = false, waiting = false;
+  for (const FleetApplyRow& r : rows) {
+    if (r.rc == kExitError) return kExitError;
+    manual = manual || r.rc == kExitManual;
+    waiting = waiting || r.rc == kExitWaiting;
+  }
+  return manual ? kExitManual : waiting ? kExitWaiting : kExitOk;
+}
+
+int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliContext& ctx,
+                const InterruptScope& interrupts) {
+  auto refuse = [&](const std::string& why) {
+    ctx.err << "edgecert: error: " << why << "; nothing was changed\n";
+    return kExitError;
+  };
+  if (o.git.given())
+    return refuse(
+        "apply --git takes one spec: apply each cluster with its own command (a CI matrix of "
+        "specs, docs/scaling.md)");
+  if (o.output == "json")
+    return refuse("apply --output json takes one cluster: give one spec (or one per CI job)");
+  for (const std::string& in : o.inputs)
+    if (!ctx.env.is_directory(in) && read_saved_plan(ctx.env, in))
+      return refuse(fmt::format("{} is a saved plan: a saved plan is applied alone", in));
+  if (o.cluster_parallelism < 1 || o.cluster_parallelism > 64)
+    return refuse("--cluster-parallelism must be 1 to 64");
+  auto selection = select_fleet(ctx.env, o.inputs, o.shard, o.node, {}, ctx);
+  if (!selection) return kExitError;
+  const bool parallel = o.cluster_parallelism > 1 && selection->specs.size() > 1;
+  if (!o.auto_approve && (parallel || !ctx.stdin_is_tty || !ctx.in))
+    return refuse(
+        parallel ? "clusters applied concurrently cannot ask for approval: review 'edgecert "
+                   "plan' of the fleet and add --auto-approve"
+                 : "approval needed but standard input is not a terminal; review 'edgecert plan' "
+                   "of the fleet and rerun with --auto-approve");
+
+  std::vector<FleetApplyRow> rows(selection->specs.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].spec_path = selection->specs[i];
+    rows[i].cluster = selection->cluster_of[selection->specs[i]];
+  }
+  std::atomic<bool> failed{false};
+  auto name_of = [](const FleetApplyRow& r) { return r.cluster.empty() ? r.spec_path : r.cluster; };
+  // Runs rows[i]; `cctx` is the cluster's context.
+  auto run = [&](size_t i, CliContext& cctx) {
+    ApplyResult result;
+    rows[i].rc = apply_one(o, rows[i].spec_path, lock_timeout, cctx, interrupts,
+                           /*prompts=*/!parallel, &result);
+    rows[i].outcome = apply_result_status(result);
+    if (!result.plan.cluster.empty()) rows[i].cluster = result.plan.cluster;
+    if (result.report) rows[i].actions_done = result.report->actions_done;
+    if (rows[i].rc == kExitError) failed = true;
+  };
+  auto may_start = [&] { return interrupts.signal() == 0 && !(o.fail_fast && failed); };
+
+  if (!parallel) {
+    for (size_t i = 0; i < rows.size() && may_start(); ++i) {
+      ctx.out << fleet_heading(rows[i].cluster, rows[i].spec_path) << "\n" << std::flush;
+      PrefixedStream err(ctx.err, "[" + name_of(rows[i]) + "] ");
+      CliContext cctx{
+          ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport, ctx.env_thread_safe};
+      run(i, cctx);
+      ctx.out << "\n";
+    }
+  } else {
+    // Every line of every cluster prefixed and whole; each cluster still one
+    // node at a time, under its own lock.
+    std::optional<SynchronizedEnv> shared;
+    if (!ctx.env_thread_safe) shared.emplace(ctx.env);
+    Env& env = shared ? static_cast<Env&>(*shared) : ctx.env;
+    std::mutex out_mu, err_mu;
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t i; may_start() && (i = next++) < rows.size();) {
+        PrefixedStream out(ctx.out, "[" + name_of(rows[i]) + "] ", &out_mu);
+        PrefixedStream err(ctx.err, "[" + name_of(rows[i]) + "] ", &err_mu);
+        CliContext cctx{env, out, err, false, nullptr, ctx.crl_transport, true};
+        run(i, cctx);
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < std::min(o.cluster_parallelism, rows.size()); ++t)
+      threads.emplace_back(worker);
+    for (std::thread& t : threads) t.join();
+  }
+
+  // The end report: every cluster, the ones never started too.
+  std::vector<std::vector<std::string>> cells{{"CLUSTER", "SPEC", "OUTCOME", "ACTIONS"}};
+  std::vector<FleetRow> summary;
+  for (FleetApplyRow& r : rows) {
+    if (r.rc < 0)
+      r.outcome = interrupts.signal() ? "not started (interrupted)"
+                  : o.fail_fast       ? "not started (--fail-fast)"
+                                      : "not started";
+    cells.push_back({r.cluster.empty() ? "-" : r.cluster, r.spec_path, r.outcome,
+                     std::to_string(r.actions_done)});
+  }
+  ctx.out << "\n";
+  print_columns(ctx.out, cells);
+  size_t done = 0, in_sync = 0, failures = 0, other = 0;
+  for (const FleetApplyRow& r : rows) {
+    if (r.rc == kExitOk && r.outcome == std::string("no-changes"))
+      ++in_sync;
+    else if (r.rc == kExitOk)
+      ++done;
+    else if (r.rc == kExitError)
+      ++failures;
+    else
+      ++other;
+  }
+  std::string line = fmt::format("\nFleet: {} cluster{}", rows.size(), rows.size() == 1 ? "" : "s");
+  if (!selection->shard.empty())
+    line += fmt::format(" (shard {} of {} specs)", selection->shard, selection->found);
+  line += fmt::format(": {} applied, {} in sync, {} failed, {} stopped or not started", done,
+                      in_sync, failures, other);
+  ctx.out << line << "\n";
+  return fleet_apply_exit(rows, interrupts);
+}
+
 }  // namespace
 
 std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
-  struct Opts {
-    std::string input;
-    bool auto_approve = false;
-    bool ignore_windows = false;
-    bool confirm_manual = false;
-    std::string output = "text";
-    std::string lock_timeout = "0";
-    std::string change_id;
-    bool require_clean = false;
-    NodeOptions node;
-    GitCliOptions git;
-    bool push_note = false;
-  };
-  auto o = std::make_shared<Opts>();
-  app.add_option("SPEC_OR_PLAN", o->input, "Spec file, or a plan saved by 'edgecert plan --out'")
+  auto o = std::make_shared<ApplyOpts>();
+  app.add_option("SPEC_OR_PLAN", o->inputs,
+                 "Spec files or folders (searched for specs), or one plan saved by 'edgecert "
+                 "plan --out'")
       ->required();
+  add_shard_option(app, o->shard);
+  app.add_option("--cluster-parallelism", o->cluster_parallelism,
+                 "With many clusters: apply up to N at once (default 1), each still one node "
+                 "at a time under its own lock");
+  app.add_flag("--fail-fast", o->fail_fast,
+               "With many clusters: start no cluster after one fails (those running finish)");
   app.add_flag("--auto-approve", o->auto_approve, "Do not ask for approval");
   app.add_flag("--ignore-windows", o->ignore_windows,
                "Apply even outside the spec's rollout windows");
@@ -229,40 +430,10 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     auto lock_timeout = parse_lock_timeout(o->lock_timeout, ctx);
     if (!lock_timeout) return kExitError;
     InterruptScope interrupts(InterruptScope::Mode::kStop);
-    ApplyRequest req;
-    req.lock_timeout = *lock_timeout;
-    req.stop = interrupts.token();
-    req.input = o->input;
-    req.options = with_cli_network(o->node, ctx);
-    req.ignore_windows = o->ignore_windows;
-    req.confirm_manual = o->confirm_manual;
-    if (!o->change_id.empty()) req.change_id = o->change_id;
-    req.require_clean = o->require_clean;
-    // --ref alone re-reads a saved plan's repository at another ref.
-    if (o->git.given()) req.git = ApplyRequest::Git{o->git.repository, o->git.ref, o->git.path};
-    req.push_note = o->push_note;
-    if (o->output == "json") {
-      int rc = apply_with_events(std::move(req), o->auto_approve, ctx, [&interrupts] {
-        return interrupts.signal() ? interrupts.exit_code() : 130;
-      });
-      return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
-    }
-    req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
-    req.approve = [&ctx, o, &interrupts](const Plan& plan) {
-      return ask_approval(plan, o->auto_approve, ctx, interrupts);
-    };
-    req.on_execute = [&ctx] { ctx.out << "\n"; };
-    if (ctx.stdin_is_tty && ctx.in)
-      req.manual_prompt = [&ctx, &interrupts](const std::vector<ManualWait>& steps) {
-        return ask_manual(steps, ctx, interrupts);
-      };
-    req.progress = progress_lines(ctx);
-    ApplyResult result = apply(ctx.env, req);
-    for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
-    int rc = render(result, ctx, interrupts.exit_code());
-    rc = render_git_note(result, ctx, rc);
-    // Interrupted while refusing or failing: the interrupt is the news.
-    return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
+    const bool one = o->inputs.size() == 1 && o->shard.empty() &&
+                     (o->git.given() || !ctx.env.is_directory(o->inputs.front()));
+    if (!one) return apply_fleet(*o, *lock_timeout, ctx, interrupts);
+    return apply_one(*o, o->inputs.front(), *lock_timeout, ctx, interrupts, /*prompts=*/true);
   };
 }
 

@@ -21,6 +21,7 @@
 
 #include "providers/base/time.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/fleet_cli.h"
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/check.h"
@@ -112,6 +113,7 @@ void print_text(std::ostream& out, const ClusterCheck& c) {
 std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
   struct Opts {
     std::vector<std::string> paths;
+    std::string shard;
     std::string output = "text";
     std::string metrics_file;
     NodeOptions node;
@@ -119,8 +121,9 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
   };
   auto o = std::make_shared<Opts>();
   app.add_option("PATH", o->paths,
-                 "Spec files, or folders of them (*.yaml, *.yml); with --git, in the repository "
+                 "Spec files, or folders searched for specs; with --git, in the repository "
                  "(default: the --path folder)");
+  add_shard_option(app, o->shard);
   app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--metrics-file", o->metrics_file,
                  "Also write the Prometheus text format here, atomically (node_exporter's "
@@ -137,7 +140,6 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
       return kExitError;
     }
     std::vector<ClusterCheck> checks;
-    std::map<std::string, std::string> seen;  // cluster -> first spec naming it
     bool error = false;
     // Specs from git: read through the commit's tree. A ref that cannot be
     // read is a failed check, in the metrics too.
@@ -166,27 +168,26 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
       }
     }
     CliContext run_ctx = with_env(ctx, git ? *git->env : ctx.env);
-    auto specs = expand_spec_paths(run_ctx.env, paths);
-    if (!specs) {
-      ctx.err << "edgecert: error: " << specs.error().message << "\n";
-      return kExitError;
-    }
-    for (const std::string& path : *specs) {
+    schema::LoadOptions load;
+    if (git) load.read_only_root = git->env->root();
+    auto selection = select_fleet(run_ctx.env, paths, o->shard, options, load, ctx,
+                                  /*refuse_conflicts=*/false);
+    if (!selection) return kExitError;
+    for (const std::string& path : selection->specs) {
+      // Two specs for one cluster would give two sets of samples with the
+      // same labels, two for one node two checks of it: refuse the later
+      // spec rather than guess which is right, and check the rest.
+      if (auto it = selection->conflicts.find(path); it != selection->conflicts.end()) {
+        ctx.err << "edgecert: error: " << it->second << "\n";
+        checks.push_back(
+            failed_check(git ? git->tree_path(path) : path, it->second, ctx.env.now()));
+        error = true;
+        continue;
+      }
       ClusterCheck c = check_one(path, options, run_ctx);
       // From git, the spec by its path in the repository: a metric's labels
       // stay the same from one commit to the next.
       if (git) c.spec_path = git->tree_path(c.spec_path);
-      if (!c.cluster.empty()) {
-        auto [it, fresh] = seen.emplace(c.cluster, path);
-        if (!fresh) {
-          // Two specs for one cluster would give two sets of samples with the
-          // same labels: refuse the second rather than guess which is right.
-          const std::string msg = fmt::format("{}: cluster '{}' is already checked from {}", path,
-                                              c.cluster, it->second);
-          ctx.err << "edgecert: error: " << msg << "\n";
-          c = failed_check(path, msg, c.checked_at);
-        }
-      }
       error = error || !c.complete();
       checks.push_back(std::move(c));
     }
@@ -204,11 +205,7 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
       nlohmann::json clusters = nlohmann::json::array();
       for (const ClusterCheck& c : checks) clusters.push_back(check_to_json(c));
       nlohmann::json doc{{"clusters", clusters}};
-      if (git)
-        doc["git"] = {{"repository", git->origin().repository},
-                      {"ref", git->origin().ref},
-                      {"commit", git->origin().commit},
-                      {"path", git->origin().path}};
+      if (git) doc["git"] = git_origin_json(git->origin());
       // Error texts may quote what a node sent: never let one abort the output.
       ctx.out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {

@@ -1,4 +1,6 @@
-// `edgecert plan SPEC`: what apply would do, node by node. Read-only.
+// `edgecert plan SPEC...`: what apply would do, node by node. Read-only.
+// Many specs or folders (reconciler/cli/fleet_cli.h): each cluster's plan
+// under its heading, then a fleet summary line; exit codes aggregate.
 //
 // Before the plan it says what the state folder knows: a lock held by another
 // run (who, since when, for what), an unfinished run the next apply resumes,
@@ -8,8 +10,10 @@
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/fleet_cli.h"
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/approval.h"
@@ -17,19 +21,88 @@
 
 namespace edgecert {
 
+namespace {
+
+struct Opts {
+  std::vector<std::string> specs;
+  std::string shard;
+  std::string out;
+  std::string output = "text";
+  bool detailed_exitcode = false;
+  std::string change_id;
+  bool require_clean = false;
+  NodeOptions node;
+  GitCliOptions git;
+};
+
+// One cluster's plan, and what the state folder says about the cluster.
+struct ClusterPlan {
+  std::optional<Plan> plan;  // nullopt: failed, the error printed
+  std::string run_state;
+  std::optional<spec::ChangeControl> change_control;
+};
+
+// Plans the cluster of `spec_path` (a path in the commit with git). Errors
+// go to ctx.err; read_live's notices to run_ctx.out.
+ClusterPlan plan_cluster(const Opts& o, const std::string& spec_path,
+                         const std::optional<GitSpecs>& git, CliContext& ctx, CliContext& run_ctx) {
+  ClusterPlan result;
+  auto session = git ? open_session(spec_path, git_session_options(o.node, *git), run_ctx)
+                     : open_session(spec_path, o.node, ctx);
+  if (!session) return result;
+  // A commit's tree is clean by definition.
+  if (o.require_clean && !git)
+    if (Status st = require_clean_tree(*make_git_vcs(), spec_path); !st) {
+      ctx.err << "edgecert: error: " << st.error().message << "\n";
+      return result;
+    }
+  // A change ID the spec's pattern refuses is refused here, where it is
+  // typed, not at apply after the plan was reviewed and approved.
+  const spec::ChangeControl no_control{0, std::nullopt};
+  const auto& cc = session->spec.rollout.change_control;
+  result.change_control = cc;
+  if (!o.change_id.empty()) {
+    if (Status st = check_change_id(cc ? *cc : no_control, o.change_id); !st) {
+      ctx.err << "edgecert: error: " << st.error().message << "\n";
+      return result;
+    }
+  } else if (cc && cc->change_id_pattern && cc->approvals > 0 && !o.out.empty()) {
+    ctx.err << fmt::format(
+        "edgecert: error: spec.rollout.changeControl requires a change ID matching '{}' in "
+        "the plan that is approved: give --change-id; nothing was saved\n",
+        *cc->change_id_pattern);
+    return result;
+  } else if (cc && cc->change_id_pattern) {
+    ctx.err << fmt::format(
+        "edgecert: note: spec.rollout.changeControl requires a change ID matching '{}': give "
+        "--change-id here (it is then part of what is approved) or to apply\n",
+        *cc->change_id_pattern);
+  }
+  auto live = read_live(*session, run_ctx);
+  if (!live) return result;
+  auto plan = make_plan(*session, *live, run_ctx);
+  if (!plan) return result;
+  if (!o.change_id.empty()) plan->change_id = o.change_id;
+  if (git) record_git_origin(*plan, *git);
+  std::vector<std::string> permissive;
+  for (const NodeLive& n : live->nodes)
+    if (n.state && n.state->tls_verification == spec::TlsVerification::kPermissive)
+      permissive.push_back(n.peer);
+  std::ostringstream run_state;
+  print_run_state(run_state, ctx.env, session->state_dir, permissive, &session->spec);
+  result.run_state = run_state.str();
+  result.plan = std::move(*plan);
+  return result;
+}
+
+}  // namespace
+
 std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
-  struct Opts {
-    std::string spec;
-    std::string out;
-    std::string output = "text";
-    bool detailed_exitcode = false;
-    std::string change_id;
-    bool require_clean = false;
-    NodeOptions node;
-    GitCliOptions git;
-  };
   auto o = std::make_shared<Opts>();
-  app.add_option("SPEC", o->spec, "Spec file (with --git: its path in the repository)")->required();
+  app.add_option("SPEC", o->specs,
+                 "Spec files or folders (searched for specs); with --git, in the repository "
+                 "(default: every spec under --path)");
+  add_shard_option(app, o->shard);
   app.add_option("--out", o->out, "Save the plan (JSON) for 'edgecert apply FILE'");
   app.add_option("--output,-o", o->output,
                  "Output format (markdown: a summary for a pull-request comment)")
@@ -48,92 +121,117 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
   return [o, &ctx]() -> int {
     InterruptScope interrupts(InterruptScope::Mode::kExit);
     std::optional<GitSpecs> git;
-    if (o->git.given()) {
-      git = open_git_cli(o->git, o->node.state_dir, ctx);
-      if (!git) return kExitError;
-    }
+    std::vector<std::string> paths = o->specs;
+    if (!open_spec_args(o->git, o->node.state_dir, paths, git, ctx)) return kExitError;
     // From git, everything the spec names is read from the commit.
     CliContext run_ctx = with_env(ctx, git ? *git->env : ctx.env);
-    std::optional<std::string> spec_in_tree;
-    if (git && !(spec_in_tree = git->spec_path(o->spec))) {
-      ctx.err << "edgecert: error: " << not_in_repository(o->spec) << "\n";
+    schema::LoadOptions load;
+    if (git) load.read_only_root = git->env->root();
+    auto selection = select_fleet(run_ctx.env, paths, o->shard,
+                                  git ? git_session_options(o->node, *git) : o->node, load, ctx);
+    if (!selection) return kExitError;
+    if (!o->out.empty() && selection->specs.size() != 1) {
+      ctx.err << fmt::format(
+          "edgecert: error: --out saves the plan of one cluster and this run has {}: plan each "
+          "cluster with its own --out; nothing was read or saved\n",
+          selection->specs.size());
       return kExitError;
     }
-    auto session = git ? open_session(*spec_in_tree, git_session_options(o->node, *git), run_ctx)
-                       : open_session(o->spec, o->node, ctx);
-    if (!session) return kExitError;
-    // A commit's tree is clean by definition.
-    if (o->require_clean && !git)
-      if (Status st = require_clean_tree(*make_git_vcs(), o->spec); !st) {
-        ctx.err << "edgecert: error: " << st.error().message << "\n";
-        return kExitError;
+
+    if (!selection->fleet) {
+      ClusterPlan r = plan_cluster(*o, selection->specs.front(), git, ctx, run_ctx);
+      if (!r.plan) return kExitError;
+      Plan& plan = *r.plan;
+      if (!o->out.empty()) {
+        if (auto st = ctx.env.write_file_atomic(o->out, plan_to_json(plan).dump(2) + "\n", 0644);
+            !st) {
+          ctx.err << "edgecert: error: saving the plan: " << st.error().message << "\n";
+          return kExitError;
+        }
       }
-    // A change ID the spec's pattern refuses is refused here, where it is
-    // typed, not at apply after the plan was reviewed and approved.
-    const spec::ChangeControl no_control{0, std::nullopt};
-    const auto& cc = session->spec.rollout.change_control;
-    if (!o->change_id.empty()) {
-      if (Status st = check_change_id(cc ? *cc : no_control, o->change_id); !st) {
-        ctx.err << "edgecert: error: " << st.error().message << "\n";
-        return kExitError;
+      if (git) r.run_state += describe_git_origin(git->origin()) + "\n";
+      // JSON mode keeps stdout to the one document.
+      if (o->output == "json") {
+        ctx.err << r.run_state;
+        ctx.out << plan_to_json(plan).dump(2) << "\n";
+      } else if (o->output == "markdown") {
+        // What the state folder says goes to stderr: the comment is the plan.
+        ctx.err << r.run_state;
+        ctx.out << render_plan_markdown(plan);
+      } else {
+        if (!r.run_state.empty()) ctx.out << r.run_state << "\n";
+        ctx.out << render_plan_text(plan);
+        if (plan.change_id) ctx.out << fmt::format("Change: {}\n", *plan.change_id);
+        const auto& cc = r.change_control;
+        if (!o->out.empty() && !plan.empty()) {
+          if (cc && cc->approvals > 0)
+            ctx.out << fmt::format(
+                "\nSaved the plan to {}. spec.rollout.changeControl requires {} approval{}: "
+                "'edgecert approve {} --by NAME' (each approver), then 'edgecert apply {}'\n",
+                o->out, cc->approvals, cc->approvals == 1 ? "" : "s", o->out, o->out);
+          else
+            ctx.out << fmt::format(
+                "\nSaved the plan to {}. Apply exactly it with: edgecert apply {}\n", o->out,
+                o->out);
+        }
       }
-    } else if (cc && cc->change_id_pattern && cc->approvals > 0 && !o->out.empty()) {
-      ctx.err << fmt::format(
-          "edgecert: error: spec.rollout.changeControl requires a change ID matching '{}' in "
-          "the plan that is approved: give --change-id; nothing was saved\n",
-          *cc->change_id_pattern);
-      return kExitError;
-    } else if (cc && cc->change_id_pattern) {
-      ctx.err << fmt::format(
-          "edgecert: note: spec.rollout.changeControl requires a change ID matching '{}': give "
-          "--change-id here (it is then part of what is approved) or to apply\n",
-          *cc->change_id_pattern);
+      if (o->detailed_exitcode && !plan.empty()) return kExitChanges;
+      return kExitOk;
     }
-    auto live = read_live(*session, run_ctx);
-    if (!live) return kExitError;
-    auto plan = make_plan(*session, *live, run_ctx);
-    if (!plan) return kExitError;
-    if (!o->change_id.empty()) plan->change_id = o->change_id;
-    if (git) record_git_origin(*plan, *git);
-    if (!o->out.empty()) {
-      if (auto st = ctx.env.write_file_atomic(o->out, plan_to_json(*plan).dump(2) + "\n", 0644);
-          !st) {
-        ctx.err << "edgecert: error: saving the plan: " << st.error().message << "\n";
-        return kExitError;
+
+    // A fleet: each cluster under its heading, its errors prefixed with its
+    // name, then one summary line.
+    std::vector<FleetRow> rows;
+    nlohmann::json clusters = nlohmann::json::array();
+    std::string markdown;
+    if (git && o->output == "text") ctx.out << describe_git_origin(git->origin()) << "\n\n";
+    for (const std::string& spec_path : selection->specs) {
+      FleetRow row;
+      row.cluster = selection->cluster_of[spec_path];
+      row.spec_path = git ? git->tree_path(spec_path) : spec_path;
+      PrefixedStream err(ctx.err, "[" + (row.cluster.empty() ? row.spec_path : row.cluster) + "] ");
+      CliContext cluster_ctx{ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport};
+      CliContext cluster_run_ctx = with_env(cluster_ctx, run_ctx.env);
+      if (o->output == "text")
+        ctx.out << fleet_heading(row.cluster, row.spec_path) << "\n" << std::flush;
+      ClusterPlan r = plan_cluster(*o, spec_path, git, cluster_ctx, cluster_run_ctx);
+      nlohmann::json entry{{"cluster", row.cluster}, {"spec", row.spec_path}};
+      if (r.plan) {
+        row.cluster = r.plan->cluster;
+        row.outcome = r.plan->empty() ? FleetOutcome::kInSync : FleetOutcome::kChanges;
+        row.actions = r.plan->actions.size();
+        entry["cluster"] = row.cluster;
+        entry["plan"] = plan_to_json(*r.plan);
+        if (o->output == "text") {
+          if (!r.run_state.empty()) ctx.out << r.run_state << "\n";
+          ctx.out << render_plan_text(*r.plan);
+          if (r.plan->change_id) ctx.out << fmt::format("Change: {}\n", *r.plan->change_id);
+        } else {
+          err << r.run_state;
+          markdown += render_plan_markdown(*r.plan) + "\n";
+        }
+      } else if (o->output == "text") {
+        ctx.out << "(failed: the errors are on stderr)\n";
       }
+      entry["outcome"] = row.outcome == FleetOutcome::kFailed    ? "failed"
+                         : row.outcome == FleetOutcome::kChanges ? "changes"
+                                                                 : "in_sync";
+      clusters.push_back(std::move(entry));
+      if (o->output == "text") ctx.out << "\n";
+      rows.push_back(std::move(row));
     }
-    std::vector<std::string> permissive;
-    for (const NodeLive& n : live->nodes)
-      if (n.state && n.state->tls_verification == spec::TlsVerification::kPermissive)
-        permissive.push_back(n.peer);
-    // JSON mode keeps stdout to the one document.
-    std::ostringstream run_state;
-    print_run_state(run_state, ctx.env, session->state_dir, permissive, &session->spec);
-    if (git) run_state << describe_git_origin(git->origin()) << "\n";
+    const std::string summary = fleet_summary(rows, *selection);
     if (o->output == "json") {
-      ctx.err << run_state.str();
-      ctx.out << plan_to_json(*plan).dump(2) << "\n";
+      nlohmann::json doc{{"clusters", clusters}, {"summary", summary}};
+      if (!selection->shard.empty()) doc["shard"] = selection->shard;
+      if (git) doc["git"] = git_origin_json(git->origin());
+      ctx.out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else if (o->output == "markdown") {
-      // What the state folder says goes to stderr: the comment is the plan.
-      ctx.err << run_state.str();
-      ctx.out << render_plan_markdown(*plan);
+      ctx.out << "**" << summary << "**\n\n" << markdown;
     } else {
-      if (!run_state.str().empty()) ctx.out << run_state.str() << "\n";
-      ctx.out << render_plan_text(*plan);
-      if (plan->change_id) ctx.out << fmt::format("Change: {}\n", *plan->change_id);
-      if (!o->out.empty() && !plan->empty()) {
-        if (cc && cc->approvals > 0)
-          ctx.out << fmt::format(
-              "\nSaved the plan to {}. spec.rollout.changeControl requires {} approval{}: "
-              "'edgecert approve {} --by NAME' (each approver), then 'edgecert apply {}'\n",
-              o->out, cc->approvals, cc->approvals == 1 ? "" : "s", o->out, o->out);
-        else
-          ctx.out << fmt::format(
-              "\nSaved the plan to {}. Apply exactly it with: edgecert apply {}\n", o->out, o->out);
-      }
+      ctx.out << summary << "\n";
     }
-    if (o->detailed_exitcode && !plan->empty()) return kExitChanges;
-    return kExitOk;
+    return fleet_exit(rows, o->detailed_exitcode);
   };
 }
 

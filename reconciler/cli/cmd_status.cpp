@@ -29,6 +29,7 @@
 #include "providers/pki/checks.h"
 #include "providers/pki/spki.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/fleet_cli.h"
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/live_state.h"
@@ -288,17 +289,91 @@ RevocationReport assess_status_revocation(const spec::Spec& spec, const std::vec
 
 }  // namespace
 
+namespace {
+
+struct StatusOpts {
+  std::vector<std::string> specs;
+  std::string shard;
+  std::string output = "text";
+  std::string sim_dir;
+  std::string state_dir;
+  bool insecure = false;
+  bool trust_new_host_key = false;
+};
+
+// The status of one cluster: a table on ctx.out, or its JSON document in
+// *json_out. False when the spec did not load or a node could not be read.
+bool status_cluster(const StatusOpts& o, const std::string& spec_path, CliContext& ctx,
+                    nlohmann::json* json_out, std::string* cluster_out) {
+  schema::LoadResult loaded = schema::load_spec_file(spec_path, ctx.env);
+  for (const Diagnostic& d : loaded.diagnostics.sorted()) ctx.err << d.to_string() << "\n";
+  if (!loaded.ok()) return false;
+  const spec::Spec& spec = *loaded.spec;
+  *cluster_out = spec.name;
+
+  node::NodeOpenContext open(ctx.env);
+  open.sim_dir = o.sim_dir;
+  open.insecure = o.insecure;
+  open.trust_new_host_key = o.trust_new_host_key;
+  std::vector<NodeRow> rows;
+  bool all_ok = true;
+  for (const spec::Peer& peer : spec.peers) {
+    NodeRow row;
+    row.peer = &peer;
+    auto provider = node::open_node(open, spec, peer);
+    if (!provider) {
+      row.error = provider.error().message;
+    } else if (auto state = (*provider)->read_state(); state) {
+      row.state = std::move(*state);
+    } else {
+      row.error = state.error().message;
+    }
+    all_ok = all_ok && row.state.has_value();
+    rows.push_back(std::move(row));
+  }
+
+  std::vector<std::string> permissive;
+  for (const NodeRow& r : rows)
+    if (r.state && r.state->tls_verification == spec::TlsVerification::kPermissive)
+      permissive.push_back(r.peer->name);
+  const std::string state_dir = path_join(state_root(spec_path, o.state_dir), spec.name);
+  RunState run_state = read_run_state(ctx.env, state_dir, &spec);
+  RevocationReport revocation = assess_status_revocation(spec, rows, state_dir, ctx);
+  if (o.output == "json") {
+    nlohmann::json j{{"cluster", spec.name}, {"nodes", nlohmann::json::array()}};
+    for (const NodeRow& r : rows) {
+      nlohmann::json n = row_json(r);
+      n["revoked"] = nlohmann::json::array();
+      for (const auto& f : revocation.revoked)
+        if (f.peer == r.peer->name)
+          n["revoked"].push_back({{"certificate", f.certificate},
+                                  {"serial", f.serial_hex},
+                                  {"sha256", f.sha256},
+                                  {"reason", f.reason}});
+      n["expected_crl_alarms"] = nlohmann::json::array();
+      if (auto it = revocation.expected_alarms.find(r.peer->name);
+          it != revocation.expected_alarms.end())
+        for (const auto& [id, why] : it->second)
+          n["expected_crl_alarms"].push_back({{"id", id}, {"reason", why}});
+      j["nodes"].push_back(std::move(n));
+    }
+    j["run_state"] = run_state_json(run_state, permissive);
+    j["revocation"] = revocation_report_json(revocation);
+    *json_out = std::move(j);
+  } else {
+    print_table(ctx.out, rows);
+    print_revocation(ctx.out, rows, revocation);
+    for (const auto& line : describe_run_state(run_state, permissive)) ctx.out << line << "\n";
+  }
+  return all_ok;
+}
+
+}  // namespace
+
 std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
-  struct Opts {
-    std::string spec;
-    std::string output = "text";
-    std::string sim_dir;
-    std::string state_dir;
-    bool insecure = false;
-    bool trust_new_host_key = false;
-  };
-  auto o = std::make_shared<Opts>();
-  app.add_option("SPEC", o->spec, "Spec file")->required();
+  auto o = std::make_shared<StatusOpts>();
+  app.add_option("SPEC", o->specs, "Spec files or folders (searched for specs)")->required();
+  add_shard_option(app, o->shard);
   app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--sim-dir", o->sim_dir,
                  "Folder of simulator node files for sim:// peers (default: $EDGECERT_SIM_DIR, "
@@ -312,69 +387,65 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
 
   return [o, &ctx]() -> int {
     InterruptScope interrupts(InterruptScope::Mode::kExit);
-    schema::LoadResult loaded = schema::load_spec_file(o->spec, ctx.env);
-    for (const Diagnostic& d : loaded.diagnostics.sorted()) ctx.err << d.to_string() << "\n";
-    if (!loaded.ok()) return kExitError;
-    const spec::Spec& spec = *loaded.spec;
-
-    node::NodeOpenContext open(ctx.env);
-    open.sim_dir = o->sim_dir;
-    open.insecure = o->insecure;
-    open.trust_new_host_key = o->trust_new_host_key;
+    NodeOptions node;
+    node.sim_dir = o->sim_dir;
+    node.state_dir = o->state_dir;
+    auto selection = select_fleet(ctx.env, o->specs, o->shard, node, {}, ctx);
+    if (!selection) return kExitError;
     if (o->insecure)
       ctx.err << "edgecert: warning: --insecure: HTTPS nodes' management certificates are NOT "
                  "verified; anyone on the path can impersonate them\n";
-    std::vector<NodeRow> rows;
-    bool all_ok = true;
-    for (const spec::Peer& peer : spec.peers) {
-      NodeRow row;
-      row.peer = &peer;
-      auto provider = node::open_node(open, spec, peer);
-      if (!provider) {
-        row.error = provider.error().message;
-      } else if (auto state = (*provider)->read_state(); state) {
-        row.state = std::move(*state);
+    if (!selection->fleet) {
+      nlohmann::json j;
+      std::string cluster;
+      const bool ok = status_cluster(*o, selection->specs.front(), ctx,
+                                     o->output == "json" ? &j : nullptr, &cluster);
+      if (o->output == "json" && !j.is_null()) ctx.out << j.dump(2) << "\n";
+      return ok ? kExitOk : kExitError;
+    }
+    // A fleet: each cluster's table under its heading (its errors prefixed
+    // with its name), then one summary line; JSON: {"clusters": [...]}.
+    nlohmann::json clusters = nlohmann::json::array();
+    std::vector<std::string> failed;
+    for (const std::string& spec_path : selection->specs) {
+      std::string cluster = selection->cluster_of[spec_path];
+      PrefixedStream err(ctx.err, "[" + (cluster.empty() ? spec_path : cluster) + "] ");
+      CliContext cluster_ctx{ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport};
+      if (o->output == "text") ctx.out << fleet_heading(cluster, spec_path) << "\n" << std::flush;
+      nlohmann::json j;
+      const bool ok =
+          status_cluster(*o, spec_path, cluster_ctx, o->output == "json" ? &j : nullptr, &cluster);
+      if (!ok) failed.push_back(cluster.empty() ? spec_path : cluster);
+      if (o->output == "json") {
+        if (j.is_null()) j = {{"cluster", cluster}};
+        j["spec"] = spec_path;
+        j["ok"] = ok;
+        clusters.push_back(std::move(j));
       } else {
-        row.error = state.error().message;
+        ctx.out << "\n";
       }
-      all_ok = all_ok && row.state.has_value();
-      rows.push_back(std::move(row));
     }
-
-    std::vector<std::string> permissive;
-    for (const NodeRow& r : rows)
-      if (r.state && r.state->tls_verification == spec::TlsVerification::kPermissive)
-        permissive.push_back(r.peer->name);
-    const std::string state_dir = path_join(state_root(o->spec, o->state_dir), spec.name);
-    RunState run_state = read_run_state(ctx.env, state_dir, &spec);
-    RevocationReport revocation = assess_status_revocation(spec, rows, state_dir, ctx);
-    if (o->output == "json") {
-      nlohmann::json j{{"cluster", spec.name}, {"nodes", nlohmann::json::array()}};
-      for (const NodeRow& r : rows) {
-        nlohmann::json n = row_json(r);
-        n["revoked"] = nlohmann::json::array();
-        for (const auto& f : revocation.revoked)
-          if (f.peer == r.peer->name)
-            n["revoked"].push_back({{"certificate", f.certificate},
-                                    {"serial", f.serial_hex},
-                                    {"sha256", f.sha256},
-                                    {"reason", f.reason}});
-        n["expected_crl_alarms"] = nlohmann::json::array();
-        if (auto it = revocation.expected_alarms.find(r.peer->name);
-            it != revocation.expected_alarms.end())
-          for (const auto& [id, why] : it->second)
-            n["expected_crl_alarms"].push_back({{"id", id}, {"reason", why}});
-        j["nodes"].push_back(std::move(n));
-      }
-      j["run_state"] = run_state_json(run_state, permissive);
-      j["revocation"] = revocation_report_json(revocation);
-      ctx.out << j.dump(2) << "\n";
+    std::string summary = fmt::format("Fleet: {} cluster{}", selection->specs.size(),
+                                      selection->specs.size() == 1 ? "" : "s");
+    if (!selection->shard.empty())
+      summary += fmt::format(" (shard {} of {} specs)", selection->shard, selection->found);
+    if (selection->specs.empty()) {
+      summary += ": nothing in this shard";
     } else {
-      print_table(ctx.out, rows);
-      print_revocation(ctx.out, rows, revocation);
-      for (const auto& line : describe_run_state(run_state, permissive)) ctx.out << line << "\n";
+      summary += fmt::format(": {} read", selection->specs.size() - failed.size());
+      if (!failed.empty()) {
+        std::string names;
+        for (const std::string& n : failed) names += (names.empty() ? "" : ", ") + n;
+        summary += fmt::format(", {} failed ({})", failed.size(), names);
+      }
     }
-    return all_ok ? kExitOk : kExitError;
+    if (o->output == "json")
+      ctx.out << nlohmann::json{{"clusters", clusters}, {"summary", summary}}.dump(
+                     2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+    else
+      ctx.out << summary << "\n";
+    return failed.empty() ? kExitOk : kExitError;
   };
 }
 

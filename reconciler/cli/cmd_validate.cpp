@@ -1,8 +1,10 @@
 // `edgecert validate SPEC...`: decode and validate specs without touching nodes.
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/fleet_cli.h"
 #include "reconciler/cli/session_cli.h"
 #include "schema/loader.h"
 
@@ -11,6 +13,7 @@ namespace edgecert {
 std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
   struct Opts {
     std::vector<std::string> specs;
+    std::string shard;
     std::string output = "text";
     bool strict = false;
     GitCliOptions git;
@@ -18,8 +21,9 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
   };
   auto o = std::make_shared<Opts>();
   app.add_option("SPEC", o->specs,
-                 "Spec files to check; with --git, in the repository (default: every spec in "
-                 "the --path folder)");
+                 "Spec files or folders (searched for specs) to check; with --git, in the "
+                 "repository (default: every spec under the --path folder)");
+  add_shard_option(app, o->shard);
   app.add_option("--output,-o", o->output, "Output format")->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--strict", o->strict, "Treat warnings as errors");
   add_git_options(app, o->git);
@@ -29,26 +33,20 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
 
   return [o, &ctx]() -> int {
     std::optional<GitSpecs> git;
-    std::vector<std::string> specs = o->specs;
-    if (o->git.given()) {
-      git = open_git_cli(o->git, o->state_dir, ctx);
-      if (!git) return kExitError;
-      if (!to_tree_paths(*git, specs, ctx)) return kExitError;
-      if (specs.empty()) {
-        auto all = expand_spec_paths(*git->env, {git->dir()});
-        if (!all) {
-          ctx.err << "edgecert: error: " << all.error().message << "\n";
-          return kExitError;
-        }
-        specs = std::move(*all);
-      }
-    } else if (specs.empty()) {
-      ctx.err << "edgecert: error: SPEC is required, or --git REPO --ref REF\n";
-      return kExitError;
-    }
+    std::vector<std::string> paths = o->specs;
+    if (!open_spec_args(o->git, o->state_dir, paths, git, ctx)) return kExitError;
     Env& env = git ? *git->env : ctx.env;
     schema::LoadOptions load_options;
     if (git) load_options.read_only_root = git->env->root();
+    NodeOptions node;
+    node.state_dir = o->state_dir;
+    if (git) node = git_session_options(node, *git);
+    // Two specs for one cluster or one node are refused here too: validate
+    // is what a pull request's CI runs first.
+    CliContext run_ctx = with_env(ctx, env);
+    auto selection = select_fleet(env, paths, o->shard, node, load_options, run_ctx);
+    if (!selection) return kExitError;
+    const std::vector<std::string>& specs = selection->specs;
     Diagnostics all;
     for (const std::string& path : specs) {
       schema::LoadResult r = schema::load_spec_file(path, env, load_options);
@@ -59,10 +57,9 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
     if (o->output == "json") {
       nlohmann::json j;
       j["valid"] = valid;
-      if (git)
-        j["git"] = {{"repository", git->origin().repository},
-                    {"ref", git->origin().ref},
-                    {"commit", git->origin().commit}};
+      j["specs"] = specs;
+      if (!selection->shard.empty()) j["shard"] = selection->shard;
+      if (git) j["git"] = git_origin_json(git->origin());
       j["diagnostics"] = nlohmann::json::array();
       for (const Diagnostic& d : sorted) j["diagnostics"].push_back(diagnostic_to_json(d));
       // Shown only: a path from the command line may hold any bytes.
@@ -73,6 +70,13 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
       if (valid) {
         for (const std::string& path : specs) ctx.out << path << ": valid\n";
       }
+      if (selection->fleet)
+        ctx.out << fmt::format(
+            "{} spec{}{}: {}\n", specs.size(), specs.size() == 1 ? "" : "s",
+            selection->shard.empty()
+                ? ""
+                : fmt::format(" (shard {} of {} found)", selection->shard, selection->found),
+            valid ? "valid" : "not valid");
     }
     return valid ? kExitOk : kExitError;
   };

@@ -115,48 +115,38 @@ bool to_tree_paths(const GitSpecs& git, std::vector<std::string>& names, CliCont
   return true;
 }
 
+bool open_spec_args(const GitCliOptions& options, const std::string& state_dir,
+                    std::vector<std::string>& paths, std::optional<GitSpecs>& git,
+                    CliContext& ctx) {
+  if (!options.given()) {
+    if (!paths.empty()) return true;
+    ctx.err << "edgecert: error: SPEC is required (a spec, or a folder of specs), or --git REPO "
+               "--ref REF\n";
+    return false;
+  }
+  git = open_git_cli(options, state_dir, ctx);
+  if (!git || !to_tree_paths(*git, paths, ctx)) return false;
+  if (paths.empty()) paths.push_back(git->dir());
+  return true;
+}
+
+nlohmann::json git_origin_json(const GitOrigin& o) {
+  return {{"repository", o.repository}, {"ref", o.ref}, {"commit", o.commit}, {"path", o.path}};
+}
+
 CliContext with_env(const CliContext& ctx, Env& env) {
-  return CliContext{env, ctx.out, ctx.err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport};
+  return CliContext{env,
+                    ctx.out,
+                    ctx.err,
+                    ctx.stdin_is_tty,
+                    ctx.in,
+                    ctx.crl_transport,
+                    &env == &ctx.env && ctx.env_thread_safe};
 }
 
 std::string describe_git_origin(const GitOrigin& o) {
   return fmt::format("From git: {} {} at {}{}", o.repository, o.ref, o.commit.substr(0, 12),
                      o.path.empty() ? "" : " (path " + o.path + ")");
-}
-
-namespace {
-
-bool is_spec_name(const std::string& name) {
-  auto ends = [&](std::string_view suffix) {
-    return name.size() > suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return name[0] != '.' && (ends(".yaml") || ends(".yml"));
-}
-
-}  // namespace
-
-Result<std::vector<std::string>> expand_spec_paths(Env& env,
-                                                   const std::vector<std::string>& paths) {
-  std::vector<std::string> out;
-  for (const std::string& p : paths) {
-    if (!env.is_directory(p)) {
-      out.push_back(p);  // a missing file is reported when its spec is loaded
-      continue;
-    }
-    auto names = env.list_dir(p);
-    if (!names) return std::unexpected(names.error());
-    size_t found = 0;
-    for (const std::string& n : *names)
-      if (is_spec_name(n) && !env.is_directory(path_join(p, n))) {
-        out.push_back(path_join(p, n));
-        ++found;
-      }
-    if (found == 0)
-      return make_error(ErrorCode::kInvalidArgument,
-                        fmt::format("{}: a folder with no spec in it (*.yaml, *.yml)", p));
-  }
-  return out;
 }
 
 void print_columns(std::ostream& out, const std::vector<std::vector<std::string>>& cells) {

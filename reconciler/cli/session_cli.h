@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "reconciler/cli/cli.h"
 #include "reconciler/engine/git_source.h"
 #include "reconciler/engine/session.h"
@@ -75,16 +77,23 @@ std::optional<GitSpecs> open_git_cli(const GitCliOptions& options, const std::st
 // repository.
 bool to_tree_paths(const GitSpecs& git, std::vector<std::string>& names, CliContext& ctx);
 
+// The SPEC arguments of a command that takes many (validate, plan): with
+// --git, the specs at the ref (`git` set, `paths` mapped into the commit;
+// none = the --path folder); without, `paths` as given, at least one.
+// False, the error printed, when the ref cannot be read or nothing is
+// given.
+bool open_spec_args(const GitCliOptions& options, const std::string& state_dir,
+                    std::vector<std::string>& paths, std::optional<GitSpecs>& git, CliContext& ctx);
+
+// {"repository", "ref", "commit", "path"}: where the specs of a JSON
+// document came from.
+nlohmann::json git_origin_json(const GitOrigin& origin);
+
 // `ctx` reading through `env` instead (a GitTreeEnv).
 CliContext with_env(const CliContext& ctx, Env& env);
 
 // "From git: REPO REF at 1a2b3c4d5e6f (path DIR)".
 std::string describe_git_origin(const GitOrigin& origin);
-
-// The spec files PATHs stand for, in order (a folder stands for the *.yaml
-// and *.yml files directly in it); an error names a PATH that is a folder
-// with no spec in it.
-Result<std::vector<std::string>> expand_spec_paths(Env& env, const std::vector<std::string>& paths);
 
 // A table: the first row is the header; columns left-aligned, two spaces
 // apart, the last one unpadded.

@@ -169,7 +169,10 @@ class RemoteRefStore final : public RefStore {
       std::string spec = "+" + name + ":refs/edgecert/fetched/" + leaf(name);
       char* specs[] = {spec.data()};
       git_strarray refspecs{specs, 1};
-      git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+      // The function, not GIT_FETCH_OPTIONS_INIT: clang warns on the macro's
+      // missing field initialisers (the fuzz build is clang).
+      git_fetch_options opts;
+      git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
       opts.callbacks = c.callbacks;
       if (git_remote_download(c.remote.p, &refspecs, &opts) != 0)
         return std::unexpected(c.fail(ErrorCode::kUnavailable, "fetching " + name));
@@ -248,7 +251,8 @@ class RemoteRefStore final : public RefStore {
     Status push(std::string refspec, const std::string& what) {
       char* specs[] = {refspec.data()};
       git_strarray refspecs{specs, 1};
-      git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+      git_push_options opts;
+      git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
       opts.callbacks = callbacks;
       if (git_remote_upload(remote.p, &refspecs, &opts) != 0)
         return std::unexpected(fail(ErrorCode::kUnavailable, what));

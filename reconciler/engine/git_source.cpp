@@ -359,7 +359,10 @@ class LibgitSpecRepository final : public SpecRepository {
       std::vector<char*> raw;
       for (auto& s : specs) raw.push_back(s.data());
       git_strarray refspecs{raw.data(), raw.size()};
-      git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+      // The function, not GIT_FETCH_OPTIONS_INIT: clang warns on the macro's
+      // missing field initialisers (the fuzz build is clang).
+      git_fetch_options opts;
+      git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
       opts.callbacks = callbacks;
       opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
       if (git_remote_download(remote.p, &refspecs, &opts) != 0)
@@ -369,7 +372,8 @@ class LibgitSpecRepository final : public SpecRepository {
     Status push(std::string refspec) {
       char* specs[] = {refspec.data()};
       git_strarray refspecs{specs, 1};
-      git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+      git_push_options opts;
+      git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
       opts.callbacks = callbacks;
       if (git_remote_upload(remote.p, &refspecs, &opts) != 0) {
         // libgit2 refuses a push that is not a fast-forward itself.

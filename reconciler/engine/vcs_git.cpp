@@ -46,7 +46,10 @@ class GitVcs final : public Vcs {
  private:
   static std::vector<std::string> changed_tracked_files(git_repository* repo) {
     std::vector<std::string> out;
-    git_status_options opts = GIT_STATUS_OPTIONS_INIT;
+    // The function, not GIT_STATUS_OPTIONS_INIT: clang warns on the macro's
+    // missing field initialisers (the fuzz build is clang).
+    git_status_options opts;
+    git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
     opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
     opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX;
     git_status_list* list = nullptr;

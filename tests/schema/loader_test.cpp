@@ -406,7 +406,8 @@ TEST_CASE("validate --output json reports every diagnostic", "[schema][cli]") {
   CHECK(d["column"] == 3);
   CHECK(d["severity"] == "error");
   CHECK(d["message"].get<std::string>().find("unknown key 'colour' in spec") != std::string::npos);
-  CHECK(j.size() == 2);
+  CHECK(j["specs"] == nlohmann::json::array({bad}));  // what was validated
+  CHECK(j.size() == 3);
   CHECK(d.size() == 5);
 
   std::string good = dir.write("good.yaml", kMinimal);

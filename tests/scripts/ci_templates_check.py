@@ -3,11 +3,12 @@
 
 Usage: ci_templates_check.py EDGECERT FILE...
 
-For each file (GitHub Actions workflow or .gitlab-ci.yml, told apart by
-their keys) it checks the shape the docs promise (triggers, the apply job
-behind an environment, the nightly check) and every edgecert command line in
-its shell steps: the subcommand must be one `edgecert --help` lists and every
-option one `edgecert SUBCOMMAND --help` lists. Each problem is printed as
+For each file (a GitHub Actions workflow, a .gitlab-ci.yml, or Kubernetes
+CronJobs, told apart by their keys) it checks the shape the docs promise
+(triggers, the apply job behind an environment, the nightly check; for a
+fleet, shards that cover 1..N) and every edgecert command line in its shell
+steps: the subcommand must be one `edgecert --help` lists and every option
+one `edgecert SUBCOMMAND --help` lists. Each problem is printed as
 "FILE: JOB: problem"; exit 1 when there is any.
 """
 import re
@@ -19,6 +20,9 @@ import yaml
 
 OPERATORS = {";", "&&", "||", "|", "&", "(", ")", "{", "}", "!"}
 REQUIRED = {"validate", "plan", "show", "approve", "apply", "check"}
+# A fleet applies specs shard by shard; saved plans and approvals are the
+# one-cluster workflow's.
+REQUIRED_FLEET = {"validate", "plan", "apply", "check"}
 
 
 def help_text(edgecert, *args):
@@ -138,6 +142,48 @@ def check_gitlab(path, doc, edgecert, known, problems, used):
         problems.append(f"{path}: no manual job in an environment (the approval gate)")
 
 
+def check_shards(path, text, problems):
+    """Every --shard K/N in a fleet file: one N, and K covering 1..N (a
+    matrix variable counts as covering them when its values do)."""
+    literal = re.findall(r"--shard\s+\"?(\d+)/(\d+)", text)
+    matrix = re.findall(r"--shard\s+\"?\$\{\{\s*matrix\.(\w+)\s*\}\}/(\d+)", text)
+    if not literal and not matrix:
+        problems.append(f"{path}: a fleet file that never passes --shard")
+        return
+    counts = {int(n) for _, n in literal} | {int(n) for _, n in matrix}
+    if len(counts) != 1:
+        problems.append(f"{path}: --shard with different N: {sorted(counts)}")
+        return
+    n = counts.pop()
+    if literal and {int(k) for k, _ in literal} != set(range(1, n + 1)):
+        problems.append(f"{path}: shards {sorted({int(k) for k, _ in literal})} do not cover 1..{n}")
+    for var, _ in matrix:
+        values = set(re.findall(r"\b" + var + r":\s*\[([^\]]*)\]", text))
+        for v in values:
+            if {int(x) for x in re.findall(r"\d+", v)} != set(range(1, n + 1)):
+                problems.append(f"{path}: matrix.{var} [{v}] does not cover 1..{n}")
+
+
+def check_kubernetes(path, docs, edgecert, known, problems, used):
+    for doc in docs:
+        name = (doc.get("metadata") or {}).get("name", "?")
+        if doc.get("kind") != "CronJob":
+            problems.append(f"{path}: {name}: a {doc.get('kind')}, expected CronJobs")
+            continue
+        spec = doc.get("spec") or {}
+        if spec.get("concurrencyPolicy") != "Forbid":
+            problems.append(f"{path}: {name}: concurrencyPolicy is not Forbid (runs would overlap)")
+        pod = spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec", {})
+        scripts = []
+        for c in pod.get("containers", []):
+            words = list(c.get("command", [])) + list(c.get("args", []))
+            if words[:2] == ["/bin/sh", "-c"]:
+                scripts.extend(words[2:])
+            else:
+                scripts.append(" ".join(shlex.quote(w) for w in words))
+        check_calls(edgecert, f"{path}: {name}", scripts, known, problems, used)
+
+
 def main():
     edgecert, files = sys.argv[1], sys.argv[2:]
     known = subcommands(edgecert)
@@ -147,15 +193,24 @@ def main():
     problems = []
     for path in files:
         with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
+            text = f.read()
+        docs = [d for d in yaml.safe_load_all(text) if d]
+        doc = docs[0]
         used = set()
-        if "jobs" in doc:
+        kubernetes = all("kind" in d for d in docs)
+        # A fleet file splits the work into shards; CronJobs always do.
+        fleet = kubernetes or "--shard" in text
+        if fleet:
+            check_shards(path, text, problems)
+        if kubernetes:
+            check_kubernetes(path, docs, edgecert, known, problems, used)
+        elif "jobs" in doc:
             check_github(path, doc, edgecert, known, problems, used)
         elif "stages" in doc:
             check_gitlab(path, doc, edgecert, known, problems, used)
         else:
             problems.append(f"{path}: neither a GitHub Actions workflow nor a .gitlab-ci.yml")
-        for missing in sorted(REQUIRED - used):
+        for missing in sorted((REQUIRED_FLEET if fleet else REQUIRED) - used):
             problems.append(f"{path}: never runs 'edgecert {missing}'")
     for p in problems:
         print(p)

@@ -175,8 +175,9 @@ TEST_CASE("check: folders, several clusters, and bad paths", "[check]") {
   auto spec = c.memory.read_file(c.spec_path, kTestRead);
   REQUIRE(spec);
 
-  SECTION("a folder stands for its *.yaml and *.yml files") {
+  SECTION("a folder stands for the specs in it and below it") {
     c.memory.put("cluster/notes.txt", "not a spec");
+    c.memory.put("cluster/ci/workflow.yaml", "name: ci\non: push\n");
     auto r = c.cli({"check", "cluster"});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
@@ -186,7 +187,7 @@ TEST_CASE("check: folders, several clusters, and bad paths", "[check]") {
     c.memory.put("empty/readme.txt", "x");
     auto r = c.cli({"check", "empty"});
     CHECK(r.status == 1);
-    CHECK(has(r.err, "empty: a folder with no spec in it (*.yaml, *.yml)"));
+    CHECK(has(r.err, "empty: no spec in this folder or below it"));
   }
   SECTION("a spec that does not load is an error; the other clusters are still checked") {
     c.memory.put("cluster/broken.yaml", "apiVersion: edgecert/v1\nkind: [\n");
@@ -204,8 +205,8 @@ TEST_CASE("check: folders, several clusters, and bad paths", "[check]") {
     c.memory.put("cluster/copy.yaml", *spec);
     auto r = c.cli({"check", c.spec_path, "cluster/copy.yaml"});
     CHECK(r.status == 1);
-    CHECK(
-        has(r.err, "cluster/copy.yaml: cluster 'test' is already checked from cluster/spec.yaml"));
+    CHECK(has(r.err, "cluster/copy.yaml: cluster 'test' is also defined in cluster/spec.yaml"));
+    CHECK(has(r.out, "test (cluster/spec.yaml): in sync"));
   }
   SECTION("a metrics file that cannot be written is an error") {
     c.env.reset();

@@ -1,0 +1,153 @@
+#include "reconciler/cli/fleet_cli.h"
+
+#include <algorithm>
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include "reconciler/engine/fleet.h"
+
+namespace edgecert {
+
+void add_shard_option(CLI::App& app, std::string& shard) {
+  app.add_option("--shard", shard,
+                 "Take only shard K of N of the clusters found (K/N, by a hash of the cluster "
+                 "name: the N shards partition the fleet; docs/scaling.md)");
+}
+
+std::optional<FleetSelection> select_fleet(Env& env, const std::vector<std::string>& paths,
+                                           const std::string& shard, const SessionOptions& options,
+                                           const schema::LoadOptions& load, CliContext& ctx,
+                                           bool refuse_conflicts) {
+  FleetSelection sel;
+  sel.shard = shard;
+  std::optional<Shard> parsed;
+  if (!shard.empty()) {
+    auto s = parse_shard(shard);
+    if (!s) {
+      ctx.err << "edgecert: error: " << s.error().message << "\n";
+      return std::nullopt;
+    }
+    parsed = *s;
+  }
+  sel.fleet = paths.size() > 1 || parsed.has_value() ||
+              std::any_of(paths.begin(), paths.end(),
+                          [&](const std::string& p) { return env.is_directory(p); });
+  auto specs = discover_specs(env, paths);
+  if (!specs) {
+    ctx.err << "edgecert: error: " << specs.error().message << "\n";
+    return std::nullopt;
+  }
+  sel.found = specs->size();
+  // One spec file: nothing to conflict with or to shard. It is loaded once,
+  // by the command.
+  if (!sel.fleet) {
+    sel.specs = std::move(*specs);
+    return sel;
+  }
+  // Every spec is loaded, the other shards' too: a conflict is refused by
+  // every runner alike, not only by the one that happens to hold both.
+  std::vector<schema::LoadResult> loaded;
+  loaded.reserve(specs->size());
+  std::vector<FleetMember> members;
+  for (const std::string& p : *specs) {
+    loaded.push_back(schema::load_spec_file(p, env, load));
+    members.push_back(FleetMember{p, loaded.back().spec ? &*loaded.back().spec : nullptr});
+  }
+  node::NodeOpenContext open(env);
+  open.sim_dir = options.sim_dir;
+  open.local_dir = options.local_dir;
+  const std::vector<FleetConflict> conflicts = fleet_conflicts(members, open);
+  for (const FleetConflict& c : conflicts) sel.conflicts[c.spec_path] = c.message;
+  if (!conflicts.empty() && refuse_conflicts) {
+    for (const FleetConflict& c : conflicts) ctx.err << "edgecert: error: " << c.message << "\n";
+    ctx.err << "edgecert: error: the specs given do not describe one fleet; nothing was read or "
+               "changed\n";
+    return std::nullopt;
+  }
+  for (const FleetMember& m : members) {
+    // A spec that did not load has no name: its path places it, so exactly
+    // one shard reports it.
+    if (parsed && !in_shard(m.spec ? m.spec->name : m.spec_path, *parsed)) continue;
+    sel.specs.push_back(m.spec_path);
+    sel.cluster_of[m.spec_path] = m.spec ? m.spec->name : "";
+  }
+  return sel;
+}
+
+PrefixedStream::PrefixedStream(std::ostream& target, std::string prefix, std::mutex* mutex)
+    : std::ostream(nullptr), buf_(target, std::move(prefix), mutex) {
+  rdbuf(&buf_);
+}
+
+PrefixedStream::~PrefixedStream() {
+  buf_.emit();
+}
+
+void PrefixedStream::Buf::emit() {
+  if (line_.empty()) return;
+  std::unique_lock<std::mutex> lock;
+  if (mutex_) lock = std::unique_lock<std::mutex>(*mutex_);
+  target_ << prefix_ << line_ << std::flush;
+  line_.clear();
+}
+
+int PrefixedStream::Buf::overflow(int c) {
+  if (c == traits_type::eof()) return traits_type::not_eof(c);
+  line_.push_back(static_cast<char>(c));
+  if (c == '\n') emit();
+  return c;
+}
+
+std::string fleet_heading(const std::string& cluster, const std::string& spec_path) {
+  if (cluster.empty()) return fmt::format("== {} ==", spec_path);
+  return fmt::format("== {} ({}) ==", cluster, spec_path);
+}
+
+std::string fleet_summary(const std::vector<FleetRow>& rows, const FleetSelection& selection) {
+  size_t changes = 0, actions = 0, in_sync = 0;
+  std::vector<std::string> failed;
+  for (const FleetRow& r : rows) {
+    switch (r.outcome) {
+      case FleetOutcome::kChanges:
+        ++changes;
+        actions += r.actions;
+        break;
+      case FleetOutcome::kInSync:
+        ++in_sync;
+        break;
+      case FleetOutcome::kFailed:
+        failed.push_back(r.cluster.empty() ? r.spec_path : r.cluster);
+        break;
+    }
+  }
+  std::string text = fmt::format("Fleet: {} cluster{}", rows.size(), rows.size() == 1 ? "" : "s");
+  if (!selection.shard.empty())
+    text += fmt::format(" (shard {} of {} spec{})", selection.shard, selection.found,
+                        selection.found == 1 ? "" : "s");
+  if (rows.empty()) return text + ": nothing in this shard";
+  std::vector<std::string> parts;
+  if (changes)
+    parts.push_back(
+        fmt::format("{} to change ({} action{})", changes, actions, actions == 1 ? "" : "s"));
+  if (in_sync) parts.push_back(fmt::format("{} in sync", in_sync));
+  if (!failed.empty()) {
+    std::string names;
+    for (const std::string& n : failed) names += (names.empty() ? "" : ", ") + n;
+    parts.push_back(fmt::format("{} failed ({})", failed.size(), names));
+  }
+  std::string joined;
+  for (const std::string& p : parts) joined += (joined.empty() ? "" : ", ") + p;
+  return text + ": " + joined;
+}
+
+int fleet_exit(const std::vector<FleetRow>& rows, bool changes_exit) {
+  bool changes = false;
+  for (const FleetRow& r : rows) {
+    if (r.outcome == FleetOutcome::kFailed) return kExitError;
+    changes = changes || r.outcome == FleetOutcome::kChanges;
+  }
+  return changes && changes_exit ? kExitChanges : kExitOk;
+}
+
+}  // namespace edgecert

@@ -1,0 +1,203 @@
+#include "reconciler/engine/fleet.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/core.h>
+
+#include "providers/base/read_limits.h"
+
+namespace edgecert {
+
+namespace {
+
+constexpr int kMaxDepth = 16;
+
+bool is_yaml_name(const std::string& name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return !name.empty() && name[0] != '.' && (ends(".yaml") || ends(".yml"));
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Walks `dir` in name order, appending what looks like a spec.
+Status walk(Env& env, const std::string& dir, int depth, std::vector<std::string>& out) {
+  if (depth > kMaxDepth) return {};
+  auto names = env.list_dir(dir);
+  if (!names) return std::unexpected(names.error());
+  std::sort(names->begin(), names->end());
+  for (const std::string& n : *names) {
+    if (n.empty() || n[0] == '.') continue;
+    const std::string p = path_join(dir, n);
+    if (env.is_directory(p)) {
+      if (Status st = walk(env, p, depth + 1, out); !st) return st;
+      continue;
+    }
+    if (!is_yaml_name(n)) continue;
+    // Unreadable or oversized YAML is not taken for a spec: it is somebody
+    // else's file. A spec named on the command line is loaded whatever it
+    // holds, with the loader's errors.
+    auto text = env.read_file(p, read_limits::kSpec);
+    if (text && looks_like_spec(*text)) out.push_back(p);
+  }
+  return {};
+}
+
+// The form two spellings of one file share ("a/./b.yaml" and "a/b.yaml").
+std::string path_key(const std::string& path) {
+  return std::filesystem::path(path).lexically_normal().string();
+}
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+}  // namespace
+
+bool looks_like_spec(std::string_view text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    constexpr std::string_view kKey = "apiVersion:";
+    if (line.substr(0, kKey.size()) != kKey) continue;
+    std::string_view value = line.substr(kKey.size());
+    if (size_t hash = value.find(" #"); hash != std::string_view::npos)
+      value = value.substr(0, hash);
+    value = trim(value);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front())
+      value = value.substr(1, value.size() - 2);
+    if (value == "edgecert/v1") return true;
+  }
+  return false;
+}
+
+Result<std::vector<std::string>> discover_specs(Env& env, const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const std::string& p : paths) {
+    std::vector<std::string> found;
+    if (!env.is_directory(p)) {
+      found.push_back(p);
+    } else {
+      if (Status st = walk(env, p, 0, found); !st) return std::unexpected(st.error());
+      if (found.empty())
+        return make_error(ErrorCode::kInvalidArgument,
+                          fmt::format("{}: no spec in this folder or below it (a *.yaml or *.yml "
+                                      "file with 'apiVersion: edgecert/v1')",
+                                      p));
+    }
+    for (std::string& f : found)
+      if (seen.insert(path_key(f)).second) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<Shard> parse_shard(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("--shard {}: {}", text, why));
+  };
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return bad("expected K/N, for example 2/8");
+  auto number = [](std::string_view s, unsigned& out) {
+    if (s.empty()) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  Shard s;
+  if (!number(text.substr(0, slash), s.index) || !number(text.substr(slash + 1), s.count))
+    return bad("expected K/N with whole numbers, for example 2/8");
+  if (s.count < 1 || s.count > 1000) return bad("N must be 1 to 1000");
+  if (s.index < 1 || s.index > s.count) return bad(fmt::format("K must be 1 to {}", s.count));
+  return s;
+}
+
+std::uint64_t cluster_hash(std::string_view cluster) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : cluster) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+bool in_shard(std::string_view cluster, const Shard& shard) {
+  return cluster_hash(cluster) % shard.count == shard.index - 1;
+}
+
+std::string node_identity(const node::NodeOpenContext& context, const spec::Spec& spec,
+                          const spec::Peer& peer) {
+  constexpr std::string_view kSim = "sim://";
+  constexpr std::string_view kHttps = "https://";
+  const std::string& e = peer.endpoint;
+  if (e.compare(0, kSim.size(), kSim) == 0)
+    return "sim:" + path_key(path_join(node::effective_sim_dir(context, spec),
+                                       e.substr(kSim.size()) + ".json"));
+  if (e.compare(0, kHttps.size(), kHttps) != 0) return e;
+  std::string rest = e.substr(kHttps.size());
+  if (size_t slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  std::string host = rest, port = "443";
+  if (!rest.empty() && rest[0] == '[') {
+    const size_t close = rest.find(']');
+    if (close != std::string::npos) {
+      host = rest.substr(0, close + 1);
+      if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
+    }
+  } else if (size_t colon = rest.rfind(':'); colon != std::string::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  // A trailing dot names the same host ("edge1.example.com.").
+  if (!host.empty() && host.back() == '.') host.pop_back();
+  return fmt::format("https://{}:{}", lower(host), port);
+}
+
+std::vector<FleetConflict> fleet_conflicts(const std::vector<FleetMember>& members,
+                                           const node::NodeOpenContext& context) {
+  struct Owner {
+    const FleetMember* member;
+    std::string peer;
+  };
+  std::vector<FleetConflict> out;
+  std::map<std::string, const FleetMember*> clusters;
+  std::map<std::string, Owner> nodes;
+  for (const FleetMember& m : members) {
+    if (!m.spec) continue;
+    if (auto [it, fresh] = clusters.emplace(m.spec->name, &m); !fresh) {
+      out.push_back({m.spec_path, fmt::format("{}: cluster '{}' is also defined in {}", m.spec_path,
+                                              m.spec->name, it->second->spec_path)});
+      continue;  // its nodes would all be reported again
+    }
+    for (size_t i = 0; i < m.spec->peers.size(); ++i) {
+      const spec::Peer& p = m.spec->peers[i];
+      const std::string id = node_identity(context, *m.spec, p);
+      auto [it, fresh] = nodes.emplace(id, Owner{&m, p.name});
+      if (fresh || it->second.member == &m) continue;  // one spec's own peers: the validator's
+      out.push_back({m.spec_path,
+                     fmt::format("{}: peers[{}] ({}) reaches {}, as peer {} of cluster '{}' in {} "
+                                 "does: one node cannot belong to two clusters",
+                                 m.spec_path, i, p.name, id, it->second.peer,
+                                 it->second.member->spec->name, it->second.member->spec_path)});
+      break;  // one message per spec is enough to act on
+    }
+  }
+  return out;
+}
+
+}  // namespace edgecert
