@@ -65,6 +65,10 @@ class Env {
 
   virtual bool exists(const std::string& path) = 0;
   virtual bool is_directory(const std::string& path) = 0;
+  // The path with symbolic links resolved and "." and ".." removed, for
+  // telling whether two spellings name one file or folder (fleet.h); one
+  // that cannot be resolved comes back lexically normalised. Reads only.
+  virtual std::string real_path(const std::string& path);
   // Names (not paths) of entries in a folder, sorted.
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
   // mkdir -p.

@@ -29,6 +29,7 @@ class EnvWrapper : public Env {
   }
   bool exists(const std::string& path) override { return target_.exists(path); }
   bool is_directory(const std::string& path) override { return target_.is_directory(path); }
+  std::string real_path(const std::string& path) override { return target_.real_path(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
     return target_.list_dir(path);
   }

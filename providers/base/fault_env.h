@@ -52,6 +52,7 @@ class FaultInjectionEnv : public Env {
   }
   bool exists(const std::string& path) override { return base_.exists(path); }
   bool is_directory(const std::string& path) override { return base_.is_directory(path); }
+  std::string real_path(const std::string& path) override { return base_.real_path(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
     return base_.list_dir(path);
   }

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -222,6 +224,11 @@ class PosixEnv final : public Env {
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   }
 
+  std::string real_path(const std::string& path) override {
+    std::unique_ptr<char, decltype(&::free)> resolved(::realpath(path.c_str(), nullptr), ::free);
+    return resolved ? std::string(resolved.get()) : Env::real_path(path);
+  }
+
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
     DIR* d = ::opendir(path.c_str());
     if (!d) return std::unexpected(errno_error("cannot list", path, errno));
@@ -289,6 +296,10 @@ std::unique_ptr<Env> make_posix_env() {
 Env& default_env() {
   static PosixEnv env;
   return env;
+}
+
+std::string Env::real_path(const std::string& path) {
+  return std::filesystem::path(path).lexically_normal().string();
 }
 
 Result<std::string> Env::read_file(const std::string& path, const ReadLimit& limit) {

@@ -29,10 +29,10 @@ auto with_zone(const std::string& zone, F f) {
   ::setenv("TZ", (":" + zone).c_str(), 1);
   ::tzset();
   auto result = f();
-  if (old)
-    ::setenv("TZ", saved.c_str(), 1);
-  else
-    ::unsetenv("TZ");
+  // Never unset: removing TZ and adding it again resizes the environment
+  // while other threads (clusters applied concurrently, libcurl, libgit2)
+  // may be reading it. ":/etc/localtime" is what an unset TZ means.
+  ::setenv("TZ", old ? saved.c_str() : ":/etc/localtime", 1);
   ::tzset();
   return result;
 }

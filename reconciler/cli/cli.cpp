@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -68,6 +69,9 @@ int run_cli(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   CliContext ctx{default_env(), std::cout, std::cerr, static_cast<bool>(::isatty(0)), &std::cin};
   ctx.env_thread_safe = true;  // the POSIX Env
+  // TZ exists before any thread starts (providers/base/time.cpp changes it
+  // in place, never adding or removing it). Unset means /etc/localtime.
+  ::setenv("TZ", ":/etc/localtime", 0);
   return run_cli(args, ctx);
 }
 

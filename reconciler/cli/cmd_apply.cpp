@@ -293,10 +293,12 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
   for (const std::string& in : o.inputs)
     if (!ctx.env.is_directory(in) && read_saved_plan(ctx.env, in))
       return refuse(fmt::format("{} is a saved plan: a saved plan is applied alone", in));
-  if (o.cluster_parallelism < 1 || o.cluster_parallelism > 64)
-    return refuse("--cluster-parallelism must be 1 to 64");
   auto selection = select_fleet(ctx.env, o.inputs, o.shard, o.node, {}, ctx);
   if (!selection) return kExitError;
+  if (selection->specs.empty()) {
+    ctx.out << fleet_summary({}, *selection) << "\n";
+    return kExitOk;
+  }
   const bool parallel = o.cluster_parallelism > 1 && selection->specs.size() > 1;
   if (!o.auto_approve && (parallel || !ctx.stdin_is_tty || !ctx.in))
     return refuse(
@@ -315,9 +317,17 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
   // Runs rows[i]; `cctx` is the cluster's context.
   auto run = [&](size_t i, CliContext& cctx) {
     ApplyResult result;
-    rows[i].rc = apply_one(o, rows[i].spec_path, lock_timeout, cctx, interrupts,
-                           /*prompts=*/!parallel, &result);
-    rows[i].outcome = apply_result_status(result);
+    // One cluster's bug must not take the others down with it (a thread
+    // that throws ends the process).
+    try {
+      rows[i].rc = apply_one(o, rows[i].spec_path, lock_timeout, cctx, interrupts,
+                             /*prompts=*/!parallel, &result);
+      rows[i].outcome = apply_result_status(result);
+    } catch (const std::exception& e) {
+      cctx.err << "edgecert: error: internal error: " << e.what() << "\n";
+      rows[i].rc = kExitError;
+      rows[i].outcome = "internal error";
+    }
     if (!result.plan.cluster.empty()) rows[i].cluster = result.plan.cluster;
     if (result.report) rows[i].actions_done = result.report->actions_done;
     if (rows[i].rc == kExitError) failed = true;
@@ -368,12 +378,14 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
   }
   ctx.out << "\n";
   print_columns(ctx.out, cells);
-  size_t done = 0, in_sync = 0, failures = 0, other = 0;
+  size_t done = 0, in_sync = 0, failures = 0, cancelled = 0, other = 0;
   for (const FleetApplyRow& r : rows) {
-    if (r.rc == kExitOk && r.outcome == std::string("no-changes"))
+    if (r.rc == kExitOk && r.outcome == "no-changes")
       ++in_sync;
     else if (r.rc == kExitOk)
       ++done;
+    else if (r.outcome == "cancelled")
+      ++cancelled;  // the operator said no: not a failure, though the exit status is 1
     else if (r.rc == kExitError)
       ++failures;
     else
@@ -384,6 +396,7 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
     line += fmt::format(" (shard {} of {} specs)", selection->shard, selection->found);
   line += fmt::format(": {} applied, {} in sync, {} failed, {} stopped or not started", done,
                       in_sync, failures, other);
+  if (cancelled) line += fmt::format(", {} cancelled", cancelled);
   ctx.out << line << "\n";
   return fleet_apply_exit(rows, interrupts);
 }
@@ -399,7 +412,8 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
   add_shard_option(app, o->shard);
   app.add_option("--cluster-parallelism", o->cluster_parallelism,
                  "With many clusters: apply up to N at once (default 1), each still one node "
-                 "at a time under its own lock");
+                 "at a time under its own lock")
+      ->check(CLI::Range(1, 64));
   app.add_flag("--fail-fast", o->fail_fast,
                "With many clusters: start no cluster after one fails (those running finish)");
   app.add_flag("--auto-approve", o->auto_approve, "Do not ask for approval");

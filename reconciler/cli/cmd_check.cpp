@@ -1,8 +1,9 @@
 // `edgecert check PATH...`: drift and expiry for monitoring, read-only
 // (docs/monitoring.md).
 //
-// For every spec (a folder stands for the *.yaml and *.yml files directly in
-// it) it reads the live state of every node and makes the plan apply would
+// For every spec (folders are searched for specs, reconciler/engine/fleet.h;
+// with many, errors are prefixed with their cluster and a summary line
+// ends the text) it reads the live state of every node and makes the plan apply would
 // make, then reports per node the kinds of change the plan has (drift), when
 // the served certificate expires and is due for renewal, the node's alarms,
 // and per cluster the lock and the last apply. One cluster that cannot be
@@ -13,6 +14,7 @@
 // shows in monitoring rather than leaving the last good values in place.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -51,6 +53,30 @@ ClusterCheck check_one(const std::string& path, const NodeOptions& options, CliC
                       read_run_state(ctx.env, session.state_dir, &session.spec), ctx.env.now());
   for (const std::string& e : c.errors) ctx.err << "edgecert: error: " << e << "\n";
   return c;
+}
+
+// "Fleet: 5 clusters: 2 need an apply, 2 in sync, 1 failed (kyoto)".
+std::string check_summary(const std::vector<ClusterCheck>& checks, const FleetSelection& sel) {
+  size_t apply = 0, in_sync = 0;
+  std::string failed;
+  size_t failures = 0;
+  for (const ClusterCheck& c : checks) {
+    if (!c.complete()) {
+      failed += (failed.empty() ? "" : ", ") + (c.cluster.empty() ? c.spec_path : c.cluster);
+      ++failures;
+    } else if (c.needs_apply()) {
+      ++apply;
+    } else {
+      ++in_sync;
+    }
+  }
+  std::string text =
+      fmt::format("Fleet: {} cluster{}", checks.size(), checks.size() == 1 ? "" : "s");
+  if (!sel.shard.empty()) text += fmt::format(" (shard {} of {} specs)", sel.shard, sel.found);
+  if (checks.empty()) return text + ": nothing in this shard";
+  text += fmt::format(": {} need{} an apply, {} in sync", apply, apply == 1 ? "s" : "", in_sync);
+  if (failures) text += fmt::format(", {} failed ({})", failures, failed);
+  return text;
 }
 
 // "in 59 days", "3 days ago", "in 5 hours".
@@ -173,18 +199,29 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
     auto selection = select_fleet(run_ctx.env, paths, o->shard, options, load, ctx,
                                   /*refuse_conflicts=*/false);
     if (!selection) return kExitError;
+    std::set<std::string> names;  // clusters with a check already
     for (const std::string& path : selection->specs) {
+      const std::string& name = selection->cluster_of[path];
+      PrefixedStream err(ctx.err, selection->fleet && !name.empty() ? "[" + name + "] " : "");
+      CliContext cluster_ctx =
+          with_env(CliContext{ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport},
+                   run_ctx.env);
       // Two specs for one cluster would give two sets of samples with the
       // same labels, two for one node two checks of it: refuse the later
       // spec rather than guess which is right, and check the rest.
       if (auto it = selection->conflicts.find(path); it != selection->conflicts.end()) {
-        ctx.err << "edgecert: error: " << it->second << "\n";
-        checks.push_back(
-            failed_check(git ? git->tree_path(path) : path, it->second, ctx.env.now()));
+        err << "edgecert: error: " << it->second << "\n";
+        ClusterCheck c = failed_check(git ? git->tree_path(path) : path, it->second, ctx.env.now());
+        // Named, unless the name is the conflict: one cluster's per-cluster
+        // series must not appear twice.
+        if (!names.contains(name)) c.cluster = name;
+        names.insert(c.cluster);
+        checks.push_back(std::move(c));
         error = true;
         continue;
       }
-      ClusterCheck c = check_one(path, options, run_ctx);
+      ClusterCheck c = check_one(path, options, cluster_ctx);
+      names.insert(c.cluster);
       // From git, the spec by its path in the repository: a metric's labels
       // stay the same from one commit to the next.
       if (git) c.spec_path = git->tree_path(c.spec_path);
@@ -213,6 +250,7 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
         if (i) ctx.out << "\n";
         print_text(ctx.out, checks[i]);
       }
+      if (selection->fleet) ctx.out << "\n" << check_summary(checks, *selection) << "\n";
     }
     if (error) return kExitError;
     return needs_apply ? kExitChanges : kExitOk;

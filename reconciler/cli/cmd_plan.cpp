@@ -17,11 +17,15 @@
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/approval.h"
+#include "reconciler/engine/synchronized_env.h"
 #include "reconciler/engine/vcs.h"
 
 namespace edgecert {
 
 namespace {
+
+// The start of the warning every session opened with --insecure gives.
+constexpr std::string_view kInsecureWarning = "edgecert: warning: --insecure:";
 
 struct Opts {
   std::vector<std::string> specs;
@@ -138,7 +142,9 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
       return kExitError;
     }
 
-    if (!selection->fleet) {
+    // One cluster with --out is saved and told as one spec's plan is, however
+    // it was selected (a folder with one spec, a shard of one).
+    if (!selection->fleet || !o->out.empty()) {
       ClusterPlan r = plan_cluster(*o, selection->specs.front(), git, ctx, run_ctx);
       if (!r.plan) return kExitError;
       Plan& plan = *r.plan;
@@ -181,45 +187,88 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
 
     // A fleet: each cluster under its heading, its errors prefixed with its
     // name, then one summary line.
-    std::vector<FleetRow> rows;
-    nlohmann::json clusters = nlohmann::json::array();
-    std::string markdown;
+    // Clusters are planned concurrently, up to --parallelism at once, and
+    // their node reads share one bound of --parallelism (live_state.h's
+    // ReadSlots); each cluster's output is kept and printed in the order
+    // the specs were found.
+    const size_t n = selection->specs.size();
+    std::vector<FleetRow> rows(n);
+    std::vector<nlohmann::json> entries(n);
+    std::vector<std::string> markdowns(n);
+    // Envs many threads may share: the real one is; tests' MemoryEnv and a
+    // commit's GitTreeEnv are wrapped once for all the clusters.
+    std::optional<SynchronizedEnv> shared_env, shared_run_env;
+    if (!ctx.env_thread_safe) shared_env.emplace(ctx.env);
+    Env& env = shared_env ? static_cast<Env&>(*shared_env) : ctx.env;
+    Env* run_env = &env;
+    if (git) run_env = &shared_run_env.emplace(*git->env);
+    Opts fleet_opts = *o;
+    fleet_opts.node.read_slots = std::make_shared<ReadSlots>(o->node.parallelism);
+    fleet_opts.node.env_is_shared = git || shared_env.has_value();
     if (git && o->output == "text") ctx.out << describe_git_origin(git->origin()) << "\n\n";
-    for (const std::string& spec_path : selection->specs) {
-      FleetRow row;
-      row.cluster = selection->cluster_of[spec_path];
-      row.spec_path = git ? git->tree_path(spec_path) : spec_path;
-      PrefixedStream err(ctx.err, "[" + (row.cluster.empty() ? row.spec_path : row.cluster) + "] ");
-      CliContext cluster_ctx{ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport};
-      CliContext cluster_run_ctx = with_env(cluster_ctx, run_ctx.env);
-      if (o->output == "text")
-        ctx.out << fleet_heading(row.cluster, row.spec_path) << "\n" << std::flush;
-      ClusterPlan r = plan_cluster(*o, spec_path, git, cluster_ctx, cluster_run_ctx);
-      nlohmann::json entry{{"cluster", row.cluster}, {"spec", row.spec_path}};
-      if (r.plan) {
-        row.cluster = r.plan->cluster;
-        row.outcome = r.plan->empty() ? FleetOutcome::kInSync : FleetOutcome::kChanges;
-        row.actions = r.plan->actions.size();
-        entry["cluster"] = row.cluster;
-        entry["plan"] = plan_to_json(*r.plan);
-        if (o->output == "text") {
-          if (!r.run_state.empty()) ctx.out << r.run_state << "\n";
-          ctx.out << render_plan_text(*r.plan);
-          if (r.plan->change_id) ctx.out << fmt::format("Change: {}\n", *r.plan->change_id);
-        } else {
-          err << r.run_state;
-          markdown += render_plan_markdown(*r.plan) + "\n";
-        }
-      } else if (o->output == "text") {
-        ctx.out << "(failed: the errors are on stderr)\n";
-      }
-      entry["outcome"] = row.outcome == FleetOutcome::kFailed    ? "failed"
-                         : row.outcome == FleetOutcome::kChanges ? "changes"
-                                                                 : "in_sync";
-      clusters.push_back(std::move(entry));
-      if (o->output == "text") ctx.out << "\n";
-      rows.push_back(std::move(row));
-    }
+    if (o->node.insecure)
+      ctx.err << kInsecureWarning
+              << " HTTPS nodes' management certificates are NOT verified; anyone on the path can "
+                 "impersonate them\n";
+    run_in_order(
+        n, o->node.parallelism, ctx, [&](size_t i, std::ostream& out, std::ostream& err_buf) {
+          const std::string& spec_path = selection->specs[i];
+          FleetRow& row = rows[i];
+          row.cluster = selection->cluster_of[spec_path];
+          row.spec_path = git ? git->tree_path(spec_path) : spec_path;
+          // What the cluster says on stderr, kept for the JSON and Markdown
+          // of a failed cluster too. A spec that did not load has no name to
+          // prefix: its diagnostics name its file.
+          std::ostringstream errors;
+          CliContext cluster_ctx{env, out, errors, ctx.stdin_is_tty, ctx.in, ctx.crl_transport,
+                                 true};
+          CliContext cluster_run_ctx = with_env(cluster_ctx, *run_env);
+          if (o->output == "text") out << fleet_heading(row.cluster, row.spec_path) << "\n";
+          ClusterPlan r = plan_cluster(fleet_opts, spec_path, git, cluster_ctx, cluster_run_ctx);
+          nlohmann::json& entry = entries[i];
+          entry = {{"cluster", row.cluster}, {"spec", row.spec_path}};
+          if (r.plan) {
+            row.cluster = r.plan->cluster;
+            row.outcome = r.plan->empty() ? FleetOutcome::kInSync : FleetOutcome::kChanges;
+            row.actions = r.plan->actions.size();
+            entry["cluster"] = row.cluster;
+            entry["plan"] = plan_to_json(*r.plan);
+            if (o->output == "text") {
+              if (!r.run_state.empty()) out << r.run_state << "\n";
+              out << render_plan_text(*r.plan);
+              if (r.plan->change_id) out << fmt::format("Change: {}\n", *r.plan->change_id);
+            } else {
+              errors << r.run_state;
+              markdowns[i] = render_plan_markdown(*r.plan) + "\n";
+            }
+          } else {
+            if (o->output == "text") out << "(failed: the errors are on stderr)\n";
+            std::vector<std::string> lines;
+            std::istringstream in(errors.str());
+            for (std::string line; std::getline(in, line);)
+              if (!line.empty()) lines.push_back(line);
+            entry["errors"] = lines;
+            std::string quoted;
+            for (const std::string& line : lines) quoted += "    " + line + "\n";
+            markdowns[i] = fmt::format("### {}: failed\n\nNo plan could be made:\n\n{}\n",
+                                       row.cluster.empty() ? row.spec_path : row.cluster, quoted);
+          }
+          {
+            PrefixedStream err(err_buf, row.cluster.empty() ? "" : "[" + row.cluster + "] ");
+            std::istringstream in(errors.str());
+            for (std::string line; std::getline(in, line);)
+              // Said once for the fleet, above, not once per cluster.
+              if (line.rfind(kInsecureWarning, 0) != 0) err << line << "\n";
+          }
+          entry["outcome"] = row.outcome == FleetOutcome::kFailed    ? "failed"
+                             : row.outcome == FleetOutcome::kChanges ? "changes"
+                                                                     : "in_sync";
+          if (o->output == "text") out << "\n";
+        });
+    nlohmann::json clusters = nlohmann::json::array();
+    for (nlohmann::json& e : entries) clusters.push_back(std::move(e));
+    std::string markdown;
+    for (const std::string& m : markdowns) markdown += m;
     const std::string summary = fleet_summary(rows, *selection);
     if (o->output == "json") {
       nlohmann::json doc{{"clusters", clusters}, {"summary", summary}};

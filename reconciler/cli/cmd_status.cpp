@@ -304,12 +304,15 @@ struct StatusOpts {
 // The status of one cluster: a table on ctx.out, or its JSON document in
 // *json_out. False when the spec did not load or a node could not be read.
 bool status_cluster(const StatusOpts& o, const std::string& spec_path, CliContext& ctx,
-                    nlohmann::json* json_out, std::string* cluster_out) {
+                    nlohmann::json* json_out, std::string* cluster_out, bool warn_insecure) {
   schema::LoadResult loaded = schema::load_spec_file(spec_path, ctx.env);
   for (const Diagnostic& d : loaded.diagnostics.sorted()) ctx.err << d.to_string() << "\n";
   if (!loaded.ok()) return false;
   const spec::Spec& spec = *loaded.spec;
   *cluster_out = spec.name;
+  if (warn_insecure)
+    ctx.err << "edgecert: warning: --insecure: HTTPS nodes' management certificates are NOT "
+               "verified; anyone on the path can impersonate them\n";
 
   node::NodeOpenContext open(ctx.env);
   open.sim_dir = o.sim_dir;
@@ -392,29 +395,31 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
     node.state_dir = o->state_dir;
     auto selection = select_fleet(ctx.env, o->specs, o->shard, node, {}, ctx);
     if (!selection) return kExitError;
-    if (o->insecure)
-      ctx.err << "edgecert: warning: --insecure: HTTPS nodes' management certificates are NOT "
-                 "verified; anyone on the path can impersonate them\n";
     if (!selection->fleet) {
       nlohmann::json j;
+      // status_cluster warns about --insecure once the spec has loaded.
       std::string cluster;
       const bool ok = status_cluster(*o, selection->specs.front(), ctx,
-                                     o->output == "json" ? &j : nullptr, &cluster);
+                                     o->output == "json" ? &j : nullptr, &cluster, o->insecure);
       if (o->output == "json" && !j.is_null()) ctx.out << j.dump(2) << "\n";
       return ok ? kExitOk : kExitError;
     }
+    if (o->insecure)
+      ctx.err << "edgecert: warning: --insecure: HTTPS nodes' management certificates are NOT "
+                 "verified; anyone on the path can impersonate them\n";
     // A fleet: each cluster's table under its heading (its errors prefixed
     // with its name), then one summary line; JSON: {"clusters": [...]}.
     nlohmann::json clusters = nlohmann::json::array();
     std::vector<std::string> failed;
     for (const std::string& spec_path : selection->specs) {
       std::string cluster = selection->cluster_of[spec_path];
-      PrefixedStream err(ctx.err, "[" + (cluster.empty() ? spec_path : cluster) + "] ");
+      // A spec that does not load has no name: its diagnostics name its file.
+      PrefixedStream err(ctx.err, cluster.empty() ? "" : "[" + cluster + "] ");
       CliContext cluster_ctx{ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport};
       if (o->output == "text") ctx.out << fleet_heading(cluster, spec_path) << "\n" << std::flush;
       nlohmann::json j;
-      const bool ok =
-          status_cluster(*o, spec_path, cluster_ctx, o->output == "json" ? &j : nullptr, &cluster);
+      const bool ok = status_cluster(*o, spec_path, cluster_ctx, o->output == "json" ? &j : nullptr,
+                                     &cluster, false);
       if (!ok) failed.push_back(cluster.empty() ? spec_path : cluster);
       if (o->output == "json") {
         if (j.is_null()) j = {{"cluster", cluster}};

@@ -44,7 +44,8 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
     // Two specs for one cluster or one node are refused here too: validate
     // is what a pull request's CI runs first.
     CliContext run_ctx = with_env(ctx, env);
-    auto selection = select_fleet(env, paths, o->shard, node, load_options, run_ctx);
+    auto selection = select_fleet(env, paths, o->shard, node, load_options, run_ctx,
+                                  /*refuse_conflicts=*/false);
     if (!selection) return kExitError;
     const std::vector<std::string>& specs = selection->specs;
     Diagnostics all;
@@ -52,7 +53,8 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
       schema::LoadResult r = schema::load_spec_file(path, env, load_options);
       all.append(r.diagnostics);
     }
-    bool valid = !all.has_errors() && !(o->strict && all.warning_count() > 0);
+    bool valid = !all.has_errors() && !(o->strict && all.warning_count() > 0) &&
+                 selection->conflicts.empty();
     std::vector<Diagnostic> sorted = all.sorted();
     if (o->output == "json") {
       nlohmann::json j;
@@ -62,10 +64,22 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
       if (git) j["git"] = git_origin_json(git->origin());
       j["diagnostics"] = nlohmann::json::array();
       for (const Diagnostic& d : sorted) j["diagnostics"].push_back(diagnostic_to_json(d));
+      // A conflict is about two files, not a place in one: the later file,
+      // no position.
+      for (const auto& [path, message] : selection->conflicts)
+        j["diagnostics"].push_back({{"path", path},
+                                    {"line", 0},
+                                    {"column", 0},
+                                    {"severity", "error"},
+                                    {"message", message}});
       // Shown only: a path from the command line may hold any bytes.
       ctx.out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       for (const Diagnostic& d : sorted) ctx.err << d.to_string() << "\n";
+      for (const auto& [path, message] : selection->conflicts)
+        ctx.err << "edgecert: error: " << message << "\n";
+      if (!selection->conflicts.empty())
+        ctx.err << "edgecert: error: the specs given do not describe one fleet\n";
       if (git) ctx.out << describe_git_origin(git->origin()) << "\n";
       if (valid) {
         for (const std::string& path : specs) ctx.out << path << ": valid\n";

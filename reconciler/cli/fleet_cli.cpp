@@ -1,6 +1,11 @@
 #include "reconciler/cli/fleet_cli.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <sstream>
+#include <thread>
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -9,10 +14,31 @@
 
 namespace edgecert {
 
+namespace {
+
+// A spec's path without the spelling: "./a//b.yaml" is "a/b.yaml", and a
+// commit's "git:<commit>/clusters/x.yaml" is "clusters/x.yaml".
+std::string shard_key(const std::string& path) {
+  std::string p = std::filesystem::path(path).lexically_normal().string();
+  if (p.rfind("git:", 0) == 0) {
+    const size_t slash = p.find('/');
+    p = slash == std::string::npos ? "" : p.substr(slash + 1);
+  }
+  return p;
+}
+
+}  // namespace
+
 void add_shard_option(CLI::App& app, std::string& shard) {
   app.add_option("--shard", shard,
                  "Take only shard K of N of the clusters found (K/N, by a hash of the cluster "
-                 "name: the N shards partition the fleet; docs/scaling.md)");
+                 "name: the N shards partition the fleet; docs/scaling.md)")
+      // An empty value (a CI variable that is not set) must not mean "all".
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.empty() ? std::string("--shard needs K/N, for example 2/8") : std::string();
+          },
+          "K/N"));
 }
 
 std::optional<FleetSelection> select_fleet(Env& env, const std::vector<std::string>& paths,
@@ -29,6 +55,7 @@ std::optional<FleetSelection> select_fleet(Env& env, const std::vector<std::stri
       return std::nullopt;
     }
     parsed = *s;
+    sel.shard = fmt::format("{}/{}", s->index, s->count);  // "01/03" reads 1/3
   }
   sel.fleet = paths.size() > 1 || parsed.has_value() ||
               std::any_of(paths.begin(), paths.end(),
@@ -67,8 +94,9 @@ std::optional<FleetSelection> select_fleet(Env& env, const std::vector<std::stri
   }
   for (const FleetMember& m : members) {
     // A spec that did not load has no name: its path places it, so exactly
-    // one shard reports it.
-    if (parsed && !in_shard(m.spec ? m.spec->name : m.spec_path, *parsed)) continue;
+    // one shard reports it. The path as the repository names it, however it
+    // was spelled: every runner, at every commit, hashes the same string.
+    if (parsed && !in_shard(m.spec ? m.spec->name : shard_key(m.spec_path), *parsed)) continue;
     sel.specs.push_back(m.spec_path);
     sel.cluster_of[m.spec_path] = m.spec ? m.spec->name : "";
   }
@@ -92,11 +120,47 @@ void PrefixedStream::Buf::emit() {
   line_.clear();
 }
 
+int PrefixedStream::Buf::sync() {
+  emit();  // a prompt without a newline shows when it is flushed
+  return 0;
+}
+
 int PrefixedStream::Buf::overflow(int c) {
   if (c == traits_type::eof()) return traits_type::not_eof(c);
   line_.push_back(static_cast<char>(c));
   if (c == '\n') emit();
   return c;
+}
+
+void run_in_order(size_t n, size_t workers, CliContext& ctx,
+                  const std::function<void(size_t, std::ostream&, std::ostream&)>& work) {
+  std::vector<std::ostringstream> outs(n), errs(n);
+  std::vector<char> done(n, 0);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < n;) {
+      work(i, outs[i], errs[i]);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        done[i] = 1;
+      }
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < std::min(std::max<size_t>(workers, 1), n); ++t)
+    threads.emplace_back(worker);
+  for (size_t i = 0; i < n; ++i) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return done[i] != 0; });
+    }
+    ctx.err << errs[i].str() << std::flush;
+    ctx.out << outs[i].str() << std::flush;
+  }
+  for (std::thread& t : threads) t.join();
 }
 
 std::string fleet_heading(const std::string& cluster, const std::string& spec_path) {

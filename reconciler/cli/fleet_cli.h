@@ -6,6 +6,7 @@
 // --shard; with one spec file it prints exactly what it always did.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,7 +61,9 @@ std::optional<FleetSelection> select_fleet(Env& env, const std::vector<std::stri
 // cluster they are about even when stderr is read apart from stdout. Each
 // line goes out whole, under `mutex` when one is given (clusters applied
 // concurrently share one per target), and flushed; an unfinished last line
-// goes out when the stream is destroyed.
+// goes out when the stream is flushed or destroyed. One writer per stream
+// (the line being built is not guarded; the mutex orders whole lines
+// between streams).
 class PrefixedStream : public std::ostream {
  public:
   PrefixedStream(std::ostream& target, std::string prefix, std::mutex* mutex = nullptr);
@@ -75,6 +78,7 @@ class PrefixedStream : public std::ostream {
 
    protected:
     int overflow(int c) override;
+    int sync() override;
 
    private:
     std::ostream& target_;
@@ -84,6 +88,13 @@ class PrefixedStream : public std::ostream {
   };
   Buf buf_;
 };
+
+// Runs work(i, out, err) for i in [0, n) on up to `workers` threads. What
+// each writes is kept and printed on ctx.out and ctx.err in index order,
+// each item's as soon as it and every item before it are done: the output
+// reads as if the items had run one after another. `work` must not throw.
+void run_in_order(size_t n, size_t workers, CliContext& ctx,
+                  const std::function<void(size_t i, std::ostream& out, std::ostream& err)>& work);
 
 // "== tokyo (clusters/tokyo/cluster.yaml) ==".
 std::string fleet_heading(const std::string& cluster, const std::string& spec_path);

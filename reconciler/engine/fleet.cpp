@@ -31,17 +31,34 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Walks `dir` in name order, appending what looks like a spec.
-Status walk(Env& env, const std::string& dir, int depth, std::vector<std::string>& out) {
-  if (depth > kMaxDepth) return {};
+// What a search of one folder met, for the message when it found nothing.
+struct Walk {
+  std::set<std::string> visited;  // real paths of the folders entered
+  bool too_deep = false;          // a folder below the depth limit was left out
+  bool hidden = false;            // a name starting with '.' was skipped
+};
+
+// Walks `dir` in name order, appending what looks like a spec. A folder
+// reached a second time (a symbolic link back up, or to a sibling) is not
+// entered again.
+Status walk(Env& env, const std::string& dir, int depth, Walk& w, std::vector<std::string>& out) {
+  if (!w.visited.insert(env.real_path(dir)).second) return {};
   auto names = env.list_dir(dir);
   if (!names) return std::unexpected(names.error());
   std::sort(names->begin(), names->end());
   for (const std::string& n : *names) {
-    if (n.empty() || n[0] == '.') continue;
+    if (n.empty()) continue;
+    if (n[0] == '.') {
+      w.hidden = true;
+      continue;
+    }
     const std::string p = path_join(dir, n);
     if (env.is_directory(p)) {
-      if (Status st = walk(env, p, depth + 1, out); !st) return st;
+      if (depth + 1 > kMaxDepth) {
+        w.too_deep = true;
+        continue;
+      }
+      if (Status st = walk(env, p, depth + 1, w, out); !st) return st;
       continue;
     }
     if (!is_yaml_name(n)) continue;
@@ -68,17 +85,22 @@ std::string lower(std::string s) {
 }  // namespace
 
 bool looks_like_spec(std::string_view text) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    constexpr std::string_view kKey = "apiVersion:";
-    if (line.substr(0, kKey.size()) != kKey) continue;
-    std::string_view value = line.substr(kKey.size());
-    if (size_t hash = value.find(" #"); hash != std::string_view::npos)
-      value = value.substr(0, hash);
+    size_t key_len = 0;
+    for (std::string_view key : {"apiVersion:", "\"apiVersion\":", "'apiVersion':"})
+      if (line.substr(0, key.size()) == key) key_len = key.size();
+    if (key_len == 0) continue;
+    std::string_view value = line.substr(key_len);
+    for (std::string_view comment : {" #", "\t#"})
+      if (size_t hash = value.find(comment); hash != std::string_view::npos)
+        value = value.substr(0, hash);
     value = trim(value);
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
         value.back() == value.front())
@@ -96,15 +118,23 @@ Result<std::vector<std::string>> discover_specs(Env& env, const std::vector<std:
     if (!env.is_directory(p)) {
       found.push_back(p);
     } else {
-      if (Status st = walk(env, p, 0, found); !st) return std::unexpected(st.error());
-      if (found.empty())
+      Walk w;
+      if (Status st = walk(env, p, 0, w, found); !st) return std::unexpected(st.error());
+      if (found.empty()) {
+        std::string also;
+        if (w.hidden) also += "; names starting with '.' are skipped";
+        if (w.too_deep)
+          also += fmt::format("; folders more than {} levels down are not searched", kMaxDepth);
         return make_error(ErrorCode::kInvalidArgument,
                           fmt::format("{}: no spec in this folder or below it (a *.yaml or *.yml "
-                                      "file with 'apiVersion: edgecert/v1')",
-                                      p));
+                                      "file with 'apiVersion: edgecert/v1'){}",
+                                      p, also));
+      }
     }
+    // One file however it is spelled or reached (a symbolic link, an
+    // absolute path): counted once, by its first spelling.
     for (std::string& f : found)
-      if (seen.insert(path_key(f)).second) out.push_back(std::move(f));
+      if (seen.insert(env.real_path(f)).second) out.push_back(std::move(f));
   }
   return out;
 }

@@ -20,17 +20,19 @@
 namespace edgecert {
 
 // True when `text` has a line, outside any indentation, reading
-// "apiVersion: edgecert/v1" (the value may be quoted and followed by a
-// comment). Folders hold other YAML (CI workflows, Kubernetes manifests):
-// only files that say they are specs are taken from them.
+// "apiVersion: edgecert/v1" (key and value may be quoted, the value followed
+// by a comment; a UTF-8 byte order mark is ignored). Folders hold other YAML (CI workflows,
+// Kubernetes manifests): only files that say they are specs are taken from them.
 bool looks_like_spec(std::string_view text);
 
-// The spec files `paths` stand for, in order, each at most once. A file is
-// taken as given (a missing one is reported when it is loaded). A folder is
-// searched recursively, in name order, for *.yaml and *.yml files that
+// The spec files `paths` stand for, in order, each at most once however it
+// is spelled or reached (Env::real_path). A file is taken as given (a
+// missing one is reported when it is loaded). A folder is searched
+// recursively, in name order, for *.yaml and *.yml files that
 // looks_like_spec; names starting with '.' (.git, .edgecert) are skipped,
-// and so is anything deeper than 16 folders (a symbolic link loop ends
-// there). A folder with no spec in it is an error naming it.
+// a folder met again through a symbolic link is not entered twice, and
+// nothing deeper than 16 folders is searched. A folder with no spec in it
+// is an error naming it (and saying what was skipped).
 Result<std::vector<std::string>> discover_specs(Env& env, const std::vector<std::string>& paths);
 
 // One runner's part of a fleet: shard `index` (1-based) of `count`.

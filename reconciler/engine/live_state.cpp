@@ -60,13 +60,34 @@ Result<OpenedNodes> open_nodes(const node::NodeOpenContext& context, const spec:
   return out;
 }
 
-ClusterLive read_cluster(OpenedNodes& nodes, size_t parallelism) {
+void ReadSlots::acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return free_ > 0; });
+  --free_;
+}
+
+void ReadSlots::release() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++free_;
+  }
+  cv_.notify_one();
+}
+
+ClusterLive read_cluster(OpenedNodes& nodes, size_t parallelism, ReadSlots* slots) {
   ClusterLive live;
   live.nodes.resize(nodes.providers.size());
   auto read_one = [&](size_t i) {
     auto& [name, provider] = nodes.providers[i];
     NodeLive& n = live.nodes[i];
     n.peer = name;
+    if (slots) slots->acquire();
+    struct Release {
+      ReadSlots* s;
+      ~Release() {
+        if (s) s->release();
+      }
+    } release{slots};
     try {
       auto st = provider->read_state();
       if (st) {

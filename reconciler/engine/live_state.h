@@ -7,7 +7,10 @@
 // public data only (fingerprints, names, settings) — never key material.
 #pragma once
 
+#include <algorithm>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,14 +44,30 @@ struct OpenedNodes {
 };
 Result<OpenedNodes> open_nodes(const node::NodeOpenContext& context, const spec::Spec& spec);
 
+// A bound on node reads in flight across the clusters of one command
+// (--parallelism over a fleet: "N nodes at once", whatever cluster they
+// belong to). read_cluster holds a slot for each read.
+class ReadSlots {
+ public:
+  explicit ReadSlots(size_t slots) : free_(std::max<size_t>(slots, 1)) {}
+  void acquire();
+  void release();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t free_;
+};
+
 // Reads every node; a node that fails is recorded with its error, the others
 // are still read. Up to `parallelism` nodes are read at once (each on its
 // own thread; 1 = one after another); the result is in the nodes' order
 // whatever order the reads finish in. With more than one, the providers
 // must have been opened on an Env many threads may share
 // (synchronized_env.h). A provider that throws is that node's kInternal
-// error.
-ClusterLive read_cluster(OpenedNodes& nodes, size_t parallelism = 1);
+// error. With `slots`, each read also holds one of them (shared with other
+// clusters' reads).
+ClusterLive read_cluster(OpenedNodes& nodes, size_t parallelism = 1, ReadSlots* slots = nullptr);
 
 // The appliance's factory certificate, issued at install by its factory
 // "TEMPORARY CA ..." (Cisco strongly recommends replacing both, guide ch.6).

@@ -86,6 +86,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
   // Env through one that many threads may share.
   if (!options.env_is_shared) s.shared_env = std::make_unique<SynchronizedEnv>(env);
   s.parallelism = std::max<size_t>(options.parallelism, 1);
+  s.read_slots = options.read_slots;
   s.open_context = std::make_unique<node::NodeOpenContext>(s.shared_env ? *s.shared_env : env);
   s.open_context->sim_dir = options.sim_dir;
   s.open_context->local_dir = options.local_dir;
@@ -119,7 +120,7 @@ OpenedSession open_session(Env& env, const std::string& spec_path, const Session
 }
 
 ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify& notify) {
-  ClusterLive live = read_cluster(session.nodes, session.parallelism);
+  ClusterLive live = read_cluster(session.nodes, session.parallelism, session.read_slots.get());
   if (wait_for_unavailable && !live.all_readable()) {
     bool waited = false;
     for (const auto& n : live.nodes) {
@@ -133,7 +134,7 @@ ClusterLive read_live(Session& session, bool wait_for_unavailable, const Notify&
                      "waiting for the node to come back before planning", timeout);
       if (auto st = session.nodes.find(n.peer)->wait_until_up(timeout); st) waited = true;
     }
-    if (waited) live = read_cluster(session.nodes, session.parallelism);
+    if (waited) live = read_cluster(session.nodes, session.parallelism, session.read_slots.get());
   }
   // What the operator confirmed for values a node cannot show stands in for
   // them (manual_steps.h); without a readable record those nodes' live state

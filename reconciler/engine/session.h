@@ -34,6 +34,9 @@ struct SessionOptions {
   std::string read_only_root;
   // How many nodes are read at once (--parallelism; 1 = one after another).
   size_t parallelism = 10;
+  // Shared by the sessions of a fleet read concurrently: the bound on reads
+  // across clusters (live_state.h). Null = only `parallelism` bounds them.
+  std::shared_ptr<ReadSlots> read_slots;
   // The Env given to open_session is one many threads may share already
   // (apply's, synchronized_env.h): it is used as it is. Otherwise the
   // session wraps it in a SynchronizedEnv for its concurrent reads.
@@ -66,11 +69,12 @@ struct Session {
   std::unique_ptr<issuer::Issuer> issuer;
   std::string issuer_description;
   DesiredTrust trust;
-  ManagementTrust management_trust;  // what edgecert's https:// connection trusts
-  std::vector<std::string> targets;  // resolved: empty = all peers
-  std::vector<std::string> replace;  // peers whose certificate is reissued anyway
-  RevocationOptions revocation;      // from SessionOptions (allow_unreachable, transport)
-  size_t parallelism = 10;           // from SessionOptions
+  ManagementTrust management_trust;       // what edgecert's https:// connection trusts
+  std::vector<std::string> targets;       // resolved: empty = all peers
+  std::vector<std::string> replace;       // peers whose certificate is reissued anyway
+  RevocationOptions revocation;           // from SessionOptions (allow_unreachable, transport)
+  size_t parallelism = 10;                // from SessionOptions
+  std::shared_ptr<ReadSlots> read_slots;  // from SessionOptions
 };
 
 // The outcome of open_session: a session, or why there is none. Nothing is

@@ -56,6 +56,11 @@ bool SynchronizedEnv::exists(const std::string& path) {
   return inner_.exists(path);
 }
 
+std::string SynchronizedEnv::real_path(const std::string& path) {
+  Guard g(mu_);
+  return inner_.real_path(path);
+}
+
 bool SynchronizedEnv::is_directory(const std::string& path) {
   Guard g(mu_);
   return inner_.is_directory(path);

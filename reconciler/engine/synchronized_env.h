@@ -30,6 +30,7 @@ class SynchronizedEnv final : public Env {
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
   bool exists(const std::string& path) override;
   bool is_directory(const std::string& path) override;
+  std::string real_path(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Status create_dirs(const std::string& path, unsigned mode) override;
   Status remove_file(const std::string& path) override;

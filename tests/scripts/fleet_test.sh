@@ -21,7 +21,8 @@
 #   (e) two specs for one cluster, two for one node (a shared --sim-dir, or
 #       one https:// node under two spellings): exit 1 naming both files,
 #       no node read;
-#   (f) --out with a folder of many clusters is refused, nothing saved;
+#   (f) --out with a folder of many clusters is refused, nothing saved; with
+#       a folder of one spec the plan is saved;
 #   (g) status FOLDER: a table per cluster and a summary line;
 #   (h) Ctrl-C while one cluster's node never answers: exit 130 at once;
 #   (i) one cluster fails: --fail-fast starts none after it, without it the
@@ -31,7 +32,11 @@
 #       apply finishes the fleet;
 #   (k) examples/kubernetes/cronjob.yaml's scripts, run as written against
 #       a local repository of the fleet: check + plan per shard, then apply
-#       per shard, then check says every cluster is in sync.
+#       per shard, then check says every cluster is in sync; on a fleet that
+#       does not validate the apply job applies nothing and fails;
+#   (l) one spec by three paths (a symbolic link, an absolute path) counts
+#       once, a symbolic link loop ends; two specs for one cluster are a
+#       JSON diagnostic under validate -o json.
 set -uo pipefail
 
 script=fleet_test
@@ -100,6 +105,11 @@ for bad in 0/3 4/3 3 x/y; do
   expect_rc 1 "(b) --shard $bad"
   expect_out "--shard $bad: " "(b) --shard $bad"
 done
+fl plan fleet --shard "" # an unset CI variable must not mean "every cluster"
+expect_rc 1 "(b) an empty --shard"
+expect_out "--shard needs K/N" "(b) an empty --shard"
+fl validate fleet --shard 01/08
+expect_out "(shard 1/8 of 8 found)" "(b) --shard 01/08 reads 1/8"
 
 # --- (c) plan a fleet ---------------------------------------------------------
 fl plan fleet --detailed-exitcode
@@ -128,10 +138,10 @@ expect_out "Fleet: 8 clusters: 6 applied, 2 in sync, 0 failed, 0 stopped or not 
 [[ $(grep -cE '^(tokyo|kobe) .* no-changes +0$' <<<"$out") -eq 2 &&
   $(grep -cE '^[a-z]+ +fleet/.* complete +18$' <<<"$out") -eq 6 ]] || fail "(c) the end table:
 $out"
-# Concurrent clusters: every line says whose it is.
-grep -E '^\[' <<<"$out" | grep -qvE '^\[(nagoya|sendai|fukuoka|sapporo|kyoto|osaka|tokyo|kobe)\] ' &&
-  fail "(c) a line without its cluster:
-$out"
+# Concurrent clusters: every line but the end table says whose it is.
+stray=$(grep -vE '^\[(nagoya|sendai|fukuoka|sapporo|kyoto|osaka|tokyo|kobe)\] |^$|^CLUSTER |^Fleet: |^(nagoya|sendai|fukuoka|sapporo|kyoto|osaka|tokyo|kobe) +fleet/' <<<"$out")
+[[ -z $stray ]] || fail "(c) lines without their cluster:
+$stray"
 fl plan fleet --detailed-exitcode
 expect_rc 0 "(c) plan of a converged fleet"
 expect_out "Fleet: 8 clusters: 8 in sync" "(c) plan of a converged fleet"
@@ -150,7 +160,7 @@ echo '{ torn' >"$kyoto/.edgecert/sim/kyoto/edge2.json"
 fl plan fleet --detailed-exitcode
 expect_rc 1 "(d) plan with a broken spec and an unreadable node"
 expect_out "Fleet: 8 clusters: 6 in sync, 2 failed (kyoto, $osaka/cluster.yaml)" "(d) summary"
-expect_out "[$osaka/cluster.yaml] $osaka/cluster.yaml:" "(d) the spec's error, prefixed"
+expect_out "$osaka/cluster.yaml:22:13: error: spec.serverCertificate.digest" "(d) the spec's error, positioned"
 expect_out "[kyoto] edgecert: error: edge2: " "(d) the node's error, prefixed"
 reported=0
 for k in 1 2 3; do
@@ -198,12 +208,10 @@ fl plan fleet --out fleet-plan.json
 expect_rc 1 "(f) --out with many clusters"
 expect_out "--out saves the plan of one cluster and this run has 8" "(f) --out"
 [[ -e fleet-plan.json ]] && fail "(f) a plan was saved"
-fl plan fleet --shard 1/8 --out one.json
-if [[ $rc -eq 0 ]]; then
-  [[ $(jq -r '.cluster' one.json) != null ]] || fail "(f) one cluster's --out: $(cat one.json)"
-else
-  expect_out "this run has" "(f) --out with one shard"
-fi
+# A folder holding one spec: that cluster's plan is saved as a spec's is.
+fl plan fleet/region-0/nagoya --out one.json
+expect_rc 0 "(f) --out with a folder of one spec"
+[[ -s one.json && $(jq -r '.cluster' one.json) == nagoya ]] || fail "(f) one.json: $(cat one.json 2>&1)"
 
 # --- (g) status -------------------------------------------------------------
 fl status fleet
@@ -233,7 +241,9 @@ cp -r fleet/region-2 hang/a-region # clusters planned before the hang
 EXPRESSWAY_PASSWORD=x setsid "$edgecert" plan hang --insecure >hang.out 2>&1 &
 pid=$!
 bg_pids+=("$pid")
-wait_for "the plan to reach the silent node" grep -q '^== hang' hang.out
+# Clusters are planned concurrently and printed in order: the three quick
+# ones print, the silent one (last in name order) keeps the run going.
+wait_for "the clusters before the silent one" grep -q '^== tokyo' hang.out
 sleep 0.5
 kill -INT "$pid"
 start=$SECONDS
@@ -290,6 +300,24 @@ fl apply fleet --auto-approve --cluster-parallelism 4
 expect_rc 0 "(j) the next apply finishes the fleet"
 fl plan fleet --detailed-exitcode
 expect_rc 0 "(j) converged after the interrupted run"
+fl check fleet
+expect_rc 0 "(j) check of the converged fleet"
+expect_out "Fleet: 8 clusters: 0 need an apply, 8 in sync" "(j) check's summary"
+
+# --- (l) one file by two paths, a symbolic link loop ---------------------------
+mkdir -p links
+ln -s ../fleet/region-2/tokyo/cluster.yaml links/tokyo.yaml
+ln -s .. fleet/region-0/up # fleet/region-0/up/region-0/up/... is one folder
+fl validate fleet links/tokyo.yaml "$work/fleet/region-2/tokyo/cluster.yaml"
+expect_rc 0 "(l) one spec by three paths, and a loop"
+expect_out "8 specs: valid" "(l) one spec by three paths, and a loop"
+rm fleet/region-0/up
+cp fleet/region-2/tokyo/cluster.yaml links/tokyo-copy.yaml # a second definition
+fl validate -o json fleet links/tokyo-copy.yaml
+expect_rc 1 "(l) two specs for one cluster, as JSON"
+[[ $(jq -r '.valid' <<<"$out") == false && $(jq -r '.diagnostics[0].message' <<<"$out") == "links/tokyo-copy.yaml: cluster 'tokyo' is also defined in fleet/region-2/tokyo/cluster.yaml" ]] ||
+  fail "(l) validate -o json: $out"
+rm -r links
 
 # --- (k) the Kubernetes example, as written ------------------------------------
 command -v git >/dev/null || fail "git is not installed"
@@ -337,5 +365,12 @@ done
 [[ $(cat k8s/metrics/*.prom | grep -c '^edgecert_check_success{') -eq 4 ]] ||
   fail "(k) the two shards' metrics do not cover the 4 clusters once each"
 [[ $(git -C k8s/repo notes --ref edgecert list | wc -l) -eq 1 ]] || fail "(k) no note on the applied commit"
+# A fleet that does not validate: the apply job applies nothing and fails.
+cp k8s/repo/clusters/tokyo/cluster.yaml k8s/repo/clusters/tokyo-copy.yaml
+if ! git -C k8s/repo add -A || ! git -C k8s/repo -c user.name=t -c user.email=t@example.com commit -qm dup; then
+  fail "(k) could not commit"
+fi
+k8s_run edgecert-apply-shard-1
+expect_rc 1 "(k) the apply job on a fleet that does not validate"
 
 echo "$script: ok"

@@ -37,6 +37,11 @@ TEST_CASE("looks_like_spec: only a top-level apiVersion edgecert/v1", "[fleet]")
   CHECK_FALSE(looks_like_spec("apiVersion: edgecert/v10\n"));
   CHECK_FALSE(looks_like_spec("name: ci\non: push\n"));
   CHECK_FALSE(looks_like_spec(""));
+  CHECK(
+      looks_like_spec("\xEF\xBB\xBF"
+                      "apiVersion: edgecert/v1\n"));  // a byte order mark
+  CHECK(looks_like_spec("\"apiVersion\": \"edgecert/v1\"\n"));
+  CHECK(looks_like_spec("apiVersion: edgecert/v1\t# tab, then a comment\n"));
 }
 
 TEST_CASE("discover_specs: folders searched recursively in name order", "[fleet]") {
@@ -73,6 +78,18 @@ TEST_CASE("discover_specs: folders searched recursively in name order", "[fleet]
     CHECK(r.error().message ==
           "empty: no spec in this folder or below it (a *.yaml or *.yml file with 'apiVersion: "
           "edgecert/v1')");
+  }
+  SECTION("a folder whose only specs are hidden or too deep says so") {
+    env.put("quiet/.old/cluster.yaml", kSpec);
+    std::string deep = "quiet";
+    for (int i = 0; i < 17; ++i) deep += "/d";
+    env.put(deep + "/cluster.yaml", kSpec);
+    auto r = discover_specs(env, {"quiet"});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message ==
+          "quiet: no spec in this folder or below it (a *.yaml or *.yml file with 'apiVersion: "
+          "edgecert/v1'); names starting with '.' are skipped; folders more than 16 levels down "
+          "are not searched");
   }
   SECTION("deeper than 16 folders is not searched") {
     std::string deep = "tall";

@@ -125,3 +125,32 @@ TEST_CASE("read_cluster: a node that fails or throws is that node's error only",
     }
   }
 }
+
+TEST_CASE("read_cluster: clusters read at once share one bound through ReadSlots", "[live_state]") {
+  // Three clusters of 6 nodes, each allowed 6 reads of its own, read from
+  // three threads at once: the shared slots hold them to 4 in flight.
+  Gauge gauge;  // one gauge: it counts the reads of every cluster
+  ReadSlots slots(4);
+  std::vector<OpenedNodes> clusters;
+  for (int c = 0; c < 3; ++c) clusters.push_back(nodes_of(gauge, 6));
+  std::vector<ClusterLive> lives(3);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < 3; ++c)
+    threads.emplace_back([&, c] { lives[c] = read_cluster(clusters[c], 6, &slots); });
+  for (auto& t : threads) t.join();
+  CHECK(gauge.most == 4);
+  for (const ClusterLive& live : lives) {
+    REQUIRE(live.nodes.size() == 6);
+    CHECK(live.all_readable());
+    CHECK(live.nodes[5].peer == "edge6");
+  }
+  // A slot is given back by a read that throws too: the next cluster still
+  // gets all of them.
+  Gauge second;
+  OpenedNodes throwing = nodes_of(second, 6, SlowNode::Mode::kThrow);
+  CHECK_FALSE(read_cluster(throwing, 6, &slots).all_readable());
+  Gauge third;
+  OpenedNodes after = nodes_of(third, 6);
+  CHECK(read_cluster(after, 6, &slots).all_readable());
+  CHECK(third.most == 4);
+}
