@@ -38,7 +38,9 @@ class SimCluster {
  public:
   explicit SimCluster(SimClusterOptions options = {});
 
-  MemoryEnv memory;
+  // Waits are instant unless a test paces them (memory.pace(kPebblePace)) because
+  // it talks to a real server.
+  PacedMemoryEnv memory;
   FaultInjectionEnv env{memory};
   const std::string spec_path = "cluster/spec.yaml";
   const std::string cluster = "test";

@@ -2,10 +2,13 @@
 // and running the built binary as a subprocess.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "providers/base/env.h"
@@ -36,6 +39,31 @@ class TempDir {
   std::string path_;
   bool keep_ = false;
 };
+
+// A MemoryEnv whose waits can also take real time. A fake clock that jumps
+// makes every wait instant, which is right for restarts and health gates but
+// wrong against a real process such as Pebble: an ACME client polling an
+// order would spend its whole (fake) minute in a few real milliseconds and
+// give up before Pebble got the CPU to issue (CI failed that way on a fast
+// machine). With pace(cap), each sleep_for(d) sleeps min(d, cap) for real, then
+// moves the fake clock by d as usual. Off (cap 0) by default.
+class PacedMemoryEnv : public MemoryEnv {
+ public:
+  using MemoryEnv::MemoryEnv;
+  void pace(std::chrono::milliseconds cap) { cap_ = cap; }
+  void sleep_for(std::chrono::milliseconds d) override {
+    if (cap_.count() > 0) std::this_thread::sleep_for(std::min(d, cap_));
+    MemoryEnv::sleep_for(d);
+  }
+
+ private:
+  std::chrono::milliseconds cap_{0};
+};
+
+// What tests that talk to a real Pebble from a MemoryEnv pace their waits by:
+// long enough for Pebble to be scheduled on a loaded 2-core machine, short
+// enough that a dozen health-gate polls stay cheap.
+inline constexpr std::chrono::milliseconds kPebblePace{200};
 
 struct CliRun {
   int status = 0;

@@ -35,12 +35,14 @@ TimePoint real_now() {
 
 // One simulated Expressway-E behind the sim:// provider, in a MemoryEnv.
 struct AcmeNode {
-  MemoryEnv env{real_now()};
+  // Paced: the node's ACME client polls a real Pebble.
+  PacedMemoryEnv env{real_now()};
   spec::Spec spec;
   node::NodeOpenContext ctx{env};
   std::unique_ptr<node::NodeProvider> node;
 
   explicit AcmeNode(const std::string& fqdn = "edge1.example.com") {
+    env.pace(kPebblePace);
     ctx.sim_dir = "/sim";
     spec.name = "acme";
     spec.peers = {{"edge1", fqdn, "sim://edge1"}};

@@ -395,6 +395,7 @@ TEST_CASE(
         "    acceptTermsOfService: true\n",
         pebble.directory_url());
     auto c = std::make_unique<testing::SimCluster>(o);
+    c->memory.pace(testing::kPebblePace);  // the nodes poll a real Pebble
     c->memory.put("cluster/tls.pem", tls);
     c->memory.put("cluster/root.pem", root);
     c->memory.put("cluster/intermediate.pem", intermediate);
