@@ -14,8 +14,9 @@ namespace {
 const KeyList kRootKeys = {"apiVersion", "kind", "metadata", "spec"};
 const KeyList kMetadataKeys = {"name"};
 const KeyList kSpecKeys = {
-    "product",    "clusterFqdn", "tlsVerification",    "peers", "access", "serverCertificate",
-    "trustedCAs", "crl",         "revocationChecking", "acme",  "rollout"};
+    "product",    "clusterFqdn", "tlsVerification",    "peers", "access",  "serverCertificate",
+    "trustedCAs", "crl",         "revocationChecking", "acme",  "rollout", "traversal"};
+const KeyList kTraversalKeys = {"expresswayE", "peerAddresses", "tlsVerify"};
 const KeyList kPeerKeys = {"name", "fqdn", "endpoint", "ssh"};
 const KeyList kAccessKeys = {"username", "passwordFrom", "caBundle", "interfaces", "knownHosts"};
 
@@ -95,6 +96,7 @@ void Decoder::decode_spec(const Field& f) {
   if (const Field* r = m.get("revocationChecking")) decode_revocation(*r);
   if (const Field* a = m.get("acme")) decode_acme(*a);
   if (const Field* r = m.get("rollout")) decode_rollout(*r);
+  if (const Field* t = m.get("traversal")) decode_traversal(*t);
 
   check_cluster_shape(m.has("clusterFqdn"));
   check_endpoints_and_access();
@@ -254,6 +256,40 @@ void Decoder::decode_access(const Field& f) {
     a.known_hosts = path_resolve(spec_.directory, ".edgecert/known_hosts");
   }
   spec_.access = std::move(a);
+}
+
+// Only the fields: what the named E spec says is checked against this one by
+// the engine (site.h), which loads it.
+void Decoder::decode_traversal(const Field& f) {
+  Map m = map(f, kTraversalKeys);
+  if (!m.ok) return;
+  require(m, "expresswayE");
+  require(m, "peerAddresses");
+  if (have_product_ && spec_.product != spec::Product::kExpresswayC)
+    error(f.key_pos,
+          "spec.traversal: only an Expressway-C names the Expressway-E it traverses "
+          "to (product: expressway-c); on the Expressway-E, remove it");
+  spec::Traversal t;
+  bool ok = true;
+  if (const Field* e = m.get("expresswayE")) {
+    if (auto p = file_path(*e))
+      t.expressway_e = *p;
+    else
+      ok = false;
+  }
+  if (const Field* a = m.get("peerAddresses")) {
+    t.peer_addresses = fqdn_list(*a);
+    for (std::string& name : t.peer_addresses) name = to_lower_ascii(name);
+    size_t count = seq(*a).size();
+    if (a->value.IsSequence() && (count == 0 || count > kMaxPeers)) {
+      error(a->value_pos, fmt::format("spec.traversal.peerAddresses: a traversal zone has 1 to {} "
+                                      "peer addresses (one per Expressway-E peer), got {}",
+                                      kMaxPeers, count));
+      ok = false;
+    }
+  }
+  if (auto v = boolean(m, "tlsVerify")) t.tls_verify = *v;
+  if (ok && m.has("expresswayE") && m.has("peerAddresses")) spec_.traversal = std::move(t);
 }
 
 }  // namespace edgecert::schema::detail

@@ -242,6 +242,7 @@ class Decoder {
   void decode_rollout(const Field& f);
   void decode_lock_repository(const Field& f);
   void decode_change_control(const Field& f);
+  void decode_traversal(const Field& f);
 
   // ---- cross-field rules (cross_field_rules.cpp) ----
   void check_cluster_shape(bool has_cluster_fqdn);

@@ -272,6 +272,21 @@ struct Rollout {
   std::optional<ChangeControl> change_control;
 };
 
+// spec.traversal (Expressway-C only): the Expressway-E cluster this cluster's
+// traversal client zone connects to. validate and plan then check the pair
+// as one site (reconciler/engine/site.h): equal chat node aliases, the zone's
+// peer addresses among E's certificate names, and mutual trust.
+struct Traversal {
+  std::string expressway_e;  // the E cluster's spec file (resolved)
+  // The traversal zone's peer addresses, as configured on this C (FQDNs,
+  // 1 to 6, unique): with TLS verification each must be a name of the E
+  // certificate served there (guide appendix A).
+  std::vector<std::string> peer_addresses;
+  // The zone's "TLS verify mode": on, C checks that the address it dials is
+  // in E's certificate.
+  bool tls_verify = true;
+};
+
 struct Spec {
   // Where it came from.
   std::string path;       // as given on the command line
@@ -292,6 +307,7 @@ struct Spec {
   std::optional<RevocationChecking> revocation_checking;
   std::optional<Acme> acme;
   Rollout rollout;  // order defaults to the peers' order
+  std::optional<Traversal> traversal;
 
   SourceMap positions;
 

@@ -40,6 +40,7 @@
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/apply.h"
+#include "reconciler/engine/fleet_plan.h"
 #include "reconciler/engine/synchronized_env.h"
 
 namespace edgecert {
@@ -217,11 +218,13 @@ struct ApplyOpts {
 // engine's result.
 int apply_one(const ApplyOpts& o, const std::string& input, std::chrono::milliseconds lock_timeout,
               CliContext& ctx, const InterruptScope& interrupts, bool prompts,
-              ApplyResult* result_out = nullptr) {
+              ApplyResult* result_out = nullptr,
+              const std::optional<SavedPlanEntry>& saved_plan = std::nullopt) {
   ApplyRequest req;
   req.lock_timeout = lock_timeout;
   req.stop = interrupts.token();
   req.input = input;
+  req.saved_plan = saved_plan;
   req.options = with_cli_network(o.node, ctx);
   req.ignore_windows = o.ignore_windows;
   req.confirm_manual = o.confirm_manual;
@@ -278,12 +281,31 @@ int fleet_apply_exit(const std::vector<FleetApplyRow>& rows, const InterruptScop
   return manual ? kExitManual : waiting ? kExitWaiting : kExitOk;
 }
 
+// What one row of a fleet's apply runs: a spec, or a cluster's plan in a
+// fleet plan file (`input` is then the file).
+struct FleetApplyItem {
+  std::string input;
+  std::optional<SavedPlanEntry> saved_plan;
+};
+
+// Applies rows[i] from items[i], one cluster after another or
+// --cluster-parallelism at once, then prints the end table and the summary
+// line ("<head>: 2 applied, ..."; head: "Fleet: N clusters ..."). Returns the
+// fleet's exit status.
+int run_fleet_apply(const ApplyOpts& o, std::vector<FleetApplyRow>& rows,
+                    const std::vector<FleetApplyItem>& items, const std::string& head,
+                    std::chrono::milliseconds lock_timeout, CliContext& ctx,
+                    const InterruptScope& interrupts);
+
+// A fleet apply refused before anything was read: exit 1.
+int refuse_fleet(CliContext& ctx, const std::string& why) {
+  ctx.err << "edgecert: error: " << why << "; nothing was changed\n";
+  return kExitError;
+}
+
 int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliContext& ctx,
                 const InterruptScope& interrupts) {
-  auto refuse = [&](const std::string& why) {
-    ctx.err << "edgecert: error: " << why << "; nothing was changed\n";
-    return kExitError;
-  };
+  auto refuse = [&](const std::string& why) { return refuse_fleet(ctx, why); };
   if (o.git.given())
     return refuse(
         "apply --git takes one spec: apply each cluster with its own command (a CI matrix of "
@@ -291,7 +313,7 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
   if (o.output == "json")
     return refuse("apply --output json takes one cluster: give one spec (or one per CI job)");
   for (const std::string& in : o.inputs)
-    if (!ctx.env.is_directory(in) && read_saved_plan(ctx.env, in))
+    if (!ctx.env.is_directory(in) && (read_saved_plan(ctx.env, in) || is_fleet_plan(ctx.env, in)))
       return refuse(fmt::format("{} is a saved plan: a saved plan is applied alone", in));
   auto selection = select_fleet(ctx.env, o.inputs, o.shard, o.node, {}, ctx);
   if (!selection) return kExitError;
@@ -308,10 +330,61 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
                    "of the fleet and rerun with --auto-approve");
 
   std::vector<FleetApplyRow> rows(selection->specs.size());
+  std::vector<FleetApplyItem> items(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     rows[i].spec_path = selection->specs[i];
     rows[i].cluster = selection->cluster_of[selection->specs[i]];
+    items[i].input = selection->specs[i];
   }
+  return run_fleet_apply(o, rows, items, fleet_summary_head(rows.size(), *selection), lock_timeout,
+                         ctx, interrupts);
+}
+
+// `edgecert apply FLEET_PLAN`: every cluster's plan in the file, each applied
+// as a saved plan is (apply.h), so a cluster whose spec or nodes changed
+// since is refused and named while the others are applied.
+int apply_fleet_plan(const ApplyOpts& o, const std::string& path,
+                     std::chrono::milliseconds lock_timeout, CliContext& ctx,
+                     const InterruptScope& interrupts) {
+  auto refuse = [&](const std::string& why) { return refuse_fleet(ctx, why); };
+  if (o.git.given())
+    return refuse(
+        fmt::format("{} is a fleet plan: each cluster's plan names where its spec "
+                    "comes from; apply it without --git, --ref and --path",
+                    path));
+  if (o.output == "json")
+    return refuse(
+        "apply --output json takes one cluster: a fleet plan is applied with text "
+        "output");
+  if (!o.shard.empty())
+    return refuse(
+        "--shard selects specs; a fleet plan is applied whole (plan each shard with "
+        "its own --out)");
+  auto file = read_fleet_plan(ctx.env, path);
+  if (!file) return refuse(file.error().message);
+  std::vector<FleetApplyRow> rows(file->plans.size());
+  std::vector<FleetApplyItem> items(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].cluster = file->clusters[i];
+    const nlohmann::json& spec = file->plans[i]["spec"];
+    rows[i].spec_path = spec.is_object() && spec["path"].is_string()
+                            ? spec["path"].get<std::string>()
+                            : std::string("-");
+    items[i].input = path;
+    items[i].saved_plan = SavedPlanEntry{file->plans[i], file->sha256,
+                                         fleet_plan_entry_name(path, file->clusters[i])};
+  }
+  return run_fleet_apply(
+      o, rows, items,
+      fmt::format("Fleet: {} cluster{} of {}", rows.size(), rows.size() == 1 ? "" : "s", path),
+      lock_timeout, ctx, interrupts);
+}
+
+int run_fleet_apply(const ApplyOpts& o, std::vector<FleetApplyRow>& rows,
+                    const std::vector<FleetApplyItem>& items, const std::string& head,
+                    std::chrono::milliseconds lock_timeout, CliContext& ctx,
+                    const InterruptScope& interrupts) {
+  const bool parallel = o.cluster_parallelism > 1 && rows.size() > 1;
   std::atomic<bool> failed{false};
   auto name_of = [](const FleetApplyRow& r) { return r.cluster.empty() ? r.spec_path : r.cluster; };
   // Runs rows[i]; `cctx` is the cluster's context.
@@ -320,9 +393,14 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
     // One cluster's bug must not take the others down with it (a thread
     // that throws ends the process).
     try {
-      rows[i].rc = apply_one(o, rows[i].spec_path, lock_timeout, cctx, interrupts,
-                             /*prompts=*/!parallel, &result);
+      rows[i].rc = apply_one(o, items[i].input, lock_timeout, cctx, interrupts,
+                             /*prompts=*/!parallel, &result, items[i].saved_plan);
       rows[i].outcome = apply_result_status(result);
+      // A saved plan whose cluster changed since (or that was edited): the
+      // table says why.
+      if (result.status == ApplyStatus::kRefused && items[i].saved_plan && result.error &&
+          result.error->code == ErrorCode::kConflict)
+        rows[i].outcome = "refused (stale or altered)";
     } catch (const std::exception& e) {
       cctx.err << "edgecert: error: internal error: " << e.what() << "\n";
       rows[i].rc = kExitError;
@@ -391,9 +469,7 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
     else
       ++other;
   }
-  std::string line = fmt::format("\nFleet: {} cluster{}", rows.size(), rows.size() == 1 ? "" : "s");
-  if (!selection->shard.empty())
-    line += fmt::format(" (shard {} of {} specs)", selection->shard, selection->found);
+  std::string line = "\n" + head;
   line += fmt::format(": {} applied, {} in sync, {} failed, {} stopped or not started", done,
                       in_sync, failures, other);
   if (cancelled) line += fmt::format(", {} cancelled", cancelled);
@@ -444,6 +520,8 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     auto lock_timeout = parse_lock_timeout(o->lock_timeout, ctx);
     if (!lock_timeout) return kExitError;
     InterruptScope interrupts(InterruptScope::Mode::kStop);
+    if (o->inputs.size() == 1 && !o->git.given() && is_fleet_plan(ctx.env, o->inputs.front()))
+      return apply_fleet_plan(*o, o->inputs.front(), *lock_timeout, ctx, interrupts);
     const bool one = o->inputs.size() == 1 && o->shard.empty() &&
                      (o->git.given() || !ctx.env.is_directory(o->inputs.front()));
     if (!one) return apply_fleet(*o, *lock_timeout, ctx, interrupts);

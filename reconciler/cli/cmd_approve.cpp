@@ -8,11 +8,13 @@
 #include <algorithm>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "reconciler/cli/cli.h"
 #include "reconciler/engine/apply.h"
 #include "reconciler/engine/approval.h"
+#include "reconciler/engine/fleet_plan.h"
 #include "reconciler/engine/plan.h"
 #include "schema/loader.h"
 
@@ -25,7 +27,9 @@ std::function<int()> setup_approve(CLI::App& app, CliContext& ctx) {
     std::string comment;
   };
   auto o = std::make_shared<Opts>();
-  app.add_option("PLAN", o->plan, "A plan saved by 'edgecert plan --out'")->required();
+  app.add_option("PLAN", o->plan,
+                 "A plan saved by 'edgecert plan --out' (one cluster's, or a fleet's)")
+      ->required();
   app.add_option("--by", o->by,
                  "Who approves (a name or a login, as your change process "
                  "knows them)")
@@ -37,6 +41,32 @@ std::function<int()> setup_approve(CLI::App& app, CliContext& ctx) {
       ctx.err << "edgecert: error: approve: " << message << "\n";
       return kExitError;
     };
+    // A fleet plan (fleet_plan.h): one approval covers every cluster's plan
+    // in the file, as its bytes.
+    if (is_fleet_plan(ctx.env, o->plan)) {
+      auto file = read_fleet_plan(ctx.env, o->plan);
+      if (!file) return fail(file.error().message);
+      auto recorded = approve_plan(ctx.env, o->plan, file->sha256, o->by, o->comment);
+      if (!recorded) return fail(recorded.error().message);
+      ctx.out << fmt::format("Approved {} ({} clusters: {}; sha256 {}) by {}.\n", o->plan,
+                             file->clusters.size(), fmt::join(file->clusters, ", "),
+                             recorded->plan_sha256.substr(0, 16), o->by);
+      const size_t have = distinct_approvers(*recorded).size();
+      for (const nlohmann::json& entry : file->plans) {
+        auto plan = plan_from_json(entry, o->plan);
+        if (!plan) continue;  // read_fleet_plan checked each
+        std::string spec_path =
+            ctx.env.exists(plan->spec_path) ? plan->spec_path : plan->spec_absolute_path;
+        auto loaded = schema::load_spec_file(spec_path, ctx.env);
+        if (!loaded.ok() || !loaded.spec->rollout.change_control ||
+            loaded.spec->rollout.change_control->approvals == 0)
+          continue;
+        const int need = loaded.spec->rollout.change_control->approvals;
+        ctx.out << fmt::format("  {}: {} of the {} approval{} its spec requires\n", plan->cluster,
+                               std::min<size_t>(have, need), need, need == 1 ? "" : "s");
+      }
+      return kExitOk;
+    }
     std::string sha256;  // of the bytes decoded below: what the approval binds
     auto saved = read_saved_plan(ctx.env, o->plan, &sha256);
     if (!saved) {

@@ -29,6 +29,7 @@
 #include "reconciler/engine/check.h"
 #include "reconciler/engine/run_state.h"
 #include "reconciler/engine/session.h"
+#include "reconciler/engine/site.h"
 
 namespace edgecert {
 namespace {
@@ -51,6 +52,12 @@ ClusterCheck check_one(const std::string& path, const NodeOptions& options, CliC
   ClusterCheck c =
       summarize_check(path, session.spec, live, plan,
                       read_run_state(ctx.env, session.state_dir, &session.spec), ctx.env.now());
+  // A C whose site (spec.traversal) does not agree is not in order, however
+  // its own nodes look: the disagreement is an error of the cluster.
+  schema::LoadOptions load;
+  load.read_only_root = options.read_only_root;
+  for (const Diagnostic& d : check_site_specs(session.spec, ctx.env, load).diagnostics.sorted())
+    if (d.severity == Severity::kError) c.errors.push_back(d.to_string());
   for (const std::string& e : c.errors) ctx.err << "edgecert: error: " << e << "\n";
   return c;
 }
@@ -70,9 +77,7 @@ std::string check_summary(const std::vector<ClusterCheck>& checks, const FleetSe
       ++in_sync;
     }
   }
-  std::string text =
-      fmt::format("Fleet: {} cluster{}", checks.size(), checks.size() == 1 ? "" : "s");
-  if (!sel.shard.empty()) text += fmt::format(" (shard {} of {} specs)", sel.shard, sel.found);
+  std::string text = fleet_summary_head(checks.size(), sel);
   if (checks.empty()) return text + ": nothing in this shard";
   text += fmt::format(": {} need{} an apply, {} in sync", apply, apply == 1 ? "s" : "", in_sync);
   if (failures) text += fmt::format(", {} failed ({})", failures, failed);

@@ -6,9 +6,12 @@
 // run (who, since when, for what), an unfinished run the next apply resumes,
 // and cluster TLS verification an earlier run relaxed and never restored.
 // Ctrl-C exits 130 at once: nothing to restore.
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +20,8 @@
 #include "reconciler/cli/interrupt.h"
 #include "reconciler/cli/session_cli.h"
 #include "reconciler/engine/approval.h"
+#include "reconciler/engine/fleet_plan.h"
+#include "reconciler/engine/site.h"
 #include "reconciler/engine/synchronized_env.h"
 #include "reconciler/engine/vcs.h"
 
@@ -45,6 +50,52 @@ struct ClusterPlan {
   std::string run_state;
   std::optional<spec::ChangeControl> change_control;
 };
+
+// The nodes whose certificate `plan` replaces.
+std::set<std::string> reissued_nodes(const Plan& plan) {
+  std::set<std::string> out;
+  for (const Action& a : plan.actions)
+    if (a.kind() == ActionKind::kUploadCertificate || a.kind() == ActionKind::kAcmeDeploy)
+      out.insert(a.node);
+  return out;
+}
+
+// The live half of the site check (site.h): reads and plans the E cluster
+// the C traverses to, as plan reads any cluster (read-only, no lock), and
+// compares what both will serve and trust once both plans are applied. Its
+// findings become plan notes: they describe the site, not an action of this
+// plan. An E that cannot be opened or read is said, and the live checks
+// skipped: the C's plan stands on its own.
+std::vector<std::string> site_live_findings(const Opts& o, const spec::Spec& e, Session& c,
+                                            const ClusterLive& c_live, const Plan& c_plan,
+                                            const std::optional<GitSpecs>& git, CliContext& ctx,
+                                            CliContext& run_ctx) {
+  NodeOptions options = git ? git_session_options(o.node, *git) : o.node;
+  // --target, --exclude and --replace name this C's peers, not the E's.
+  options.targets.clear();
+  options.excludes.clear();
+  options.replace.clear();
+  CliContext& session_ctx = git ? run_ctx : ctx;
+  OpenedSession opened =
+      open_session(session_ctx.env, e.path, with_cli_network(options, session_ctx));
+  if (!opened.session) {
+    std::string why = opened.error                 ? opened.error->message
+                      : opened.diagnostics.empty() ? std::string("it did not load")
+                                                   : opened.diagnostics.front().to_string();
+    return {
+        fmt::format("site: the Expressway-E cluster '{}' ({}) could not be opened ({}): "
+                    "the live site checks were skipped",
+                    e.name, e.path, why)};
+  }
+  Session& es = *opened.session;
+  ClusterLive e_live = read_live(es, /*wait_for_unavailable=*/false, nullptr);
+  std::set<std::string> e_reissued;
+  if (e_live.all_readable())
+    if (auto e_plan = make_plan(es, e_live, run_ctx.env)) e_reissued = reissued_nodes(*e_plan);
+  return check_site_live(run_ctx.env,
+                         SiteSide{c.spec, c_live, c.trust.issuer_cas, reissued_nodes(c_plan)},
+                         SiteSide{es.spec, e_live, es.trust.issuer_cas, e_reissued});
+}
 
 // Plans the cluster of `spec_path` (a path in the commit with git). Errors
 // go to ctx.err; read_live's notices to run_ctx.out.
@@ -82,10 +133,29 @@ ClusterPlan plan_cluster(const Opts& o, const std::string& spec_path,
         "--change-id here (it is then part of what is approved) or to apply\n",
         *cc->change_id_pattern);
   }
+  // A C naming its E (spec.traversal): the two specs are checked as one
+  // site before any node is read; a disagreement is an error, as in validate.
+  std::optional<spec::Spec> expressway_e;
+  if (session->spec.traversal) {
+    schema::LoadOptions load;
+    if (git) load.read_only_root = git->env->root();
+    SiteSpecCheck site = check_site_specs(session->spec, run_ctx.env, load);
+    for (const Diagnostic& d : site.diagnostics.sorted()) ctx.err << d.to_string() << "\n";
+    if (site.diagnostics.has_errors()) {
+      ctx.err << "edgecert: error: the site does not agree (spec.traversal); nothing was read\n";
+      return result;
+    }
+    expressway_e = std::move(site.expressway_e);
+  }
   auto live = read_live(*session, run_ctx);
   if (!live) return result;
   auto plan = make_plan(*session, *live, run_ctx);
   if (!plan) return result;
+  if (expressway_e) {
+    std::vector<std::string> findings =
+        site_live_findings(o, *expressway_e, *session, *live, *plan, git, ctx, run_ctx);
+    plan->notes.insert(plan->notes.end(), findings.begin(), findings.end());
+  }
   if (!o.change_id.empty()) plan->change_id = o.change_id;
   if (git) record_git_origin(*plan, *git);
   std::vector<std::string> permissive;
@@ -134,17 +204,10 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     auto selection = select_fleet(run_ctx.env, paths, o->shard,
                                   git ? git_session_options(o->node, *git) : o->node, load, ctx);
     if (!selection) return kExitError;
-    if (!o->out.empty() && selection->specs.size() != 1) {
-      ctx.err << fmt::format(
-          "edgecert: error: --out saves the plan of one cluster and this run has {}: plan each "
-          "cluster with its own --out; nothing was read or saved\n",
-          selection->specs.size());
-      return kExitError;
-    }
-
     // One cluster with --out is saved and told as one spec's plan is, however
-    // it was selected (a folder with one spec, a shard of one).
-    if (!selection->fleet || !o->out.empty()) {
+    // it was selected (a folder with one spec, a shard of one); more are
+    // saved as a fleet plan (fleet_plan.h) below.
+    if (!selection->fleet || (!o->out.empty() && selection->specs.size() == 1)) {
       ClusterPlan r = plan_cluster(*o, selection->specs.front(), git, ctx, run_ctx);
       if (!r.plan) return kExitError;
       Plan& plan = *r.plan;
@@ -193,6 +256,8 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     // the specs were found.
     const size_t n = selection->specs.size();
     std::vector<FleetRow> rows(n);
+    std::vector<std::optional<Plan>> plans(n);  // for --out
+    std::vector<int> approvals_needed(n, 0);
     std::vector<nlohmann::json> entries(n);
     std::vector<std::string> markdowns(n);
     // Envs many threads may share: the real one is; tests' MemoryEnv and a
@@ -228,6 +293,8 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
           nlohmann::json& entry = entries[i];
           entry = {{"cluster", row.cluster}, {"spec", row.spec_path}};
           if (r.plan) {
+            plans[i] = r.plan;
+            if (r.change_control) approvals_needed[i] = r.change_control->approvals;
             row.cluster = r.plan->cluster;
             row.outcome = r.plan->empty() ? FleetOutcome::kInSync : FleetOutcome::kChanges;
             row.actions = r.plan->actions.size();
@@ -270,6 +337,45 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     std::string markdown;
     for (const std::string& m : markdowns) markdown += m;
     const std::string summary = fleet_summary(rows, *selection);
+    // --out: the fleet's plans in one file, reviewed, approved and applied
+    // as one; saved only when every cluster has a plan (a file missing a
+    // cluster would apply as if the fleet were complete).
+    std::string saved_note, save_error;
+    if (!o->out.empty()) {
+      std::vector<std::string> failed;
+      std::vector<Plan> saved;
+      for (size_t i = 0; i < n; ++i) {
+        if (plans[i])
+          saved.push_back(*plans[i]);
+        else
+          failed.push_back(rows[i].cluster.empty() ? rows[i].spec_path : rows[i].cluster);
+      }
+      if (saved.empty() && failed.empty()) {
+        saved_note = "No cluster in this run: nothing was saved to " + o->out;
+      } else if (!failed.empty()) {
+        save_error = fmt::format(
+            "--out: no plan could be made for {}; a fleet plan holds every cluster's plan, so "
+            "nothing was saved",
+            fmt::join(failed, ", "));
+      } else if (auto st = ctx.env.write_file_atomic(
+                     o->out,
+                     fleet_plan_to_json(saved, saved.front().created_at, selection->shard).dump(2) +
+                         "\n",
+                     0644);
+                 !st) {
+        save_error = "saving the plan: " + st.error().message;
+      } else {
+        saved_note = fmt::format(
+            "Saved the plans of {} clusters to {}. Apply exactly them with: edgecert apply {} "
+            "(a cluster whose spec or nodes changed since is refused, the others applied)",
+            n, o->out, o->out);
+        if (std::ranges::any_of(approvals_needed, [](int a) { return a > 0; }))
+          saved_note += fmt::format(
+              "\nspec.rollout.changeControl of some clusters requires approvals: 'edgecert "
+              "approve {} --by NAME' (each approver; one approval covers the whole file)",
+              o->out);
+      }
+    }
     if (o->output == "json") {
       nlohmann::json doc{{"clusters", clusters}, {"summary", summary}};
       if (!selection->shard.empty()) doc["shard"] = selection->shard;
@@ -279,6 +385,11 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
       ctx.out << "**" << summary << "**\n\n" << markdown;
     } else {
       ctx.out << summary << "\n";
+    }
+    if (!saved_note.empty()) (o->output == "text" ? ctx.out : ctx.err) << saved_note << "\n";
+    if (!save_error.empty()) {
+      ctx.err << "edgecert: error: " << save_error << "\n";
+      return kExitError;
     }
     return fleet_exit(rows, o->detailed_exitcode);
   };

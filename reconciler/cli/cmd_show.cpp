@@ -24,7 +24,9 @@
 #include "providers/pki/decode.h"
 #include "providers/revocation/crl_verify.h"
 #include "reconciler/cli/cli.h"
+#include "reconciler/cli/fleet_cli.h"
 #include "reconciler/engine/apply.h"
+#include "reconciler/engine/fleet_plan.h"
 #include "reconciler/engine/plan.h"
 
 namespace edgecert {
@@ -443,6 +445,39 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
           if (plan->change_id) ctx.out << fmt::format("Change: {}\n\n", *plan->change_id);
           ctx.out << render_plan_text(*plan);
         }
+        continue;
+      }
+      // A fleet plan (fleet_plan.h): every cluster's plan, in the file's order.
+      if (is_fleet_plan(ctx.env, path)) {
+        auto file = read_fleet_plan(ctx.env, path);
+        if (!file) {
+          ctx.err << "edgecert: error: " << file.error().message << "\n";
+          ok = false;
+          fj["error"] = file.error().message;
+          files.push_back(fj);
+          continue;
+        }
+        fj["plans"] = nlohmann::json::array();
+        if (o->output == "text")
+          ctx.out << fmt::format("{}: saved plans of {} clusters (sha256 {})\n", path,
+                                 file->plans.size(), file->sha256.substr(0, 16));
+        for (const nlohmann::json& entry : file->plans) {
+          auto plan = plan_from_json(entry, path);
+          if (!plan) continue;  // read_fleet_plan checked each
+          if (o->output == "json") {
+            fj["plans"].push_back(plan_to_json(*plan));
+          } else if (o->output == "markdown") {
+            ctx.out << render_plan_markdown(*plan) << "\n";
+          } else {
+            ctx.out << fmt::format("\n{}\nmade {} by edgecert {} from {} (sha256 {})\n\n",
+                                   fleet_heading(plan->cluster, plan->spec_path), plan->created_at,
+                                   plan->edgecert_version, plan->spec_path,
+                                   plan->spec_sha256.substr(0, 16));
+            if (plan->change_id) ctx.out << fmt::format("Change: {}\n\n", *plan->change_id);
+            ctx.out << render_plan_text(*plan);
+          }
+        }
+        if (o->output == "json") files.push_back(fj);
         continue;
       }
       if (o->output == "markdown") {

@@ -430,10 +430,7 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
         ctx.out << "\n";
       }
     }
-    std::string summary = fmt::format("Fleet: {} cluster{}", selection->specs.size(),
-                                      selection->specs.size() == 1 ? "" : "s");
-    if (!selection->shard.empty())
-      summary += fmt::format(" (shard {} of {} specs)", selection->shard, selection->found);
+    std::string summary = fleet_summary_head(selection->specs.size(), *selection);
     if (selection->specs.empty()) {
       summary += ": nothing in this shard";
     } else {

@@ -6,6 +6,7 @@
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/fleet_cli.h"
 #include "reconciler/cli/session_cli.h"
+#include "reconciler/engine/site.h"
 #include "schema/loader.h"
 
 namespace edgecert {
@@ -52,6 +53,8 @@ std::function<int()> setup_validate(CLI::App& app, CliContext& ctx) {
     for (const std::string& path : specs) {
       schema::LoadResult r = schema::load_spec_file(path, env, load_options);
       all.append(r.diagnostics);
+      // A C naming its E: the two are checked as one site (site.h).
+      if (r.spec) all.append(check_site_specs(*r.spec, env, load_options).diagnostics);
     }
     bool valid = !all.has_errors() && !(o->strict && all.warning_count() > 0) &&
                  selection->conflicts.empty();

@@ -60,11 +60,19 @@ std::optional<FleetSelection> select_fleet(Env& env, const std::vector<std::stri
   sel.fleet = paths.size() > 1 || parsed.has_value() ||
               std::any_of(paths.begin(), paths.end(),
                           [&](const std::string& p) { return env.is_directory(p); });
-  auto specs = discover_specs(env, paths);
+  std::vector<std::string> skipped;
+  auto specs = discover_specs(env, paths, &skipped);
   if (!specs) {
     ctx.err << "edgecert: error: " << specs.error().message << "\n";
     return std::nullopt;
   }
+  // A spec whose apiVersion line went wrong would otherwise just be missing
+  // from the fleet.
+  for (const std::string& p : skipped)
+    ctx.err << fmt::format(
+        "edgecert: warning: {}: mentions edgecert/v1 but has no top-level 'apiVersion: "
+        "edgecert/v1' line, so it is not taken for a spec; if it is one, fix that line\n",
+        p);
   sel.found = specs->size();
   // One spec file: nothing to conflict with or to shard. It is loaded once,
   // by the command.
@@ -168,6 +176,14 @@ std::string fleet_heading(const std::string& cluster, const std::string& spec_pa
   return fmt::format("== {} ({}) ==", cluster, spec_path);
 }
 
+std::string fleet_summary_head(size_t clusters, const FleetSelection& selection) {
+  std::string text = fmt::format("Fleet: {} cluster{}", clusters, clusters == 1 ? "" : "s");
+  if (!selection.shard.empty())
+    text += fmt::format(" (shard {} of {} spec{})", selection.shard, selection.found,
+                        selection.found == 1 ? "" : "s");
+  return text;
+}
+
 std::string fleet_summary(const std::vector<FleetRow>& rows, const FleetSelection& selection) {
   size_t changes = 0, actions = 0, in_sync = 0;
   std::vector<std::string> failed;
@@ -185,10 +201,7 @@ std::string fleet_summary(const std::vector<FleetRow>& rows, const FleetSelectio
         break;
     }
   }
-  std::string text = fmt::format("Fleet: {} cluster{}", rows.size(), rows.size() == 1 ? "" : "s");
-  if (!selection.shard.empty())
-    text += fmt::format(" (shard {} of {} spec{})", selection.shard, selection.found,
-                        selection.found == 1 ? "" : "s");
+  std::string text = fleet_summary_head(rows.size(), selection);
   if (rows.empty()) return text + ": nothing in this shard";
   std::vector<std::string> parts;
   if (changes)

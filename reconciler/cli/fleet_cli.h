@@ -109,6 +109,10 @@ struct FleetRow {
   size_t actions = 0;  // kChanges: how many
 };
 
+// "Fleet: 3 clusters (shard 1/2 of 5 specs)": how every fleet summary line
+// (plan, check, status, apply) starts.
+std::string fleet_summary_head(size_t clusters, const FleetSelection& selection);
+
 // "Fleet: 3 clusters (shard 1/2 of 5 specs): 1 to change (4 actions), 1 in
 // sync, 1 failed (osaka)".
 std::string fleet_summary(const std::vector<FleetRow>& rows, const FleetSelection& selection);

@@ -143,6 +143,16 @@ std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path,
 
 namespace {
 
+// The saved plan a request carries or names; nullopt: `input` is a spec.
+std::optional<nlohmann::json> request_plan(Env& env, const ApplyRequest& req,
+                                           std::string* sha256 = nullptr) {
+  if (req.saved_plan) {
+    if (sha256) *sha256 = req.saved_plan->sha256;
+    return req.saved_plan->plan;
+  }
+  return read_saved_plan(env, req.input, sha256);
+}
+
 // apply with everything resolved: `git` set when the spec comes from a git
 // ref, and then `base_env` is its GitTreeEnv.
 ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
@@ -163,10 +173,13 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
   std::optional<Plan> saved;
   nlohmann::json saved_json;  // as read: what the re-derived plan is compared with
   std::string spec_path = req.input;
-  if (auto why = not_a_plan_nor_spec(env, req.input))
-    return refused(std::move(result), invalid(*why));
+  // How messages name the saved plan: the file, or the cluster's entry in it.
+  const std::string plan_name = req.saved_plan ? req.saved_plan->name : req.input;
+  if (!req.saved_plan)
+    if (auto why = not_a_plan_nor_spec(env, req.input))
+      return refused(std::move(result), invalid(*why));
   std::string saved_sha256;  // of the bytes decoded: what approvals are bound to
-  auto saved_file = read_saved_plan(env, req.input, &saved_sha256);
+  auto saved_file = request_plan(env, req, &saved_sha256);
   // With --git and a spec, the spec is in the commit's tree.
   if (git && !saved_file) {
     auto in_tree = git->spec_path(req.input);
@@ -177,7 +190,7 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
   }
   if (auto j = saved_file) {
     saved_json = *j;
-    auto p = plan_from_json(*j, req.input);
+    auto p = plan_from_json(*j, plan_name);
     if (!p) return refused(std::move(result), p.error());
     saved = std::move(*p);
     // A plan cannot come from the future: one that says so was altered, or
@@ -189,7 +202,7 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
                      invalid(fmt::format("{}: field created_at: {} is in the future (now {}): the "
                                          "saved plan was altered or a clock is wrong; nothing "
                                          "was changed",
-                                         req.input, saved->created_at, format_time(env.now()))));
+                                         plan_name, saved->created_at, format_time(env.now()))));
     // The path as given works when apply runs where plan ran (the CI case);
     // the absolute one when it does not. From git: the path in the tree.
     if (git) {
@@ -199,7 +212,7 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
                        invalid(fmt::format("{}: field spec.path: a plan made from git names its "
                                            "spec by its path in the repository, not '{}'; "
                                            "nothing was changed",
-                                           req.input, saved->spec_path)));
+                                           plan_name, saved->spec_path)));
       spec_path = git->env->root() + "/" + *in_tree;
     } else
       spec_path = env.exists(saved->spec_path) ? saved->spec_path : saved->spec_absolute_path;
@@ -236,7 +249,7 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
     return refused(std::move(result),
                    invalid(fmt::format("{}: the plan is for cluster '{}', but {} is cluster '{}'; "
                                        "nothing was changed",
-                                       req.input, saved->cluster, spec_path, s.spec.name)));
+                                       plan_name, saved->cluster, spec_path, s.spec.name)));
   // "commit A (planned) -> B (now)", naming both refs when --ref chose
   // another one than the plan's.
   auto planned_to_now = [&] {
@@ -315,7 +328,7 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
                                        "requires one in the approved plan: plan again with "
                                        "--change-id and have that plan approved; nothing was "
                                        "changed",
-                                       req.input)));
+                                       plan_name)));
   if (Status st = check_change_id(cc, change_id); !st)
     return refused(std::move(result), st.error());
   if (cc.approvals > 0) {  // a saved plan, by the refusal above
@@ -409,7 +422,7 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
     if (!now) return refused(std::move(result), now.error());
     if (auto diffs = plan_differences(saved_json, *now); !diffs.empty()) {
       Error e{ErrorCode::kConflict,
-              fmt::format("{}: {}; nothing was changed", req.input, diffs.front())};
+              fmt::format("{}: {}; nothing was changed", plan_name, diffs.front())};
       constexpr size_t kMoreShown = 5;
       std::vector<std::string> more(diffs.begin() + 1,
                                     diffs.begin() + std::min(diffs.size(), 1 + kMoreShown));
@@ -592,8 +605,8 @@ ApplyResult apply(Env& env, const ApplyRequest& req) {
   // plan made from git, or --git, reads it from the commit's tree.
   std::optional<GitOrigin> planned;
   bool plan_without_git = false;  // a well-formed plan made from a spec file
-  if (auto j = read_saved_plan(env, req.input)) {
-    auto p = plan_from_json(*j, req.input);
+  if (auto j = request_plan(env, req)) {
+    auto p = plan_from_json(*j, req.saved_plan ? req.saved_plan->name : req.input);
     // A malformed plan is refused by apply_in, naming the field.
     if (!p) return apply_in(env, req, nullptr);
     planned = p->git;

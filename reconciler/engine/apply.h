@@ -42,8 +42,19 @@
 
 namespace edgecert {
 
+// One cluster's plan out of a fleet plan file (fleet_plan.h), applied as a
+// saved plan is: the file is not read again for it.
+struct SavedPlanEntry {
+  nlohmann::json plan;  // the cluster's plan, as plan --out writes one
+  std::string sha256;   // of the whole file's bytes: what approvals are bound to
+  std::string name;     // how messages name it: "fleet.json, cluster 'tokyo'"
+};
+
 struct ApplyRequest {
   std::string input;  // a spec file, or a plan saved by `plan --out`
+  // Set: `input` is a fleet plan file and this is the cluster's plan in it;
+  // its approvals are `input`'s (PLAN.approvals.json, bound to `sha256`).
+  std::optional<SavedPlanEntry> saved_plan;
   SessionOptions options;
   bool ignore_windows = false;
   // How long to wait for a lock another run holds (0: refuse at once).

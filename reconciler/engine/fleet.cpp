@@ -31,11 +31,15 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// What a search of one folder met, for the message when it found nothing.
+// What a search of one folder met, for the message when it found nothing
+// and the warnings when it found something.
 struct Walk {
   std::set<std::string> visited;  // real paths of the folders entered
   bool too_deep = false;          // a folder below the depth limit was left out
   bool hidden = false;            // a name starting with '.' was skipped
+  // YAML that mentions edgecert/v1 without a top-level apiVersion line
+  // saying so (an indented or misspelt key): left out, and said.
+  std::vector<std::string> skipped;
 };
 
 // Walks `dir` in name order, appending what looks like a spec. A folder
@@ -66,7 +70,10 @@ Status walk(Env& env, const std::string& dir, int depth, Walk& w, std::vector<st
     // else's file. A spec named on the command line is loaded whatever it
     // holds, with the loader's errors.
     auto text = env.read_file(p, read_limits::kSpec);
-    if (text && looks_like_spec(*text)) out.push_back(p);
+    if (text && looks_like_spec(*text))
+      out.push_back(p);
+    else if (text && text->find("edgecert/v1") != std::string::npos)
+      w.skipped.push_back(p);
   }
   return {};
 }
@@ -110,7 +117,8 @@ bool looks_like_spec(std::string_view text) {
   return false;
 }
 
-Result<std::vector<std::string>> discover_specs(Env& env, const std::vector<std::string>& paths) {
+Result<std::vector<std::string>> discover_specs(Env& env, const std::vector<std::string>& paths,
+                                                std::vector<std::string>* skipped) {
   std::vector<std::string> out;
   std::set<std::string> seen;
   for (const std::string& p : paths) {
@@ -120,11 +128,17 @@ Result<std::vector<std::string>> discover_specs(Env& env, const std::vector<std:
     } else {
       Walk w;
       if (Status st = walk(env, p, 0, w, found); !st) return std::unexpected(st.error());
+      if (skipped) skipped->insert(skipped->end(), w.skipped.begin(), w.skipped.end());
       if (found.empty()) {
         std::string also;
         if (w.hidden) also += "; names starting with '.' are skipped";
         if (w.too_deep)
           also += fmt::format("; folders more than {} levels down are not searched", kMaxDepth);
+        if (!w.skipped.empty())
+          also += fmt::format(
+              "; {} mentions edgecert/v1 without a top-level 'apiVersion: "
+              "edgecert/v1' line",
+              w.skipped.front());
         return make_error(ErrorCode::kInvalidArgument,
                           fmt::format("{}: no spec in this folder or below it (a *.yaml or *.yml "
                                       "file with 'apiVersion: edgecert/v1'){}",

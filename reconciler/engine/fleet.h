@@ -32,8 +32,11 @@ bool looks_like_spec(std::string_view text);
 // looks_like_spec; names starting with '.' (.git, .edgecert) are skipped,
 // a folder met again through a symbolic link is not entered twice, and
 // nothing deeper than 16 folders is searched. A folder with no spec in it
-// is an error naming it (and saying what was skipped).
-Result<std::vector<std::string>> discover_specs(Env& env, const std::vector<std::string>& paths);
+// is an error naming it (and saying what was skipped). YAML files in a
+// folder that mention edgecert/v1 but do not look_like_spec (an indented or
+// misspelt apiVersion) are left out and, with `skipped`, listed there.
+Result<std::vector<std::string>> discover_specs(Env& env, const std::vector<std::string>& paths,
+                                                std::vector<std::string>* skipped = nullptr);
 
 // One runner's part of a fleet: shard `index` (1-based) of `count`.
 struct Shard {

@@ -11,6 +11,9 @@
 #                           valid DAYS days
 #   ec ARGS...              edgecert with the script's $sim and $state
 #                           folders; sets $out and $rc
+#   fl ARGS...              edgecert as an operator runs it on a fleet (each
+#                           cluster's simulator and state next to its spec,
+#                           no --sim-dir); sets $out and $rc
 #   expect_rc CODE WHAT, expect_out TEXT WHAT
 #   sim_workdir PREFIX      a fresh temporary folder $work, entered; on exit
 #                           edgecert-sim ($sim_pid) is stopped and $work removed
@@ -76,6 +79,11 @@ CNF
 
 ec() {
   out=$("$edgecert" "$@" --sim-dir "$sim" --state-dir "$state" </dev/null 2>&1)
+  rc=$?
+  keep_output "$out"
+}
+fl() {
+  out=$("$edgecert" "$@" </dev/null 2>&1)
   rc=$?
   keep_output "$out"
 }

@@ -91,6 +91,22 @@ TEST_CASE("discover_specs: folders searched recursively in name order", "[fleet]
           "edgecert/v1'); names starting with '.' are skipped; folders more than 16 levels down "
           "are not searched");
   }
+  SECTION("YAML that mentions edgecert/v1 without the top-level line is left out, and said") {
+    env.put("fleet/b/indented.yaml", "  apiVersion: edgecert/v1\nkind: ExpresswayCluster\n");
+    env.put("fleet/b/misspelt.yaml", "apiversion: edgecert/v1\n");
+    std::vector<std::string> skipped;
+    auto r = discover_specs(env, {"fleet"}, &skipped);
+    REQUIRE(r);
+    CHECK(*r == std::vector<std::string>{"fleet/a/deep/er/cluster.yml", "fleet/b/cluster.yaml"});
+    CHECK(skipped == std::vector<std::string>{"fleet/b/indented.yaml", "fleet/b/misspelt.yaml"});
+    env.put("odd/only.yaml", "  apiVersion: edgecert/v1\n");
+    auto none = discover_specs(env, {"odd"});
+    REQUIRE_FALSE(none);
+    CHECK(none.error().message ==
+          "odd: no spec in this folder or below it (a *.yaml or *.yml file with 'apiVersion: "
+          "edgecert/v1'); odd/only.yaml mentions edgecert/v1 without a top-level 'apiVersion: "
+          "edgecert/v1' line");
+  }
   SECTION("deeper than 16 folders is not searched") {
     std::string deep = "tall";
     for (int i = 0; i < 20; ++i) deep += "/d";
