@@ -277,9 +277,36 @@ void Decoder::decode_traversal(const Field& f) {
     else
       ok = false;
   }
+  if (auto v = boolean(m, "tlsVerify")) t.tls_verify = *v;
   if (const Field* a = m.get("peerAddresses")) {
-    t.peer_addresses = fqdn_list(*a);
-    for (std::string& name : t.peer_addresses) name = to_lower_ascii(name);
+    // FQDNs; an IP address only without TLS verification, which compares
+    // the address with the E's certificate (its names are FQDNs only).
+    std::map<std::string, SourcePos> seen;
+    for (const Field& item : seq(*a)) {
+      auto text = str(item);
+      if (!text) continue;
+      std::string name = to_lower_ascii(*text);
+      if (looks_like_ip_address(*text)) {
+        if (t.tls_verify) {
+          error(item.value_pos,
+                fmt::format("{}: '{}' is an IP address: with TLS verify mode on, the zone checks "
+                            "the address it dials against the Expressway-E's certificate, whose "
+                            "names are FQDNs only (guide appendix A); dial the E peer's FQDN, or "
+                            "set tlsVerify: false",
+                            item.name(), clip_for_message(*text)));
+          continue;
+        }
+      } else if (!fqdn(item)) {
+        continue;
+      }
+      if (auto it = seen.find(name); it != seen.end()) {
+        error(item.value_pos, fmt::format("{}: '{}' is listed twice (first at line {})",
+                                          item.name(), clip_for_message(*text), it->second.line));
+        continue;
+      }
+      seen[name] = item.value_pos;
+      t.peer_addresses.push_back(name);
+    }
     size_t count = seq(*a).size();
     if (a->value.IsSequence() && (count == 0 || count > kMaxPeers)) {
       error(a->value_pos, fmt::format("spec.traversal.peerAddresses: a traversal zone has 1 to {} "
@@ -288,7 +315,6 @@ void Decoder::decode_traversal(const Field& f) {
       ok = false;
     }
   }
-  if (auto v = boolean(m, "tlsVerify")) t.tls_verify = *v;
   if (ok && m.has("expresswayE") && m.has("peerAddresses")) spec_.traversal = std::move(t);
 }
 

@@ -108,10 +108,18 @@ json progress_event_json(const ProgressEvent& e) {
 }
 
 void ApplyEventStream::emit(const json& event) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // Display only: a message may quote what a node or server sent, in any
-  // bytes; a malformed one is shown as U+FFFD rather than aborting the run.
-  ctx_.out << event.dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << std::flush;
+  std::string line;
+  if (cluster_.empty()) {
+    // Display only: a message may quote what a node or server sent, in any
+    // bytes; a malformed one is shown as U+FFFD rather than aborting the run.
+    line = event.dump(-1, ' ', false, json::error_handler_t::replace);
+  } else {
+    json tagged = event;
+    tagged["cluster"] = cluster_;
+    line = tagged.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  std::lock_guard<std::mutex> lock(*out_mutex_);
+  ctx_.out << line << "\n" << std::flush;
 }
 
 void ApplyEventStream::notice(const std::string& message) {

@@ -34,9 +34,15 @@ class ApplyEventStream {
  public:
   // `interrupted_exit` is asked at the end: which signal stopped the run is
   // known only then.
+  // Over a fleet: every event carries "cluster": `cluster`, and the clusters'
+  // streams write whole lines under one `out_mutex`.
   explicit ApplyEventStream(
-      CliContext& ctx, std::function<int()> interrupted_exit = [] { return 130; })
-      : ctx_(ctx), interrupted_exit_(std::move(interrupted_exit)) {}
+      CliContext& ctx, std::function<int()> interrupted_exit = [] { return 130; },
+      std::string cluster = "", std::mutex* out_mutex = nullptr)
+      : ctx_(ctx),
+        interrupted_exit_(std::move(interrupted_exit)),
+        cluster_(std::move(cluster)),
+        out_mutex_(out_mutex ? out_mutex : &mu_) {}
   void emit(const nlohmann::json& event);
   void progress(const ProgressEvent& event) { emit(progress_event_json(event)); }
   void notice(const std::string& message);
@@ -48,7 +54,9 @@ class ApplyEventStream {
  private:
   CliContext& ctx_;
   std::function<int()> interrupted_exit_;
+  std::string cluster_;
   std::mutex mu_;
+  std::mutex* out_mutex_;
 };
 
 }  // namespace edgecert

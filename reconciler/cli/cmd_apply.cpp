@@ -27,13 +27,16 @@
 // when any cluster failed or was refused, else 4 for a manual step, else 3
 // for a wait, else 0.
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "providers/base/time.h"
 #include "reconciler/cli/apply_events.h"
 #include "reconciler/cli/cli.h"
 #include "reconciler/cli/fleet_cli.h"
@@ -179,9 +182,10 @@ std::function<void(const ProgressEvent&)> progress_lines(CliContext& ctx) {
 
 // --output json: events only on stdout; nobody can answer a prompt there.
 int apply_with_events(ApplyRequest req, bool auto_approve, CliContext& ctx,
-                      std::function<int()> interrupted_exit) {
-  ApplyEventStream events(ctx, std::move(interrupted_exit));
-  if (!auto_approve && !read_saved_plan(ctx.env, req.input)) {
+                      std::function<int()> interrupted_exit, const std::string& cluster = "",
+                      std::mutex* out_mutex = nullptr, ApplyResult* result_out = nullptr) {
+  ApplyEventStream events(ctx, std::move(interrupted_exit), cluster, out_mutex);
+  if (!auto_approve && !req.saved_plan && !read_saved_plan(ctx.env, req.input)) {
     ApplyResult refused;
     refused.error = Error{ErrorCode::kInvalidArgument,
                           "apply --output json cannot ask for approval: review the plan and add "
@@ -193,7 +197,9 @@ int apply_with_events(ApplyRequest req, bool auto_approve, CliContext& ctx,
   req.progress = [&events](const ProgressEvent& e) { events.progress(e); };
   ApplyResult result = apply(ctx.env, req);
   for (const Diagnostic& d : result.diagnostics) ctx.err << d.to_string() << "\n";
-  return render_git_note(result, ctx, events.finish(result), /*json=*/true);
+  const int rc = render_git_note(result, ctx, events.finish(result), /*json=*/true);
+  if (result_out) *result_out = std::move(result);
+  return rc;
 }
 
 struct ApplyOpts {
@@ -213,13 +219,21 @@ struct ApplyOpts {
   bool push_note = false;
 };
 
+// Over a fleet with --output json: the cluster every event of this apply
+// names, and the lock the clusters' streams share for whole lines.
+struct FleetEvents {
+  std::string cluster;
+  std::mutex* out_mutex = nullptr;
+};
+
 // One cluster's apply, rendered on ctx; its exit status. `prompts`: may
 // ask on the terminal (approval, manual steps). *result receives the
 // engine's result.
 int apply_one(const ApplyOpts& o, const std::string& input, std::chrono::milliseconds lock_timeout,
               CliContext& ctx, const InterruptScope& interrupts, bool prompts,
               ApplyResult* result_out = nullptr,
-              const std::optional<SavedPlanEntry>& saved_plan = std::nullopt) {
+              const std::optional<SavedPlanEntry>& saved_plan = std::nullopt,
+              const FleetEvents* fleet_events = nullptr) {
   ApplyRequest req;
   req.lock_timeout = lock_timeout;
   req.stop = interrupts.token();
@@ -234,9 +248,11 @@ int apply_one(const ApplyOpts& o, const std::string& input, std::chrono::millise
   if (o.git.given()) req.git = ApplyRequest::Git{o.git.repository, o.git.ref, o.git.path};
   req.push_note = o.push_note;
   if (o.output == "json") {
-    int rc = apply_with_events(std::move(req), o.auto_approve, ctx, [&interrupts] {
-      return interrupts.signal() ? interrupts.exit_code() : 130;
-    });
+    int rc = apply_with_events(
+        std::move(req), o.auto_approve, ctx,
+        [&interrupts] { return interrupts.signal() ? interrupts.exit_code() : 130; },
+        fleet_events ? fleet_events->cluster : std::string(),
+        fleet_events ? fleet_events->out_mutex : nullptr, result_out);
     return interrupts.signal() != 0 && rc == kExitError ? interrupts.exit_code() : rc;
   }
   req.notice = [&ctx](const std::string& line) { ctx.out << line << "\n" << std::flush; };
@@ -310,8 +326,6 @@ int apply_fleet(const ApplyOpts& o, std::chrono::milliseconds lock_timeout, CliC
     return refuse(
         "apply --git takes one spec: apply each cluster with its own command (a CI matrix of "
         "specs, docs/scaling.md)");
-  if (o.output == "json")
-    return refuse("apply --output json takes one cluster: give one spec (or one per CI job)");
   for (const std::string& in : o.inputs)
     if (!ctx.env.is_directory(in) && (read_saved_plan(ctx.env, in) || is_fleet_plan(ctx.env, in)))
       return refuse(fmt::format("{} is a saved plan: a saved plan is applied alone", in));
@@ -352,14 +366,14 @@ int apply_fleet_plan(const ApplyOpts& o, const std::string& path,
         fmt::format("{} is a fleet plan: each cluster's plan names where its spec "
                     "comes from; apply it without --git, --ref and --path",
                     path));
-  if (o.output == "json")
-    return refuse(
-        "apply --output json takes one cluster: a fleet plan is applied with text "
-        "output");
   if (!o.shard.empty())
     return refuse(
         "--shard selects specs; a fleet plan is applied whole (plan each shard with "
         "its own --out)");
+  if (!o.node.targets.empty() || !o.node.excludes.empty() || !o.node.replace.empty())
+    return refuse(
+        "--target/--exclude/--replace cannot change a saved plan: plan again with them and "
+        "--out");
   auto file = read_fleet_plan(ctx.env, path);
   if (!file) return refuse(file.error().message);
   std::vector<FleetApplyRow> rows(file->plans.size());
@@ -385,21 +399,46 @@ int run_fleet_apply(const ApplyOpts& o, std::vector<FleetApplyRow>& rows,
                     std::chrono::milliseconds lock_timeout, CliContext& ctx,
                     const InterruptScope& interrupts) {
   const bool parallel = o.cluster_parallelism > 1 && rows.size() > 1;
+  // --output json: stdout is events only, each naming its cluster, whole
+  // lines under one lock; the end is one "fleet" event.
+  const bool json = o.output == "json";
+  std::mutex events_mu;
   std::atomic<bool> failed{false};
   auto name_of = [](const FleetApplyRow& r) { return r.cluster.empty() ? r.spec_path : r.cluster; };
   // Runs rows[i]; `cctx` is the cluster's context.
+  // Which clusters are running, for the line a second Ctrl-C ends with:
+  // those are the ones whose locks stay.
+  std::mutex running_mu;
+  std::set<size_t> running;
+  auto note_running = [&](size_t i, bool started) {
+    std::lock_guard<std::mutex> lock(running_mu);
+    if (started)
+      running.insert(i);
+    else
+      running.erase(i);
+    std::vector<std::string> named;
+    for (size_t r : running)
+      named.push_back(fmt::format("{} ({})", name_of(rows[r]), rows[r].spec_path));
+    set_interrupt_note(named.empty()
+                           ? std::string()
+                           : fmt::format("edgecert: the cluster{} running, whose lock{} stay{}: {}",
+                                         named.size() == 1 ? "" : "s", named.size() == 1 ? "" : "s",
+                                         named.size() == 1 ? "s" : "", fmt::join(named, ", ")));
+  };
   auto run = [&](size_t i, CliContext& cctx) {
+    note_running(i, true);
     ApplyResult result;
     // One cluster's bug must not take the others down with it (a thread
     // that throws ends the process).
     try {
-      rows[i].rc = apply_one(o, items[i].input, lock_timeout, cctx, interrupts,
-                             /*prompts=*/!parallel, &result, items[i].saved_plan);
+      const FleetEvents events{name_of(rows[i]), &events_mu};
+      rows[i].rc =
+          apply_one(o, items[i].input, lock_timeout, cctx, interrupts,
+                    /*prompts=*/!parallel, &result, items[i].saved_plan, json ? &events : nullptr);
       rows[i].outcome = apply_result_status(result);
       // A saved plan whose cluster changed since (or that was edited): the
       // table says why.
-      if (result.status == ApplyStatus::kRefused && items[i].saved_plan && result.error &&
-          result.error->code == ErrorCode::kConflict)
+      if (result.status == ApplyStatus::kRefused && result.stale_plan)
         rows[i].outcome = "refused (stale or altered)";
     } catch (const std::exception& e) {
       cctx.err << "edgecert: error: internal error: " << e.what() << "\n";
@@ -409,17 +448,18 @@ int run_fleet_apply(const ApplyOpts& o, std::vector<FleetApplyRow>& rows,
     if (!result.plan.cluster.empty()) rows[i].cluster = result.plan.cluster;
     if (result.report) rows[i].actions_done = result.report->actions_done;
     if (rows[i].rc == kExitError) failed = true;
+    note_running(i, false);
   };
   auto may_start = [&] { return interrupts.signal() == 0 && !(o.fail_fast && failed); };
 
   if (!parallel) {
     for (size_t i = 0; i < rows.size() && may_start(); ++i) {
-      ctx.out << fleet_heading(rows[i].cluster, rows[i].spec_path) << "\n" << std::flush;
+      if (!json) ctx.out << fleet_heading(rows[i].cluster, rows[i].spec_path) << "\n" << std::flush;
       PrefixedStream err(ctx.err, "[" + name_of(rows[i]) + "] ");
       CliContext cctx{
           ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport, ctx.env_thread_safe};
       run(i, cctx);
-      ctx.out << "\n";
+      if (!json) ctx.out << "\n";
     }
   } else {
     // Every line of every cluster prefixed and whole; each cluster still one
@@ -431,9 +471,10 @@ int run_fleet_apply(const ApplyOpts& o, std::vector<FleetApplyRow>& rows,
     std::atomic<size_t> next{0};
     auto worker = [&] {
       for (size_t i; may_start() && (i = next++) < rows.size();) {
-        PrefixedStream out(ctx.out, "[" + name_of(rows[i]) + "] ", &out_mu);
+        // JSON events name their cluster themselves: no prefix on stdout.
+        PrefixedStream out(ctx.out, json ? "" : "[" + name_of(rows[i]) + "] ", &out_mu);
         PrefixedStream err(ctx.err, "[" + name_of(rows[i]) + "] ", &err_mu);
-        CliContext cctx{env, out, err, false, nullptr, ctx.crl_transport, true};
+        CliContext cctx{env, json ? ctx.out : out, err, false, nullptr, ctx.crl_transport, true};
         run(i, cctx);
       }
     };
@@ -454,8 +495,10 @@ int run_fleet_apply(const ApplyOpts& o, std::vector<FleetApplyRow>& rows,
     cells.push_back({r.cluster.empty() ? "-" : r.cluster, r.spec_path, r.outcome,
                      std::to_string(r.actions_done)});
   }
-  ctx.out << "\n";
-  print_columns(ctx.out, cells);
+  if (!json) {
+    ctx.out << "\n";
+    print_columns(ctx.out, cells);
+  }
   size_t done = 0, in_sync = 0, failures = 0, cancelled = 0, other = 0;
   for (const FleetApplyRow& r : rows) {
     if (r.rc == kExitOk && r.outcome == "no-changes")
@@ -469,12 +512,33 @@ int run_fleet_apply(const ApplyOpts& o, std::vector<FleetApplyRow>& rows,
     else
       ++other;
   }
-  std::string line = "\n" + head;
+  std::string line = head;
   line += fmt::format(": {} applied, {} in sync, {} failed, {} stopped or not started", done,
                       in_sync, failures, other);
   if (cancelled) line += fmt::format(", {} cancelled", cancelled);
-  ctx.out << line << "\n";
-  return fleet_apply_exit(rows, interrupts);
+  const int rc = fleet_apply_exit(rows, interrupts);
+  if (!json) {
+    ctx.out << "\n" << line << "\n";
+    return rc;
+  }
+  nlohmann::json clusters = nlohmann::json::array();
+  for (const FleetApplyRow& r : rows) {
+    nlohmann::json c{{"cluster", r.cluster},
+                     {"spec", r.spec_path},
+                     {"outcome", r.outcome},
+                     {"actions_done", r.actions_done}};
+    if (r.rc >= 0) c["exit_code"] = r.rc;
+    clusters.push_back(std::move(c));
+  }
+  nlohmann::json fleet{{"event", "fleet"},
+                       {"time", format_time_iso(ctx.env.now())},
+                       {"clusters", clusters},
+                       {"summary", line},
+                       {"exit_code", rc}};
+  std::lock_guard<std::mutex> lock(events_mu);
+  ctx.out << fleet.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+          << std::flush;
+  return rc;
 }
 
 }  // namespace
@@ -520,7 +584,9 @@ std::function<int()> setup_apply(CLI::App& app, CliContext& ctx) {
     auto lock_timeout = parse_lock_timeout(o->lock_timeout, ctx);
     if (!lock_timeout) return kExitError;
     InterruptScope interrupts(InterruptScope::Mode::kStop);
-    if (o->inputs.size() == 1 && !o->git.given() && is_fleet_plan(ctx.env, o->inputs.front()))
+    // A fleet plan on this machine, whatever else was given (apply_fleet_plan
+    // refuses what does not apply to one).
+    if (o->inputs.size() == 1 && is_fleet_plan(ctx.env, o->inputs.front()))
       return apply_fleet_plan(*o, o->inputs.front(), *lock_timeout, ctx, interrupts);
     const bool one = o->inputs.size() == 1 && o->shard.empty() &&
                      (o->git.given() || !ctx.env.is_directory(o->inputs.front()));

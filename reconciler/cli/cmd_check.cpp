@@ -30,6 +30,7 @@
 #include "reconciler/engine/run_state.h"
 #include "reconciler/engine/session.h"
 #include "reconciler/engine/site.h"
+#include "reconciler/engine/synchronized_env.h"
 
 namespace edgecert {
 namespace {
@@ -57,7 +58,8 @@ ClusterCheck check_one(const std::string& path, const NodeOptions& options, CliC
   schema::LoadOptions load;
   load.read_only_root = options.read_only_root;
   for (const Diagnostic& d : check_site_specs(session.spec, ctx.env, load).diagnostics.sorted())
-    if (d.severity == Severity::kError) c.errors.push_back(d.to_string());
+    if (d.severity == Severity::kError)  // printed after "error: ": the position and message
+      c.errors.push_back(fmt::format("{}:{}:{}: {}", d.path, d.line, d.column, d.message));
   for (const std::string& e : c.errors) ctx.err << "edgecert: error: " << e << "\n";
   return c;
 }
@@ -204,28 +206,65 @@ std::function<int()> setup_check(CLI::App& app, CliContext& ctx) {
     auto selection = select_fleet(run_ctx.env, paths, o->shard, options, load, ctx,
                                   /*refuse_conflicts=*/false);
     if (!selection) return kExitError;
+    // Clusters are checked concurrently, up to --parallelism at once, their
+    // node reads bounded together by --parallelism (as plan's); each
+    // cluster's output is kept and printed in the order the specs were found.
+    const size_t n = selection->specs.size();
+    std::vector<std::optional<ClusterCheck>> results(n);
+    std::optional<SynchronizedEnv> shared_env, shared_run_env;
+    if (!ctx.env_thread_safe) shared_env.emplace(ctx.env);
+    Env& env = shared_env ? static_cast<Env&>(*shared_env) : ctx.env;
+    Env* run_env = &env;
+    if (git) run_env = &shared_run_env.emplace(*git->env);
+    NodeOptions fleet_options = options;
+    fleet_options.read_slots = std::make_shared<ReadSlots>(options.parallelism);
+    fleet_options.env_is_shared = git.has_value() || shared_env.has_value();
+    auto cluster_of = [&](const std::string& path) {
+      auto it = selection->cluster_of.find(path);
+      return it == selection->cluster_of.end() ? std::string() : it->second;
+    };
+    run_in_order(
+        n, selection->fleet ? options.parallelism : 1, ctx,
+        [&](size_t i, std::ostream& out, std::ostream& err_buf) {
+          const std::string& path = selection->specs[i];
+          const std::string name = cluster_of(path);
+          PrefixedStream err(err_buf, selection->fleet && !name.empty() ? "[" + name + "] " : "");
+          // Two specs for one cluster would give two sets of
+          // samples with the same labels, two for one node two
+          // checks of it: the later spec is refused (below), the
+          // rest checked.
+          if (auto it = selection->conflicts.find(path); it != selection->conflicts.end()) {
+            err << "edgecert: error: " << it->second << "\n";
+            return;
+          }
+          CliContext cluster_ctx =
+              with_env(CliContext{env, out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport, true},
+                       *run_env);
+          try {
+            results[i] = check_one(path, fleet_options, cluster_ctx);
+          } catch (const std::exception& e) {
+            // One cluster's bug must not end the others' check.
+            err << "edgecert: error: internal error: " << e.what() << "\n";
+            results[i] =
+                failed_check(path, std::string("internal error: ") + e.what(), ctx.env.now());
+          }
+        });
     std::set<std::string> names;  // clusters with a check already
-    for (const std::string& path : selection->specs) {
-      const std::string& name = selection->cluster_of[path];
-      PrefixedStream err(ctx.err, selection->fleet && !name.empty() ? "[" + name + "] " : "");
-      CliContext cluster_ctx =
-          with_env(CliContext{ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport},
-                   run_ctx.env);
-      // Two specs for one cluster would give two sets of samples with the
-      // same labels, two for one node two checks of it: refuse the later
-      // spec rather than guess which is right, and check the rest.
-      if (auto it = selection->conflicts.find(path); it != selection->conflicts.end()) {
-        err << "edgecert: error: " << it->second << "\n";
-        ClusterCheck c = failed_check(git ? git->tree_path(path) : path, it->second, ctx.env.now());
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& path = selection->specs[i];
+      if (!results[i]) {
+        const std::string& why = selection->conflicts.at(path);
+        ClusterCheck c = failed_check(git ? git->tree_path(path) : path, why, ctx.env.now());
         // Named, unless the name is the conflict: one cluster's per-cluster
         // series must not appear twice.
+        const std::string name = cluster_of(path);
         if (!names.contains(name)) c.cluster = name;
         names.insert(c.cluster);
         checks.push_back(std::move(c));
         error = true;
         continue;
       }
-      ClusterCheck c = check_one(path, options, cluster_ctx);
+      ClusterCheck c = std::move(*results[i]);
       names.insert(c.cluster);
       // From git, the spec by its path in the repository: a metric's labels
       // stay the same from one commit to the next.

@@ -169,6 +169,37 @@ ClusterPlan plan_cluster(const Opts& o, const std::string& spec_path,
   return result;
 }
 
+// Approvals recorded for the file at `out` (approval.h) are for the bytes
+// a new plan just replaced: void, and left in place they would block the
+// new plan's approvals. Removed, and said.
+void drop_old_approvals(const std::string& out, CliContext& ctx) {
+  const std::string sidecar = approvals_path(out);
+  if (!ctx.env.exists(sidecar)) return;
+  if (Status st = ctx.env.remove_file(sidecar); st)
+    ctx.err << fmt::format(
+        "edgecert: note: removed {}: its approvals were for the plan this one replaces\n", sidecar);
+  else
+    ctx.err << fmt::format(
+        "edgecert: warning: {} holds approvals of an earlier plan and could not "
+        "be removed ({}); remove it before approving this plan\n",
+        sidecar, st.error().message);
+}
+
+// A run that saves nothing at `out` leaves no earlier plan there: applied,
+// it would pass for this run's plan.
+void remove_earlier_plan(const std::string& out, CliContext& ctx) {
+  if (out.empty() || !ctx.env.exists(out) || ctx.env.is_directory(out)) return;
+  if (Status st = ctx.env.remove_file(out); st)
+    ctx.err << fmt::format("edgecert: note: removed {}, an earlier plan: this run saved none\n",
+                           out);
+  else
+    ctx.err << fmt::format(
+        "edgecert: warning: {} holds an earlier plan and could not be removed "
+        "({}); do not apply it\n",
+        out, st.error().message);
+  drop_old_approvals(out, ctx);
+}
+
 }  // namespace
 
 std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
@@ -209,7 +240,10 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
     // saved as a fleet plan (fleet_plan.h) below.
     if (!selection->fleet || (!o->out.empty() && selection->specs.size() == 1)) {
       ClusterPlan r = plan_cluster(*o, selection->specs.front(), git, ctx, run_ctx);
-      if (!r.plan) return kExitError;
+      if (!r.plan) {
+        remove_earlier_plan(o->out, ctx);
+        return kExitError;
+      }
       Plan& plan = *r.plan;
       if (!o->out.empty()) {
         if (auto st = ctx.env.write_file_atomic(o->out, plan_to_json(plan).dump(2) + "\n", 0644);
@@ -217,6 +251,7 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
           ctx.err << "edgecert: error: saving the plan: " << st.error().message << "\n";
           return kExitError;
         }
+        drop_old_approvals(o->out, ctx);
       }
       if (git) r.run_state += describe_git_origin(git->origin()) + "\n";
       // JSON mode keeps stdout to the one document.
@@ -352,7 +387,9 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
       }
       if (saved.empty() && failed.empty()) {
         saved_note = "No cluster in this run: nothing was saved to " + o->out;
+        remove_earlier_plan(o->out, ctx);
       } else if (!failed.empty()) {
+        remove_earlier_plan(o->out, ctx);
         save_error = fmt::format(
             "--out: no plan could be made for {}; a fleet plan holds every cluster's plan, so "
             "nothing was saved",
@@ -365,6 +402,7 @@ std::function<int()> setup_plan(CLI::App& app, CliContext& ctx) {
                  !st) {
         save_error = "saving the plan: " + st.error().message;
       } else {
+        drop_old_approvals(o->out, ctx);
         saved_note = fmt::format(
             "Saved the plans of {} clusters to {}. Apply exactly them with: edgecert apply {} "
             "(a cluster whose spec or nodes changed since is refused, the others applied)",

@@ -447,6 +447,14 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
         }
         continue;
       }
+      // A truncated or edited plan is a broken plan, not a certificate.
+      if (auto broken = broken_json_plan(ctx.env, path)) {
+        ctx.err << "edgecert: error: " << *broken << "\n";
+        ok = false;
+        fj["error"] = *broken;
+        files.push_back(fj);
+        continue;
+      }
       // A fleet plan (fleet_plan.h): every cluster's plan, in the file's order.
       if (is_fleet_plan(ctx.env, path)) {
         auto file = read_fleet_plan(ctx.env, path);
@@ -461,6 +469,11 @@ std::function<int()> setup_show(CLI::App& app, CliContext& ctx) {
         if (o->output == "text")
           ctx.out << fmt::format("{}: saved plans of {} clusters (sha256 {})\n", path,
                                  file->plans.size(), file->sha256.substr(0, 16));
+        else if (o->output == "markdown")
+          ctx.out << fmt::format("## Fleet plan {}: {} clusters\n\n{}, sha256 `{}`\n\n",
+                                 markdown_text(path), file->plans.size(),
+                                 markdown_text(fmt::format("{}", fmt::join(file->clusters, ", "))),
+                                 file->sha256);
         for (const nlohmann::json& entry : file->plans) {
           auto plan = plan_from_json(entry, path);
           if (!plan) continue;  // read_fleet_plan checked each

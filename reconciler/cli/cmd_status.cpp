@@ -17,6 +17,9 @@
 // settings; a source that fails is shown, never a reason for exit 1 here
 // (plan refuses on it).
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -36,6 +39,7 @@
 #include "reconciler/engine/revocation_report.h"
 #include "reconciler/engine/run_state.h"
 #include "reconciler/engine/session.h"
+#include "reconciler/engine/synchronized_env.h"
 #include "schema/loader.h"
 #include "schema/values.h"
 
@@ -299,6 +303,9 @@ struct StatusOpts {
   std::string state_dir;
   bool insecure = false;
   bool trust_new_host_key = false;
+  size_t parallelism = 10;
+  // Over a fleet: the bound on node reads shared by the clusters read at once.
+  std::shared_ptr<ReadSlots> read_slots;
 };
 
 // The status of one cluster: a table on ctx.out, or its JSON document in
@@ -314,22 +321,36 @@ bool status_cluster(const StatusOpts& o, const std::string& spec_path, CliContex
     ctx.err << "edgecert: warning: --insecure: HTTPS nodes' management certificates are NOT "
                "verified; anyone on the path can impersonate them\n";
 
-  node::NodeOpenContext open(ctx.env);
+  // The nodes are read concurrently, up to --parallelism at once
+  // (read_cluster), through an Env many threads may share; a node that
+  // cannot be opened is shown with why, as one that cannot be read.
+  std::optional<SynchronizedEnv> shared;
+  if (!ctx.env_thread_safe) shared.emplace(ctx.env);
+  node::NodeOpenContext open(shared ? static_cast<Env&>(*shared) : ctx.env);
   open.sim_dir = o.sim_dir;
   open.insecure = o.insecure;
   open.trust_new_host_key = o.trust_new_host_key;
+  std::map<std::string, std::string> open_errors;
+  OpenedNodes opened;
+  for (const spec::Peer& peer : spec.peers) {
+    auto provider = node::open_node(open, spec, peer);
+    if (provider)
+      opened.providers.emplace_back(peer.name, std::move(*provider));
+    else
+      open_errors[peer.name] = provider.error().message;
+  }
+  ClusterLive live = read_cluster(opened, o.parallelism, o.read_slots.get());
   std::vector<NodeRow> rows;
   bool all_ok = true;
   for (const spec::Peer& peer : spec.peers) {
     NodeRow row;
     row.peer = &peer;
-    auto provider = node::open_node(open, spec, peer);
-    if (!provider) {
-      row.error = provider.error().message;
-    } else if (auto state = (*provider)->read_state(); state) {
-      row.state = std::move(*state);
+    if (auto it = open_errors.find(peer.name); it != open_errors.end()) {
+      row.error = it->second;
+    } else if (const NodeLive* n = live.find(peer.name); n && n->state) {
+      row.state = n->state;
     } else {
-      row.error = state.error().message;
+      row.error = n && n->error ? n->error->message : "not read";
     }
     all_ok = all_ok && row.state.has_value();
     rows.push_back(std::move(row));
@@ -387,6 +408,10 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
   app.add_flag("--insecure", o->insecure,
                "Do not verify HTTPS nodes' management certificates (dangerous; warned)");
   add_trust_new_host_key_option(app, o->trust_new_host_key);
+  app.add_option("--parallelism", o->parallelism,
+                 "Read up to this many nodes at once, across the clusters of a fleet too "
+                 "(default 10; 1 reads one after another)")
+      ->check(CLI::Range(1, 64));
 
   return [o, &ctx]() -> int {
     InterruptScope interrupts(InterruptScope::Mode::kExit);
@@ -409,37 +434,59 @@ std::function<int()> setup_status(CLI::App& app, CliContext& ctx) {
                  "verified; anyone on the path can impersonate them\n";
     // A fleet: each cluster's table under its heading (its errors prefixed
     // with its name), then one summary line; JSON: {"clusters": [...]}.
-    nlohmann::json clusters = nlohmann::json::array();
-    std::vector<std::string> failed;
-    for (const std::string& spec_path : selection->specs) {
-      std::string cluster = selection->cluster_of[spec_path];
+    // Clusters are read concurrently, up to --parallelism at once, their node
+    // reads bounded together by --parallelism; each cluster's output is kept
+    // and printed in the order the specs were found.
+    const size_t n = selection->specs.size();
+    std::vector<nlohmann::json> docs(n);
+    std::vector<std::string> names(n);
+    std::vector<char> oks(n, 0);
+    std::optional<SynchronizedEnv> shared_env;
+    if (!ctx.env_thread_safe) shared_env.emplace(ctx.env);
+    Env& env = shared_env ? static_cast<Env&>(*shared_env) : ctx.env;
+    StatusOpts fleet_opts = *o;
+    fleet_opts.read_slots = std::make_shared<ReadSlots>(o->parallelism);
+    run_in_order(n, o->parallelism, ctx, [&](size_t i, std::ostream& out, std::ostream& err_buf) {
+      const std::string& spec_path = selection->specs[i];
+      auto it = selection->cluster_of.find(spec_path);
+      std::string cluster = it == selection->cluster_of.end() ? std::string() : it->second;
       // A spec that does not load has no name: its diagnostics name its file.
-      PrefixedStream err(ctx.err, cluster.empty() ? "" : "[" + cluster + "] ");
-      CliContext cluster_ctx{ctx.env, ctx.out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport};
-      if (o->output == "text") ctx.out << fleet_heading(cluster, spec_path) << "\n" << std::flush;
+      PrefixedStream err(err_buf, cluster.empty() ? "" : "[" + cluster + "] ");
+      CliContext cluster_ctx{env, out, err, ctx.stdin_is_tty, ctx.in, ctx.crl_transport, true};
+      if (o->output == "text") out << fleet_heading(cluster, spec_path) << "\n";
       nlohmann::json j;
-      const bool ok = status_cluster(*o, spec_path, cluster_ctx, o->output == "json" ? &j : nullptr,
-                                     &cluster, false);
-      if (!ok) failed.push_back(cluster.empty() ? spec_path : cluster);
+      bool ok = false;
+      try {
+        ok = status_cluster(fleet_opts, spec_path, cluster_ctx, o->output == "json" ? &j : nullptr,
+                            &cluster, false);
+      } catch (const std::exception& e) {
+        // One cluster's bug must not end the others' status.
+        err << "edgecert: error: internal error: " << e.what() << "\n";
+      }
+      oks[i] = ok;
+      names[i] = cluster.empty() ? spec_path : cluster;
       if (o->output == "json") {
         if (j.is_null()) j = {{"cluster", cluster}};
         j["spec"] = spec_path;
         j["ok"] = ok;
-        clusters.push_back(std::move(j));
+        docs[i] = std::move(j);
       } else {
-        ctx.out << "\n";
+        out << "\n";
       }
+    });
+    nlohmann::json clusters = nlohmann::json::array();
+    std::vector<std::string> failed;
+    for (size_t i = 0; i < n; ++i) {
+      if (!oks[i]) failed.push_back(names[i]);
+      if (o->output == "json") clusters.push_back(std::move(docs[i]));
     }
     std::string summary = fleet_summary_head(selection->specs.size(), *selection);
     if (selection->specs.empty()) {
       summary += ": nothing in this shard";
     } else {
       summary += fmt::format(": {} read", selection->specs.size() - failed.size());
-      if (!failed.empty()) {
-        std::string names;
-        for (const std::string& n : failed) names += (names.empty() ? "" : ", ") + n;
-        summary += fmt::format(", {} failed ({})", failed.size(), names);
-      }
+      if (!failed.empty())
+        summary += fmt::format(", {} failed ({})", failed.size(), fmt::join(failed, ", "));
     }
     if (o->output == "json")
       ctx.out << nlohmann::json{{"clusters", clusters}, {"summary", summary}}.dump(

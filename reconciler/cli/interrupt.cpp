@@ -3,8 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <mutex>
+#include <string>
 
 namespace edgecert {
 namespace {
@@ -16,6 +19,14 @@ std::atomic<int> g_signal{0};
 std::atomic<int> g_mode{0};  // InterruptScope::Mode
 struct sigaction g_old_int;
 struct sigaction g_old_term;
+
+// What a second interrupt adds to its message (set_interrupt_note): two
+// buffers, the handler reads the one `g_note` names, a writer fills the
+// other and then flips it, so the handler never reads a half-written text.
+constexpr size_t kNoteBytes = 4096;
+char g_notes[2][kNoteBytes];
+std::atomic<int> g_note{-1};  // -1: no note
+std::mutex g_note_mu;         // writers only
 
 void say(const char* text) {
   // write(2) is async-signal-safe; a short or failed write only loses the line.
@@ -33,6 +44,10 @@ extern "C" void on_signal(int sig) {
     say("\nedgecert: second interrupt: exiting at once. The journal is consistent; the cluster "
         "lock stays: run 'edgecert status SPEC', then 'edgecert force-unlock ID SPEC' and "
         "'edgecert apply SPEC' to resume\n");
+    if (int note = g_note.load(); note >= 0) {
+      say(g_notes[note]);
+      say("\n");
+    }
     ::_exit(128 + sig);
   }
   say("\nedgecert: interrupt received: finishing the current step, then restoring TLS "
@@ -53,8 +68,22 @@ InterruptScope::InterruptScope(Mode mode) {
 }
 
 InterruptScope::~InterruptScope() {
+  set_interrupt_note("");
   ::sigaction(SIGINT, &g_old_int, nullptr);
   ::sigaction(SIGTERM, &g_old_term, nullptr);
+}
+
+void set_interrupt_note(const std::string& text) {
+  std::lock_guard<std::mutex> lock(g_note_mu);
+  if (text.empty()) {
+    g_note.store(-1);
+    return;
+  }
+  const int next = g_note.load() == 0 ? 1 : 0;
+  const size_t n = std::min(text.size(), kNoteBytes - 1);
+  std::memcpy(g_notes[next], text.data(), n);
+  g_notes[next][n] = '\0';
+  g_note.store(next);
 }
 
 StopToken InterruptScope::token() const {

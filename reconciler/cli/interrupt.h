@@ -14,6 +14,8 @@
 // SA_RESTART so that a prompt blocked reading the terminal returns.
 #pragma once
 
+#include <string>
+
 #include "reconciler/engine/cancel.h"
 
 namespace edgecert {
@@ -33,5 +35,12 @@ class InterruptScope {
   // 128 + the signal received, the shell's convention.
   int exit_code() const { return 128 + signal(); }
 };
+
+// A line the second interrupt's message ends with, naming what it leaves
+// behind (apply over a fleet: the clusters running, whose locks stay); ""
+// clears it, as does the end of the InterruptScope. At most 4 KiB is kept.
+// Safe to call from any thread; the signal handler only reads a finished
+// copy.
+void set_interrupt_note(const std::string& text);
 
 }  // namespace edgecert

@@ -119,6 +119,7 @@ std::vector<std::string> revoked_but_kept(const Plan& plan, const RevocationRepo
 // A JSON object without format_version is neither a saved plan nor a spec
 // anyone meant (YAML would read it as one and report nonsense): say so.
 std::optional<std::string> not_a_plan_nor_spec(Env& env, const std::string& path) {
+  if (auto broken = broken_json_plan(env, path)) return *broken + "; nothing was changed";
   auto text = env.read_file(path, read_limits::kSavedPlan);
   if (!text) return std::nullopt;
   auto j = nlohmann::json::parse(*text, nullptr, false);
@@ -130,6 +131,34 @@ std::optional<std::string> not_a_plan_nor_spec(Env& env, const std::string& path
 }
 
 }  // namespace
+
+std::optional<std::string> broken_json_plan(Env& env, const std::string& path) {
+  if (env.is_directory(path)) return std::nullopt;
+  auto text = env.read_file(path, read_limits::kSavedPlan);
+  if (!text) return std::nullopt;
+  const size_t first = text->find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || (*text)[first] != '{') return std::nullopt;
+  // Only what reads as one of our plans: a YAML flow mapping starts with '{'
+  // too, and is a spec's business. A plan names its format early (fleet
+  // plans) or starts with its actions (plan --out's pretty print).
+  const bool plan_like = text->find("format_version\"") != std::string::npos ||
+                         text->compare(first, 14, "{\n  \"actions\":") == 0;
+  if (!plan_like || nlohmann::json::accept(*text)) return std::nullopt;
+  try {
+    nlohmann::json parsed = nlohmann::json::parse(*text);
+    return std::nullopt;  // accept() and parse() disagree: not ours to judge
+  } catch (const nlohmann::json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at line 3, column 1:
+    // syntax error ...; last read: '...'": the position and the words.
+    std::string why = e.what();
+    if (size_t at = why.find("] "); at != std::string::npos) why = why.substr(at + 2);
+    if (size_t last = why.find("; last read"); last != std::string::npos) why.resize(last);
+    return fmt::format(
+        "{}: starts like a JSON plan but is not valid JSON (truncated or edited?): "
+        "{}",
+        path, why);
+  }
+}
 
 std::optional<nlohmann::json> read_saved_plan(Env& env, const std::string& path,
                                               std::string* sha256) {
@@ -284,13 +313,15 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
                       saved->git->ref, saved->git->commit.substr(0, 12), git->origin().ref,
                       git->origin().commit.substr(0, 12), saved->spec_path));
   }
-  if (saved && saved->spec_sha256 != s.spec_sha256)
+  if (saved && saved->spec_sha256 != s.spec_sha256) {
+    result.stale_plan = true;
     return refused(std::move(result),
                    Error{ErrorCode::kConflict,
                          fmt::format("the plan is stale: {} changed since the plan was made "
                                      "(sha256 {} -> {}); nothing was changed. Plan again.",
                                      spec_path, saved->spec_sha256.substr(0, 16),
                                      s.spec_sha256.substr(0, 16))});
+  }
 
   // A commit's tree is clean by definition.
   if (req.require_clean && !git)
@@ -398,22 +429,33 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
   if (saved) {
     auto revocation = check_revocation(s, live, env);
     if (!revocation) return refused(std::move(result), revocation.error());
-    if (auto missed = revoked_but_kept(*saved, *revocation); !missed.empty())
+    if (auto missed = revoked_but_kept(*saved, *revocation); !missed.empty()) {
+      result.stale_plan = true;
       return refused(std::move(result),
                      Error{ErrorCode::kConflict,
                            "the plan is stale: a certificate it leaves in place is revoked; "
                            "nothing was changed. Plan again."},
                      std::move(missed));
+    }
   }
 
   Plan plan;
   if (saved) {
-    if (auto changes = live_changes(*saved, live); !changes.empty())
+    if (auto changes = live_changes(*saved, live); !changes.empty()) {
+      result.stale_plan = true;
+      // A plan applied once leaves its nodes as it wanted them: say that
+      // rather than only listing what changed.
+      auto now = make_plan(s, live, env);
+      const bool converged = now && now->empty() && !saved->actions.empty();
       return refused(std::move(result),
                      Error{ErrorCode::kConflict,
-                           "the plan is stale: the live state changed since the plan was made; "
-                           "nothing was changed. Plan again. Changes:"},
+                           converged ? "the plan is stale: the live state changed since the plan "
+                                       "was made, and the cluster now matches its spec (was this "
+                                       "plan applied already?); nothing was changed. Changes:"
+                                     : "the plan is stale: the live state changed since the plan "
+                                       "was made; nothing was changed. Plan again. Changes:"},
                      std::move(changes));
+    }
     // The saved plan is never executed as written: edgecert derives the plan
     // again from the same spec and the live state it just read, and runs that
     // one only when the file holds exactly the same actions (issue 16, defect
@@ -421,6 +463,7 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
     auto now = make_plan(s, live, env);
     if (!now) return refused(std::move(result), now.error());
     if (auto diffs = plan_differences(saved_json, *now); !diffs.empty()) {
+      result.stale_plan = true;
       Error e{ErrorCode::kConflict,
               fmt::format("{}: {}; nothing was changed", plan_name, diffs.front())};
       constexpr size_t kMoreShown = 5;
@@ -555,6 +598,15 @@ ApplyResult apply_in(Env& base_env, const ApplyRequest& req, GitSpecs* git) {
 
   if (req.on_execute) req.on_execute();
   ApplyReport report = execute_plan(plan, ec);
+  // "Run apply again" resumes from the spec; a saved plan is stale once
+  // this run changed a node, so say which command resumes.
+  if (saved)
+    for (std::string& step : report.next_steps)
+      if (step.find("run 'edgecert apply' again") != std::string::npos)
+        step += fmt::format(
+            " (give it the spec, {}: {} is stale once this run changed a node; or plan again "
+            "with --out and apply the new plan)",
+            git ? git->tree_path(spec_path) : spec_path, req.input);
   // A run that could not write its journal died as far as anyone can tell:
   // its lock stays, so the next run has to look first.
   if (report.outcome == ApplyOutcome::kAborted) {

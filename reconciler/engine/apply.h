@@ -119,9 +119,12 @@ struct ApplyResult {
   std::vector<Diagnostic> diagnostics;  // the spec's (warnings, or why it did not load)
   std::vector<std::string> warnings;    // other warnings for people
   std::optional<Error> error;           // kRefused: why
-  std::vector<std::string> details;     // kRefused: one line each (e.g. what changed)
-  Plan plan;                            // what was (or would have been) applied
-  std::optional<ApplyReport> report;    // kExecuted
+  // kRefused because the saved plan is stale or altered (its spec or a
+  // node changed since, or the plan derived now differs from it).
+  bool stale_plan = false;
+  std::vector<std::string> details;   // kRefused: one line each (e.g. what changed)
+  Plan plan;                          // what was (or would have been) applied
+  std::optional<ApplyReport> report;  // kExecuted
   // kExecuted from a git ref: what became of its note (git_source.h), for
   // people; `git_note_error` when it could not be written or pushed.
   std::optional<std::string> git_note;
@@ -129,6 +132,11 @@ struct ApplyResult {
 };
 
 ApplyResult apply(Env& env, const ApplyRequest& request);
+
+// A file that starts like a JSON plan ('{') but does not parse as JSON (a
+// truncated or hand-edited plan): the message, naming the file and the byte;
+// nullopt for anything else. YAML would otherwise read it as a broken spec.
+std::optional<std::string> broken_json_plan(Env& env, const std::string& path);
 
 // A saved plan is JSON with a format_version; anything else is a spec.
 // `sha256`, when given, receives the SHA-256 (hex) of the bytes read: what

@@ -140,5 +140,9 @@ std::string render_plan_text(const Plan& plan);
 // <details>, and where the plan came from. Whatever the plan holds is
 // escaped: no cell or line of it can inject markup.
 std::string render_plan_markdown(const Plan& plan);
+// `s` as one line of inert Markdown text (HTML, pipes, line breaks, emphasis
+// and links escaped), as the plan's table cells are: for headings that
+// quote a file name or a cluster.
+std::string markdown_text(std::string_view s);
 
 }  // namespace edgecert

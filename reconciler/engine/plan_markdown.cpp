@@ -68,6 +68,10 @@ std::string fence_for(std::string_view text) {
 
 }  // namespace
 
+std::string markdown_text(std::string_view s) {
+  return cell(s);
+}
+
 std::string render_plan_markdown(const Plan& p) {
   std::string out = fmt::format("### edgecert plan for cluster `{}`\n\n", cell(p.cluster));
   if (p.empty()) {

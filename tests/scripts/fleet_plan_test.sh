@@ -8,7 +8,8 @@
 # the working folder is the repository root).
 #
 #   (a) plan --out saves three plans in one file; show renders them (text,
-#       JSON); a fleet with a spec that does not load saves nothing;
+#       JSON); a fleet with a spec that does not load, or an empty shard,
+#       saves nothing and removes an earlier plan at that path;
 #   (b) one cluster changed behind the plan's back (applied alone): apply
 #       FILE --cluster-parallelism 2 applies the two others, refuses that one
 #       naming it in the table and saying what changed; exit 1;
@@ -16,11 +17,17 @@
 #       spec, a converged cluster's empty plan is "no-changes", the other
 #       applied;
 #   (d) a plan edited after it was saved: the cluster it touches is refused
-#       naming the entry and the field; a malformed file (plans not a list, a
-#       cluster twice, another version) is refused by apply, approve and
-#       show, nothing changed;
+#       naming the entry and the field; a truncated file, a malformed one
+#       (plans not a list, a cluster twice, another version), --target and
+#       --git are refused, nothing changed;
 #   (e) change control: a cluster requiring one approval is refused until
-#       `approve FILE --by` records one, then applied.
+#       `approve FILE --by` records one, then applied; the same plan again
+#       says it was applied already; a new plan saved over it drops the old
+#       approvals;
+#   (f) Ctrl-C during a fleet plan's apply: exit 130, and the way to resume
+#       names the spec (the plan is stale once a node changed);
+#   (g) apply over a fleet with --output json: every line JSON naming its
+#       cluster, one result per cluster, a last "fleet" event.
 set -uo pipefail
 
 script=fleet_plan_test
@@ -60,11 +67,22 @@ expect_out "== osaka (fleet/osaka/cluster.yaml) ==" "(a) show"
 [[ $("$edgecert" show fleet1.json -o json | jq '.files[0].plans | length') -eq 3 ]] || fail "(a) show -o json"
 cp fleet/osaka/cluster.yaml osaka.bak
 sed -i 's/digest: sha256/digest: md5/' fleet/osaka/cluster.yaml
+cp fleet1.json broken.json # an earlier plan where this run saves none
 fl plan fleet --out broken.json
 expect_rc 1 "(a) plan --out with a spec that does not load"
 expect_out "edgecert: error: --out: no plan could be made for fleet/osaka/cluster.yaml; a fleet plan holds every cluster's plan, so nothing was saved" "(a) nothing saved"
-[[ -e broken.json ]] && fail "(a) a fleet plan was saved without one of its clusters"
+expect_out "edgecert: note: removed broken.json, an earlier plan: this run saved none" "(a) the earlier plan removed"
+[[ -e broken.json ]] && fail "(a) a fleet plan was left that is not this run's"
 cp osaka.bak fleet/osaka/cluster.yaml
+# A shard with no cluster in it saves nothing either, and leaves no earlier plan.
+for k in 1 2 3 4 5 6 7 8; do
+  [[ $("$edgecert" validate fleet --shard "$k/8" -o json | jq '.specs | length') -eq 0 ]] && break
+done
+cp fleet1.json shard.json
+fl plan fleet --shard "$k/8" --out shard.json
+expect_rc 0 "(a) plan --out of an empty shard"
+expect_out "No cluster in this run: nothing was saved to shard.json" "(a) an empty shard"
+[[ -e shard.json ]] && fail "(a) an empty shard left an earlier plan in shard.json"
 
 # --- (b) a cluster changed behind the plan's back ------------------------------
 fl apply fleet/osaka/cluster.yaml --auto-approve
@@ -108,6 +126,20 @@ expect_rc 1 "(d) an edited plan"
 expect_out "[nagoya] edgecert: error: edited.json, cluster 'nagoya': " "(d) the entry named"
 expect_out "field \`reason\` differs from the plan edgecert makes now" "(d) the field named"
 [[ $(nodes_digest) == "$before" ]] || fail "(d) an edited fleet plan changed a node"
+head -c 3000 fleet3.json >truncated.json
+for cmd in "apply truncated.json" "show truncated.json"; do
+  # shellcheck disable=SC2086
+  fl $cmd
+  expect_rc 1 "(d) $cmd"
+  expect_out "truncated.json: starts like a JSON plan but is not valid JSON (truncated or edited?): parse error at line " "(d) $cmd"
+done
+fl apply fleet3.json --target edge1
+expect_rc 1 "(d) --target with a fleet plan"
+[[ $(grep -c "cannot change a saved plan" <<<"$out") -eq 1 ]] || fail "(d) --target: one refusal expected:
+$out"
+fl apply fleet3.json --git "$work" --ref main
+expect_rc 1 "(d) --git with a fleet plan"
+expect_out "fleet3.json is a fleet plan: each cluster's plan names where its spec comes from; apply it without --git" "(d) --git"
 printf '{"fleet_format_version": 1, "plans": {}}\n' >bad-list.json
 jq '.plans += [.plans[0]]' fleet3.json >bad-twice.json
 jq '.fleet_format_version = 2' fleet3.json >bad-version.json
@@ -138,8 +170,9 @@ expect_rc 0 "(e) plan --out"
 expect_out "approve fleet4.json --by NAME" "(e) approvals named"
 fl apply fleet4.json
 expect_rc 1 "(e) apply without the approval"
-expect_out "[tokyo] edgecert: error: " "(e) tokyo refused"
-expect_out "approval" "(e) tokyo refused for want of an approval"
+expect_out "[tokyo] edgecert: error: fleet4.json has 0 of the 1 approval" "(e) tokyo refused for want of an approval"
+grep -qE '^tokyo +.* refused +0$' <<<"$out" || fail "(e) tokyo is not simply 'refused' in the table:
+$out"
 fl approve fleet4.json --by alice --comment "CAB 42"
 expect_rc 0 "(e) approve"
 expect_out "Approved fleet4.json (3 clusters: nagoya, osaka, tokyo;" "(e) approve"
@@ -148,5 +181,46 @@ fl apply fleet4.json
 expect_rc 0 "(e) apply with the approval"
 grep -qE '^tokyo +.* complete +[0-9]+$' <<<"$out" || fail "(e) tokyo was not applied:
 $out"
+fl apply fleet4.json
+expect_rc 1 "(e) the same plan again"
+expect_out "the cluster now matches its spec (was this plan applied already?)" "(e) applied already"
+# A new plan saved over it voids the approvals of the old bytes.
+fl plan fleet --out fleet4.json
+expect_rc 0 "(e) plan --out over an approved plan"
+expect_out "edgecert: note: removed fleet4.json.approvals.json: its approvals were for the plan this one replaces" "(e) old approvals"
+fl approve fleet4.json --by bob
+expect_rc 0 "(e) approve the new plan"
+
+# --- (f) Ctrl-C during a fleet plan's apply ----------------------------------------
+set_ou osaka Sales
+set_restart_seconds fleet/osaka/.edgecert/sim/osaka 2
+fl plan fleet --out fleet5.json
+expect_rc 0 "(f) plan --out"
+interrupted apply5.out '\[1/2 edge1\] restart: started' 1 apply fleet5.json
+expect_rc 130 "(f) Ctrl-C"
+expect_out "(give it the spec, fleet/osaka/cluster.yaml: fleet5.json is stale once this run changed a node" "(f) how to resume"
+fl apply fleet/osaka/cluster.yaml --auto-approve
+expect_rc 0 "(f) the spec resumes the run"
+
+# --- (g) apply over a fleet with --output json --------------------------------------
+set_restart_seconds fleet/osaka/.edgecert/sim/osaka 0
+sed -i '/changeControl/d' fleet/tokyo/cluster.yaml # a spec under approvals applies only saved plans
+set_ou osaka Ops
+set_ou nagoya Ops
+"$edgecert" apply fleet --auto-approve --cluster-parallelism 2 -o json >events.jsonl 2>events.err
+rc=$?
+keep_output "$(cat events.jsonl events.err)"
+expect_rc 0 "(g) apply -o json over a fleet"
+jq -e . events.jsonl >/dev/null || fail "(g) a line that is not JSON: $(cat events.jsonl)"
+[[ $(jq -s '[.[] | select(.event != "fleet" and (.cluster | type) != "string")] | length' events.jsonl) -eq 0 ]] ||
+  fail "(g) an event without its cluster: $(jq -c 'select(.cluster == null)' events.jsonl)"
+[[ $(jq -s '[.[] | select(.event == "result")] | length' events.jsonl) -eq 3 ]] || fail "(g) expected 3 result events"
+last=$(tail -n 1 events.jsonl)
+[[ $(jq -r '.event' <<<"$last") == fleet && $(jq '.exit_code' <<<"$last") == 0 &&
+  $(jq -r '[.clusters[].outcome] | join(",")' <<<"$last") == "complete,complete,no-changes" &&
+  $(jq -r '.summary' <<<"$last") == "Fleet: 3 clusters: 2 applied, 1 in sync, 0 failed, 0 stopped or not started" ]] ||
+  fail "(g) the fleet event: $last"
+[[ $(jq -r 'select(.event == "result" and .cluster == "tokyo") | .status' events.jsonl) == no-changes ]] ||
+  fail "(g) tokyo's result"
 
 echo "fleet_plan_test: all checks passed"

@@ -28,8 +28,9 @@
 #   (i) one cluster fails: --fail-fast starts none after it, without it the
 #       others are applied; exit 1 either way;
 #   (j) Ctrl-C during a concurrent apply: exit 130, each running cluster
-#       stopped and its lock released, the rest "not started"; the next
-#       apply finishes the fleet;
+#       stopped and its lock released, the rest "not started"; a second
+#       Ctrl-C exits at once naming the clusters whose locks stay, which
+#       force-unlock then takes; the next apply finishes the fleet;
 #   (k) examples/kubernetes/cronjob.yaml's scripts, run as written against
 #       a local repository of the fleet: check + plan per shard, then apply
 #       per shard, then check says every cluster is in sync; on a fleet that
@@ -276,20 +277,33 @@ for n in "${names[@]}"; do
   sed -i 's/organizationalUnit: UC2}/organizationalUnit: UC3}/' "$d/cluster.yaml"
   set_restart_seconds "$d/.edgecert/sim/$n" 2
 done
-setsid "$edgecert" apply fleet --auto-approve --cluster-parallelism 4 >apply.out 2>&1 &
-pid=$!
-bg_pids+=("$pid")
-wait_for "a restart to begin" grep -qE '\] \[1/2 edge1\] restart: started' apply.out
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-out=$(cat apply.out)
-keep_output "$out"
+interrupted apply.out '\] \[1/2 edge1\] restart: started' 1 apply fleet --auto-approve --cluster-parallelism 4
 expect_rc 130 "(j) Ctrl-C during a fleet apply"
 expect_out "not started (interrupted)" "(j) the clusters never started"
 expect_out "the lock is released" "(j) each stopped cluster"
 [[ $(find fleet -path '*/.edgecert/state/*' -name lock.json | wc -l) -eq 0 ]] ||
   fail "(j) a lock remains: $(find fleet -path '*/.edgecert/state/*' -name lock.json)"
+# A second Ctrl-C exits at once and names the clusters that were running:
+# their locks stay, and force-unlock takes each before the fleet resumes.
+for n in "${names[@]}"; do
+  d=$(dirname "$(grep -l "name: $n\$" fleet/region-*/*/cluster.yaml)")
+  sed -i 's/organizationalUnit: UC3}/organizationalUnit: UC4}/' "$d/cluster.yaml"
+done
+interrupted apply2.out '\] \[1/2 edge1\] restart: started' 2 apply fleet --auto-approve --cluster-parallelism 2
+expect_rc 130 "(j) a second Ctrl-C"
+expect_out "second interrupt: exiting at once" "(j) a second Ctrl-C"
+running=$(sed -n 's/^edgecert: the clusters\{0,1\} running, whose locks\{0,1\} stays\{0,1\}: //p' <<<"$out")
+[[ -n $running ]] || fail "(j) the second interrupt did not name the running clusters:
+$out"
+locks=$(find fleet -path '*/.edgecert/state/*' -name lock.json | sort)
+[[ -n $locks ]] || fail "(j) no lock stayed after a second Ctrl-C"
+for lock in $locks; do
+  n=$(basename "$(dirname "$lock")")
+  spec=$(dirname "$(dirname "$(dirname "$(dirname "$lock")")")")/cluster.yaml
+  grep -qF "$n ($spec)" <<<"$running" || fail "(j) the lock of $n stayed but was not named: $running"
+  fl force-unlock "$(jq -r .id "$lock")" "$spec" --force
+  expect_rc 0 "(j) force-unlock $n"
+done
 fl apply fleet --auto-approve --cluster-parallelism 4
 expect_rc 0 "(j) the next apply finishes the fleet"
 fl plan fleet --detailed-exitcode

@@ -26,6 +26,11 @@
 #   pids_workdir PREFIX     a fresh temporary folder $work (not entered) and
 #                           an array $bg_pids of background processes, all
 #                           killed on exit before $work is removed
+#   interrupted OUT PATTERN N ARGS...
+#                           edgecert ARGS in the background (its own session,
+#                           output in OUT, its pid in $bg_pids); once OUT
+#                           matches PATTERN (grep -E), N SIGINTs, each after
+#                           the one before was taken; sets $out and $rc
 #   wait_for WHAT CMD...    polls CMD every 50 ms until it succeeds; fails
 #                           naming WHAT after $wait_for_seconds (default 30)
 #   set_restart_seconds SIM SECONDS
@@ -174,4 +179,22 @@ wait_for() {
     sleep 0.05
   done
   fail "timed out waiting for $what"
+}
+
+interrupted() {
+  local file=$1 pattern=$2 count=$3 pid i
+  shift 3
+  setsid "$edgecert" "$@" >"$file" 2>&1 &
+  pid=$!
+  bg_pids+=("$pid")
+  wait_for "'$pattern' in $file" grep -qE "$pattern" "$file"
+  kill -INT "$pid"
+  for ((i = 1; i < count; i++)); do
+    wait_for "interrupt $i to be taken" grep -q "interrupt received" "$file"
+    kill -INT "$pid"
+  done
+  wait "$pid"
+  rc=$?
+  out=$(cat "$file")
+  keep_output "$out"
 }

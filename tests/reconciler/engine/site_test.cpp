@@ -235,7 +235,14 @@ TEST_CASE("site specs: traversal is an Expressway-C's, with one to six FQDNs", "
   CHECK(contains(load(core_yaml("[]")),
                  "spec.traversal.peerAddresses: a traversal zone has 1 "
                  "to 6 peer addresses (one per Expressway-E peer), got 0"));
-  CHECK(contains(load(core_yaml("[192.0.2.1]")), "an IP address is not allowed here"));
+  CHECK(contains(load(core_yaml("[192.0.2.1]")),
+                 "site/x.yaml:14:21: error: spec.traversal.peerAddresses[0]: '192.0.2.1' is an IP "
+                 "address: with TLS verify mode on, the zone checks the address it dials against "
+                 "the Expressway-E's certificate"));
+  // Without TLS verification nothing compares the address with a name.
+  CHECK(load(core_yaml("[192.0.2.1, '2001:db8::1']", "[chat1.example.com]", "[edge-ca/cacert.pem]",
+                       "\n    tlsVerify: false"))
+            .empty());
   CHECK(contains(load(core_yaml("[a.example.com, A.example.com]")), "is listed twice"));
   std::string no_e = core_yaml();
   no_e.replace(no_e.find("    expresswayE: edge.yaml\n"), 27, "");
