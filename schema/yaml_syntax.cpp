@@ -134,6 +134,19 @@ bool check_yaml_text(std::string_view text, const std::string& path, Diagnostics
     return false;
   }
 
+  // A carriage return alone is a line break to YAML 1.2 and libfyaml but
+  // not to yaml-cpp, whose scanner then loops and allocates without bound
+  // (a fuzzed 6-byte spec, "#\rpp\n,"): the two would not read the same
+  // text, so refuse it (LF and CRLF are fine).
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) {
+      TextPos p = text_pos(text, i);
+      diags.error(path, p.line, p.column,
+                  "a carriage return without a line feed here (an old Mac OS line ending): "
+                  "edgecert reads LF or CRLF line endings; save the file with one of those");
+      return false;
+    }
+
   // Diagnostics are collected (never printed) so the first error can be
   // positioned in our format.
   fy_diag_cfg dcfg;

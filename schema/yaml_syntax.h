@@ -27,6 +27,8 @@ inline constexpr size_t kMaxYamlNodes = 10000;
 // What the checks refuse, in order of the text:
 //   - characters YAML does not allow (C0 controls but tab, line feed and
 //     carriage return; DEL; C1 controls but U+0085), NUL named as such;
+//   - a carriage return not followed by a line feed (a line break to YAML
+//     1.2 and libfyaml, not to yaml-cpp, which loops on "#\rpp\n,");
 //   - anything libfyaml reports as a syntax error (its message, positioned,
 //     with a hint for the usual causes);
 //   - nesting deeper than kMaxNestingDepth, more than kMaxYamlNodes nodes;

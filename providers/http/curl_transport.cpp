@@ -2,6 +2,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include <fmt/core.h>
 
@@ -43,6 +44,37 @@ bool is_loopback_http(const std::string& url) {
   return false;
 }
 
+// One connection pool for the process: every transport's easy handle takes
+// its connections, DNS answers and TLS sessions from this share, so
+// concurrent reads across nodes and clusters go over one cache, and a
+// transport opened again for a node (the next cluster of a fleet, a
+// re-read after a restart) finds the node's keep-alive connection. libcurl
+// reuses a pooled connection only for a request whose TLS settings (trust,
+// verification) match the ones it was made with. Created once, never freed:
+// easy handles may outlive any owner.
+std::mutex g_share_locks[CURL_LOCK_DATA_LAST];
+
+void lock_share(CURL*, curl_lock_data data, curl_lock_access, void*) {
+  g_share_locks[data].lock();
+}
+void unlock_share(CURL*, curl_lock_data data, void*) {
+  g_share_locks[data].unlock();
+}
+
+CURLSH* shared_pool() {
+  static CURLSH* share = [] {
+    CURLSH* s = curl_share_init();
+    if (!s) return s;
+    curl_share_setopt(s, CURLSHOPT_LOCKFUNC, lock_share);
+    curl_share_setopt(s, CURLSHOPT_UNLOCKFUNC, unlock_share);
+    for (curl_lock_data d :
+         {CURL_LOCK_DATA_CONNECT, CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION})
+      curl_share_setopt(s, CURLSHOPT_SHARE, d);
+    return s;
+  }();
+  return share;
+}
+
 class CurlTransport final : public Transport {
  public:
   explicit CurlTransport(ClientOptions o) : o_(std::move(o)), h_(curl_easy_init()) {}
@@ -60,6 +92,7 @@ class CurlTransport final : public Transport {
     // Reset drops the previous request's options but keeps live connections,
     // so requests share one keep-alive connection.
     curl_easy_reset(h_);
+    if (CURLSH* pool = shared_pool()) curl_easy_setopt(h_, CURLOPT_SHARE, pool);
     Response resp;
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(h_, CURLOPT_URL, url->c_str());

@@ -124,7 +124,10 @@ struct ClientOptions {
 };
 
 // libcurl transport: one easy handle, reused (keep-alive) for every request;
-// not thread-safe. kInternal when libcurl cannot be initialised; the Env's
+// not thread-safe itself, but all transports of the process draw their
+// connections, DNS answers and TLS sessions from one shared pool (a libcurl
+// share, locked per kind of data), so many transports on many threads share
+// keep-alive connections. kInternal when libcurl cannot be initialised; the Env's
 // read error ("CA bundle X: larger than 16 MiB", "X: not a regular file ...")
 // when options.ca_bundle cannot be read.
 Result<std::unique_ptr<Transport>> make_curl_transport(ClientOptions options, Env& env);

@@ -81,6 +81,12 @@ TEST_CASE("hostile yaml: shapes that make yaml-cpp loop are refused with a posit
           "meaning");
   // A tab where YAML wants indentation.
   refused("metadata:\n\tname: x\n", "2:1", "YAML syntax error");
+  // A carriage return alone: a line break to libfyaml, not to yaml-cpp,
+  // which looped on these 6 bytes (found by the spec fuzz target,
+  // tests/fuzz/crashes/spec/timeout-a06bdb86...).
+  refused("#\rpp\n,", "1:2", "a carriage return without a line feed here");
+  refused("apiVersion: edgecert/v1\rkind: x\r", "1:24",
+          "a carriage return without a line feed here (an old Mac OS line ending)");
 }
 
 TEST_CASE("hostile yaml: good specs still pass the syntax pass", "[schema][loader][hostile]") {

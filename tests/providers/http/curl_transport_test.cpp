@@ -1,6 +1,8 @@
 // The libcurl transport against local cpp-httplib servers: which plain
 // http:// targets it may reach, and the response size cap.
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -127,6 +129,34 @@ TEST_CASE("curl transport: the cap leaves the connection usable", "[http]") {
   auto r = get(*t, http.url("/small"));  // the same handle, after the aborted transfer
   REQUIRE(r);
   CHECK(r->body == "ok");
+}
+
+TEST_CASE("curl transport: transports share one connection pool", "[http]") {
+  LocalHttpServer http;
+  std::mutex mu;
+  std::vector<int> client_ports;
+  http.server().Get("/port", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    client_ports.push_back(req.remote_port);
+    res.set_content("ok", "text/plain");
+  });
+  http.start();
+  auto options = [] {
+    ClientOptions o;
+    o.allow_loopback_http = true;
+    return o;
+  };
+  {
+    auto first = transport(options());
+    REQUIRE(get(*first, http.url("/port")));
+  }  // gone: its connection stays in the pool
+  auto second = transport(options());
+  REQUIRE(get(*second, http.url("/port")));
+  std::lock_guard<std::mutex> lock(mu);
+  REQUIRE(client_ports.size() == 2);
+  // The same client port: the second transport reused the first one's
+  // keep-alive connection instead of opening its own.
+  CHECK(client_ports[0] == client_ports[1]);
 }
 
 }  // namespace
